@@ -1,0 +1,3 @@
+from corscheck.cli import main
+
+main()

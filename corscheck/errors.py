@@ -1,0 +1,35 @@
+"""The one exception family. The core raises these; only cli.py turns them into a message and exit code."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ErrorKind = Literal[
+    "timeout", "connect", "tls", "protocol", "redirect", "too-large", "input", "proxy", "app"
+]
+
+
+class CorscheckError(Exception):
+    """Base of every error corscheck reports to the user as one line."""
+
+
+class UsageError(CorscheckError):
+    """Bad command-line input: a URL, origin, header or option value. Exit code 2."""
+
+
+class PolicyError(CorscheckError):
+    """A policy file or policy option that cannot be used. Exit code 2."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(f"{where}{message}")
+
+
+class TargetError(CorscheckError):
+    """A target that could not be audited (unreachable, TLS, timeout, broken server). Exit code 3."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        self.kind: ErrorKind = kind
+        super().__init__(message)

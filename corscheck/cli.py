@@ -1,0 +1,490 @@
+"""The command line. Thin: parse options → build targets and policy → run → render → exit code.
+
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage, policy-file or
+input error; 3 a target could not be audited (and no finding reached the threshold).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, cast
+
+import typer
+
+from corscheck import __version__
+from corscheck.errors import CorscheckError, PolicyError, TargetError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from corscheck.audit import Target
+    from corscheck.plan import Depth as PlanDepth
+    from corscheck.policy import Policy
+    from corscheck.report.model import Report
+    from corscheck.runner import RunOptions
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="corscheck",
+    help="Audit an API's CORS behaviour exactly as Chromium judges it, against the policy you meant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
+)
+
+
+class Depth(str, Enum):
+    quick = "quick"
+    standard = "standard"
+    thorough = "thorough"
+
+
+class FailOn(str, Enum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    never = "never"
+
+
+class ProbeFormat(str, Enum):
+    console = "console"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"corscheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """corscheck: what a browser lets other origins do with your API, and is that what you meant."""
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    typer.echo(f"corscheck: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    from corscheck.policy import validate_header_name
+
+    name, sep, value = text.partition(":")
+    if not sep:
+        raise UsageError(f"header {text!r} has no colon; write -H 'Name: value'")
+    name = name.strip()
+    try:
+        validate_header_name(name)
+    except PolicyError:
+        raise UsageError(f"header {text!r}: {name!r} is not a valid header name") from None
+    if any(c in value for c in "\r\n\0"):
+        raise UsageError(f"header {name!r}: the value contains a line break or NUL byte")
+    return name, value.strip()
+
+
+def _parse_rate(text: str | None) -> float | None:
+    if text is None:
+        return None
+    number = text.strip().removesuffix("/s")
+    try:
+        rate = float(number)
+    except ValueError:
+        raise UsageError(f"--rate {text!r} is not a number of requests per second (e.g. 20/s)") from None
+    if not rate > 0 or rate == float("inf"):
+        raise UsageError(f"--rate must be above 0, got {text!r}")
+    return rate
+
+
+def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
+    """URLs from the arguments and -i (one a line, # comments and blanks skipped), duplicates once."""
+    collected = list(urls)
+    if input_file is not None:
+        try:
+            if input_file == "-":
+                text = sys.stdin.read()
+            else:
+                data = Path(input_file).read_bytes()
+                if b"\0" in data:
+                    raise UsageError(f"input file {input_file!r} is binary, not a list of URLs")
+                text = data.decode("utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot read input file {input_file!r}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"input file {input_file!r} is not UTF-8 text") from None
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+            if line:
+                collected.append(line)
+    return list(dict.fromkeys(collected))
+
+
+def _policy_from_flags(
+    origins: list[str],
+    methods: list[str],
+    headers: list[str],
+    expose: list[str],
+    credentials: bool | None,
+    max_age: int | None,
+) -> Policy | None:
+    from corscheck.policy import MaxAge, build_policy
+
+    if not (origins or methods or headers or expose or credentials is not None or max_age is not None):
+        return None
+    if not origins:
+        raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
+    return build_policy(
+        origins=origins,
+        methods=methods,
+        headers=headers,
+        expose=expose,
+        credentials=bool(credentials),
+        max_age=MaxAge(max=max_age) if max_age is not None else None,
+    )
+
+
+def _exit_code(report: Report) -> int:
+    if report.reaches(report.fail_on):
+        return EXIT_FINDINGS
+    return EXIT_TARGET if report.error_count else EXIT_OK
+
+
+def _write_outputs(report: Report, outputs: list[str]) -> None:
+    from corscheck.report import format_for_path, renderer
+
+    rendered = []
+    for path in outputs:
+        rendered.append((path, renderer(format_for_path(path))(report)))
+    for path, text in rendered:
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
+
+
+def _print_report(report: Report, fmt: str, verbose: bool) -> None:
+    if fmt == "console":
+        from corscheck.report import console
+
+        typer.echo(console.render(report, color=_color(), verbose=verbose, width=_width()), nl=False)
+    else:
+        from corscheck.report import renderer
+
+        typer.echo(renderer(fmt)(report), nl=False)
+
+
+def _width() -> int:
+    try:
+        return max(80, min(os.get_terminal_size().columns, 140))
+    except OSError:
+        return 100
+
+
+@app.command()
+def audit(
+    urls: Annotated[list[str] | None, typer.Argument(help="URLs to audit.", show_default=False)] = None,
+    input_file: Annotated[
+        str | None, typer.Option("-i", "--input", help="File of URLs, one a line ('-' for stdin).")
+    ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option("--allow-origin", help="An origin the policy allows (repeat; '*' for public)."),
+    ] = None,
+    allow_method: Annotated[
+        list[str] | None, typer.Option("--allow-method", help="A method the policy allows (repeat).")
+    ] = None,
+    allow_header: Annotated[
+        list[str] | None,
+        typer.Option("--allow-header", help="A request header the policy allows (repeat)."),
+    ] = None,
+    expose_header: Annotated[
+        list[str] | None,
+        typer.Option("--expose-header", help="A response header the page must read (repeat)."),
+    ] = None,
+    credentials: Annotated[
+        bool | None,
+        typer.Option(
+            "--credentials/--no-credentials",
+            help="Whether allowed origins send cookies/HTTP auth.",
+            show_default=False,
+        ),
+    ] = None,
+    max_age: Annotated[
+        int | None, typer.Option("--max-age", help="Largest acceptable Access-Control-Max-Age (s).", min=0)
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("-H", "--header", help="'Name: value' sent with every request; masked in output."),
+    ] = None,
+    depth: Annotated[Depth, typer.Option(help="Coverage against requests sent.")] = Depth.standard,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output format on stdout: console or json.")
+    ] = "console",
+    output: Annotated[
+        list[str] | None,
+        typer.Option("-o", "--output", help="Also write a report; format from the extension (repeat)."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
+    ] = FailOn.medium,
+    concurrency: Annotated[
+        int, typer.Option(help="Requests in flight in total.", min=1, max=10000)
+    ] = 64,
+    per_host: Annotated[int, typer.Option("--per-host", help="Requests in flight per host.", min=1)] = 16,
+    rate: Annotated[
+        str | None, typer.Option("--rate", help="Max requests per second per host, e.g. 20/s.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)] = 10.0,
+    send_unsafe: Annotated[
+        bool, typer.Option("--send-unsafe", help="Also send unsafe actual requests (POST, PUT, …).")
+    ] = False,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
+    proxy: Annotated[str | None, typer.Option("--proxy", help="HTTP proxy URL.")] = None,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Show the request count and the probe grid.")
+    ] = False,
+) -> None:
+    """Audit URLs: probe them as browsers would and report findings."""
+    try:
+        from corscheck.audit import Target
+        from corscheck.runner import RunOptions
+
+        targets_urls = _read_inputs(list(urls or []), input_file)
+        if not targets_urls:
+            raise UsageError("no URL given; pass URLs or -i FILE")
+        policy = _policy_from_flags(
+            list(allow_origin or []),
+            list(allow_method or []),
+            list(allow_header or []),
+            list(expose_header or []),
+            credentials,
+            max_age,
+        )
+        extra = tuple(_parse_header(h) for h in header or [])
+        if fmt not in ("console", "json"):
+            from corscheck.report import renderer
+
+            renderer(fmt)  # raises the usage error for an unknown format
+        outputs = list(output or [])
+        if outputs:
+            from corscheck.report import format_for_path
+
+            for path in outputs:
+                format_for_path(path)
+        options = RunOptions(
+            concurrency=concurrency,
+            per_host=per_host,
+            timeout=timeout,
+            rate=_parse_rate(rate),
+            send_unsafe=send_unsafe,
+            insecure=insecure,
+            proxy=proxy,
+        )
+        targets = [Target(url, policy) for url in targets_urls]
+        report = _run_audit(
+            targets,
+            cast("PlanDepth", depth.value),
+            fail_on.value,
+            options,
+            extra,
+            verbose,
+            policy.warnings if policy else (),
+        )
+        _write_outputs(report, outputs)
+        _print_report(report, fmt, verbose)
+    except CorscheckError as error:
+        _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+    raise typer.Exit(_exit_code(report))
+
+
+def _run_audit(
+    targets: list[Target],
+    depth: PlanDepth,
+    fail_on: str,
+    options: RunOptions,
+    extra: tuple[tuple[str, str], ...],
+    verbose: bool,
+    warnings: tuple[str, ...],
+) -> Report:
+    import asyncio
+
+    from corscheck.audit import audit_targets
+    from corscheck.plan import distinct_chains, estimated_requests, plan_target
+
+    chain_count = 0
+    request_count = 0
+    for target in targets:
+        chains = distinct_chains(plan_target(target.url, target.policy, depth, extra_headers=extra))
+        chain_count += len(chains)
+        request_count += estimated_requests(chains, options.send_unsafe)
+    if verbose:
+        typer.echo(
+            f"corscheck: {len(targets)} targets, {chain_count} distinct request chains, "
+            f"about {request_count} requests (plus redirects and discovered origins)",
+            err=True,
+        )
+
+    async def run(progress: Callable[[int], None] | None) -> Report:
+        return await audit_targets(
+            targets,
+            depth=depth,
+            fail_on=fail_on,
+            options=options,
+            extra_headers=extra,
+            warnings=warnings,
+            progress=progress,
+        )
+
+    if not (sys.stderr.isatty() and chain_count > 200):
+        return asyncio.run(run(None))
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("probing", total=chain_count)
+        return asyncio.run(run(lambda n: bar.advance(task, n)))
+
+
+_FORBIDDEN_PREFIXES = ("proxy-", "sec-")
+_FORBIDDEN_HEADERS = {
+    "accept-charset", "accept-encoding", "access-control-request-headers",
+    "access-control-request-method", "connection", "content-length", "cookie", "cookie2", "date",
+    "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te", "trailer",
+    "transfer-encoding", "upgrade", "via",
+}  # fmt: skip
+_SENSITIVE_HEADER = ("authorization", "cookie", "token", "key", "secret", "password", "session")
+
+
+def _split_probe_headers(
+    raw: list[str],
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The page's fetch() headers, and the ones a page cannot set (REQ-FORBIDDEN-HEADER), sent as-is."""
+    page: list[tuple[str, str]] = []
+    extra: list[tuple[str, str]] = []
+    for text in raw:
+        name, value = _parse_header(text)
+        lower = name.lower()
+        forbidden = lower in _FORBIDDEN_HEADERS or lower.startswith(_FORBIDDEN_PREFIXES)
+        (extra if forbidden else page).append((name, value))
+    return tuple(page), tuple(extra)
+
+
+@app.command()
+def probe(
+    url: Annotated[str, typer.Argument(help="The URL the page fetches.", show_default=False)],
+    origin: Annotated[
+        str, typer.Option("--origin", help="The page's origin, e.g. https://app.example.com or null.")
+    ],
+    method: Annotated[str, typer.Option("--method", "-X", help="fetch() method, as the page writes it.")] = "GET",
+    header: Annotated[
+        list[str] | None,
+        typer.Option("-H", "--header", help="A fetch() request header 'Name: value' (repeat)."),
+    ] = None,
+    credentials: Annotated[
+        bool, typer.Option("--credentials", help="credentials: 'include' (default: 'same-origin').")
+    ] = False,
+    send_unsafe: Annotated[
+        bool, typer.Option("--send-unsafe", help="Send an unsafe actual request (POST, PUT, …) too.")
+    ] = False,
+    fmt: Annotated[ProbeFormat, typer.Option("--format", "-f", help="Output format.")] = ProbeFormat.console,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)] = 10.0,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
+) -> None:
+    """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
+    try:
+        import asyncio
+
+        from corscheck.audit import validate_url
+        from corscheck.browser import Probe
+        from corscheck.headers import serialize_origin
+        from corscheck.probe import run_probe
+
+        target = validate_url(url)
+        page_origin = "null" if origin.strip() == "null" else serialize_origin(origin.strip())
+        page_headers, extra = _split_probe_headers(list(header or []))
+        the_probe = Probe(
+            url=target,
+            origin=page_origin,
+            method=method,
+            headers=page_headers,
+            credentials="include" if credentials else "same-origin",
+            extra_headers=extra,
+        )
+        secrets = tuple(v for n, v in page_headers + extra if any(s in n.lower() for s in _SENSITIVE_HEADER))
+        result = asyncio.run(
+            run_probe(the_probe, timeout=timeout, send_unsafe=send_unsafe, insecure=insecure, secrets=secrets)
+        )
+    except CorscheckError as error:
+        _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+    if fmt is ProbeFormat.json:
+        import json
+
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from corscheck.report.console import render_probe
+
+        typer.echo(render_probe(result, color=_color(), width=_width()), nl=False)
+
+
+@app.command()
+def demo(
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Add the probe grid.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
+    output: Annotated[
+        list[str] | None,
+        typer.Option("-o", "--output", help="Also write a report; format from the extension (repeat)."),
+    ] = None,
+) -> None:
+    """Audit the bundled, deliberately misconfigured demo API on a loopback port (no network needed).
+
+    Exits 0 when the audit ran: the findings are the point of the demo.
+    """
+    from corscheck.audit import Target
+    from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
+    from corscheck.runner import RunOptions
+
+    try:
+        with serve_demo() as base:
+            targets = [Target(url, DEMO_POLICY) for url in demo_urls(base)]
+            report = _run_audit(targets, "standard", "medium", RunOptions(), (), verbose, ())
+        _write_outputs(report, list(output or []))
+        _print_report(report, fmt, verbose)
+    except CorscheckError as error:
+        _fail(str(error))
+    if report.error_count:
+        raise typer.Exit(EXIT_TARGET)
+
+
+@app.command()
+def rules(
+    rule: Annotated[str | None, typer.Argument(help="A rule id to explain.", show_default=False)] = None,
+) -> None:
+    """List the rule catalog, or explain one rule."""
+    from corscheck.report.console import render_rule, render_rules
+    from corscheck.rules import CATALOG, RULES_BY_ID
+
+    if rule is None:
+        typer.echo(render_rules(CATALOG, color=_color(), width=_width()), nl=False)
+        return
+    if rule not in RULES_BY_ID:
+        _fail(f"no rule {rule!r}; run 'corscheck rules' for the list")
+    typer.echo(render_rule(RULES_BY_ID[rule], color=_color(), width=_width()), nl=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,169 @@
+"""(target, policy, depth) → the probes to judge, and the distinct HTTP request chains that serve them. Pure.
+
+Key economy (DESIGN.md): a verdict is a function of the request chain and the responses; the credentials
+mode only changes the checks. So the probes of every credentials mode share one chain, and each distinct
+chain (URL, origin, method, request headers) is sent once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from corscheck.browser import Credentials, Probe, is_cors_safelisted_method, normalize_method
+from corscheck.headers import HeaderLine
+from corscheck.origins import attacker_origins
+from corscheck.policy import Policy
+
+Depth = Literal["quick", "standard", "thorough"]
+DEPTHS: tuple[Depth, ...] = ("quick", "standard", "thorough")
+Aspect = Literal["origin", "method", "header", "private-network"]
+
+# Chromium's Private Network Access preflight header (PRE-PRIVATE-NETWORK).
+PRIVATE_NETWORK_REQUEST: HeaderLine = ("Access-Control-Request-Private-Network", "true")
+ALLOWED = "allowed"  # origin_class of the policy's own origins
+OUTSIDE_HEADER = "X-Corscheck-Probe"
+WILDCARD_HEADER = "X-Corscheck-Any"
+_OUTSIDE_METHODS = ("DELETE", "PATCH", "PUT")
+_SAMPLE_VALUES = {
+    "content-type": "application/json",
+    "authorization": "Bearer corscheck-probe",
+    "accept": "application/json",
+}
+_PUBLIC_ORIGIN = "https://corscheck-public.example"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedProbe:
+    """A probe and what it is there to test."""
+
+    probe: Probe
+    origin_class: str  # ALLOWED, or an attacker class of origins.ORIGIN_CLASSES
+    derived_from: str
+    aspect: Aspect
+    subject: str = ""  # the method or header under test
+
+
+def chain_of(probe: Probe) -> Probe:
+    """The probe whose requests serve every credentials mode: `omit` has the fewest checks."""
+    return probe if probe.credentials == "omit" else replace(probe, credentials="omit")
+
+
+def distinct_chains(planned: Iterable[PlannedProbe]) -> list[Probe]:
+    """Each distinct request chain once, in first-seen order."""
+    return list(dict.fromkeys(chain_of(p.probe) for p in planned))
+
+
+def estimated_requests(chains: Sequence[Probe], send_unsafe: bool) -> int:
+    """Requests a run sends, before redirects: a preflight where needed, and the actual request if safe."""
+    from corscheck.browser import needs_preflight
+
+    total = 0
+    for chain in chains:
+        total += 1 if needs_preflight(chain) else 0
+        if send_unsafe or normalize_method(chain.method) in ("GET", "HEAD"):
+            total += 1
+    return total
+
+
+def concrete_allowed_origins(policy: Policy) -> list[str]:
+    """Origins that stand for each policy entry: exact ones as they are, a pattern by one subdomain."""
+    concrete: list[str] = []
+    for entry in policy.origins:
+        if entry == "*":
+            concrete.append(_PUBLIC_ORIGIN)
+        elif "://*." in entry:
+            concrete.append(entry.replace("://*.", "://corscheck-probe.", 1))
+        else:
+            concrete.append(entry)
+    return list(dict.fromkeys(concrete))
+
+
+def plan_target(
+    url: str,
+    policy: Policy | None,
+    depth: Depth = "standard",
+    *,
+    extra_headers: tuple[HeaderLine, ...] = (),
+    trusted: Sequence[str] = (),
+) -> list[PlannedProbe]:
+    """Every probe for one target. `trusted` are origins the server was seen to trust (a second round)."""
+    probes: list[PlannedProbe] = []
+
+    def add(
+        origin: str,
+        origin_class: str,
+        derived_from: str,
+        aspect: Aspect,
+        method: str = "GET",
+        headers: tuple[HeaderLine, ...] = (),
+        subject: str = "",
+        extra: tuple[HeaderLine, ...] = (),
+    ) -> None:
+        for credentials in _CREDENTIALS_MODES:
+            probe = Probe(
+                url=url,
+                origin=origin,
+                method=method,
+                headers=headers,
+                credentials=credentials,
+                extra_headers=extra_headers + extra,
+            )
+            probes.append(PlannedProbe(probe, origin_class, derived_from, aspect, subject))
+
+    allowed = concrete_allowed_origins(policy) if policy else []
+    for origin in allowed if not trusted else []:
+        add(origin, ALLOWED, origin, "origin")
+        if policy is None:
+            continue
+        methods = [m for m in policy.methods if m != "*"]
+        headers = [h for h in policy.headers if h != "*"]
+        if "*" in policy.headers:
+            headers.append(WILDCARD_HEADER)
+        if depth == "quick":
+            # One preflight that carries the first non-simple method and every policy header.
+            method = next((m for m in methods if not is_cors_safelisted_method(m)), "GET")
+            if method != "GET" or headers:
+                add(origin, ALLOWED, origin, "method", method, _header_lines(headers), method)
+            continue
+        for method in methods:
+            if not is_cors_safelisted_method(normalize_method(method)):
+                add(origin, ALLOWED, origin, "method", method, subject=method)
+        for name in headers:
+            add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
+        outside_method = next((m for m in _OUTSIDE_METHODS if not policy.allows_method(m)), None)
+        if outside_method:
+            add(origin, ALLOWED, origin, "method", outside_method, subject=outside_method)
+        for name in (OUTSIDE_HEADER, "Authorization"):
+            if not policy.allows_header(name) or (name == "Authorization" and "*" in policy.headers):
+                add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
+        if policy.private_network:
+            add(origin, ALLOWED, origin, "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))
+
+    # A public policy ("*") still has attackers: credentialed reads must stay refused.
+    attacker_allowed = [o for o in policy.origins if o != "*"] if policy else []
+    attackers = attacker_origins(url, attacker_allowed, trusted, depth)
+    for attacker in attackers:
+        add(attacker.origin, attacker.origin_class, attacker.derived_from, "origin")
+    if depth != "quick" and attackers and not trusted:
+        # The preflight path is often configured apart from simple requests (a separate OPTIONS
+        # handler): probe it from the unrelated origin, and ask it for private network access.
+        first = next((a for a in attackers if a.origin_class == "unrelated"), attackers[0])
+        add(
+            first.origin,
+            first.origin_class,
+            first.derived_from,
+            "private-network",
+            "PUT",
+            _header_lines(["Content-Type"]),
+            extra=(PRIVATE_NETWORK_REQUEST,),
+        )
+    return probes
+
+
+_CREDENTIALS_MODES: tuple[Credentials, ...] = ("omit", "include")
+
+
+def _header_lines(names: Iterable[str]) -> tuple[HeaderLine, ...]:
+    return tuple((name, _SAMPLE_VALUES.get(name.lower(), "corscheck")) for name in names)

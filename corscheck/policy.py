@@ -1,0 +1,200 @@
+"""The expected CORS behaviour of a target, and what it says about one request. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from corscheck.errors import PolicyError
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_SUBDOMAIN_PATTERN = re.compile(r"(?P<scheme>https?)://\*\.(?P<rest>[^*/?#@\s]+)")
+_ORIGIN = re.compile(
+    r"(?P<scheme>https?)://(?P<host>\[[0-9a-fA-F:.]+\]|[^:/?#@\s\[\]]+)(?::(?P<port>\d{1,5}))?",
+    re.IGNORECASE,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class MaxAge:
+    """Bounds for Access-Control-Max-Age, in seconds; None means unbounded on that side."""
+
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the team meant to ship. Methods and headers are the non-simple ones the front-end uses."""
+
+    origins: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    expose: tuple[str, ...] = ()
+    credentials: bool = False
+    max_age: MaxAge | None = None
+    private_network: bool = False
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def is_public(self) -> bool:
+        return "*" in self.origins
+
+    def allows_origin(self, origin: str) -> bool:
+        """Whether `origin` (a serialized origin or "null") may read, by this policy."""
+        return origin_matches(origin, self.origins)
+
+    def allows_method(self, method: str) -> bool:
+        return method in ("GET", "HEAD", "POST") or method in self.methods or "*" in self.methods
+
+    def allows_header(self, name: str) -> bool:
+        wanted = name.lower()
+        return "*" in self.headers or any(h.lower() == wanted for h in self.headers)
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "origins": list(self.origins),
+            "methods": list(self.methods),
+            "headers": list(self.headers),
+            "expose": list(self.expose),
+            "credentials": self.credentials,
+            "private-network": self.private_network,
+        }
+        if self.max_age is not None:
+            data["max-age"] = {"min": self.max_age.min, "max": self.max_age.max}
+        return data
+
+
+def origin_matches(origin: str, allowed: Iterable[str]) -> bool:
+    """Exact match, `scheme://*.domain[:port]` (any subdomain depth, not the apex), or `*`."""
+    for entry in allowed:
+        if entry == "*" or entry == origin:
+            return True
+        pattern = _SUBDOMAIN_PATTERN.fullmatch(entry)
+        if pattern and origin.startswith(pattern["scheme"] + "://"):
+            host_port = origin[len(pattern["scheme"]) + 3 :]
+            suffix = "." + pattern["rest"]
+            if host_port.endswith(suffix) and len(host_port) > len(suffix):
+                label = host_port[: -len(suffix)]
+                if re.fullmatch(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*", label):
+                    return True
+    return False
+
+
+def normalize_origin_entry(entry: str) -> tuple[str, str | None]:
+    """The canonical form of a policy origin entry and a warning when it changed. Raises PolicyError."""
+    text = entry.strip()
+    if text in ("*", "null"):
+        return text, None
+    if _SUBDOMAIN_PATTERN.fullmatch(text.lower()):
+        canonical = text.lower()
+        return canonical, (None if canonical == entry else f"{entry!r} normalized to {canonical!r}")
+    if "*" in text:
+        raise PolicyError(
+            f"origin pattern {entry!r} is not a subdomain wildcard; "
+            "use the form https://*.example.com"
+        )
+    match = _ORIGIN.fullmatch(text)
+    if not match:
+        hint = _origin_hint(text)
+        raise PolicyError(f"{entry!r} is not an origin: {hint}")
+    scheme = match["scheme"].lower()
+    host = match["host"].lower()
+    port = match["port"]
+    canonical = f"{scheme}://{host}"
+    if port is not None:
+        number = int(port)
+        if number > 65535:
+            raise PolicyError(f"{entry!r} is not an origin: port {number} is out of range")
+        if number != _DEFAULT_PORTS[scheme]:
+            canonical += f":{number}"
+    warning = None if canonical == entry else f"{entry!r} normalized to {canonical!r}, as browsers send it"
+    return canonical, warning
+
+
+def _origin_hint(text: str) -> str:
+    if "://" not in text:
+        return "it has no scheme; write it as https://host"
+    scheme, _, rest = text.partition("://")
+    if scheme.lower() not in _DEFAULT_PORTS:
+        return f"scheme {scheme!r} is not http or https"
+    if "@" in rest:
+        return "an origin has no user name or password"
+    if any(c in rest for c in "/?#"):
+        return "an origin has no path, query or fragment (no trailing slash either)"
+    return "expected scheme://host[:port]"
+
+
+def validate_method(method: str) -> str:
+    """A method token as the policy uses it; methods are case-sensitive on the wire, kept as written."""
+    if method != "*" and not _TOKEN.fullmatch(method):
+        raise PolicyError(f"{method!r} is not a valid HTTP method token")
+    return method
+
+
+def validate_header_name(name: str) -> str:
+    if name != "*" and not _TOKEN.fullmatch(name):
+        raise PolicyError(f"{name!r} is not a valid HTTP header name")
+    return name
+
+
+def build_policy(
+    *,
+    origins: Iterable[str] = (),
+    methods: Iterable[str] = (),
+    headers: Iterable[str] = (),
+    expose: Iterable[str] = (),
+    credentials: bool = False,
+    max_age: MaxAge | None = None,
+    private_network: bool = False,
+) -> Policy:
+    """A validated, normalized policy. Raises PolicyError on an unusable value."""
+    normalized: list[str] = []
+    warnings: list[str] = []
+    for entry in origins:
+        canonical, warning = normalize_origin_entry(entry)
+        if warning:
+            warnings.append(warning)
+        if canonical not in normalized:
+            normalized.append(canonical)
+    if credentials and normalized == ["*"]:
+        raise PolicyError(
+            'origins = ["*"] with credentials = true is refused by every browser; '
+            "list the origins that need credentials, or set credentials = false"
+        )
+    upper_safe = {"GET", "HEAD", "POST"}
+    method_list: list[str] = []
+    for method in methods:
+        validate_method(method)
+        # Methods the browser normalizes are compared in upper case (REQ-METHOD-NORMALIZE).
+        canonical_method = method.upper() if method.upper() in _NORMALIZED_METHODS else method
+        if canonical_method not in upper_safe and canonical_method not in method_list:
+            method_list.append(canonical_method)
+    header_list = _dedupe_headers(validate_header_name(h) for h in headers)
+    expose_list = _dedupe_headers(validate_header_name(h) for h in expose)
+    if max_age is not None and None not in (max_age.min, max_age.max):
+        assert max_age.min is not None and max_age.max is not None
+        if max_age.min > max_age.max:
+            raise PolicyError(f"max-age min {max_age.min} is greater than max {max_age.max}")
+    return Policy(
+        origins=tuple(normalized),
+        methods=tuple(method_list),
+        headers=header_list,
+        expose=expose_list,
+        credentials=credentials,
+        max_age=max_age,
+        private_network=private_network,
+        warnings=tuple(warnings),
+    )
+
+
+_NORMALIZED_METHODS = {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"}
+
+
+def _dedupe_headers(names: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(name.lower(), name)
+    return tuple(seen.values())

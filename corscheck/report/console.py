@@ -1,0 +1,297 @@
+"""The terminal report: per target a verdict line, findings most severe first with evidence and fix, and
+(verbose) the probe grid. Rich styles in a terminal, plain text when piped."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from corscheck.evaluate import Finding, ProbeResult
+from corscheck.report.model import Report, TargetReport
+from corscheck.rules import Rule
+
+if TYPE_CHECKING:
+    from corscheck.probe import ProbeReport
+
+SEVERITY_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
+_MAX_TARGETS_IN_FULL = 50  # past this, large runs get a summary: top findings and counts
+_MAX_RELATED = 4
+
+
+def render(report: Report, *, color: bool = False, verbose: bool = False, width: int = 100) -> str:
+    console, buffer = _console(color, width)
+    for part in renderables(report, verbose=verbose):
+        console.print(part)
+    return buffer.getvalue()
+
+
+def renderables(report: Report, *, verbose: bool = False) -> list[RenderableType]:
+    parts: list[RenderableType] = [_header(report)]
+    parts += [Text(f"warning: {w}", style="yellow") for w in report.warnings]
+    targets = report.targets
+    large = len(targets) > _MAX_TARGETS_IN_FULL and not verbose
+    shown = [t for t in targets if not t.passed] if large else list(targets)
+    for target in shown[: _MAX_TARGETS_IN_FULL if large else None]:
+        parts.append(Text())
+        parts += _target(target, verbose)
+    if large:
+        hidden = len(targets) - min(len(shown), _MAX_TARGETS_IN_FULL)
+        parts.append(Text())
+        parts.append(
+            Text(f"… {hidden} more targets not shown (passed, or past the first "
+                 f"{_MAX_TARGETS_IN_FULL}); see the JSON report (-o report.json)", style="dim")
+        )
+        parts.append(_top_rules(report))
+    parts.append(Text())
+    parts += _summary(report)
+    return parts
+
+
+def _header(report: Report) -> Text:
+    requests = sum(t.requests_sent for t in report.targets)
+    text = Text("corscheck ", style="bold")
+    text.append(report.version)
+    count = len(report.targets)
+    text.append(
+        f" · {count} target{'s' if count != 1 else ''} · depth {report.depth} · {requests} requests sent",
+        style="dim",
+    )
+    return text
+
+
+def _target(target: TargetReport, verbose: bool) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    line = Text()
+    if target.errors:
+        line.append("! ", style="bold magenta")
+    elif target.findings:
+        line.append("✗ ", style="bold red")
+    else:
+        line.append("✓ ", style="bold green")
+    line.append(target.url, style="bold")
+    if target.errors:
+        line.append("  could not be audited", style="magenta")
+    elif target.findings:
+        line.append(f"  {_count_line(target.findings)}")
+    else:
+        checked = sum(1 for p in target.probes if p.outcome != "not-checked")
+        policy = "the policy" if target.policy else "the safe baseline (no policy given)"
+        line.append(f"  passed: {len(target.probes)} probes, {checked} checked against {policy}",
+                    style="green")
+    parts.append(line)
+    for error in target.errors:
+        parts.append(Text(f"    {error.kind}: {error.message}", style="magenta"))
+    for finding in target.findings:
+        parts.append(_finding(finding))
+    if verbose and target.probes:
+        parts.append(probe_grid(target.probes))
+    return parts
+
+
+def _count_line(findings: Sequence[Finding]) -> str:
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    detail = ", ".join(f"{n} {s}" for s, n in counts.items())
+    return f"{len(findings)} finding{'s' if len(findings) != 1 else ''} ({detail})"
+
+
+def _finding(finding: Finding) -> RenderableType:
+    lines: list[RenderableType] = []
+    head = Text("    ")
+    head.append(f" {finding.severity.upper()} ", style=SEVERITY_STYLES[finding.severity])
+    head.append(f" {finding.title} ", style="bold")
+    head.append(f"[{finding.rule.id}]", style="dim")
+    lines.append(head)
+    lines.append(Text(f"      {finding.message}"))
+    ev = finding.evidence
+    request = Text("      request:  ", style="dim")
+    request.append(f"{ev.method} Origin: {ev.origin}  credentials: {ev.credentials}")
+    for name, value in ev.request_headers:
+        request.append(f"  {name}: {value}")
+    lines.append(request)
+    response = Text("      response: ", style="dim")
+    status = f"{ev.step} {ev.status}" if ev.status is not None else "no response"
+    response.append(status)
+    lines.append(response)
+    if ev.response_lines:
+        for name, value in ev.response_lines:
+            lines.append(Text(f"                {name}: {value}"))
+    else:
+        lines.append(Text("                (no CORS headers)", style="dim"))
+    if ev.reason:
+        lines.append(Text(f"      browser:  {ev.reason}", style="dim"))
+    if ev.related:
+        shown = ", ".join(ev.related[:_MAX_RELATED])
+        more = len(ev.related) - _MAX_RELATED
+        lines.append(Text(f"      also:     {shown}" + (f" (+{more} more)" if more > 0 else ""), style="dim"))
+    for note in finding.notes:
+        lines.append(Text(f"      note:     {note}", style="dim"))
+    fix = Text("      fix:      ", style="green")
+    fix.append(finding.rule.fix)
+    lines.append(fix)
+    return Group(*lines)
+
+
+def probe_grid(probes: Sequence[ProbeResult]) -> Table:
+    """Origins down, requests across; ✓ readable, · blocked; red where it differs from the policy."""
+    columns: list[str] = []
+    rows: dict[str, dict[str, ProbeResult]] = {}
+    for result in probes:
+        probe = result.planned.probe
+        column = probe.method + "".join(f" +{name}" for name, _ in probe.headers)
+        column += " cred" if probe.credentials == "include" else ""
+        if column not in columns:
+            columns.append(column)
+        label = f"{probe.origin} ({result.planned.origin_class})"
+        rows.setdefault(label, {})[column] = result
+    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), expand=False)
+    table.add_column("origin (class)", overflow="fold")
+    for column in columns:
+        table.add_column(column, justify="center")
+    for label, cells in rows.items():
+        row: list[RenderableType] = [Text(label)]
+        for column in columns:
+            result = cells.get(column)
+            row.append(_cell(result))
+        table.add_row(*row)
+    return table
+
+
+def _cell(result: ProbeResult | None) -> Text:
+    if result is None:
+        return Text("")
+    mark = "✓" if result.verdict.allowed else "·"
+    if result.outcome == "over-permissive":
+        return Text(mark + "!", style="bold red")
+    if result.outcome == "under-permissive":
+        return Text(mark + "!", style="bold yellow")
+    return Text(mark, style="green" if result.verdict.allowed else "dim")
+
+
+def _top_rules(report: Report) -> Table:
+    counts: dict[str, tuple[str, str, int]] = {}
+    for f in report.findings():
+        severity, title, n = counts.get(f.rule.id, (f.severity, f.title, 0))
+        counts[f.rule.id] = (severity, title, n + 1)
+    table = Table(title="Findings by rule", box=None, show_header=True, header_style="bold")
+    table.add_column("severity")
+    table.add_column("rule")
+    table.add_column("targets", justify="right")
+    for rule_id, (severity, _title, n) in counts.items():
+        table.add_row(Text(severity, style=SEVERITY_STYLES[severity]), rule_id, str(n))
+    return table
+
+
+def _summary(report: Report) -> list[RenderableType]:
+    counts = report.counts()
+    text = Text("Summary: ", style="bold")
+    text.append(f"{len(report.targets)} targets · ")
+    text.append(" · ".join(f"{n} {s}" for s, n in counts.items()))
+    text.append(f" · {report.error_count} errors")
+    verdict = Text()
+    if report.reaches(report.fail_on):
+        verdict.append("FAILED", style="bold red")
+        verdict.append(f": findings at or above '{report.fail_on}'")
+    elif report.error_count:
+        verdict.append("INCOMPLETE", style="bold magenta")
+        verdict.append(": some targets could not be audited")
+    else:
+        verdict.append("PASSED", style="bold green")
+        below = sum(counts.values())
+        if below:
+            verdict.append(f" ({below} findings below '{report.fail_on}')")
+    return [text, verdict]
+
+
+def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=width,
+        highlight=False,
+    )
+    return console, buffer
+
+
+def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) -> str:
+    """One screen: the verdict and reason, then each request sent and the response lines that matter."""
+    console, buffer = _console(color, width)
+    verdict = result.verdict
+    probe = result.probe
+    head = Text()
+    if verdict.allowed:
+        head.append("ALLOWED", style="bold green")
+        head.append(f"  a page on {probe.origin} can read {probe.url}")
+    else:
+        head.append("BLOCKED", style="bold red")
+        head.append(f"  a page on {probe.origin} cannot read {probe.url}")
+    console.print(head)
+    console.print(
+        Text(
+            f"fetch({probe.method!r}, credentials: {probe.credentials!r}"
+            + "".join(f", {n}: {v}" for n, v in probe.headers)
+            + f") · preflight {'sent' if verdict.preflight else 'not needed'}",
+            style="dim",
+        )
+    )
+    if verdict.reason:
+        console.print(Text(f"reason: {verdict.reason}", style="bold"))
+        if verdict.reason_id:
+            console.print(Text(f"rule:   {verdict.reason_id} (see CORS-RULES)", style="dim"))
+    for note in verdict.notes:
+        console.print(Text(f"note:   {note}", style="yellow"))
+    for hop in result.exchange.hops:
+        console.print()
+        console.print(Text(f"{hop.kind}: {hop.request.method} {hop.request.url}", style="bold"))
+        for name, value in hop.request.headers:
+            console.print(Text(f"  > {name}: {value}", style="dim"))
+        console.print(Text(f"  < {hop.response.status} {hop.response.reason}".rstrip()))
+        for name, value in hop.response.headers.lines:
+            relevant = name.lower().startswith("access-control-") or name.lower() in ("vary", "location")
+            console.print(Text(f"  < {name}: {value}", style="" if relevant else "dim"))
+    if result.exchange.unsent is not None:
+        unsent = result.exchange.unsent
+        console.print()
+        console.print(
+            Text(f"not sent: {unsent.method} {unsent.url} (unsafe; pass --send-unsafe)", style="yellow")
+        )
+    if verdict.allowed and verdict.readable_headers:
+        console.print()
+        console.print(Text("readable response headers: " + ", ".join(verdict.readable_headers)))
+    return buffer.getvalue()
+
+
+def render_rules(catalog: Sequence[Rule], *, color: bool = False, width: int = 100) -> str:
+    console, buffer = _console(color, width)
+    table = Table(box=None, show_header=True, header_style="bold", padding=(0, 1))
+    table.add_column("rule")
+    table.add_column("severity")
+    table.add_column("kind")
+    table.add_column("title", overflow="fold")
+    for rule in catalog:
+        table.add_row(
+            rule.id, Text(rule.severity, style=SEVERITY_STYLES[rule.severity]), rule.direction, rule.title
+        )
+    console.print(table)
+    console.print(Text("\nExplain one: corscheck rules RULE", style="dim"))
+    return buffer.getvalue()
+
+
+def render_rule(rule: Rule, *, color: bool = False, width: int = 100) -> str:
+    console, buffer = _console(color, width)
+    console.print(Text(rule.id, style="bold"), Text(f" {rule.severity} · {rule.direction}", style="dim"))
+    console.print(Text(rule.title, style="bold"))
+    console.print()
+    console.print(rule.explanation)
+    console.print()
+    console.print(Text("Fix: ", style="bold green"), rule.fix)
+    return buffer.getvalue()

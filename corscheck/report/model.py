@@ -1,0 +1,250 @@
+"""The report: every target with its probes, verdicts, findings and errors, plus a summary.
+
+Every output format renders from this one model. `to_dict` is the JSON contract
+(`corscheck.report/1`, schema in corscheck/data/report.schema.json); the version changes only with a
+breaking change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+from corscheck.browser import Exchange, Hop, Probe, Verdict
+from corscheck.errors import ErrorKind
+from corscheck.evaluate import Finding, ProbeResult
+from corscheck.policy import Policy
+from corscheck.rules import SEVERITIES, Severity, severity_rank
+
+SCHEMA = "corscheck.report/1"
+MASK = "****"
+_SENSITIVE_QUERY = re.compile(
+    r"token|key|secret|password|passwd|pwd|signature|sig|auth|session|credential|code", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetErrorRecord:
+    kind: ErrorKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetReport:
+    url: str
+    policy: Policy | None
+    probes: tuple[ProbeResult, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[TargetErrorRecord, ...] = ()
+    requests_sent: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings and not self.errors
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    version: str
+    generated_at: str
+    depth: str
+    fail_on: str
+    targets: tuple[TargetReport, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def findings(self) -> list[Finding]:
+        return sorted(
+            (f for t in self.targets for f in t.findings),
+            key=lambda f: (severity_rank(f.severity), f.rule.id, f.target),
+        )
+
+    def counts(self) -> dict[Severity, int]:
+        counts: dict[Severity, int] = dict.fromkeys(SEVERITIES, 0)
+        for target in self.targets:
+            for finding in target.findings:
+                counts[finding.severity] += 1
+        return counts
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(t.errors) for t in self.targets)
+
+    def reaches(self, threshold: str) -> bool:
+        """Whether any finding is at or above `threshold` ("never" is never reached)."""
+        if threshold == "never":
+            return False
+        limit = SEVERITIES.index(threshold)  # type: ignore[arg-type]
+        return any(severity_rank(f.severity) <= limit for t in self.targets for f in t.findings)
+
+    @property
+    def passed(self) -> bool:
+        return not self.reaches(self.fail_on) and self.error_count == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "tool": {"name": "corscheck", "version": self.version},
+            "generated_at": self.generated_at,
+            "settings": {"depth": self.depth, "fail_on": self.fail_on},
+            "summary": {
+                "targets": len(self.targets),
+                "findings": self.counts(),
+                "errors": self.error_count,
+                "requests": sum(t.requests_sent for t in self.targets),
+                "passed": self.passed,
+            },
+            "warnings": list(self.warnings),
+            "targets": [target_to_dict(t) for t in self.targets],
+        }
+
+
+def target_to_dict(target: TargetReport) -> dict[str, Any]:
+    return {
+        "url": target.url,
+        "policy": target.policy.to_dict() if target.policy else None,
+        "passed": target.passed,
+        "requests": target.requests_sent,
+        "probes": [probe_to_dict(p) for p in target.probes],
+        "findings": [finding_to_dict(f) for f in target.findings],
+        "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
+    }
+
+
+def probe_to_dict(result: ProbeResult) -> dict[str, Any]:
+    planned = result.planned
+    return {
+        "request": request_to_dict(planned.probe),
+        "origin_class": planned.origin_class,
+        "derived_from": planned.derived_from,
+        "aspect": planned.aspect,
+        "subject": planned.subject,
+        "exchange": exchange_to_dict(result.exchange),
+        "verdict": verdict_to_dict(result.verdict),
+        "expected": None if result.expected is None else ("allowed" if result.expected else "blocked"),
+        "outcome": result.outcome,
+    }
+
+
+def request_to_dict(probe: Probe) -> dict[str, Any]:
+    return {
+        "url": probe.url,
+        "origin": probe.origin,
+        "method": probe.method,
+        "headers": [list(line) for line in probe.headers],
+        "credentials": probe.credentials,
+    }
+
+
+def hop_to_dict(hop: Hop) -> dict[str, Any]:
+    return {
+        "kind": hop.kind,
+        "request": {
+            "method": hop.request.method,
+            "url": hop.request.url,
+            "headers": [list(line) for line in hop.request.headers],
+        },
+        "response": {
+            "status": hop.response.status,
+            "reason": hop.response.reason,
+            "headers": [list(line) for line in hop.response.headers.lines],
+        },
+    }
+
+
+def exchange_to_dict(exchange: Exchange) -> dict[str, Any]:
+    unsent = exchange.unsent
+    return {
+        "hops": [hop_to_dict(h) for h in exchange.hops],
+        "unsent": None
+        if unsent is None
+        else {"method": unsent.method, "url": unsent.url, "headers": [list(x) for x in unsent.headers]},
+    }
+
+
+def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "allowed": verdict.allowed,
+        "preflight": verdict.preflight,
+        "reason_id": verdict.reason_id,
+        "reason": verdict.reason,
+        "failed_step": verdict.failed_step,
+        "readable_headers": list(verdict.readable_headers),
+        "actual_checked": verdict.actual_checked,
+        "notes": list(verdict.notes),
+    }
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    evidence = finding.evidence
+    return {
+        "rule": finding.rule.id,
+        "severity": finding.severity,
+        "direction": finding.rule.direction,
+        "title": finding.title,
+        "target": finding.target,
+        "message": finding.message,
+        "evidence": {
+            "origin": evidence.origin,
+            "method": evidence.method,
+            "request_headers": [list(line) for line in evidence.request_headers],
+            "credentials": evidence.credentials,
+            "step": evidence.step,
+            "status": evidence.status,
+            "response_lines": [list(line) for line in evidence.response_lines],
+            "reason": evidence.reason,
+            "related": list(evidence.related),
+        },
+        "notes": list(finding.notes),
+        "explanation": finding.rule.explanation,
+        "fix": finding.rule.fix,
+    }
+
+
+# --- secrets -----------------------------------------------------------------------------------------
+
+
+def secrets_in(urls: Iterable[str], headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """Values that must never appear in any output: -H values, URL passwords, sensitive query values."""
+    found: list[str] = [value.strip() for _, value in headers if value.strip()]
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            password, username = parts.password, parts.username
+        except ValueError:
+            continue
+        found += [s for s in (password, username) if s]
+        found += [v for k, v in parse_qsl(parts.query, keep_blank_values=False) if _SENSITIVE_QUERY.search(k)]
+    # Longest first, so that a secret containing another is masked whole.
+    return tuple(sorted({s for s in found if len(s) >= 3}, key=len, reverse=True))
+
+
+T = TypeVar("T")
+
+
+def masked(value: T, secrets: Sequence[str]) -> T:
+    """A copy of `value` (dataclasses, tuples, lists, dicts, strings) with every secret replaced."""
+    if not secrets:
+        return value
+    return _mask(value, secrets)  # type: ignore[no-any-return]
+
+
+def _mask(value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, tuple):
+        return tuple(_mask(v, secrets) for v in value)
+    if isinstance(value, list):
+        return [_mask(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask(v, secrets) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _mask(getattr(value, f.name), secrets) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value

@@ -1,0 +1,293 @@
+"""The rule catalog: every finding corscheck can report, as data. Pure.
+
+Evaluation refers to rules by their constants; `corscheck rules` renders this catalog. Rule ids are stable:
+CI configurations and suppressions refer to them, so an id is never renamed or reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["critical", "high", "medium", "low"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+Direction = Literal["over-permissive", "under-permissive", "hygiene"]
+
+
+def severity_rank(severity: Severity) -> int:
+    """0 for critical … 3 for low: sorts findings most severe first."""
+    return SEVERITIES.index(severity)
+
+
+def lower_severity(severity: Severity) -> Severity:
+    """One step less severe (low stays low)."""
+    return SEVERITIES[min(severity_rank(severity) + 1, len(SEVERITIES) - 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    severity: Severity  # the severity with credentials where credentials matter; see evaluate.py
+    direction: Direction
+    title: str
+    explanation: str
+    fix: str
+
+
+def _rule(
+    id: str, severity: Severity, direction: Direction, title: str, explanation: str, fix: str
+) -> Rule:
+    return Rule(id, severity, direction, title, " ".join(explanation.split()), " ".join(fix.split()))
+
+
+ANY_ORIGIN_WITH_CREDENTIALS = _rule(
+    "any-origin-with-credentials",
+    "critical",
+    "over-permissive",
+    "Any origin can read responses with the user's credentials",
+    """The server echoes whatever Origin it receives into Access-Control-Allow-Origin and sends
+    Access-Control-Allow-Credentials: true. Any website the user visits can call this API with the
+    user's cookies or HTTP authentication and read the answer. This is what Starlette/FastAPI's
+    CORSMiddleware does with allow_origins=["*"] and allow_credentials=True.""",
+    """List the front-end origins explicitly instead of reflecting the request's Origin. If the API is
+    public, answer Access-Control-Allow-Origin: * and drop Access-Control-Allow-Credentials.""",
+)
+ANY_ORIGIN = _rule(
+    "any-origin",
+    "medium",
+    "over-permissive",
+    "Any origin can read responses (origin reflected)",
+    """The server echoes any Origin into Access-Control-Allow-Origin. Without credentials this exposes
+    only what an anonymous request can see, but it usually means the allow-list check is missing,
+    and the same code path often grants credentials elsewhere.""",
+    """Check the Origin against an explicit allow-list. If the data is public, answer
+    Access-Control-Allow-Origin: * instead of reflecting, and state it in the policy (origins = ["*"]).""",
+)
+PUBLIC_WILDCARD = _rule(
+    "public-wildcard",
+    "low",
+    "hygiene",
+    "Any origin can read responses (Access-Control-Allow-Origin: *)",
+    """The response carries Access-Control-Allow-Origin: *, so every website can read it without
+    credentials. That is right for public data and wrong for anything behind a network boundary
+    (an intranet API reachable from the user's browser).""",
+    """If the API is meant to be public, say so in the policy (origins = ["*"]) and this finding goes
+    away. Otherwise answer only the front-end origins you serve.""",
+)
+NULL_ORIGIN = _rule(
+    "null-origin",
+    "high",
+    "over-permissive",
+    "The 'null' origin is trusted",
+    """The server allows Origin: null. Any page can send a null origin from a sandboxed iframe or a
+    data: URL, so trusting null is trusting everyone.""",
+    """Remove "null" from the allowed origins; never map a missing or opaque origin to null in the
+    allow-list.""",
+)
+UNTRUSTED_ORIGIN = _rule(
+    "untrusted-origin",
+    "high",
+    "over-permissive",
+    "An origin outside the policy is trusted (allow-list check bypassed)",
+    """An attacker-crafted origin derived from a trusted one (a prefix, suffix, subdomain, unescaped
+    regex dot, special character, or shared-hosting domain) passes the server's origin check. Whoever
+    registers that domain can read the API from their page.""",
+    """Compare the Origin with the allowed origins exactly (scheme, host and port), or with an anchored
+    pattern that escapes dots (^https://([a-z0-9-]+\\.)*example\\.com$). Avoid substring, prefix or
+    suffix checks.""",
+)
+INSECURE_ORIGIN = _rule(
+    "insecure-origin",
+    "high",
+    "over-permissive",
+    "An http:// origin is trusted by an https API",
+    """A page served over plain HTTP can be injected by anyone on the network path (public Wi-Fi), so
+    trusting http://app.example.com from an HTTPS API lets a network attacker read it.""",
+    """Allow only https:// origins in production.""",
+)
+DEVELOPMENT_ORIGIN = _rule(
+    "development-origin",
+    "medium",
+    "over-permissive",
+    "A development origin (localhost) is trusted",
+    """The server trusts a localhost or loopback origin such as http://localhost:3000. Any program on the
+    user's machine serving that port, or any local dev server, can read the API.""",
+    """Keep development origins out of the production allow-list; add them through configuration only
+    in development.""",
+)
+WILDCARD_WITH_CREDENTIALS = _rule(
+    "wildcard-with-credentials",
+    "low",
+    "hygiene",
+    "Access-Control-Allow-Origin: * combined with Access-Control-Allow-Credentials: true",
+    """Browsers refuse credentialed requests when the allowed origin is the wildcard, so this
+    combination is not exploitable but broken: a front-end that sends cookies fails.""",
+    """Either drop Access-Control-Allow-Credentials (public data), or answer the specific allowed origin
+    with Vary: Origin.""",
+)
+MISSING_VARY = _rule(
+    "missing-vary-origin",
+    "medium",
+    "hygiene",
+    "Origin-dependent CORS headers without Vary: Origin",
+    """Access-Control-Allow-Origin changes with the request's Origin, but the response does not carry
+    Vary: Origin. A shared cache (CDN, proxy) can serve one origin's grant to another, breaking
+    legitimate front-ends or poisoning the cache.""",
+    """Add Vary: Origin to every response whose CORS headers depend on the Origin, including the ones
+    that deny it.""",
+)
+METHOD_BEYOND_POLICY = _rule(
+    "method-beyond-policy",
+    "medium",
+    "over-permissive",
+    "The preflight allows a method outside the policy",
+    """The preflight response lets an allowed origin send a method that the policy does not list, so a
+    front-end bug or a compromised allowed origin can do more than intended.""",
+    """Restrict Access-Control-Allow-Methods to the methods the policy lists.""",
+)
+HEADER_BEYOND_POLICY = _rule(
+    "header-beyond-policy",
+    "low",
+    "over-permissive",
+    "The preflight allows request headers outside the policy",
+    """The preflight response allows request headers that the policy does not list (often through
+    Access-Control-Allow-Headers: * or by echoing Access-Control-Request-Headers).""",
+    """List only the request headers the front-end sends in Access-Control-Allow-Headers.""",
+)
+AUTHORIZATION_BY_WILDCARD = _rule(
+    "authorization-by-wildcard",
+    "low",
+    "hygiene",
+    "Authorization is allowed only through Access-Control-Allow-Headers: *",
+    """The Fetch standard says the wildcard never covers Authorization; Chromium does not enforce that
+    yet, so the request works in Chromium today but fails in browsers that follow the standard.""",
+    """Name Authorization explicitly: Access-Control-Allow-Headers: *, Authorization.""",
+)
+PRIVATE_NETWORK_UNTRUSTED = _rule(
+    "private-network-untrusted",
+    "high",
+    "over-permissive",
+    "Private network access is granted to an untrusted origin",
+    """The preflight answers Access-Control-Allow-Private-Network: true to an origin outside the
+    policy. Any public website can then drive this private-network service from a visitor's browser.""",
+    """Send Access-Control-Allow-Private-Network: true only to the trusted origins that need it.""",
+)
+MAX_AGE_TOO_LONG = _rule(
+    "preflight-cache-too-long",
+    "low",
+    "hygiene",
+    "Preflight results are cached longer than intended",
+    """Access-Control-Max-Age is above the policy's maximum (Chromium caps it at 7200 s, Firefox at
+    86400 s): a tightened policy takes that long to reach browsers.""",
+    """Lower Access-Control-Max-Age to the policy's bound.""",
+)
+MAX_AGE_TOO_SHORT = _rule(
+    "preflight-cache-too-short",
+    "low",
+    "hygiene",
+    "Preflight results are not cached, or cached shorter than intended",
+    """Without Access-Control-Max-Age (default 5 s), or with a small, negative or unparsable value,
+    browsers repeat the preflight before almost every request, doubling latency.""",
+    """Set Access-Control-Max-Age within the policy's bounds, for example 600 to 7200 seconds.""",
+)
+MALFORMED_HEADER = _rule(
+    "malformed-cors-header",
+    "medium",
+    "hygiene",
+    "A CORS response header is malformed or duplicated",
+    """A CORS header has a value browsers cannot use: several Access-Control-Allow-Origin lines or
+    origins, a value that is not an origin, Access-Control-Allow-Credentials other than exactly
+    "true", or an unparsable Access-Control-Allow-Methods/-Headers list. Browsers block the request.""",
+    """Send each CORS header once, with a single valid value; make sure a proxy or framework does not
+    add a second copy.""",
+)
+CREDENTIALS_BEYOND_POLICY = _rule(
+    "credentials-beyond-policy",
+    "medium",
+    "over-permissive",
+    "Credentialed reads are allowed although the policy says no credentials",
+    """An allowed origin can read responses to requests that carry the user's cookies or HTTP
+    authentication (Access-Control-Allow-Credentials: true), which the policy does not intend.""",
+    """Stop sending Access-Control-Allow-Credentials: true, or set credentials = true in the policy if
+    the front-end really needs it.""",
+)
+ALLOWED_ORIGIN_REFUSED = _rule(
+    "allowed-origin-refused",
+    "high",
+    "under-permissive",
+    "An origin the policy allows is refused",
+    """A front-end origin that the policy allows cannot read the response: the page breaks.""",
+    """Add the origin to the server's allow-list (exact scheme, host and port).""",
+)
+ALLOWED_METHOD_REFUSED = _rule(
+    "allowed-method-refused",
+    "high",
+    "under-permissive",
+    "A method the policy allows is refused",
+    """A request with a method the policy allows fails its preflight for an allowed origin.""",
+    """Add the method to Access-Control-Allow-Methods (methods are case-sensitive).""",
+)
+ALLOWED_HEADER_REFUSED = _rule(
+    "allowed-header-refused",
+    "high",
+    "under-permissive",
+    "A request header the policy allows is refused",
+    """A request carrying a header the policy allows fails its preflight for an allowed origin.""",
+    """Add the header to Access-Control-Allow-Headers.""",
+)
+CREDENTIALS_REFUSED = _rule(
+    "credentials-refused",
+    "high",
+    "under-permissive",
+    "Credentialed requests from an allowed origin are refused",
+    """The policy expects the front-end to send cookies or HTTP authentication, but credentialed
+    requests from an allowed origin fail (Access-Control-Allow-Credentials missing, not exactly
+    "true", or a wildcard origin).""",
+    """Answer the specific origin (not *) and send Access-Control-Allow-Credentials: true.""",
+)
+EXPOSED_HEADER_MISSING = _rule(
+    "exposed-header-missing",
+    "medium",
+    "under-permissive",
+    "A response header the policy exposes cannot be read",
+    """The policy says the front-end reads a response header, but Access-Control-Expose-Headers does not
+    list it, so the page sees null.""",
+    """Add the header to Access-Control-Expose-Headers.""",
+)
+PRIVATE_NETWORK_REFUSED = _rule(
+    "private-network-refused",
+    "medium",
+    "under-permissive",
+    "Private network access is refused to an allowed origin",
+    """The policy allows private network access, but the preflight does not answer
+    Access-Control-Allow-Private-Network: true to an allowed origin.""",
+    """Answer Access-Control-Allow-Private-Network: true to preflights from allowed origins that carry
+    Access-Control-Request-Private-Network: true.""",
+)
+
+CATALOG: tuple[Rule, ...] = (
+    ANY_ORIGIN_WITH_CREDENTIALS,
+    ANY_ORIGIN,
+    NULL_ORIGIN,
+    UNTRUSTED_ORIGIN,
+    INSECURE_ORIGIN,
+    DEVELOPMENT_ORIGIN,
+    PRIVATE_NETWORK_UNTRUSTED,
+    METHOD_BEYOND_POLICY,
+    HEADER_BEYOND_POLICY,
+    CREDENTIALS_BEYOND_POLICY,
+    ALLOWED_ORIGIN_REFUSED,
+    ALLOWED_METHOD_REFUSED,
+    ALLOWED_HEADER_REFUSED,
+    CREDENTIALS_REFUSED,
+    EXPOSED_HEADER_MISSING,
+    PRIVATE_NETWORK_REFUSED,
+    MISSING_VARY,
+    MALFORMED_HEADER,
+    WILDCARD_WITH_CREDENTIALS,
+    AUTHORIZATION_BY_WILDCARD,
+    PUBLIC_WILDCARD,
+    MAX_AGE_TOO_LONG,
+    MAX_AGE_TOO_SHORT,
+)
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in CATALOG}

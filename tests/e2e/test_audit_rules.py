@@ -1,0 +1,208 @@
+"""Every rule in the catalog: a loopback server that makes the mistake gets exactly that finding, and a
+correctly configured server with a matching policy gets none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pytest
+
+from corscheck.audit import Target, audit
+from corscheck.demo import HeaderLines, serve_routes
+from corscheck.policy import MaxAge, Policy, build_policy
+from corscheck.rules import CATALOG
+
+FRONTEND = "https://app.example.com"
+POLICY = build_policy(
+    origins=[FRONTEND],
+    methods=["GET", "POST", "PUT"],
+    headers=["Content-Type", "Authorization"],
+    expose=["X-Request-Id"],
+    credentials=True,
+    max_age=MaxAge(min=600, max=7200),
+)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A CORS configuration, as a server framework would apply it."""
+
+    allows: Callable[[str], bool] = lambda origin: origin == FRONTEND
+    credentials: bool = True
+    vary: bool = True
+    methods: str = "GET, POST, PUT"
+    headers: str = "Content-Type, Authorization"
+    max_age: str | None = "600"
+    expose: str | None = "X-Request-Id"
+    wildcard: bool = False
+    private_network: bool = False
+    duplicate_origin: bool = False
+    preflight_allows: Callable[[str], bool] | None = None
+    status: int = 200
+
+    def route(self, origin: str | None, preflight: bool) -> tuple[int, HeaderLines]:
+        lines: HeaderLines = [("Vary", "Origin")] if self.vary else []
+        allows = self.preflight_allows if preflight and self.preflight_allows else self.allows
+        if self.wildcard:
+            lines = [("Access-Control-Allow-Origin", "*")]
+        elif origin is not None and allows(origin):
+            lines.append(("Access-Control-Allow-Origin", origin))
+            if self.duplicate_origin:
+                lines.append(("Access-Control-Allow-Origin", origin))
+        else:
+            return self.status, lines
+        if self.credentials:
+            lines.append(("Access-Control-Allow-Credentials", "true"))
+        if preflight:
+            lines.append(("Access-Control-Allow-Methods", self.methods))
+            lines.append(("Access-Control-Allow-Headers", self.headers))
+            if self.max_age is not None:
+                lines.append(("Access-Control-Max-Age", self.max_age))
+            if self.private_network:
+                lines.append(("Access-Control-Allow-Private-Network", "true"))
+        elif self.expose:
+            lines.append(("Access-Control-Expose-Headers", self.expose))
+        return (200 if preflight else self.status), lines
+
+
+def any_origin(origin: str) -> bool:
+    return True
+
+
+CASES: list[tuple[str, Server, Policy | None, set[str]]] = [
+    ("correct-with-policy", Server(), POLICY, set()),
+    ("correct-without-policy", Server(), None, set()),
+    ("any-origin-with-credentials", Server(allows=any_origin), POLICY, {"any-origin-with-credentials"}),
+    ("any-origin", Server(allows=any_origin, credentials=False), None, {"any-origin"}),
+    ("null-origin", Server(allows=lambda o: o in (FRONTEND, "null")), POLICY, {"null-origin"}),
+    (
+        "untrusted-origin-suffix",
+        Server(allows=lambda o: o.startswith("https://") and o.endswith("example.com")),
+        POLICY,
+        {"untrusted-origin"},
+    ),
+    (
+        "untrusted-origin-prefix",
+        Server(allows=lambda o: o.startswith(FRONTEND)),
+        POLICY,
+        {"untrusted-origin"},
+    ),
+    (
+        "insecure-origin",
+        Server(allows=lambda o: o in (FRONTEND, "http://app.example.com")),
+        POLICY,
+        {"insecure-origin"},
+    ),
+    (
+        "development-origin",
+        Server(allows=lambda o: o in (FRONTEND, "http://localhost:3000")),
+        POLICY,
+        {"development-origin"},
+    ),
+    (
+        "wildcard-with-credentials",
+        Server(wildcard=True),
+        POLICY,
+        {"wildcard-with-credentials", "credentials-refused", "any-origin"},
+    ),
+    ("missing-vary-origin", Server(vary=False), POLICY, {"missing-vary-origin"}),
+    (
+        "method-beyond-policy",
+        Server(methods="GET, POST, PUT, PATCH, DELETE"),
+        POLICY,
+        {"method-beyond-policy"},
+    ),
+    (
+        "header-beyond-policy",
+        Server(headers="Content-Type, Authorization, X-Corscheck-Probe"),
+        POLICY,
+        {"header-beyond-policy"},
+    ),
+    (
+        "authorization-by-wildcard",
+        Server(headers="*"),
+        replace(POLICY, credentials=False),
+        {"authorization-by-wildcard", "header-beyond-policy", "credentials-beyond-policy"},
+    ),
+    (
+        "private-network-untrusted",
+        Server(preflight_allows=any_origin, private_network=True, credentials=False),
+        replace(POLICY, credentials=False),
+        {"private-network-untrusted", "any-origin"},
+    ),
+    (
+        "malformed-cors-header",
+        Server(duplicate_origin=True),
+        POLICY,
+        {"malformed-cors-header", "allowed-origin-refused"},
+    ),
+    (
+        "allowed-origin-refused",
+        Server(allows=lambda o: o == "https://other.example.com"),
+        POLICY,
+        {"allowed-origin-refused"},
+    ),
+    ("allowed-method-refused", Server(methods="GET, POST"), POLICY, {"allowed-method-refused"}),
+    ("allowed-header-refused", Server(headers="Content-Type"), POLICY, {"allowed-header-refused"}),
+    ("credentials-refused", Server(credentials=False), POLICY, {"credentials-refused"}),
+    (
+        "credentials-beyond-policy",
+        Server(),
+        replace(POLICY, credentials=False),
+        {"credentials-beyond-policy"},
+    ),
+    ("exposed-header-missing", Server(expose=None), POLICY, {"exposed-header-missing"}),
+    ("preflight-cache-too-long", Server(max_age="86400"), POLICY, {"preflight-cache-too-long"}),
+    ("preflight-cache-too-short", Server(max_age=None), POLICY, {"preflight-cache-too-short"}),
+    (
+        "private-network-refused",
+        Server(),
+        replace(POLICY, private_network=True),
+        {"private-network-refused"},
+    ),
+    ("public-wildcard", Server(wildcard=True, credentials=False), None, {"public-wildcard"}),
+    (
+        "public-api-with-public-policy",
+        Server(wildcard=True, credentials=False, expose=None),
+        build_policy(origins=["*"]),
+        set(),
+    ),
+]
+
+
+def rule_ids(server: Server, policy: Policy | None, depth: str = "standard") -> set[str]:
+    with serve_routes({"/api": server.route}) as base:
+        report = audit([Target(base + "/api", policy)], depth=depth)
+    (target,) = report.targets
+    assert not target.errors
+    return {f.rule.id for f in target.findings}
+
+
+@pytest.mark.parametrize(("server", "policy", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rule_fires_exactly(server: Server, policy: Policy | None, expected: set[str]) -> None:
+    assert rule_ids(server, policy) == expected
+
+
+def test_every_rule_has_a_triggering_case() -> None:
+    covered = set().union(*(c[3] for c in CASES))
+    assert {rule.id for rule in CATALOG} <= covered
+
+
+def test_permissive_error_page_is_less_severe() -> None:
+    with serve_routes({"/ok": Server(allows=any_origin).route, "/gone": Server(allows=any_origin, status=404).route}) as base:
+        report = audit([Target(base + "/ok", POLICY), Target(base + "/gone", POLICY)])
+    ok, gone = ([f for f in t.findings if f.rule.id == "any-origin-with-credentials"] for t in report.targets)
+    assert ok[0].severity == "critical"
+    assert gone[0].severity == "high"
+    assert any("404" in note for note in gone[0].notes)
+
+
+def test_reflection_is_one_finding_with_bypasses_as_evidence() -> None:
+    with serve_routes({"/api": Server(allows=any_origin).route}) as base:
+        report = audit([Target(base + "/api", POLICY)])
+    (finding,) = report.targets[0].findings
+    assert finding.evidence.credentials == "include"
+    assert ("Access-Control-Allow-Credentials", "true") in finding.evidence.response_lines
+    assert "null" in finding.evidence.related
+    assert any(o.endswith(".attacker.example") or "attacker" in o for o in finding.evidence.related)

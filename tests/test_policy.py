@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+
+from corscheck.errors import PolicyError
+from corscheck.policy import MaxAge, build_policy, normalize_origin_entry, origin_matches
+
+MATCHES = [
+    ("exact", "https://app.example.com", ["https://app.example.com"], True),
+    ("exact-other-port", "https://app.example.com:8443", ["https://app.example.com"], False),
+    ("exact-other-scheme", "http://app.example.com", ["https://app.example.com"], False),
+    ("wildcard", "https://anything.example", ["*"], True),
+    ("null-listed", "null", ["null"], True),
+    ("null-not-listed", "null", ["https://app.example.com"], False),
+    ("pattern-subdomain", "https://a.example.com", ["https://*.example.com"], True),
+    ("pattern-deep-subdomain", "https://a.b.example.com", ["https://*.example.com"], True),
+    ("pattern-apex", "https://example.com", ["https://*.example.com"], False),
+    ("pattern-suffix-trick", "https://evilexample.com", ["https://*.example.com"], False),
+    ("pattern-prefix-trick", "https://a.example.com.evil.example", ["https://*.example.com"], False),
+    ("pattern-scheme", "http://a.example.com", ["https://*.example.com"], False),
+    ("pattern-port", "https://a.example.com:8443", ["https://*.example.com"], False),
+    ("pattern-with-port", "https://a.example.com:8443", ["https://*.example.com:8443"], True),
+]
+
+
+@pytest.mark.parametrize(("origin", "allowed", "expected"), [m[1:] for m in MATCHES], ids=[m[0] for m in MATCHES])
+def test_origin_matches(origin: str, allowed: list[str], expected: bool) -> None:
+    assert origin_matches(origin, allowed) is expected
+
+
+NORMALIZE = [
+    ("kept", "https://app.example.com", "https://app.example.com", False),
+    ("case", "HTTPS://App.Example.COM", "https://app.example.com", True),
+    ("default-port", "https://app.example.com:443", "https://app.example.com", True),
+    ("http-default-port", "http://localhost:80", "http://localhost", True),
+    ("other-port", "http://localhost:3000", "http://localhost:3000", False),
+    ("ipv6", "http://[::1]:8080", "http://[::1]:8080", False),
+    ("whitespace", "  https://a.example  ", "https://a.example", True),
+    ("star", "*", "*", False),
+    ("pattern", "https://*.Example.com", "https://*.example.com", True),
+]
+
+
+@pytest.mark.parametrize(("entry", "canonical", "warns"), [n[1:] for n in NORMALIZE], ids=[n[0] for n in NORMALIZE])
+def test_normalize_origin_entry(entry: str, canonical: str, warns: bool) -> None:
+    result, warning = normalize_origin_entry(entry)
+    assert result == canonical
+    assert (warning is not None) is warns
+
+
+BAD_ORIGINS = [
+    ("path", "https://app.example.com/", "no path"),
+    ("no-scheme", "app.example.com", "no scheme"),
+    ("ftp", "ftp://app.example.com", "not http or https"),
+    ("userinfo", "https://user:pw@app.example.com", "no user name"),
+    ("query", "https://app.example.com?x=1", "no path, query"),
+    ("bad-pattern", "https://app.*.example.com", "subdomain wildcard"),
+    ("port-range", "https://app.example.com:99999", "out of range"),
+    ("empty", "", "no scheme"),
+]
+
+
+@pytest.mark.parametrize(("entry", "message"), [b[1:] for b in BAD_ORIGINS], ids=[b[0] for b in BAD_ORIGINS])
+def test_bad_origin_entries(entry: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        build_policy(origins=[entry])
+
+
+def test_wildcard_with_credentials_is_refused() -> None:
+    with pytest.raises(PolicyError, match="refused by every browser"):
+        build_policy(origins=["*"], credentials=True)
+
+
+def test_methods_normalized_and_simple_ones_dropped() -> None:
+    policy = build_policy(origins=["https://a.example"], methods=["get", "put", "PATCH", "patch", "PUT"])
+    assert policy.methods == ("PUT", "PATCH", "patch")
+    assert policy.allows_method("GET") and policy.allows_method("PUT")
+    assert not policy.allows_method("DELETE")
+
+
+@pytest.mark.parametrize("method", ["GE T", "", "PUT\n", "Ü"])
+def test_bad_method(method: str) -> None:
+    with pytest.raises(PolicyError, match="not a valid HTTP method"):
+        build_policy(origins=["https://a.example"], methods=[method])
+
+
+@pytest.mark.parametrize("name", ["X Api", "", "X-Api:", "Ä"])
+def test_bad_header(name: str) -> None:
+    with pytest.raises(PolicyError, match="not a valid HTTP header name"):
+        build_policy(origins=["https://a.example"], headers=[name])
+
+
+def test_headers_case_insensitive_and_deduplicated() -> None:
+    policy = build_policy(origins=["https://a.example"], headers=["Content-Type", "content-type", "X-Api"])
+    assert policy.headers == ("Content-Type", "X-Api")
+    assert policy.allows_header("CONTENT-TYPE")
+    assert not policy.allows_header("Authorization")
+
+
+def test_max_age_bounds_checked() -> None:
+    with pytest.raises(PolicyError, match="greater than max"):
+        build_policy(origins=["https://a.example"], max_age=MaxAge(min=10, max=5))

@@ -117,9 +117,9 @@ def plan_target(
         add(origin, ALLOWED, origin, "origin")
         if policy is None:
             continue
-        methods = [m for m in policy.methods if m != "*"]
-        headers = [h for h in policy.headers if h != "*"]
-        if "*" in policy.headers:
+        methods = [m for m in policy.methods or () if m != "*"]
+        headers = [h for h in policy.headers or () if h != "*"]
+        if "*" in (policy.headers or ()):
             headers.append(WILDCARD_HEADER)
         if depth == "quick":
             # One preflight that carries the first non-simple method and every policy header.
@@ -132,12 +132,15 @@ def plan_target(
                 add(origin, ALLOWED, origin, "method", method, subject=method)
         for name in headers:
             add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
+        # Probes just outside the policy find what the server allows beyond it; a policy that does not
+        # list methods (or headers) has no "beyond".
         outside_method = next((m for m in _OUTSIDE_METHODS if not policy.allows_method(m)), None)
         if outside_method:
             add(origin, ALLOWED, origin, "method", outside_method, subject=outside_method)
-        for name in (OUTSIDE_HEADER, "Authorization"):
-            if not policy.allows_header(name) or (name == "Authorization" and "*" in policy.headers):
-                add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
+        if policy.headers is not None:
+            for name in (OUTSIDE_HEADER, "Authorization"):
+                if not policy.allows_header(name) or (name == "Authorization" and "*" in policy.headers):
+                    add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
         if policy.private_network:
             add(origin, ALLOWED, origin, "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))
 

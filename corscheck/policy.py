@@ -27,11 +27,12 @@ class MaxAge:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What the team meant to ship. Methods and headers are the non-simple ones the front-end uses."""
+    """What the team meant to ship. Methods and headers are the non-simple ones the front-end uses;
+    None means the policy does not say, so nothing beyond it is checked."""
 
     origins: tuple[str, ...] = ()
-    methods: tuple[str, ...] = ()
-    headers: tuple[str, ...] = ()
+    methods: tuple[str, ...] | None = None
+    headers: tuple[str, ...] | None = None
     expose: tuple[str, ...] = ()
     credentials: bool = False
     max_age: MaxAge | None = None
@@ -47,17 +48,21 @@ class Policy:
         return origin_matches(origin, self.origins)
 
     def allows_method(self, method: str) -> bool:
-        return method in ("GET", "HEAD", "POST") or method in self.methods or "*" in self.methods
+        if self.methods is None or "*" in self.methods:
+            return True
+        return method in ("GET", "HEAD", "POST") or method in self.methods
 
     def allows_header(self, name: str) -> bool:
+        if self.headers is None or "*" in self.headers:
+            return True
         wanted = name.lower()
-        return "*" in self.headers or any(h.lower() == wanted for h in self.headers)
+        return any(h.lower() == wanted for h in self.headers)
 
     def to_dict(self) -> dict[str, object]:
         data: dict[str, object] = {
             "origins": list(self.origins),
-            "methods": list(self.methods),
-            "headers": list(self.headers),
+            "methods": None if self.methods is None else list(self.methods),
+            "headers": None if self.headers is None else list(self.headers),
             "expose": list(self.expose),
             "credentials": self.credentials,
             "private-network": self.private_network,
@@ -143,8 +148,8 @@ def validate_header_name(name: str) -> str:
 def build_policy(
     *,
     origins: Iterable[str] = (),
-    methods: Iterable[str] = (),
-    headers: Iterable[str] = (),
+    methods: Iterable[str] | None = None,
+    headers: Iterable[str] | None = None,
     expose: Iterable[str] = (),
     credentials: bool = False,
     max_age: MaxAge | None = None,
@@ -164,15 +169,14 @@ def build_policy(
             'origins = ["*"] with credentials = true is refused by every browser; '
             "list the origins that need credentials, or set credentials = false"
         )
-    upper_safe = {"GET", "HEAD", "POST"}
     method_list: list[str] = []
-    for method in methods:
+    for method in methods or ():
         validate_method(method)
         # Methods the browser normalizes are compared in upper case (REQ-METHOD-NORMALIZE).
         canonical_method = method.upper() if method.upper() in _NORMALIZED_METHODS else method
-        if canonical_method not in upper_safe and canonical_method not in method_list:
+        if canonical_method not in ("GET", "HEAD", "POST") and canonical_method not in method_list:
             method_list.append(canonical_method)
-    header_list = _dedupe_headers(validate_header_name(h) for h in headers)
+    header_list = None if headers is None else _dedupe_headers(validate_header_name(h) for h in headers)
     expose_list = _dedupe_headers(validate_header_name(h) for h in expose)
     if max_age is not None and None not in (max_age.min, max_age.max):
         assert max_age.min is not None and max_age.max is not None
@@ -180,7 +184,7 @@ def build_policy(
             raise PolicyError(f"max-age min {max_age.min} is greater than max {max_age.max}")
     return Policy(
         origins=tuple(normalized),
-        methods=tuple(method_list),
+        methods=None if methods is None else tuple(method_list),
         headers=header_list,
         expose=expose_list,
         credentials=credentials,

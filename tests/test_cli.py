@@ -1,0 +1,207 @@
+"""The command line through typer's CliRunner, and one subprocess smoke test of the entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corscheck import __version__
+from corscheck.cli import app
+from corscheck.demo import serve_demo
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port with nothing listening (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def invoke(*args: str, input: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), input=input)
+    output = result.stdout + (result.stderr or "")
+    assert "Traceback" not in output
+    return result.exit_code, output
+
+
+def test_version() -> None:
+    code, out = invoke("--version")
+    assert code == 0
+    assert out.strip() == f"corscheck {__version__}"
+
+
+def test_entry_point_subprocess() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "corscheck", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert __version__ in done.stdout
+
+
+def test_demo_shows_at_least_six_rules() -> None:
+    code, out = invoke("demo", "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    rules = {f["rule"] for t in report["targets"] for f in t["findings"]}
+    assert "any-origin-with-credentials" in rules
+    assert len(rules) >= 6
+    assert report["schema"] == "corscheck.report/1"
+
+
+def test_demo_console_report_is_plain_when_piped() -> None:
+    code, out = invoke("demo")
+    assert code == 0
+    assert "\x1b[" not in out
+    assert "CRITICAL" in out and "any-origin-with-credentials" in out
+    assert "Summary:" in out
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"), [("medium", 1), ("critical", 1), ("never", 0)], ids=["medium", "critical", "never"]
+)
+def test_audit_exit_code_follows_fail_on(fail_on: str, expected: int) -> None:
+    with serve_demo() as base:
+        code, _ = invoke("audit", base + "/api/profile", "--fail-on", fail_on, "--depth", "quick")
+    assert code == expected
+
+
+def test_audit_passes_clean_target_with_policy() -> None:
+    with serve_demo() as base:
+        code, out = invoke(
+            "audit", base + "/api/status",
+            "--allow-origin", "https://app.example.com",
+            "--allow-method", "GET", "--allow-method", "POST", "--allow-method", "PUT",
+            "--allow-header", "Content-Type", "--allow-header", "Authorization",
+            "--expose-header", "X-Request-Id", "--credentials", "--max-age", "7200",
+        )  # fmt: skip
+    assert code == 0, out
+    assert "PASSED" in out
+
+
+def test_unreachable_target_is_exit_3_and_others_still_audited(unused_port: int) -> None:
+    with serve_demo() as base:
+        code, out = invoke(
+            "audit", f"http://127.0.0.1:{unused_port}/", base + "/api/status", "--fail-on", "critical",
+            "--format", "json", "--timeout", "2",
+        )  # fmt: skip
+    assert code == 3
+    report = json.loads(out)
+    errors = [t["errors"] for t in report["targets"]]
+    assert errors[0][0]["kind"] == "connect"
+    assert errors[1] == []
+    assert report["targets"][1]["probes"]
+
+
+def test_input_file_comments_blanks_duplicates(tmp_path: Path) -> None:
+    with serve_demo() as base:
+        listing = tmp_path / "urls.txt"
+        listing.write_text(f"# demo\n\n{base}/api/status\n{base}/api/status\n  {base}/api/embed  \n")
+        code, out = invoke("audit", "-i", str(listing), "--format", "json", "--depth", "quick")
+    report = json.loads(out)
+    assert [t["url"] for t in report["targets"]] == [f"{base}/api/status", f"{base}/api/embed"]
+    assert code in (0, 1)
+
+
+def test_secret_header_is_masked_everywhere(tmp_path: Path) -> None:
+    canary = "canary-secret-4242"
+    json_path = tmp_path / "r.json"
+    with serve_demo() as base:
+        code, out = invoke(
+            "audit", base + "/api/profile", "-H", f"Authorization: Bearer {canary}",
+            "-o", str(json_path), "-v", "--depth", "quick",
+        )  # fmt: skip
+    assert canary not in out
+    assert canary not in json_path.read_text()
+    assert "****" in json_path.read_text()
+
+
+BAD_INPUT = [
+    ("no-scheme", ["audit", "example.com/x"], "no scheme"),
+    ("bad-scheme", ["audit", "ftp://example.com/"], "not http or https"),
+    ("space", ["audit", "http://exa mple.com/"], "whitespace"),
+    ("empty", ["audit", ""], "empty URL"),
+    ("ipv6-unbracketed", ["audit", "http://::1:80/"], "URL"),
+    ("no-url", ["audit"], "no URL"),
+    ("header-no-colon", ["audit", "http://127.0.0.1:9/", "-H", "Authorization"], "no colon"),
+    ("bad-origin", ["audit", "http://127.0.0.1:9/", "--allow-origin", "app.example.com"], "no scheme"),
+    ("bad-rate", ["audit", "http://127.0.0.1:9/", "--rate", "fast"], "--rate"),
+    ("bad-concurrency", ["audit", "http://127.0.0.1:9/", "--concurrency", "0"], "concurrency"),
+    ("bad-timeout", ["audit", "http://127.0.0.1:9/", "--timeout", "-1"], "timeout"),
+    ("bad-format", ["audit", "http://127.0.0.1:9/", "--format", "yaml"], "unknown format"),
+    ("bad-output-ext", ["audit", "http://127.0.0.1:9/", "-o", "report.pdf"], "extension"),
+    ("missing-input", ["audit", "-i", "/nonexistent/urls.txt"], "cannot read"),
+    ("probe-bad-origin", ["probe", "http://127.0.0.1:9/", "--origin", "nope"], "origin"),
+    ("probe-bad-url", ["probe", "nope", "--origin", "https://a.example"], "no scheme"),
+    ("unknown-rule", ["rules", "no-such-rule"], "no rule"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), [b[1:] for b in BAD_INPUT], ids=[b[0] for b in BAD_INPUT])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    code, out = invoke(*args)
+    assert code == 2, out
+    assert message in out
+    assert len([line for line in out.splitlines() if line.strip()]) <= 4
+
+
+def test_binary_input_file(tmp_path: Path) -> None:
+    binary = tmp_path / "urls.bin"
+    binary.write_bytes(b"\x00\x01\x02http")
+    code, out = invoke("audit", "-i", str(binary))
+    assert code == 2
+    assert "binary" in out
+
+
+def test_unwritable_output(tmp_path: Path) -> None:
+    with serve_demo() as base:
+        code, out = invoke("audit", base + "/api/status", "-o", str(tmp_path / "missing" / "r.json"))
+    assert code == 2
+    assert "cannot write" in out
+
+
+def test_rules_lists_catalog_and_explains_one() -> None:
+    code, out = invoke("rules")
+    assert code == 0 and "any-origin-with-credentials" in out and "allowed-origin-refused" in out
+    code, out = invoke("rules", "null-origin")
+    assert code == 0 and "sandboxed iframe" in out and "Fix:" in out
+
+
+def test_probe_json_contract() -> None:
+    with serve_demo() as base:
+        code, out = invoke(
+            "probe", base + "/api/profile", "--origin", "https://evil.example", "--credentials",
+            "--format", "json",
+        )  # fmt: skip
+    assert code == 0
+    result = json.loads(out)
+    assert result["browser"]["allowed"] is True
+    assert result["browser"]["preflight"] is False
+    assert result["browser"]["reason"] is None
+    assert result["request"]["origin"] == "https://evil.example"
+    (hop,) = result["exchange"]["hops"]
+    assert ["Access-Control-Allow-Origin", "https://evil.example"] in hop["response"]["headers"]
+
+
+def test_probe_unsafe_method_not_sent_without_flag() -> None:
+    with serve_demo() as base:
+        code, out = invoke(
+            "probe", base + "/api/status", "--origin", "https://app.example.com", "--method", "PUT",
+            "--format", "json",
+        )  # fmt: skip
+    result = json.loads(out)
+    assert code == 0
+    assert result["browser"]["preflight"] is True
+    assert result["browser"]["actual_checked"] is False
+    assert [h["kind"] for h in result["exchange"]["hops"]] == ["preflight"]
+    assert result["exchange"]["unsent"]["method"] == "PUT"

@@ -1,14 +1,44 @@
 """The Fetch standard's CORS rules as Chromium applies them. Pure: plain data in, plain data out.
 
-Rule ids in comments refer to ../shared/CORS-RULES.md (REQ-*, CHECK-*, PRE-*, RESP-*).
+Rule ids in comments refer to ../shared/CORS-RULES.md (REQ-*, CHECK-*, PRE-*, RESP-*). Two reason
+ids are not CORS rules: REQ-URL-CREDENTIALS (fetch() refuses a URL with userinfo) and
+NET-DUPLICATE-HEADER (Chromium's network stack refuses conflicting duplicate header lines).
+
+Where Chromium 156 differs from the standard, this module follows Chromium. Every difference was
+checked against real headless Chromium (tests/e2e/test_chromium.py) and is marked "Chromium
+difference" where it is implemented:
+- PRE-AUTHORIZATION: `Access-Control-Allow-Headers: *` covers Authorization (without credentials).
+- REQ-SAFE-HEADER: DPR, Device-Memory (1*DIGIT ["." 1*DIGIT]), Width, Viewport-Width (1*DIGIT),
+  Save-Data (`on`) and Intervention (any value) are safelisted too; this is also what makes
+  REQ-SAFE-TOTAL reachable at all (the standard's five names cannot exceed 5 x 128 bytes).
+- Conflicting duplicate Content-Length, Content-Disposition or Location lines fail the fetch
+  (identical duplicates are fine).
+- A redirect to a URL with userinfo fails even when it stays same-origin.
+- Response header lines are read as Chromium's parser reads them: obs-fold continuation lines join
+  the previous value (see corscheck.headers.parse_header_lines), lines without a colon are ignored,
+  whitespace before the colon is ignored.
+Checked and *not* different in Chromium 156: `patch` is not matched by `PATCH`
+(REQ-METHOD-NORMALIZE), Content-Type `text /plain` needs a preflight, Range must be one
+`bytes=N-[M]` range, `Lang` is not safelisted, a preflight 3xx without Location fails as a
+non-ok status.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urljoin, urlsplit
 
-from corscheck.headers import HeaderLine, HeaderList
+from corscheck.errors import UsageError
+from corscheck.headers import (
+    HeaderLine,
+    HeaderList,
+    is_token,
+    serialize_origin,
+    split_header_list,
+    trim_http_whitespace,
+)
 
 Credentials = Literal["omit", "same-origin", "include"]
 Step = Literal["request", "preflight", "actual", "redirect"]
@@ -16,10 +46,10 @@ Step = Literal["request", "preflight", "actual", "redirect"]
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """One simulated `fetch(url, {method, headers, credentials, mode: "cors"})` from a page on `origin`.
+    """One simulated `fetch(url, {method, headers, credentials, mode: "cors"})` from a page.
 
-    `origin` is the page's serialized origin ("null" for an opaque one). `method` is as the page wrote
-    it (normalization is the browser's job). `headers` are the page's request headers.
+    `origin` is the page's serialized origin ("null" for an opaque one). `method` is as the page
+    wrote it (normalization is the browser's job). `headers` are the page's request headers.
     `extra_headers` are the user's own `-H` headers: sent with every request as given, never judged.
     """
 
@@ -82,3 +112,731 @@ class Verdict:
     readable_headers: tuple[str, ...] = ()
     actual_checked: bool = True
     notes: tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------------------------------
+# A. The page's request
+# --------------------------------------------------------------------------------------------------
+
+# REQ-METHOD-NORMALIZE: fetch() uppercases only these (a byte-case-insensitive match).
+_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+_FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
+# REQ-SAFE-METHOD.
+_SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+
+# REQ-FORBIDDEN-HEADER: fetch() silently drops these from the page's headers.
+_FORBIDDEN_REQUEST_HEADERS = frozenset(
+    {
+        "accept-charset",
+        "accept-encoding",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "connection",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "date",
+        "dnt",
+        "expect",
+        "host",
+        "keep-alive",
+        "origin",
+        "referer",
+        "set-cookie",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+    }
+)
+_FORBIDDEN_PREFIXES = ("proxy-", "sec-")
+# Fetch: these names are forbidden too when any of their values names a forbidden method.
+_METHOD_OVERRIDE_HEADERS = frozenset(
+    {"x-http-method", "x-http-method-override", "x-method-override"}
+)
+
+# REQ-SAFE-HEADER: CORS-unsafe request-header bytes.
+_UNSAFE_HEADER_BYTES = frozenset(
+    [chr(b) for b in range(0x20) if b != 0x09] + list('"():<>?@[\\]{}') + ["\x7f"]
+)
+_LANGUAGE_BYTES = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz *,-.;=")
+_SAFELISTED_MIME_ESSENCES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+_INT64_MAX = 2**63 - 1
+_SAFELISTED_VALUE_MAX = 128  # REQ-SAFE-HEADER: bytes per value
+_SAFELISTED_TOTAL_MAX = 1024  # REQ-SAFE-TOTAL: bytes over all safelisted values
+# The standard's HTTP whitespace, trimmed from the end of a MIME subtype.
+_HTTP_WHITESPACE_ALL = " \t\r\n"
+
+
+def normalize_method(method: str) -> str:
+    """The method as fetch() sends it: DELETE/GET/HEAD/OPTIONS/POST/PUT uppercased, others kept.
+
+    REQ-METHOD-NORMALIZE: `patch` stays `patch` and then does not match `PATCH` in ACAM.
+    """
+    upper = method.upper() if method.isascii() else method
+    return upper if upper in _NORMALIZED_METHODS else method
+
+
+def is_forbidden_method(method: str) -> bool:
+    """True for CONNECT, TRACE and TRACK in any case: fetch() refuses to send them."""
+    return method.isascii() and method.upper() in _FORBIDDEN_METHODS
+
+
+def is_cors_safelisted_method(method: str) -> bool:
+    """True for GET, HEAD and POST, compared byte-exactly after normalization (REQ-SAFE-METHOD).
+
+    Chromium compares case-insensitively, which only differs for methods fetch() already normalized.
+    """
+    return method in _SAFELISTED_METHODS
+
+
+def _byte_length(value: str) -> int:
+    # Header values are byte strings decoded as latin-1; anything beyond latin-1 cannot be sent by a
+    # page at all, and counting it as UTF-8 keeps such values over the limits rather than under.
+    try:
+        return len(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        return len(value.encode("utf-8"))
+
+
+def _is_safelisted_content_type(value: str) -> bool:
+    """Content-Type rule of REQ-SAFE-HEADER: no unsafe byte, and the MIME type's essence is one of
+    the three form types (parameters allowed, compared case-insensitively).
+
+    Chromium 156 parses the essence like the standard: `text /plain` and `text/ plain` need a
+    preflight (older Chromium trimmed the whitespace and safelisted them; verified in e2e).
+    """
+    if any(c in _UNSAFE_HEADER_BYTES for c in value):
+        return False
+    essence = value.split(";", 1)[0]
+    top, slash, sub = essence.partition("/")
+    sub = sub.rstrip(_HTTP_WHITESPACE_ALL)
+    if not (slash and is_token(top) and is_token(sub)):
+        return False
+    return f"{top}/{sub}".lower() in _SAFELISTED_MIME_ESSENCES
+
+
+def _is_simple_range(value: str) -> bool:
+    """Range rule of REQ-SAFE-HEADER: `bytes=START-` or `bytes=START-END` with START <= END.
+
+    Chromium parses the positions as 64-bit integers: a larger number is not a simple range.
+    """
+    if not value.startswith("bytes="):
+        return False
+    start, dash, end = value[len("bytes=") :].partition("-")
+    if not dash or not start.isdigit() or not start.isascii():
+        return False
+    if int(start) > _INT64_MAX:
+        return False
+    if end == "":
+        return True
+    if not end.isdigit() or not end.isascii():
+        return False
+    return int(start) <= int(end) <= _INT64_MAX
+
+
+def _is_double_like(value: str) -> bool:
+    # Chromium's client-hint value grammar for DPR and Device-Memory: 1*DIGIT [ "." 1*DIGIT ].
+    whole, dot, fraction = value.partition(".")
+    ok_whole = whole.isascii() and whole.isdigit()
+    return ok_whole and (not dot or (fraction.isascii() and fraction.isdigit()))
+
+
+def is_cors_safelisted_request_header(name: str, value: str) -> bool:
+    """True when (name, value) is a CORS-safelisted request header (REQ-SAFE-HEADER).
+
+    `value` is taken as fetch() stores it (callers strip surrounding whitespace first).
+    """
+    lower = name.lower()
+    if _byte_length(value) > _SAFELISTED_VALUE_MAX:
+        return False
+    if lower == "accept":
+        return not any(c in _UNSAFE_HEADER_BYTES for c in value)
+    if lower in ("accept-language", "content-language"):
+        return all(c in _LANGUAGE_BYTES for c in value)
+    if lower == "content-type":
+        return _is_safelisted_content_type(value)
+    if lower == "range":
+        return _is_simple_range(value)
+    # Chromium difference: Chromium also safelists some client-hint headers a page may set itself
+    # (see _CHROMIUM_SAFELISTED_HINTS); the standard does not.
+    hint = _CHROMIUM_SAFELISTED_HINTS.get(lower)
+    return hint is not None and hint(value)
+
+
+def _is_int_like(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _any_value(value: str) -> bool:
+    return True
+
+
+def _is_save_data(value: str) -> bool:
+    return value.lower() == "on"
+
+
+_CHROMIUM_SAFELISTED_HINTS: dict[str, Callable[[str], bool]] = {
+    "dpr": _is_double_like,
+    "device-memory": _is_double_like,
+    "width": _is_int_like,
+    "viewport-width": _is_int_like,
+    "save-data": _is_save_data,
+    # Chromium adds `Intervention` itself when it applies an intervention; any value is safelisted
+    # (still true in Chromium 156, verified in e2e).
+    "intervention": _any_value,
+}
+
+
+def _is_forbidden_request_header(name: str, value: str) -> bool:
+    lower = name.lower()
+    if lower in _FORBIDDEN_REQUEST_HEADERS or lower.startswith(_FORBIDDEN_PREFIXES):
+        return True
+    if lower in _METHOD_OVERRIDE_HEADERS:
+        return any(is_forbidden_method(m) for m in split_header_list(value))
+    return False
+
+
+def _is_valid_header_value(value: str) -> bool:
+    # fetch() throws a TypeError for NUL, CR, LF and anything beyond latin-1 (ByteString).
+    return not any(c in "\x00\r\n" or ord(c) > 0xFF for c in value)
+
+
+def _page_header_list(headers: Sequence[HeaderLine]) -> list[HeaderLine]:
+    """The header list fetch() builds from the page's headers: values trimmed, forbidden headers
+    dropped (REQ-FORBIDDEN-HEADER), same-named headers combined with ", " in first-seen order."""
+    combined: dict[str, tuple[str, list[str]]] = {}
+    for name, raw_value in headers:
+        value = raw_value.strip(" \t\r\n")
+        if _is_forbidden_request_header(name, value):
+            continue
+        key = name.lower()
+        if key in combined:
+            combined[key][1].append(value)
+        else:
+            combined[key] = (name, [value])
+    return [(name, ", ".join(values)) for name, values in combined.values()]
+
+
+def cors_unsafe_request_header_names(headers: Sequence[HeaderLine]) -> list[str]:
+    """The CORS-unsafe request-header names of the page's headers: lowercased, deduplicated, sorted.
+
+    REQ-SAFE-HEADER per header (after fetch() combines duplicates and drops forbidden ones), then
+    REQ-SAFE-TOTAL: over 1024 bytes of safelisted values makes every safelisted name unsafe too.
+    """
+    unsafe: set[str] = set()
+    safe: set[str] = set()
+    total = 0
+    for name, value in _page_header_list(headers):
+        if is_cors_safelisted_request_header(name, value):
+            safe.add(name.lower())
+            total += _byte_length(value)
+        else:
+            unsafe.add(name.lower())
+    if total > _SAFELISTED_TOTAL_MAX:
+        unsafe |= safe
+    return sorted(unsafe, key=lambda n: n.encode("utf-8"))
+
+
+def _origin_of(url: str) -> str | None:
+    """The serialized origin of `url`, or None when it has none we can compare."""
+    try:
+        return serialize_origin(url)
+    except UsageError:
+        return None
+
+
+def is_same_origin(probe: Probe, url: str) -> bool:
+    """True when `url` is same-origin with the page; an opaque ("null") page is never."""
+    if probe.origin == "null":
+        return False
+    target = _origin_of(url)
+    return target is not None and target == _origin_of(probe.origin)
+
+
+def _request_error(probe: Probe) -> tuple[str, str] | None:
+    """Why fetch() throws before sending anything, as (reason_id, message), or None."""
+    if not is_token(probe.method):
+        return "REQ-METHOD-NORMALIZE", f"'{probe.method}' is not a valid HTTP method."
+    if is_forbidden_method(probe.method):
+        return "REQ-METHOD-NORMALIZE", f"'{probe.method}' HTTP method is unsupported."
+    try:
+        parts = urlsplit(probe.url)
+        has_userinfo = parts.username is not None or parts.password is not None
+    except ValueError:
+        has_userinfo = False
+    if has_userinfo:
+        # Fetch: new Request() throws for a URL that includes credentials.
+        return (
+            "REQ-URL-CREDENTIALS",
+            f"Request cannot be constructed from a URL that includes credentials: {probe.url}",
+        )
+    for name, value in probe.headers:
+        if not is_token(name):
+            return (
+                "REQ-FORBIDDEN-HEADER",
+                f"Invalid name: '{name}' is not a valid header name.",
+            )
+        if not _is_valid_header_value(value.strip(" \t\r\n")):
+            return "REQ-FORBIDDEN-HEADER", f"Invalid value: the value of '{name}' is not valid."
+    return None
+
+
+def needs_preflight(probe: Probe) -> bool:
+    """True when fetching probe.url from the page sends a CORS preflight (REQ-PREFLIGHT-NEEDED)."""
+    if _request_error(probe) is not None or is_same_origin(probe, probe.url):
+        return False
+    return _needs_preflight(normalize_method(probe.method), probe.headers)
+
+
+def _needs_preflight(method: str, headers: Sequence[HeaderLine]) -> bool:
+    return not is_cors_safelisted_method(method) or bool(cors_unsafe_request_header_names(headers))
+
+
+# --------------------------------------------------------------------------------------------------
+# B. The CORS check
+# --------------------------------------------------------------------------------------------------
+
+
+def _values(response: Response, name: str) -> list[str]:
+    """The values of header `name`, each line's name and value trimmed of spaces and tabs."""
+    wanted = name.lower()
+    return [
+        trim_http_whitespace(v)
+        for n, v in response.headers
+        if trim_http_whitespace(n).lower() == wanted
+    ]
+
+
+def _combined(response: Response, name: str) -> str | None:
+    """A response header as Chromium reads it: each line's name and value trimmed of spaces and
+    tabs, the values of every line with that name joined with ", ".
+
+    CHECK-ACAO-MULTIPLE, PRE-PARSE.
+    """
+    values = _values(response, name)
+    return ", ".join(values) if values else None
+
+
+def _looks_like_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return bool(parts.scheme and (parts.netloc or ":" in value))
+
+
+def cors_check(response: Response, origin: str, credentials: Credentials) -> tuple[str, str] | None:
+    """None when `response` passes the CORS check for `origin`, else (reason_id, message)."""
+    acao = _combined(response, "Access-Control-Allow-Origin")
+    if acao is None:
+        return (
+            "CHECK-ACAO-MISSING",
+            "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
+        )
+    if acao == "*":
+        # CHECK-ACAO-WILDCARD / CHECK-ACAO-WILDCARD-CREDENTIALS: ACAC does not rescue `*`.
+        if credentials != "include":
+            return None
+        return (
+            "CHECK-ACAO-WILDCARD-CREDENTIALS",
+            "The value of the 'Access-Control-Allow-Origin' header in the response must not be the "
+            "wildcard '*' when the request's credentials mode is 'include'.",
+        )
+    if acao != origin:
+        # CHECK-ACAO-MATCH: byte-exact after trimming; "null" matches an opaque origin because the
+        # origin string is then "null" too. The finer messages follow Chromium's order.
+        if " " in acao or "," in acao:
+            return (
+                "CHECK-ACAO-MULTIPLE",
+                f"The 'Access-Control-Allow-Origin' header contains multiple values '{acao}', but "
+                "only one is allowed.",
+            )
+        if acao != "null" and not _looks_like_url(acao):
+            return (
+                "CHECK-ACAO-MATCH",
+                f"The 'Access-Control-Allow-Origin' header contains the invalid value '{acao}'.",
+            )
+        return (
+            "CHECK-ACAO-MATCH",
+            f"The 'Access-Control-Allow-Origin' header has a value '{acao}' that is not equal to "
+            "the supplied origin.",
+        )
+    if credentials == "include":
+        # CHECK-ACAC: exactly `true`, case-sensitive; two `true` lines combine to "true, true".
+        acac = _combined(response, "Access-Control-Allow-Credentials")
+        if acac != "true":
+            return (
+                "CHECK-ACAC",
+                f"The value of the 'Access-Control-Allow-Credentials' header in the response is "
+                f"'{acac or ''}' which must be 'true' when the request's credentials mode is "
+                "'include'.",
+            )
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# C. The preflight
+# --------------------------------------------------------------------------------------------------
+
+_PREFLIGHT_PREFIX = "Response to preflight request doesn't pass access control check: "
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Request-body headers, dropped when a redirect turns the method into GET.
+_BODY_HEADERS = frozenset(
+    {"content-type", "content-encoding", "content-language", "content-location"}
+)
+_MAX_REDIRECTS = 20
+
+
+def _parse_allow_list(value: str | None) -> list[str] | None:
+    """PRE-PARSE: the items of ACAM/ACAH, or None when an item is not a token (unparsable)."""
+    if value is None:
+        return []
+    items = split_header_list(value)
+    return items if all(is_token(item) for item in items) else None
+
+
+def _network_error(response: Response) -> tuple[str, str] | None:
+    """Chromium's network stack fails a response whose Content-Length, Content-Disposition or
+    Location lines disagree (whatever the status), before any CORS check.
+
+    Not a CORS rule and not in the Fetch standard's CORS algorithms; verified in e2e.
+    """
+    for name in ("Content-Length", "Content-Disposition", "Location"):
+        if len(set(_values(response, name))) > 1:
+            code = name.upper().replace("-", "_")
+            return "NET-DUPLICATE-HEADER", f"net::ERR_RESPONSE_HEADERS_MULTIPLE_{code}"
+    return None
+
+
+def _preflight_check(
+    response: Response,
+    origin: str,
+    credentials: Credentials,
+    method: str,
+    unsafe_names: Sequence[str],
+) -> tuple[str, str] | None:
+    """None when the preflight response lets the actual request go, else (reason_id, message).
+
+    Order as in Chromium: redirect, CORS check, ok status, parse ACAM, parse ACAH, method, headers.
+    """
+    if response.status in _REDIRECT_STATUSES and _values(response, "Location"):
+        return "PRE-REDIRECT", "Redirect is not allowed for a preflight request."
+    failure = cors_check(response, origin, credentials)
+    if failure is not None:
+        return failure[0], _PREFLIGHT_PREFIX + failure[1]
+    if not 200 <= response.status <= 299:
+        return "PRE-OK-STATUS", _PREFLIGHT_PREFIX + "It does not have HTTP ok status."
+    methods = _parse_allow_list(_combined(response, "Access-Control-Allow-Methods"))
+    if methods is None:
+        return (
+            "PRE-PARSE",
+            "Cannot parse Access-Control-Allow-Methods response header field in preflight "
+            "response.",
+        )
+    headers = _parse_allow_list(_combined(response, "Access-Control-Allow-Headers"))
+    if headers is None:
+        return (
+            "PRE-PARSE",
+            "Cannot parse Access-Control-Allow-Headers response header field in preflight "
+            "response.",
+        )
+    wildcard_ok = credentials != "include"
+    # PRE-METHOD: byte-exact (so `patch` needs `patch`), a safelisted method always passes.
+    if not (
+        method in methods or is_cors_safelisted_method(method) or (wildcard_ok and "*" in methods)
+    ):
+        return (
+            "PRE-METHOD",
+            f"Method {method} is not allowed by Access-Control-Allow-Methods in preflight "
+            "response.",
+        )
+    allowed = {h.lower() for h in headers}
+    # PRE-HEADERS / PRE-AUTHORIZATION. Chromium difference: `*` (without credentials) covers every
+    # header, Authorization included; the standard requires Authorization to be listed by name.
+    if wildcard_ok and "*" in allowed:
+        return None
+    for name in unsafe_names:
+        if name not in allowed:
+            return (
+                "PRE-HEADERS",
+                f"Request header field {name} is not allowed by Access-Control-Allow-Headers in "
+                "preflight response.",
+            )
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# The fetch, step by step
+# --------------------------------------------------------------------------------------------------
+
+NextRequest = tuple[Literal["preflight", "actual"], Request]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """Where walking a chain of hops ends: a request still to send, or a verdict."""
+
+    next: NextRequest | None
+    verdict: Verdict
+
+
+def _preflight_request(
+    url: str, origin: str, method: str, unsafe_names: Sequence[str], probe: Probe
+) -> Request:
+    # REQ-PREFLIGHT-SHAPE: no cookies or authentication whatever the credentials mode.
+    headers: list[HeaderLine] = [
+        ("Accept", "*/*"),
+        ("Origin", origin),
+        ("Access-Control-Request-Method", method),
+    ]
+    if unsafe_names:
+        headers.append(("Access-Control-Request-Headers", ",".join(unsafe_names)))
+    return Request("OPTIONS", url, (*headers, *probe.extra_headers))
+
+
+def _actual_request(
+    url: str, origin: str | None, method: str, headers: Sequence[HeaderLine], probe: Probe
+) -> Request:
+    lines = list(headers)
+    if not any(n.lower() == "accept" for n, _ in lines):
+        lines.insert(0, ("Accept", "*/*"))  # fetch()'s default Accept
+    if origin is not None:
+        lines.append(("Origin", origin))
+    return Request(method, url, (*lines, *probe.extra_headers))
+
+
+def _blocked(
+    reason: tuple[str, str], step: Step, preflight: bool, notes: tuple[str, ...] = ()
+) -> _Outcome:
+    verdict = Verdict(
+        allowed=False,
+        preflight=preflight,
+        reason_id=reason[0],
+        reason=reason[1],
+        failed_step=step,
+        notes=notes,
+    )
+    return _Outcome(None, verdict)
+
+
+def _redirect_target(current: str, location: str) -> str | None:
+    """The absolute URL a Location value points to, or None when it does not parse."""
+    try:
+        target = urljoin(current, trim_http_whitespace(location))
+        parts = urlsplit(target)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        return None
+    return target.split("#", 1)[0]
+
+
+def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outcome:
+    """Replays the browser's fetch over `hops` and says what happens next."""
+    error = _request_error(probe)
+    if error is not None:
+        return _blocked(error, "request", preflight=False)
+
+    url = probe.url
+    page_origin = "null" if probe.origin == "null" else _origin_of(probe.origin) or probe.origin
+    method = normalize_method(probe.method)
+    headers = _page_header_list(probe.headers)
+    tainted = False  # RESP-REDIRECT-TAINT
+    # The CORS flag stays set once the request has gone cross-origin (Fetch "response tainting").
+    cors_flag = False
+    preflighted = False
+    redirects = 0
+    index = 0
+
+    def hop(kind: Literal["preflight", "actual"]) -> Hop | None:
+        """The recorded hop for the request the browser sends now, if the exchange has it."""
+        nonlocal index
+        if index >= len(hops):
+            return None
+        recorded = hops[index]
+        index += 1
+        return recorded if recorded.kind == kind else None
+
+    while True:
+        request_origin = "null" if tainted else page_origin
+        cors_flag = cors_flag or not is_same_origin(probe, url)
+        unsafe_names = cors_unsafe_request_header_names(headers)
+        if cors_flag and (not is_cors_safelisted_method(method) or unsafe_names):
+            # REQ-PREFLIGHT-NEEDED. Chromium sends a new preflight after every redirect that needs
+            # one (its preflight cache is keyed by URL, and our URLs differ).
+            preflight = _preflight_request(url, request_origin, method, unsafe_names, probe)
+            preflighted = True
+            answered = hop("preflight")
+            if answered is None:
+                return _Outcome(("preflight", preflight), Verdict(allowed=False, preflight=True))
+            failure = _network_error(answered.response) or _preflight_check(
+                answered.response, request_origin, credentials, method, unsafe_names
+            )
+            if failure is not None:
+                return _blocked(failure, "preflight", preflight=True)
+
+        # The Origin header: always on a CORS request; on a same-origin one only when the method
+        # is neither GET nor HEAD (Fetch "append a request Origin header").
+        send_origin = cors_flag or method not in ("GET", "HEAD")
+        actual = _actual_request(
+            url, request_origin if send_origin else None, method, headers, probe
+        )
+        answered = hop("actual")
+        if answered is None:
+            return _Outcome(("actual", actual), Verdict(allowed=False, preflight=preflighted))
+        response = answered.response
+        failure = _network_error(response)
+        if failure is not None:
+            return _blocked(failure, "actual", preflighted)
+        locations = _values(response, "Location")
+        location = locations[0] if locations else None
+        is_redirect = response.status in _REDIRECT_STATUSES and location is not None
+
+        if cors_flag:
+            # CHECK-*: every response of a CORS request, redirects included (RESP-REDIRECT);
+            # CHECK-STATUS-IGNORED: the status does not matter.
+            failure = cors_check(response, request_origin, credentials)
+            if failure is not None:
+                return _blocked(failure, "redirect" if is_redirect else "actual", preflighted)
+        if not is_redirect or location is None:
+            verdict = Verdict(
+                allowed=True,
+                preflight=preflighted,
+                readable_headers=readable_response_headers(response, credentials)
+                if cors_flag
+                else _all_names(response),
+            )
+            return _Outcome(None, verdict)
+
+        # RESP-REDIRECT
+        if redirects >= _MAX_REDIRECTS:
+            return _blocked(
+                ("RESP-REDIRECT", "net::ERR_TOO_MANY_REDIRECTS"), "redirect", preflighted
+            )
+        redirects += 1
+        target = _redirect_target(url, location)
+        if target is None:
+            return _blocked(
+                ("RESP-REDIRECT", f"Redirect location '{location}' is not a valid URL."),
+                "redirect",
+                preflighted,
+            )
+        parts = urlsplit(target)
+        if parts.scheme.lower() not in ("http", "https"):
+            return _blocked(
+                (
+                    "RESP-REDIRECT",
+                    f"Redirect location '{target}' has a disallowed scheme for cross-origin "
+                    "requests.",
+                ),
+                "redirect",
+                preflighted,
+            )
+        # Fetch fails a CORS request redirected to a URL with userinfo when the request is
+        # cross-origin or tainted. Chromium difference: it fails every such redirect, same-origin
+        # ones included (it blocks subresource URLs with embedded credentials; verified in e2e).
+        if parts.username is not None or parts.password is not None:
+            return _blocked(
+                (
+                    "RESP-REDIRECT",
+                    f"Redirect location '{target}' contains a username and password, which is "
+                    "disallowed for cross-origin requests.",
+                ),
+                "redirect",
+                preflighted,
+            )
+        # RESP-REDIRECT-TAINT: a hop to another origin, from a URL that is not the page's origin.
+        if _origin_of(target) != _origin_of(url) and not is_same_origin(probe, url):
+            tainted = True
+        # 301/302 turn POST into GET, 303 turns everything but GET/HEAD into GET; request-body
+        # headers go with the body (Fetch HTTP-redirect fetch; Chromium's RedirectUtil).
+        if (response.status in (301, 302) and method == "POST") or (
+            response.status == 303 and method not in ("GET", "HEAD")
+        ):
+            method = "GET"
+            headers = [(n, v) for n, v in headers if n.lower() not in _BODY_HEADERS]
+        url = target
+
+
+def _all_names(response: Response) -> tuple[str, ...]:
+    return tuple(sorted({trim_http_whitespace(n).lower() for n, _ in response.headers}))
+
+
+def next_request(probe: Probe, hops: Sequence[Hop]) -> NextRequest | None:
+    """The next request the browser sends after `hops`, or None when the fetch is over."""
+    return _walk(probe, hops, probe.credentials).next
+
+
+def judge(probe: Probe, exchange: Exchange) -> Verdict:
+    """The browser's verdict on `exchange` for probe.credentials."""
+    outcome = _walk(probe, exchange.hops, probe.credentials)
+    if outcome.next is None:
+        return outcome.verdict
+    kind, request = outcome.next
+    if exchange.unsent is not None and kind == "actual":
+        # DESIGN.md Safety: an unsafe actual request corscheck did not send; the preflight decides.
+        if outcome.verdict.preflight:
+            return Verdict(
+                allowed=True,
+                preflight=True,
+                actual_checked=False,
+                notes=(
+                    f"the actual {request.method} request was not sent (--send-unsafe), so its "
+                    "response was not checked; the verdict rests on the preflight",
+                ),
+            )
+        # No preflight vouches for it (a simple POST): nothing shows the page could read it.
+        return Verdict(
+            allowed=False,
+            preflight=False,
+            reason=f"the actual {request.method} request was not sent (--send-unsafe); "
+            "no preflight either, so nothing was checked",
+            failed_step="actual",
+            actual_checked=False,
+            notes=("not judged: the actual response was not checked",),
+        )
+    return Verdict(
+        allowed=False,
+        preflight=outcome.verdict.preflight,
+        reason_id=None,
+        reason=f"the exchange ended before the browser's {kind} request to {request.url}",
+        failed_step=kind,
+        actual_checked=kind != "actual",
+        notes=("incomplete exchange: not judged to its end",),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# D. After the checks
+# --------------------------------------------------------------------------------------------------
+
+_SAFELISTED_RESPONSE_HEADERS = frozenset(
+    {
+        "cache-control",
+        "content-language",
+        "content-length",
+        "content-type",
+        "expires",
+        "last-modified",
+        "pragma",
+    }
+)
+
+
+def readable_response_headers(response: Response, credentials: Credentials) -> tuple[str, ...]:
+    """The names (lowercased, sorted) of the response's headers the page can read (RESP-EXPOSE).
+
+    Only headers present in the response are listed: a name in Access-Control-Expose-Headers
+    that the response does not carry cannot be read either.
+    """
+    exposed = _parse_allow_list(_combined(response, "Access-Control-Expose-Headers")) or []
+    names = {n.lower() for n in exposed}
+    everything = "*" in names and credentials != "include"
+    readable = set()
+    for name, _ in response.headers:
+        lower = trim_http_whitespace(name).lower()
+        if lower in ("set-cookie", "set-cookie2"):
+            continue
+        if everything or lower in _SAFELISTED_RESPONSE_HEADERS or lower in names:
+            readable.add(lower)
+    return tuple(sorted(readable))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-# A header line exactly as it crossed the wire: the name as sent (case kept) and the value with every
-# byte kept. Bytes are decoded as latin-1 so that the mapping back to bytes is lossless.
+# A header line exactly as it crossed the wire: the name as sent (case kept) and the value with
+# every byte kept. Bytes are decoded as latin-1 so that the mapping back to bytes is lossless.
 HeaderLine = tuple[str, str]
 
 
@@ -52,3 +52,134 @@ class HeaderList:
         if not values:
             return None
         return ", ".join(values)
+
+
+# RFC 9110 tchar: the bytes an HTTP token (method, header name, list item) may use.
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# HTTP whitespace as Chromium trims it from header values and list items (space and tab).
+HTTP_WHITESPACE = " \t"
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+# Bytes a host may not contain (WHATWG URL "forbidden host code points", plus controls and DEL).
+_FORBIDDEN_HOST = frozenset(" #%/:<>?@[\\]^|\t\r\n\x00\x7f")
+
+
+def is_token(s: str) -> bool:
+    """True when `s` is a non-empty HTTP token (RFC 9110 §5.6.2)."""
+    return bool(s) and all(c in _TCHAR for c in s)
+
+
+def trim_http_whitespace(value: str) -> str:
+    """`value` without leading and trailing spaces and tabs, as Chromium stores header values."""
+    return value.strip(HTTP_WHITESPACE)
+
+
+def split_header_list(value: str) -> list[str]:
+    """The items of a comma-separated header value: trimmed, empty items skipped (PRE-PARSE)."""
+    items = (trim_http_whitespace(item) for item in value.split(","))
+    return [item for item in items if item]
+
+
+def _encode_host(host: str) -> str:
+    """The ASCII (punycode) form of `host`, lowercased; ValueError when it cannot be encoded."""
+    if host.isascii():
+        return host.lower()
+    try:
+        import idna  # UTS #46 like browsers; installed with httpx
+
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii").lower()
+    except ImportError:  # pragma: no cover - idna ships with httpx
+        return host.encode("idna").decode("ascii").lower()
+    except Exception as error:  # idna raises several unrelated classes on hostile input
+        raise ValueError(str(error)) from error
+
+
+def serialize_origin(url: str) -> str:
+    """The origin of `url` as a browser serializes it, ``scheme://host[:port]``.
+
+    REQ-ORIGIN-SERIALIZE: lowercase, punycode host, IPv6 in brackets, default port dropped.
+
+    Raises UsageError with a one-line message for anything that is not an absolute URL with a host.
+    """
+    from urllib.parse import urlsplit
+
+    from corscheck.errors import UsageError
+
+    text = url.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise UsageError(f"not a URL or origin (control characters): {url!r}")
+    try:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        raw_host = parts.hostname
+        port = parts.port
+    except ValueError as error:
+        raise UsageError(f"not a URL or origin: {url!r} ({error})") from None
+    if not scheme or "://" not in text:
+        raise UsageError(f"not a URL or origin (no scheme://): {url!r}")
+    if not raw_host:
+        raise UsageError(f"not a URL or origin (no host): {url!r}")
+    if ":" in raw_host:  # IPv6 literal: urlsplit strips the brackets
+        import ipaddress
+
+        try:
+            host = f"[{ipaddress.IPv6Address(raw_host.split('%')[0]).compressed}]"
+        except ValueError:
+            raise UsageError(f"not a URL or origin (bad IPv6 address): {url!r}") from None
+    else:
+        try:
+            host = _encode_host(raw_host)
+        except ValueError:
+            raise UsageError(f"not a URL or origin (bad host name): {url!r}") from None
+        if not host or any(c in _FORBIDDEN_HOST for c in host) or not host.isascii():
+            raise UsageError(f"not a URL or origin (bad host name): {url!r}")
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def parse_origin(text: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) when `text` is exactly a serialized origin, else None.
+
+    The port is None when absent (the scheme's default). "null" is not parsed here: callers handle
+    opaque origins. Never raises.
+    """
+    if "://" not in text or text != text.strip():
+        return None
+    from corscheck.errors import UsageError
+
+    try:
+        canonical = serialize_origin(text)
+    except UsageError:
+        return None
+    if canonical != text:  # a path, a trailing slash, upper case, a default port, userinfo, ...
+        return None
+    scheme, _, rest = canonical.partition("://")
+    if rest.startswith("["):
+        host, _, port_text = rest[1:].partition("]")
+        host = f"[{host}]"
+        port_text = port_text.removeprefix(":")
+    else:
+        host, _, port_text = rest.partition(":")
+    return scheme, host, int(port_text) if port_text else None
+
+
+def parse_header_lines(lines: Iterable[str]) -> HeaderList:
+    """The header list Chromium builds from raw response header lines (status line excluded).
+
+    A line starting with a space or tab continues the previous header (obs-fold): Chromium joins it
+    to the previous value with one space. A line without a colon is ignored. Names and values are
+    otherwise kept as received (the browser model trims them when it reads them).
+    """
+    pairs: list[tuple[str, str]] = []
+    for line in lines:
+        if line[:1] in (" ", "\t"):
+            if pairs:
+                name, value = pairs[-1]
+                continued = line.strip(HTTP_WHITESPACE)
+                joined = f"{trim_http_whitespace(value)} {continued}" if continued else value
+                pairs[-1] = (name, joined)
+            continue
+        name, colon, value = line.partition(":")
+        if colon:
+            pairs.append((name, value))
+    return HeaderList.of(pairs)

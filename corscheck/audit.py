@@ -94,7 +94,6 @@ async def _audit_one(
     extra_headers: tuple[HeaderLine, ...],
     progress: ProgressCallback | None,
 ) -> TargetReport:
-    sent_before = runner.requests_sent
     try:
         url = validate_url(target.url)
     except UsageError as error:
@@ -126,7 +125,7 @@ async def _audit_one(
         target.policy,
         probes=tuple(results),
         findings=tuple(findings),
-        requests_sent=runner.requests_sent - sent_before,
+        requests_sent=sum(len(e.hops) for e in exchanges.values()),
     )
 
 

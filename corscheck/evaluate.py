@@ -30,7 +30,7 @@ from corscheck.rules import Rule, Severity
 
 Outcome = Literal["as-expected", "over-permissive", "under-permissive", "not-checked"]
 
-_DEVELOPMENT_CLASSES = {"developer", "localhost-dev"}
+_DEVELOPMENT_CLASSES = {"developer"}
 _INSECURE_CLASSES = {"scheme-downgrade"}
 _ANY_ORIGIN_CLASSES = {"unrelated"}
 _NULL_CLASSES = {"null"}
@@ -178,7 +178,10 @@ def _origin_findings(
         )
         return findings
 
-    wildcard_leaks = [r for r in leaks if _served_wildcard(r)]
+    wildcard_leaks = sorted(
+        (r for r in leaks if _served_wildcard(r)),
+        key=lambda r: r.planned.origin_class not in _ANY_ORIGIN_CLASSES,
+    )
     if wildcard_leaks and (policy is None or not policy.is_public):
         witness = wildcard_leaks[0]
         rule = rules.PUBLIC_WILDCARD if policy is None else rules.ANY_ORIGIN
@@ -192,34 +195,50 @@ def _origin_findings(
             )
         )
 
-    for origin_class, class_leaks in sorted(by_class.items()):
+    bypasses: list[ProbeResult] = []
+    for origin_class, class_leaks in by_class.items():
         specific = [r for r in class_leaks if not _served_wildcard(r)]
         if not specific:
             continue
-        if origin_class in _NULL_CLASSES:
-            rule = rules.NULL_ORIGIN
-        elif origin_class in _INSECURE_CLASSES:
-            rule = rules.INSECURE_ORIGIN
-        elif origin_class in _DEVELOPMENT_CLASSES:
-            rule = rules.DEVELOPMENT_ORIGIN
-        else:
-            rule = rules.UNTRUSTED_ORIGIN
-        credentialed = [r for r in specific if r.planned.probe.credentials == "include"]
-        witness = (credentialed or specific)[0]
-        origins = sorted({r.planned.probe.origin for r in specific})
-        description = _origin_class_description(origin_class)
-        findings.append(
-            _finding(
-                rule,
-                target,
-                witness,
-                f"{witness.planned.probe.origin} ({description}) can read {target}"
-                + (" with credentials" if credentialed else " without credentials"),
-                related=tuple(o for o in origins if o != witness.planned.probe.origin),
-                base=rule.severity if credentialed else rules.lower_severity(rule.severity),
-            )
-        )
+        rule = _ORIGIN_CLASS_RULES.get(origin_class)
+        if rule is None:
+            bypasses += specific  # every crafted-domain class shares one root cause: a loose check
+            continue
+        findings.append(_origin_trust_finding(rule, target, specific))
+    if bypasses:
+        findings.append(_origin_trust_finding(rules.UNTRUSTED_ORIGIN, target, bypasses))
     return findings
+
+
+_ORIGIN_CLASS_RULES: dict[str, Rule] = {
+    **dict.fromkeys(_NULL_CLASSES, rules.NULL_ORIGIN),
+    **dict.fromkeys(_INSECURE_CLASSES, rules.INSECURE_ORIGIN),
+    **dict.fromkeys(_DEVELOPMENT_CLASSES, rules.DEVELOPMENT_ORIGIN),
+}
+
+
+def _origin_trust_finding(rule: Rule, target: str, leaks: Sequence[ProbeResult]) -> Finding:
+    """One finding for every origin that got through by the same mistake; the worst is the witness."""
+    credentialed = [r for r in leaks if r.planned.probe.credentials == "include"]
+    witness = (credentialed or list(leaks))[0]
+    origins = list(dict.fromkeys(r.planned.probe.origin for r in leaks))
+    classes = list(dict.fromkeys(r.planned.origin_class for r in leaks))
+    shown = "; ".join(_origin_class_description(c) for c in classes)
+    others = len(origins) - 1
+    message = (
+        f"{witness.planned.probe.origin} can read {target}"
+        + (" with credentials" if credentialed else " without credentials")
+        + (f", and {others} more crafted origin{'s' if others > 1 else ''}" if others else "")
+        + f" ({shown})"
+    )
+    return _finding(
+        rule,
+        target,
+        witness,
+        message,
+        related=tuple(o for o in origins if o != witness.planned.probe.origin),
+        base=rule.severity if credentialed else rules.lower_severity(rule.severity),
+    )
 
 
 def _origin_class_description(origin_class: str) -> str:
@@ -383,7 +402,8 @@ def _under_permissive_findings(
                     rules.ALLOWED_METHOD_REFUSED,
                     target,
                     result,
-                    f"{normalize_method(probe.method)} from {probe.origin} is refused",
+                    f"{normalize_method(probe.method)} from {probe.origin} is refused"
+                    + _only_with_credentials(result, results),
                 )
             )
         elif result.planned.aspect == "header":
@@ -392,12 +412,30 @@ def _under_permissive_findings(
                     rules.ALLOWED_HEADER_REFUSED,
                     target,
                     result,
-                    f"request header {result.planned.subject} from {probe.origin} is refused",
+                    f"request header {result.planned.subject} from {probe.origin} is refused"
+                    + _only_with_credentials(result, results),
                 )
             )
     findings += _expose_findings(target, policy, results)
     findings += _max_age_findings(target, policy, results)
     return _dedupe(findings)
+
+
+def _only_with_credentials(result: ProbeResult, results: Sequence[ProbeResult]) -> str:
+    """A clause for a refusal that happens only with credentials (a wildcard that does not apply)."""
+    if result.planned.probe.credentials != "include":
+        return ""
+    for other in results:
+        planned = other.planned
+        if (
+            planned.probe.credentials == "omit"
+            and planned.aspect == result.planned.aspect
+            and planned.subject == result.planned.subject
+            and planned.probe.origin == result.planned.probe.origin
+            and other.verdict.allowed
+        ):
+            return " when credentials are included (a '*' in the preflight does not cover them)"
+    return ""
 
 
 def _fails_only_with_credentials(result: ProbeResult, results: Sequence[ProbeResult]) -> bool:
@@ -671,7 +709,7 @@ def _finding(
 ) -> Finding:
     severity = base or rule.severity
     notes: list[str] = []
-    hop = _evidence_hop(result.exchange, step)
+    hop = _evidence_hop(result.exchange, step or result.verdict.failed_step)
     if (
         rule.direction == "over-permissive"
         and hop is not None
@@ -704,7 +742,7 @@ def _finding(
 
 def _evidence_hop(exchange: Exchange, step: str | None) -> Hop | None:
     if step == "preflight":
-        return _preflight(exchange)
+        return _preflight(exchange) or _final_response(exchange)
     return _final_response(exchange)
 
 

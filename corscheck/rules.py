@@ -56,7 +56,7 @@ ANY_ORIGIN = _rule(
     "any-origin",
     "medium",
     "over-permissive",
-    "Any origin can read responses (origin reflected)",
+    "Any origin can read responses without credentials",
     """The server echoes any Origin into Access-Control-Allow-Origin. Without credentials this exposes
     only what an anonymous request can see, but it usually means the allow-list check is missing,
     and the same code path often grants credentials elsewhere.""",

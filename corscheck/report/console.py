@@ -27,7 +27,12 @@ def render(report: Report, *, color: bool = False, verbose: bool = False, width:
     console, buffer = _console(color, width)
     for part in renderables(report, verbose=verbose):
         console.print(part)
-    return buffer.getvalue()
+    return _tidy(buffer.getvalue())
+
+
+def _tidy(text: str) -> str:
+    """Without trailing blanks: tables pad their cells, which plain-text readers and diffs dislike."""
+    return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def renderables(report: Report, *, verbose: bool = False) -> list[RenderableType]:
@@ -102,40 +107,35 @@ def _count_line(findings: Sequence[Finding]) -> str:
 
 
 def _finding(finding: Finding) -> RenderableType:
-    lines: list[RenderableType] = []
-    head = Text("    ")
+    head = Text("  ")
     head.append(f" {finding.severity.upper()} ", style=SEVERITY_STYLES[finding.severity])
     head.append(f" {finding.title} ", style="bold")
     head.append(f"[{finding.rule.id}]", style="dim")
-    lines.append(head)
-    lines.append(Text(f"      {finding.message}"))
+    # Label and value columns, so that long values wrap under their value, not under the label.
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=4)
+    grid.add_column(style="dim", width=9, no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("", "", Text(finding.message))  # Text everywhere: values may contain [brackets]
     ev = finding.evidence
-    request = Text("      request:  ", style="dim")
-    request.append(f"{ev.method} Origin: {ev.origin}  credentials: {ev.credentials}")
-    for name, value in ev.request_headers:
-        request.append(f"  {name}: {value}")
-    lines.append(request)
-    response = Text("      response: ", style="dim")
-    status = f"{ev.step} {ev.status}" if ev.status is not None else "no response"
-    response.append(status)
-    lines.append(response)
-    if ev.response_lines:
-        for name, value in ev.response_lines:
-            lines.append(Text(f"                {name}: {value}"))
-    else:
-        lines.append(Text("                (no CORS headers)", style="dim"))
+    request = f"{ev.method} with Origin: {ev.origin}, credentials: {ev.credentials}"
+    request += "".join(f", {name}: {value}" for name, value in ev.request_headers)
+    grid.add_row("", "request", Text(request))
+    status = f"{ev.step} → {ev.status}" if ev.status is not None else "no response"
+    lines = [f"{name}: {value.strip()}" for name, value in ev.response_lines]
+    grid.add_row(
+        "", "response", Text("\n".join([status, *lines]) if lines else f"{status} (no CORS headers)")
+    )
     if ev.reason:
-        lines.append(Text(f"      browser:  {ev.reason}", style="dim"))
+        grid.add_row("", "browser", Text(ev.reason, style="italic"))
     if ev.related:
         shown = ", ".join(ev.related[:_MAX_RELATED])
         more = len(ev.related) - _MAX_RELATED
-        lines.append(Text(f"      also:     {shown}" + (f" (+{more} more)" if more > 0 else ""), style="dim"))
+        grid.add_row("", "also", Text(shown + (f" (+{more} more)" if more > 0 else "")))
     for note in finding.notes:
-        lines.append(Text(f"      note:     {note}", style="dim"))
-    fix = Text("      fix:      ", style="green")
-    fix.append(finding.rule.fix)
-    lines.append(fix)
-    return Group(*lines)
+        grid.add_row("", "note", Text(note))
+    grid.add_row("", Text("fix", style="green"), Text(finding.rule.fix))
+    return Group(head, grid)
 
 
 def probe_grid(probes: Sequence[ProbeResult]) -> Table:
@@ -257,7 +257,7 @@ def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) 
         console.print(Text(f"  < {hop.response.status} {hop.response.reason}".rstrip()))
         for name, value in hop.response.headers.lines:
             relevant = name.lower().startswith("access-control-") or name.lower() in ("vary", "location")
-            console.print(Text(f"  < {name}: {value}", style="" if relevant else "dim"))
+            console.print(Text(f"  < {name}: {value.strip()}", style="" if relevant else "dim"))
     if result.exchange.unsent is not None:
         unsent = result.exchange.unsent
         console.print()

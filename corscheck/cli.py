@@ -160,6 +160,8 @@ def _policy_from_flags(
 
 
 def _exit_code(report: Report) -> int:
+    if any(e.kind == "input" for t in report.targets for e in t.errors):
+        return EXIT_USAGE
     if report.reaches(report.fail_on):
         return EXIT_FINDINGS
     return EXIT_TARGET if report.error_count else EXIT_OK
@@ -265,6 +267,10 @@ def audit(
         from corscheck.audit import Target
         from corscheck.runner import RunOptions
 
+        from corscheck.audit import validate_url
+
+        for url in urls or []:
+            validate_url(url)  # typed on the command line: a usage error; bad lines of -i are recorded
         targets_urls = _read_inputs(list(urls or []), input_file)
         if not targets_urls:
             raise UsageError("no URL given; pass URLs or -i FILE")
@@ -330,7 +336,11 @@ def _run_audit(
     chain_count = 0
     request_count = 0
     for target in targets:
-        chains = distinct_chains(plan_target(target.url, target.policy, depth, extra_headers=extra))
+        try:
+            planned = plan_target(target.url, target.policy, depth, extra_headers=extra)
+        except CorscheckError:
+            continue  # a bad input line: the audit records it as that target's error
+        chains = distinct_chains(planned)
         chain_count += len(chains)
         request_count += estimated_requests(chains, options.send_unsafe)
     if verbose:

@@ -155,6 +155,17 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     assert len([line for line in out.splitlines() if line.strip()]) <= 4
 
 
+def test_bad_line_in_input_file_is_recorded_and_others_audited(tmp_path: Path) -> None:
+    with serve_demo() as base:
+        listing = tmp_path / "urls.txt"
+        listing.write_text(f"ftp://nope.example/\n{base}/api/status\n")
+        code, out = invoke("audit", "-i", str(listing), "--format", "json", "--depth", "quick")
+    report = json.loads(out)
+    assert code == 2
+    assert report["targets"][0]["errors"][0]["kind"] == "input"
+    assert report["targets"][1]["probes"] and not report["targets"][1]["errors"]
+
+
 def test_binary_input_file(tmp_path: Path) -> None:
     binary = tmp_path / "urls.bin"
     binary.write_bytes(b"\x00\x01\x02http")
@@ -190,7 +201,8 @@ def test_probe_json_contract() -> None:
     assert result["browser"]["reason"] is None
     assert result["request"]["origin"] == "https://evil.example"
     (hop,) = result["exchange"]["hops"]
-    assert ["Access-Control-Allow-Origin", "https://evil.example"] in hop["response"]["headers"]
+    lines = [[name, value.strip()] for name, value in hop["response"]["headers"]]
+    assert ["Access-Control-Allow-Origin", "https://evil.example"] in lines
 
 
 def test_probe_unsafe_method_not_sent_without_flag() -> None:

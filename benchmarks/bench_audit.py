@@ -66,7 +66,9 @@ def run_audit(urls_file: Path, depth: str, extra: list[str]) -> dict[str, float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--depths", nargs="+", default=["quick", "standard"])
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more audit options")

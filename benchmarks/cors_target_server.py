@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -19,8 +20,15 @@ def cors_lines(n: int, origin: bytes | None, preflight: bool) -> list[bytes]:
     kind = n % 4
     if origin is None:
         return []
-    if kind == 0 or (kind == 1 and origin == ALLOWED) or (kind == 3 and origin in (ALLOWED, b"null")):
-        lines = [b"Access-Control-Allow-Origin: " + origin, b"Access-Control-Allow-Credentials: true"]
+    if (
+        kind == 0
+        or (kind == 1 and origin == ALLOWED)
+        or (kind == 3 and origin in (ALLOWED, b"null"))
+    ):
+        lines = [
+            b"Access-Control-Allow-Origin: " + origin,
+            b"Access-Control-Allow-Credentials: true",
+        ]
         lines.append(b"Vary: Origin")
     elif kind == 2:
         lines = [b"Access-Control-Allow-Origin: *"]
@@ -72,10 +80,8 @@ async def main(seconds: float) -> None:
     server = await loop.create_server(Http, "127.0.0.1", 0, backlog=1024)
     print(server.sockets[0].getsockname()[1], flush=True)
     stdin_closed = loop.run_in_executor(None, sys.stdin.read)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stdin_closed, timeout=seconds)
-    except TimeoutError:
-        pass
     server.close()
 
 

@@ -97,20 +97,22 @@ async def _audit_one(
     try:
         url = validate_url(target.url)
     except UsageError as error:
-        return TargetReport(target.url, target.policy, errors=(TargetErrorRecord("input", str(error)),))
+        return TargetReport(
+            target.url, target.policy, errors=(TargetErrorRecord("input", str(error)),)
+        )
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers)
     try:
         exchanges = await _run_chains(runner, distinct_chains(planned), progress)
     except TargetError as error:
-        return TargetReport(
-            url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),)
-        )
+        return TargetReport(url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),))
     judged = _judge(planned, exchanges)
     if depth != "quick":
         # A server that answers a fixed origin trusts it: its mutations are the likeliest bypasses.
         trusted = _discovered_trusted(judged, target.policy)
         if trusted:
-            second = plan_target(url, target.policy, depth, extra_headers=extra_headers, trusted=trusted)
+            second = plan_target(
+                url, target.policy, depth, extra_headers=extra_headers, trusted=trusted
+            )
             known = {chain_of(p.probe) for p in planned}
             second = [p for p in second if chain_of(p.probe) not in known]
             try:
@@ -178,5 +180,3 @@ def _discovered_trusted(judged: Judged, policy: Policy | None) -> list[str]:
                 continue
             trusted.append(origin)
     return trusted[:5]
-
-

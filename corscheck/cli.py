@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -39,13 +39,13 @@ app = typer.Typer(
 )
 
 
-class Depth(str, Enum):
+class Depth(StrEnum):
     quick = "quick"
     standard = "standard"
     thorough = "thorough"
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     critical = "critical"
     high = "high"
     medium = "medium"
@@ -53,7 +53,7 @@ class FailOn(str, Enum):
     never = "never"
 
 
-class ProbeFormat(str, Enum):
+class ProbeFormat(StrEnum):
     console = "console"
     json = "json"
 
@@ -68,7 +68,9 @@ def _version(value: bool) -> None:
 def main_options(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """corscheck: what a browser lets other origins do with your API, and is that what you meant."""
@@ -106,7 +108,9 @@ def _parse_rate(text: str | None) -> float | None:
     try:
         rate = float(number)
     except ValueError:
-        raise UsageError(f"--rate {text!r} is not a number of requests per second (e.g. 20/s)") from None
+        raise UsageError(
+            f"--rate {text!r} is not a number of requests per second (e.g. 20/s)"
+        ) from None
     if not rate > 0 or rate == float("inf"):
         raise UsageError(f"--rate must be above 0, got {text!r}")
     return rate
@@ -145,7 +149,9 @@ def _policy_from_flags(
 ) -> Policy | None:
     from corscheck.policy import MaxAge, build_policy
 
-    if not (origins or methods or headers or expose or credentials is not None or max_age is not None):
+    if not (
+        origins or methods or headers or expose or credentials is not None or max_age is not None
+    ):
         return None
     if not origins:
         raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
@@ -184,7 +190,9 @@ def _print_report(report: Report, fmt: str, verbose: bool) -> None:
     if fmt == "console":
         from corscheck.report import console
 
-        typer.echo(console.render(report, color=_color(), verbose=verbose, width=_width()), nl=False)
+        typer.echo(
+            console.render(report, color=_color(), verbose=verbose, width=_width()), nl=False
+        )
     else:
         from corscheck.report import renderer
 
@@ -200,16 +208,21 @@ def _width() -> int:
 
 @app.command()
 def audit(
-    urls: Annotated[list[str] | None, typer.Argument(help="URLs to audit.", show_default=False)] = None,
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="URLs to audit.", show_default=False)
+    ] = None,
     input_file: Annotated[
         str | None, typer.Option("-i", "--input", help="File of URLs, one a line ('-' for stdin).")
     ] = None,
     allow_origin: Annotated[
         list[str] | None,
-        typer.Option("--allow-origin", help="An origin the policy allows (repeat; '*' for public)."),
+        typer.Option(
+            "--allow-origin", help="An origin the policy allows (repeat; '*' for public)."
+        ),
     ] = None,
     allow_method: Annotated[
-        list[str] | None, typer.Option("--allow-method", help="A method the policy allows (repeat).")
+        list[str] | None,
+        typer.Option("--allow-method", help="A method the policy allows (repeat)."),
     ] = None,
     allow_header: Annotated[
         list[str] | None,
@@ -228,11 +241,14 @@ def audit(
         ),
     ] = None,
     max_age: Annotated[
-        int | None, typer.Option("--max-age", help="Largest acceptable Access-Control-Max-Age (s).", min=0)
+        int | None,
+        typer.Option("--max-age", help="Largest acceptable Access-Control-Max-Age (s).", min=0),
     ] = None,
     header: Annotated[
         list[str] | None,
-        typer.Option("-H", "--header", help="'Name: value' sent with every request; masked in output."),
+        typer.Option(
+            "-H", "--header", help="'Name: value' sent with every request; masked in output."
+        ),
     ] = None,
     depth: Annotated[Depth, typer.Option(help="Coverage against requests sent.")] = Depth.standard,
     fmt: Annotated[
@@ -240,7 +256,9 @@ def audit(
     ] = "console",
     output: Annotated[
         list[str] | None,
-        typer.Option("-o", "--output", help="Also write a report; format from the extension (repeat)."),
+        typer.Option(
+            "-o", "--output", help="Also write a report; format from the extension (repeat)."
+        ),
     ] = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
@@ -248,7 +266,9 @@ def audit(
     concurrency: Annotated[
         int, typer.Option(help="Requests in flight in total.", min=1, max=10000)
     ] = 64,
-    per_host: Annotated[int, typer.Option("--per-host", help="Requests in flight per host.", min=1)] = 16,
+    per_host: Annotated[
+        int, typer.Option("--per-host", help="Requests in flight per host.", min=1)
+    ] = 16,
     rate: Annotated[
         str | None, typer.Option("--rate", help="Max requests per second per host, e.g. 20/s.")
     ] = None,
@@ -256,7 +276,9 @@ def audit(
     send_unsafe: Annotated[
         bool, typer.Option("--send-unsafe", help="Also send unsafe actual requests (POST, PUT, …).")
     ] = False,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
+    ] = False,
     proxy: Annotated[str | None, typer.Option("--proxy", help="HTTP proxy URL.")] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Show the request count and the probe grid.")
@@ -264,13 +286,13 @@ def audit(
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings."""
     try:
-        from corscheck.audit import Target
+        from corscheck.audit import Target, validate_url
         from corscheck.runner import RunOptions
 
-        from corscheck.audit import validate_url
-
         for url in urls or []:
-            validate_url(url)  # typed on the command line: a usage error; bad lines of -i are recorded
+            validate_url(
+                url
+            )  # typed on the command line: a usage error; bad lines of -i are recorded
         targets_urls = _read_inputs(list(urls or []), input_file)
         if not targets_urls:
             raise UsageError("no URL given; pass URLs or -i FILE")
@@ -305,7 +327,7 @@ def audit(
         targets = [Target(url, policy) for url in targets_urls]
         report = _run_audit(
             targets,
-            cast("PlanDepth", depth.value),
+            depth.value,
             fail_on.value,
             options,
             extra,
@@ -398,9 +420,12 @@ def _split_probe_headers(
 def probe(
     url: Annotated[str, typer.Argument(help="The URL the page fetches.", show_default=False)],
     origin: Annotated[
-        str, typer.Option("--origin", help="The page's origin, e.g. https://app.example.com or null.")
+        str,
+        typer.Option("--origin", help="The page's origin, e.g. https://app.example.com or null."),
     ],
-    method: Annotated[str, typer.Option("--method", "-X", help="fetch() method, as the page writes it.")] = "GET",
+    method: Annotated[
+        str, typer.Option("--method", "-X", help="fetch() method, as the page writes it.")
+    ] = "GET",
     header: Annotated[
         list[str] | None,
         typer.Option("-H", "--header", help="A fetch() request header 'Name: value' (repeat)."),
@@ -409,11 +434,16 @@ def probe(
         bool, typer.Option("--credentials", help="credentials: 'include' (default: 'same-origin').")
     ] = False,
     send_unsafe: Annotated[
-        bool, typer.Option("--send-unsafe", help="Send an unsafe actual request (POST, PUT, …) too.")
+        bool,
+        typer.Option("--send-unsafe", help="Send an unsafe actual request (POST, PUT, …) too."),
     ] = False,
-    fmt: Annotated[ProbeFormat, typer.Option("--format", "-f", help="Output format.")] = ProbeFormat.console,
+    fmt: Annotated[
+        ProbeFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ProbeFormat.console,
     timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)] = 10.0,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
+    ] = False,
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
     try:
@@ -435,9 +465,17 @@ def probe(
             credentials="include" if credentials else "same-origin",
             extra_headers=extra,
         )
-        secrets = tuple(v for n, v in page_headers + extra if any(s in n.lower() for s in _SENSITIVE_HEADER))
+        secrets = tuple(
+            v for n, v in page_headers + extra if any(s in n.lower() for s in _SENSITIVE_HEADER)
+        )
         result = asyncio.run(
-            run_probe(the_probe, timeout=timeout, send_unsafe=send_unsafe, insecure=insecure, secrets=secrets)
+            run_probe(
+                the_probe,
+                timeout=timeout,
+                send_unsafe=send_unsafe,
+                insecure=insecure,
+                secrets=secrets,
+            )
         )
     except CorscheckError as error:
         _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
@@ -457,7 +495,9 @@ def demo(
     fmt: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
     output: Annotated[
         list[str] | None,
-        typer.Option("-o", "--output", help="Also write a report; format from the extension (repeat)."),
+        typer.Option(
+            "-o", "--output", help="Also write a report; format from the extension (repeat)."
+        ),
     ] = None,
 ) -> None:
     """Audit the bundled, deliberately misconfigured demo API on a loopback port (no network needed).
@@ -482,7 +522,9 @@ def demo(
 
 @app.command()
 def rules(
-    rule: Annotated[str | None, typer.Argument(help="A rule id to explain.", show_default=False)] = None,
+    rule: Annotated[
+        str | None, typer.Argument(help="A rule id to explain.", show_default=False)
+    ] = None,
 ) -> None:
     """List the rule catalog, or explain one rule."""
     from corscheck.report.console import render_rule, render_rules

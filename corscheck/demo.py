@@ -34,7 +34,9 @@ _PREFLIGHT_OK = [
 ]
 
 
-def _grant(origin: str, preflight: bool, *, credentials: bool = True, vary: bool = True) -> HeaderLines:
+def _grant(
+    origin: str, preflight: bool, *, credentials: bool = True, vary: bool = True
+) -> HeaderLines:
     lines = [("Access-Control-Allow-Origin", origin)]
     if credentials:
         lines.append(("Access-Control-Allow-Credentials", "true"))
@@ -126,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, preflight: bool) -> None:
         path = self.path.split("?", 1)[0]
         route = self.routes.get(path)
+        lines: HeaderLines
         if route is None:
             status, lines, body = 404, [], b'{"error": "not found"}'
         else:

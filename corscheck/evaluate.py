@@ -19,9 +19,7 @@ from corscheck.browser import (
     Verdict,
     cors_check,
     cors_unsafe_request_header_names,
-    is_cors_safelisted_method,
     normalize_method,
-    readable_response_headers,
 )
 from corscheck.headers import HeaderLine, split_header_list
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe
@@ -103,7 +101,9 @@ def expectation(policy: Policy | None, planned: PlannedProbe) -> bool | None:
         return False
     if planned.aspect == "private-network" and not policy.private_network:
         return False
-    return all(policy.allows_header(name) for name in cors_unsafe_request_header_names(probe.headers))
+    return all(
+        policy.allows_header(name) for name in cors_unsafe_request_header_names(probe.headers)
+    )
 
 
 def _matches_any(origin: str, allowed: Sequence[str]) -> bool:
@@ -126,7 +126,9 @@ def judge_results(
     results = []
     for planned, exchange, verdict in judged:
         expected = expectation(policy, planned)
-        results.append(ProbeResult(planned, exchange, verdict, expected, outcome_of(expected, verdict)))
+        results.append(
+            ProbeResult(planned, exchange, verdict, expected, outcome_of(expected, verdict))
+        )
     return results
 
 
@@ -148,7 +150,9 @@ def evaluate(target: str, policy: Policy | None, results: Sequence[ProbeResult])
 def _origin_findings(
     target: str, policy: Policy | None, results: Sequence[ProbeResult]
 ) -> list[Finding]:
-    leaks = [r for r in results if r.planned.origin_class != ALLOWED and r.outcome == "over-permissive"]
+    leaks = [
+        r for r in results if r.planned.origin_class != ALLOWED and r.outcome == "over-permissive"
+    ]
     if not leaks:
         return []
     by_class: dict[str, list[ProbeResult]] = {}
@@ -200,11 +204,11 @@ def _origin_findings(
         specific = [r for r in class_leaks if not _served_wildcard(r)]
         if not specific:
             continue
-        rule = _ORIGIN_CLASS_RULES.get(origin_class)
-        if rule is None:
+        class_rule = _ORIGIN_CLASS_RULES.get(origin_class)
+        if class_rule is None:
             bypasses += specific  # every crafted-domain class shares one root cause: a loose check
             continue
-        findings.append(_origin_trust_finding(rule, target, specific))
+        findings.append(_origin_trust_finding(class_rule, target, specific))
     if bypasses:
         findings.append(_origin_trust_finding(rules.UNTRUSTED_ORIGIN, target, bypasses))
     return findings
@@ -281,7 +285,9 @@ def _beyond_policy_findings(
         r for r in results if r.planned.origin_class == ALLOWED and r.outcome == "over-permissive"
     ]
     credential_leaks = [
-        r for r in allowed_leaks if r.planned.aspect == "origin" and r.planned.probe.credentials == "include"
+        r
+        for r in allowed_leaks
+        if r.planned.aspect == "origin" and r.planned.probe.credentials == "include"
     ]
     if credential_leaks and policy is not None and not policy.credentials:
         witness = credential_leaks[0]
@@ -295,7 +301,10 @@ def _beyond_policy_findings(
         )
     # Credentials are judged above: a method or header is beyond the policy when it passes without them.
     allowed_leaks = [r for r in allowed_leaks if r.planned.probe.credentials == "omit"]
-    for aspect, rule in (("method", rules.METHOD_BEYOND_POLICY), ("header", rules.HEADER_BEYOND_POLICY)):
+    for aspect, rule in (
+        ("method", rules.METHOD_BEYOND_POLICY),
+        ("header", rules.HEADER_BEYOND_POLICY),
+    ):
         leaks = [r for r in allowed_leaks if r.planned.aspect == aspect]
         if not leaks:
             continue
@@ -367,7 +376,9 @@ def _under_permissive_findings(
     if policy is None:
         return []
     findings: list[Finding] = []
-    refused = [r for r in results if r.planned.origin_class == ALLOWED and r.outcome == "under-permissive"]
+    refused = [
+        r for r in results if r.planned.origin_class == ALLOWED and r.outcome == "under-permissive"
+    ]
     broken_origins: set[str] = set()
     for result in refused:
         probe = result.planned.probe
@@ -549,7 +560,9 @@ def _grants_private_network(result: ProbeResult) -> bool:
     if preflight is None:
         return False
     granted = preflight.response.headers.combined("Access-Control-Allow-Private-Network")
-    passes = cors_check(preflight.response, result.planned.probe.origin, result.planned.probe.credentials)
+    passes = cors_check(
+        preflight.response, result.planned.probe.origin, result.planned.probe.credentials
+    )
     return granted is not None and granted.strip() == "true" and passes is None
 
 
@@ -560,7 +573,8 @@ def _private_network_findings(
     asked = [
         r
         for r in results
-        if PRIVATE_NETWORK_REQUEST in r.planned.probe.extra_headers and r.planned.probe.credentials == "omit"
+        if PRIVATE_NETWORK_REQUEST in r.planned.probe.extra_headers
+        and r.planned.probe.credentials == "omit"
     ]
     for result in asked:
         probe = result.planned.probe
@@ -611,7 +625,10 @@ def _hygiene_findings(
             value = hop.response.headers.combined("Access-Control-Allow-Origin")
             if value is None or value.strip() == "*":
                 continue
-            vary = {v.strip().lower() for v in split_header_list(hop.response.headers.combined("Vary") or "")}
+            vary = {
+                v.strip().lower()
+                for v in split_header_list(hop.response.headers.combined("Vary") or "")
+            }
             if "origin" not in vary and "*" not in vary:
                 findings.append(
                     _finding(
@@ -722,7 +739,9 @@ def _finding(
             f"severity lowered: the response was {hop.response.status}, not a success with data"
         )
     if not result.verdict.actual_checked:
-        notes.append("the unsafe actual request was not sent (--send-unsafe); judged on the preflight")
+        notes.append(
+            "the unsafe actual request was not sent (--send-unsafe); judged on the preflight"
+        )
     probe = result.planned.probe
     evidence = Evidence(
         origin=probe.origin,
@@ -732,7 +751,9 @@ def _finding(
         step=hop.kind if hop else "none",
         status=hop.response.status if hop else None,
         response_lines=tuple(
-            line for line in (hop.response.headers.lines if hop else ()) if line[0].lower() in _CORS_HEADERS
+            line
+            for line in (hop.response.headers.lines if hop else ())
+            if line[0].lower() in _CORS_HEADERS
         ),
         reason=result.verdict.reason,
         related=related,

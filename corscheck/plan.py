@@ -139,7 +139,9 @@ def plan_target(
             add(origin, ALLOWED, origin, "method", outside_method, subject=outside_method)
         if policy.headers is not None:
             for name in (OUTSIDE_HEADER, "Authorization"):
-                if not policy.allows_header(name) or (name == "Authorization" and "*" in policy.headers):
+                if not policy.allows_header(name) or (
+                    name == "Authorization" and "*" in policy.headers
+                ):
                     add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
         if policy.private_network:
             add(origin, ALLOWED, origin, "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))

@@ -115,7 +115,11 @@ def normalize_origin_entry(entry: str) -> tuple[str, str | None]:
             raise PolicyError(f"{entry!r} is not an origin: port {number} is out of range")
         if number != _DEFAULT_PORTS[scheme]:
             canonical += f":{number}"
-    warning = None if canonical == entry else f"{entry!r} normalized to {canonical!r}, as browsers send it"
+    warning = (
+        None
+        if canonical == entry
+        else f"{entry!r} normalized to {canonical!r}, as browsers send it"
+    )
     return canonical, warning
 
 
@@ -176,7 +180,9 @@ def build_policy(
         canonical_method = method.upper() if method.upper() in _NORMALIZED_METHODS else method
         if canonical_method not in ("GET", "HEAD", "POST") and canonical_method not in method_list:
             method_list.append(canonical_method)
-    header_list = None if headers is None else _dedupe_headers(validate_header_name(h) for h in headers)
+    header_list = (
+        None if headers is None else _dedupe_headers(validate_header_name(h) for h in headers)
+    )
     expose_list = _dedupe_headers(validate_header_name(h) for h in expose)
     if max_age is not None and None not in (max_age.min, max_age.max):
         assert max_age.min is not None and max_age.max is not None

@@ -37,7 +37,9 @@ class Rule:
 def _rule(
     id: str, severity: Severity, direction: Direction, title: str, explanation: str, fix: str
 ) -> Rule:
-    return Rule(id, severity, direction, title, " ".join(explanation.split()), " ".join(fix.split()))
+    return Rule(
+        id, severity, direction, title, " ".join(explanation.split()), " ".join(fix.split())
+    )
 
 
 ANY_ORIGIN_WITH_CREDENTIALS = _rule(

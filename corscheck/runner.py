@@ -101,7 +101,9 @@ class Runner:
     async def send(self, request: Request) -> Response:
         """One request within the concurrency, per-host and rate limits; connection errors retried."""
         if request.method not in SAFE_METHODS and not self.options.send_unsafe:
-            raise AssertionError(f"safety gate: {request.method} without --send-unsafe")  # a bug, not input
+            raise AssertionError(
+                f"safety gate: {request.method} without --send-unsafe"
+            )  # a bug, not input
         host = _host_key(request.url)
         per_host = self._per_host.get(host)
         if per_host is None:
@@ -179,14 +181,19 @@ class NetworkTransport:
     async def send(self, request: Request) -> Response:
         endpoint, target = _endpoint(request.url)
         try:
-            return await asyncio.wait_for(self._send(request, endpoint, target), self._options.timeout)
+            return await asyncio.wait_for(
+                self._send(request, endpoint, target), self._options.timeout
+            )
         except TimeoutError:
             raise TargetError(
-                "timeout", f"no response from {endpoint.host}:{endpoint.port} within {self._options.timeout:g} s"
+                "timeout",
+                f"no response from {endpoint.host}:{endpoint.port} within {self._options.timeout:g} s",
             ) from None
 
     async def _send(self, request: Request, endpoint: _Endpoint, target: str) -> Response:
-        payload = _serialize(request, endpoint, target if not self._absolute_form(endpoint) else request.url)
+        payload = _serialize(
+            request, endpoint, target if not self._absolute_form(endpoint) else request.url
+        )
         for reused in (True, False):
             connection = self._take_idle(endpoint) if reused else None
             if reused and connection is None:
@@ -239,17 +246,22 @@ class NetworkTransport:
             )
         except ssl.SSLCertVerificationError as error:
             raise TargetError(
-                "tls", f"TLS certificate of {where} not trusted ({error.verify_message}); "
-                "use --insecure to audit it anyway"
+                "tls",
+                f"TLS certificate of {where} not trusted ({error.verify_message}); "
+                "use --insecure to audit it anyway",
             ) from None
         except ssl.SSLError as error:
-            raise TargetError("tls", f"TLS handshake with {where} failed: {error.reason or error}") from None
+            raise TargetError(
+                "tls", f"TLS handshake with {where} failed: {error.reason or error}"
+            ) from None
         except socket.gaierror:
             raise TargetError("connect", f"cannot resolve host {endpoint.host}") from None
         except ConnectionRefusedError:
             raise TargetError("connect", f"connection refused by {where}") from None
         except OSError as error:
-            raise TargetError("connect", f"cannot connect to {where}: {error.strerror or error}") from None
+            raise TargetError(
+                "connect", f"cannot connect to {where}: {error.strerror or error}"
+            ) from None
         return _Connection(reader, writer)
 
     async def _connect_through_proxy(self, endpoint: _Endpoint, proxy: _Endpoint) -> _Connection:
@@ -258,7 +270,9 @@ class NetworkTransport:
                 proxy.host.strip("[]"), proxy.port, limit=self._options.max_header_bytes
             )
         except OSError as error:
-            raise TargetError("proxy", f"cannot connect to proxy {proxy.host}:{proxy.port}: {error}") from None
+            raise TargetError(
+                "proxy", f"cannot connect to proxy {proxy.host}:{proxy.port}: {error}"
+            ) from None
         connection = _Connection(reader, writer)
         if endpoint.scheme == "http":
             return connection
@@ -272,7 +286,9 @@ class NetworkTransport:
             await writer.start_tls(self._ssl_context(), server_hostname=endpoint.host.strip("[]"))
         except ssl.SSLError as error:
             connection.close()
-            raise TargetError("tls", f"TLS handshake with {authority} failed: {error}; try --insecure") from None
+            raise TargetError(
+                "tls", f"TLS handshake with {authority} failed: {error}; try --insecure"
+            ) from None
         return connection
 
     async def _read_response(self, connection: _Connection, method: str) -> tuple[Response, bool]:
@@ -283,14 +299,18 @@ class NetworkTransport:
             lines = head.decode("latin-1").split("\r\n")
             match = _STATUS_LINE.fullmatch(lines[0].encode("latin-1"))
             if match is None:
-                raise TargetError("protocol", f"not an HTTP response (status line {lines[0][:60]!r})")
+                raise TargetError(
+                    "protocol", f"not an HTTP response (status line {lines[0][:60]!r})"
+                )
             status = int(match[3])
             headers = parse_header_lines(line for line in lines[1:] if line)
             if 100 <= status < 200 and status != 101:
                 continue  # interim responses (100 Continue, 103 Early Hints) precede the real one
             break
         reason = (match[4] or b"").decode("latin-1").strip()
-        keep = (match[1], match[2]) == (b"1", b"1") and not _has_token(headers, "Connection", "close")
+        keep = (match[1], match[2]) == (b"1", b"1") and not _has_token(
+            headers, "Connection", "close"
+        )
         if method in ("HEAD", "CONNECT") or status in (204, 304) or 100 <= status < 200:
             return Response(status, headers, reason), keep
         keep = keep and await _drain_body(reader, headers)
@@ -375,7 +395,9 @@ def _endpoint(url: str) -> tuple[_Endpoint, str]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise TargetError("input", f"cannot send to {url!r}: scheme {scheme!r} is not http or https")
+        raise TargetError(
+            "input", f"cannot send to {url!r}: scheme {scheme!r} is not http or https"
+        )
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
@@ -425,7 +447,9 @@ class HttpxTransport:
     async def send(self, request: Request) -> Response:
         import httpx
 
-        built = self._client.build_request(request.method, request.url, headers=list(request.headers))
+        built = self._client.build_request(
+            request.method, request.url, headers=list(request.headers)
+        )
         try:
             response = await self._client.send(built, stream=True, follow_redirects=False)
         except httpx.TimeoutException:

@@ -68,7 +68,9 @@ def test_demo_console_report_is_plain_when_piped() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fail_on", "expected"), [("medium", 1), ("critical", 1), ("never", 0)], ids=["medium", "critical", "never"]
+    ("fail_on", "expected"),
+    [("medium", 1), ("critical", 1), ("never", 0)],
+    ids=["medium", "critical", "never"],
 )
 def test_audit_exit_code_follows_fail_on(fail_on: str, expected: int) -> None:
     with serve_demo() as base:
@@ -106,7 +108,9 @@ def test_unreachable_target_is_exit_3_and_others_still_audited(unused_port: int)
 def test_input_file_comments_blanks_duplicates(tmp_path: Path) -> None:
     with serve_demo() as base:
         listing = tmp_path / "urls.txt"
-        listing.write_text(f"# demo\n\n{base}/api/status\n{base}/api/status\n  {base}/api/embed  \n")
+        listing.write_text(
+            f"# demo\n\n{base}/api/status\n{base}/api/status\n  {base}/api/embed  \n"
+        )
         code, out = invoke("audit", "-i", str(listing), "--format", "json", "--depth", "quick")
     report = json.loads(out)
     assert [t["url"] for t in report["targets"]] == [f"{base}/api/status", f"{base}/api/embed"]
@@ -117,7 +121,7 @@ def test_secret_header_is_masked_everywhere(tmp_path: Path) -> None:
     canary = "canary-secret-4242"
     json_path = tmp_path / "r.json"
     with serve_demo() as base:
-        code, out = invoke(
+        _code, out = invoke(
             "audit", base + "/api/profile", "-H", f"Authorization: Bearer {canary}",
             "-o", str(json_path), "-v", "--depth", "quick",
         )  # fmt: skip
@@ -134,7 +138,11 @@ BAD_INPUT = [
     ("ipv6-unbracketed", ["audit", "http://::1:80/"], "URL"),
     ("no-url", ["audit"], "no URL"),
     ("header-no-colon", ["audit", "http://127.0.0.1:9/", "-H", "Authorization"], "no colon"),
-    ("bad-origin", ["audit", "http://127.0.0.1:9/", "--allow-origin", "app.example.com"], "no scheme"),
+    (
+        "bad-origin",
+        ["audit", "http://127.0.0.1:9/", "--allow-origin", "app.example.com"],
+        "no scheme",
+    ),
     ("bad-rate", ["audit", "http://127.0.0.1:9/", "--rate", "fast"], "--rate"),
     ("bad-concurrency", ["audit", "http://127.0.0.1:9/", "--concurrency", "0"], "concurrency"),
     ("bad-timeout", ["audit", "http://127.0.0.1:9/", "--timeout", "-1"], "timeout"),
@@ -147,7 +155,9 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), [b[1:] for b in BAD_INPUT], ids=[b[0] for b in BAD_INPUT])
+@pytest.mark.parametrize(
+    ("args", "message"), [b[1:] for b in BAD_INPUT], ids=[b[0] for b in BAD_INPUT]
+)
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
     code, out = invoke(*args)
     assert code == 2, out
@@ -176,7 +186,9 @@ def test_binary_input_file(tmp_path: Path) -> None:
 
 def test_unwritable_output(tmp_path: Path) -> None:
     with serve_demo() as base:
-        code, out = invoke("audit", base + "/api/status", "-o", str(tmp_path / "missing" / "r.json"))
+        code, out = invoke(
+            "audit", base + "/api/status", "-o", str(tmp_path / "missing" / "r.json")
+        )
     assert code == 2
     assert "cannot write" in out
 

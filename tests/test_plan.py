@@ -37,7 +37,9 @@ def test_request_budget_per_depth(depth: str) -> None:
 
 
 def test_depths_grow() -> None:
-    sizes = [len(distinct_chains(plan_target(URL, POLICY, d))) for d in ("quick", "standard", "thorough")]
+    sizes = [
+        len(distinct_chains(plan_target(URL, POLICY, d))) for d in ("quick", "standard", "thorough")
+    ]
     assert sizes[0] < sizes[1] <= sizes[2]
 
 
@@ -66,7 +68,9 @@ def test_attackers_never_include_allowed_origins() -> None:
 
 def test_pattern_origin_is_probed_by_a_subdomain() -> None:
     policy = build_policy(origins=["https://*.example.com"])
-    allowed = {p.probe.origin for p in plan_target(URL, policy, "quick") if p.origin_class == ALLOWED}
+    allowed = {
+        p.probe.origin for p in plan_target(URL, policy, "quick") if p.origin_class == ALLOWED
+    }
     assert allowed == {"https://corscheck-probe.example.com"}
 
 

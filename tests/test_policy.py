@@ -16,14 +16,21 @@ MATCHES = [
     ("pattern-deep-subdomain", "https://a.b.example.com", ["https://*.example.com"], True),
     ("pattern-apex", "https://example.com", ["https://*.example.com"], False),
     ("pattern-suffix-trick", "https://evilexample.com", ["https://*.example.com"], False),
-    ("pattern-prefix-trick", "https://a.example.com.evil.example", ["https://*.example.com"], False),
+    (
+        "pattern-prefix-trick",
+        "https://a.example.com.evil.example",
+        ["https://*.example.com"],
+        False,
+    ),
     ("pattern-scheme", "http://a.example.com", ["https://*.example.com"], False),
     ("pattern-port", "https://a.example.com:8443", ["https://*.example.com"], False),
     ("pattern-with-port", "https://a.example.com:8443", ["https://*.example.com:8443"], True),
 ]
 
 
-@pytest.mark.parametrize(("origin", "allowed", "expected"), [m[1:] for m in MATCHES], ids=[m[0] for m in MATCHES])
+@pytest.mark.parametrize(
+    ("origin", "allowed", "expected"), [m[1:] for m in MATCHES], ids=[m[0] for m in MATCHES]
+)
 def test_origin_matches(origin: str, allowed: list[str], expected: bool) -> None:
     assert origin_matches(origin, allowed) is expected
 
@@ -41,7 +48,9 @@ NORMALIZE = [
 ]
 
 
-@pytest.mark.parametrize(("entry", "canonical", "warns"), [n[1:] for n in NORMALIZE], ids=[n[0] for n in NORMALIZE])
+@pytest.mark.parametrize(
+    ("entry", "canonical", "warns"), [n[1:] for n in NORMALIZE], ids=[n[0] for n in NORMALIZE]
+)
 def test_normalize_origin_entry(entry: str, canonical: str, warns: bool) -> None:
     result, warning = normalize_origin_entry(entry)
     assert result == canonical
@@ -60,7 +69,9 @@ BAD_ORIGINS = [
 ]
 
 
-@pytest.mark.parametrize(("entry", "message"), [b[1:] for b in BAD_ORIGINS], ids=[b[0] for b in BAD_ORIGINS])
+@pytest.mark.parametrize(
+    ("entry", "message"), [b[1:] for b in BAD_ORIGINS], ids=[b[0] for b in BAD_ORIGINS]
+)
 def test_bad_origin_entries(entry: str, message: str) -> None:
     with pytest.raises(PolicyError, match=message):
         build_policy(origins=[entry])
@@ -72,7 +83,9 @@ def test_wildcard_with_credentials_is_refused() -> None:
 
 
 def test_methods_normalized_and_simple_ones_dropped() -> None:
-    policy = build_policy(origins=["https://a.example"], methods=["get", "put", "PATCH", "patch", "PUT"])
+    policy = build_policy(
+        origins=["https://a.example"], methods=["get", "put", "PATCH", "patch", "PUT"]
+    )
     assert policy.methods == ("PUT", "PATCH", "patch")
     assert policy.allows_method("GET") and policy.allows_method("PUT")
     assert not policy.allows_method("DELETE")
@@ -91,7 +104,9 @@ def test_bad_header(name: str) -> None:
 
 
 def test_headers_case_insensitive_and_deduplicated() -> None:
-    policy = build_policy(origins=["https://a.example"], headers=["Content-Type", "content-type", "X-Api"])
+    policy = build_policy(
+        origins=["https://a.example"], headers=["Content-Type", "content-type", "X-Api"]
+    )
     assert policy.headers == ("Content-Type", "X-Api")
     assert policy.allows_header("CONTENT-TYPE")
     assert not policy.allows_header("Authorization")

@@ -37,5 +37,7 @@ def format_for_path(path: str) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in EXTENSIONS:
         known = ", ".join(EXTENSIONS)
-        raise UsageError(f"cannot tell the format of {path!r} from its extension; use one of {known}")
+        raise UsageError(
+            f"cannot tell the format of {path!r} from its extension; use one of {known}"
+        )
     return EXTENSIONS[suffix]

@@ -18,7 +18,12 @@ from corscheck.rules import Rule
 if TYPE_CHECKING:
     from corscheck.probe import ProbeReport
 
-SEVERITY_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
+SEVERITY_STYLES = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+}
 _MAX_TARGETS_IN_FULL = 50  # past this, large runs get a summary: top findings and counts
 _MAX_RELATED = 4
 
@@ -48,8 +53,11 @@ def renderables(report: Report, *, verbose: bool = False) -> list[RenderableType
         hidden = len(targets) - min(len(shown), _MAX_TARGETS_IN_FULL)
         parts.append(Text())
         parts.append(
-            Text(f"… {hidden} more targets not shown (passed, or past the first "
-                 f"{_MAX_TARGETS_IN_FULL}); see the JSON report (-o report.json)", style="dim")
+            Text(
+                f"… {hidden} more targets not shown (passed, or past the first "
+                f"{_MAX_TARGETS_IN_FULL}); see the JSON report (-o report.json)",
+                style="dim",
+            )
         )
         parts.append(_top_rules(report))
     parts.append(Text())
@@ -86,8 +94,10 @@ def _target(target: TargetReport, verbose: bool) -> list[RenderableType]:
     else:
         checked = sum(1 for p in target.probes if p.outcome != "not-checked")
         policy = "the policy" if target.policy else "the safe baseline (no policy given)"
-        line.append(f"  passed: {len(target.probes)} probes, {checked} checked against {policy}",
-                    style="green")
+        line.append(
+            f"  passed: {len(target.probes)} probes, {checked} checked against {policy}",
+            style="green",
+        )
     parts.append(line)
     for error in target.errors:
         parts.append(Text(f"    {error.kind}: {error.message}", style="magenta"))
@@ -124,7 +134,9 @@ def _finding(finding: Finding) -> RenderableType:
     status = f"{ev.step} → {ev.status}" if ev.status is not None else "no response"
     lines = [f"{name}: {value.strip()}" for name, value in ev.response_lines]
     grid.add_row(
-        "", "response", Text("\n".join([status, *lines]) if lines else f"{status} (no CORS headers)")
+        "",
+        "response",
+        Text("\n".join([status, *lines]) if lines else f"{status} (no CORS headers)"),
     )
     if ev.reason:
         grid.add_row("", "browser", Text(ev.reason, style="italic"))
@@ -156,9 +168,7 @@ def probe_grid(probes: Sequence[ProbeResult]) -> Table:
         table.add_column(column, justify="center")
     for label, cells in rows.items():
         row: list[RenderableType] = [Text(label)]
-        for column in columns:
-            result = cells.get(column)
-            row.append(_cell(result))
+        row += [_cell(cells.get(column)) for column in columns]
         table.add_row(*row)
     return table
 
@@ -256,13 +266,19 @@ def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) 
             console.print(Text(f"  > {name}: {value}", style="dim"))
         console.print(Text(f"  < {hop.response.status} {hop.response.reason}".rstrip()))
         for name, value in hop.response.headers.lines:
-            relevant = name.lower().startswith("access-control-") or name.lower() in ("vary", "location")
+            relevant = name.lower().startswith("access-control-") or name.lower() in (
+                "vary",
+                "location",
+            )
             console.print(Text(f"  < {name}: {value.strip()}", style="" if relevant else "dim"))
     if result.exchange.unsent is not None:
         unsent = result.exchange.unsent
         console.print()
         console.print(
-            Text(f"not sent: {unsent.method} {unsent.url} (unsafe; pass --send-unsafe)", style="yellow")
+            Text(
+                f"not sent: {unsent.method} {unsent.url} (unsafe; pass --send-unsafe)",
+                style="yellow",
+            )
         )
     if verdict.allowed and verdict.readable_headers:
         console.print()
@@ -279,7 +295,10 @@ def render_rules(catalog: Sequence[Rule], *, color: bool = False, width: int = 1
     table.add_column("title", overflow="fold")
     for rule in catalog:
         table.add_row(
-            rule.id, Text(rule.severity, style=SEVERITY_STYLES[rule.severity]), rule.direction, rule.title
+            rule.id,
+            Text(rule.severity, style=SEVERITY_STYLES[rule.severity]),
+            rule.direction,
+            rule.title,
         )
     console.print(table)
     console.print(Text("\nExplain one: corscheck rules RULE", style="dim"))
@@ -288,7 +307,9 @@ def render_rules(catalog: Sequence[Rule], *, color: bool = False, width: int = 1
 
 def render_rule(rule: Rule, *, color: bool = False, width: int = 100) -> str:
     console, buffer = _console(color, width)
-    console.print(Text(rule.id, style="bold"), Text(f" {rule.severity} · {rule.direction}", style="dim"))
+    console.print(
+        Text(rule.id, style="bold"), Text(f" {rule.severity} · {rule.direction}", style="dim")
+    )
     console.print(Text(rule.title, style="bold"))
     console.print()
     console.print(rule.explanation)

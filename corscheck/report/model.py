@@ -11,7 +11,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from corscheck.browser import Exchange, Hop, Probe, Verdict
@@ -77,7 +77,7 @@ class Report:
         """Whether any finding is at or above `threshold` ("never" is never reached)."""
         if threshold == "never":
             return False
-        limit = SEVERITIES.index(threshold)  # type: ignore[arg-type]
+        limit = SEVERITIES.index(cast(Severity, threshold))
         return any(severity_rank(f.severity) <= limit for t in self.targets for f in t.findings)
 
     @property
@@ -124,7 +124,9 @@ def probe_to_dict(result: ProbeResult) -> dict[str, Any]:
         "subject": planned.subject,
         "exchange": exchange_to_dict(result.exchange),
         "verdict": verdict_to_dict(result.verdict),
-        "expected": None if result.expected is None else ("allowed" if result.expected else "blocked"),
+        "expected": None
+        if result.expected is None
+        else ("allowed" if result.expected else "blocked"),
         "outcome": result.outcome,
     }
 
@@ -161,7 +163,11 @@ def exchange_to_dict(exchange: Exchange) -> dict[str, Any]:
         "hops": [hop_to_dict(h) for h in exchange.hops],
         "unsent": None
         if unsent is None
-        else {"method": unsent.method, "url": unsent.url, "headers": [list(x) for x in unsent.headers]},
+        else {
+            "method": unsent.method,
+            "url": unsent.url,
+            "headers": [list(x) for x in unsent.headers],
+        },
     }
 
 
@@ -217,7 +223,11 @@ def secrets_in(urls: Iterable[str], headers: Iterable[tuple[str, str]]) -> tuple
         except ValueError:
             continue
         found += [s for s in (password, username) if s]
-        found += [v for k, v in parse_qsl(parts.query, keep_blank_values=False) if _SENSITIVE_QUERY.search(k)]
+        found += [
+            v
+            for k, v in parse_qsl(parts.query, keep_blank_values=False)
+            if _SENSITIVE_QUERY.search(k)
+        ]
     # Longest first, so that a secret containing another is masked whole.
     return tuple(sorted({s for s in found if len(s) >= 3}, key=len, reverse=True))
 
@@ -245,6 +255,8 @@ def _mask(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, dict):
         return {k: _mask(v, secrets) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: _mask(getattr(value, f.name), secrets) for f in dataclasses.fields(value)}
+        changes = {
+            f.name: _mask(getattr(value, f.name), secrets) for f in dataclasses.fields(value)
+        }
         return dataclasses.replace(value, **changes)
     return value

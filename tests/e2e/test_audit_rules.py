@@ -73,7 +73,12 @@ def any_origin(origin: str) -> bool:
 CASES: list[tuple[str, Server, Policy | None, set[str]]] = [
     ("correct-with-policy", Server(), POLICY, set()),
     ("correct-without-policy", Server(), None, set()),
-    ("any-origin-with-credentials", Server(allows=any_origin), POLICY, {"any-origin-with-credentials"}),
+    (
+        "any-origin-with-credentials",
+        Server(allows=any_origin),
+        POLICY,
+        {"any-origin-with-credentials"},
+    ),
     ("any-origin", Server(allows=any_origin, credentials=False), None, {"any-origin"}),
     ("null-origin", Server(allows=lambda o: o in (FRONTEND, "null")), POLICY, {"null-origin"}),
     (
@@ -179,7 +184,9 @@ def rule_ids(server: Server, policy: Policy | None, depth: str = "standard") -> 
     return {f.rule.id for f in target.findings}
 
 
-@pytest.mark.parametrize(("server", "policy", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("server", "policy", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_rule_fires_exactly(server: Server, policy: Policy | None, expected: set[str]) -> None:
     assert rule_ids(server, policy) == expected
 
@@ -190,9 +197,17 @@ def test_every_rule_has_a_triggering_case() -> None:
 
 
 def test_permissive_error_page_is_less_severe() -> None:
-    with serve_routes({"/ok": Server(allows=any_origin).route, "/gone": Server(allows=any_origin, status=404).route}) as base:
+    with serve_routes(
+        {
+            "/ok": Server(allows=any_origin).route,
+            "/gone": Server(allows=any_origin, status=404).route,
+        }
+    ) as base:
         report = audit([Target(base + "/ok", POLICY), Target(base + "/gone", POLICY)])
-    ok, gone = ([f for f in t.findings if f.rule.id == "any-origin-with-credentials"] for t in report.targets)
+    ok, gone = (
+        [f for f in t.findings if f.rule.id == "any-origin-with-credentials"]
+        for t in report.targets
+    )
     assert ok[0].severity == "critical"
     assert gone[0].severity == "high"
     assert any("404" in note for note in gone[0].notes)

@@ -59,7 +59,9 @@ A_ORIGINS = ["https://example.com", "http://localhost:3000"]
 CONFIG_A = dict(allow_origins=A_ORIGINS, allow_methods=["GET", "POST"], allow_headers=["*"])
 POLICY_A = build_policy(origins=A_ORIGINS, methods=["GET", "POST"], headers=["*"])
 B_ORIGINS = ["http://localhost:3000", "https://myfrontend.com"]
-CONFIG_B = dict(allow_origins=B_ORIGINS, allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+CONFIG_B = dict(
+    allow_origins=B_ORIGINS, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
+)
 POLICY_B = build_policy(origins=B_ORIGINS, methods=["GET", "POST"], credentials=True)
 CONFIG_C = dict(allow_origins=["*"], allow_credentials=True)
 CONFIG_D = dict(allow_origins=["http://localhost:3000"], allow_credentials=True)
@@ -90,7 +92,9 @@ def test_c_wildcard_with_credentials_reflects_any_origin() -> None:
     report = audit_asgi(fastapi_app(**CONFIG_C), None)
     ids = rule_ids(report)
     assert "any-origin-with-credentials" in ids
-    finding = next(f for f in report.targets[0].findings if f.rule.id == "any-origin-with-credentials")
+    finding = next(
+        f for f in report.targets[0].findings if f.rule.id == "any-origin-with-credentials"
+    )
     assert finding.severity == "critical"
     assert report.reaches("medium")
 

@@ -20,7 +20,7 @@ from corscheck.headers import HeaderLine, parse_origin
 from corscheck.plan import Depth, PlannedProbe, chain_of, distinct_chains, plan_target
 from corscheck.policy import Policy
 from corscheck.report.model import Report, TargetErrorRecord, TargetReport, masked, secrets_in
-from corscheck.runner import Runner, RunOptions, Transport
+from corscheck.runner import Runner, RunOptions, Transport, run_async
 
 ProgressCallback = Callable[[int], None]  # called with the number of request chains just finished
 
@@ -84,7 +84,7 @@ async def audit_targets(
 
 def audit(targets: Sequence[Target], **kwargs: object) -> Report:
     """Synchronous `audit_targets`, for scripts and tests."""
-    return asyncio.run(audit_targets(targets, **kwargs))  # type: ignore[arg-type]
+    return run_async(audit_targets(targets, **kwargs))  # type: ignore[arg-type]
 
 
 async def _audit_one(

@@ -25,6 +25,7 @@ non-ok status.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -357,18 +358,22 @@ def is_same_origin(probe: Probe, url: str) -> bool:
     return target is not None and target == _origin_of(probe.origin)
 
 
+@functools.lru_cache(maxsize=4096)
+def _has_userinfo(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.username is not None or parts.password is not None
+    except ValueError:
+        return False
+
+
 def _request_error(probe: Probe) -> tuple[str, str] | None:
     """Why fetch() throws before sending anything, as (reason_id, message), or None."""
     if not is_token(probe.method):
         return "REQ-METHOD-NORMALIZE", f"'{probe.method}' is not a valid HTTP method."
     if is_forbidden_method(probe.method):
         return "REQ-METHOD-NORMALIZE", f"'{probe.method}' HTTP method is unsupported."
-    try:
-        parts = urlsplit(probe.url)
-        has_userinfo = parts.username is not None or parts.password is not None
-    except ValueError:
-        has_userinfo = False
-    if has_userinfo:
+    if _has_userinfo(probe.url):
         # Fetch: new Request() throws for a URL that includes credentials.
         return (
             "REQ-URL-CREDENTIALS",
@@ -403,12 +408,7 @@ def _needs_preflight(method: str, headers: Sequence[HeaderLine]) -> bool:
 
 def _values(response: Response, name: str) -> list[str]:
     """The values of header `name`, each line's name and value trimmed of spaces and tabs."""
-    wanted = name.lower()
-    return [
-        trim_http_whitespace(v)
-        for n, v in response.headers
-        if trim_http_whitespace(n).lower() == wanted
-    ]
+    return response.headers.trimmed_values(name)
 
 
 def _combined(response: Response, name: str) -> str | None:

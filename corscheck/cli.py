@@ -350,27 +350,28 @@ def _run_audit(
     verbose: bool,
     warnings: tuple[str, ...],
 ) -> Report:
-    import asyncio
-
     from corscheck.audit import audit_targets
     from corscheck.plan import distinct_chains, estimated_requests, plan_target
+    from corscheck.runner import run_async
 
+    show_progress = sys.stderr.isatty() and len(targets) > 20
     chain_count = 0
-    request_count = 0
-    for target in targets:
-        try:
-            planned = plan_target(target.url, target.policy, depth, extra_headers=extra)
-        except CorscheckError:
-            continue  # a bad input line: the audit records it as that target's error
-        chains = distinct_chains(planned)
-        chain_count += len(chains)
-        request_count += estimated_requests(chains, options.send_unsafe)
-    if verbose:
-        typer.echo(
-            f"corscheck: {len(targets)} targets, {chain_count} distinct request chains, "
-            f"about {request_count} requests (plus redirects and discovered origins)",
-            err=True,
-        )
+    if verbose or show_progress:
+        request_count = 0
+        for target in targets:
+            try:
+                planned = plan_target(target.url, target.policy, depth, extra_headers=extra)
+            except CorscheckError:
+                continue  # a bad input line: the audit records it as that target's error
+            chains = distinct_chains(planned)
+            chain_count += len(chains)
+            request_count += estimated_requests(chains, options.send_unsafe)
+        if verbose:
+            typer.echo(
+                f"corscheck: {len(targets)} targets, {chain_count} distinct request chains, "
+                f"about {request_count} requests (plus redirects and discovered origins)",
+                err=True,
+            )
 
     async def run(progress: Callable[[int], None] | None) -> Report:
         return await audit_targets(
@@ -383,13 +384,13 @@ def _run_audit(
             progress=progress,
         )
 
-    if not (sys.stderr.isatty() and chain_count > 200):
-        return asyncio.run(run(None))
+    if not show_progress:
+        return run_async(run(None))
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
         task = bar.add_task("probing", total=chain_count)
-        return asyncio.run(run(lambda n: bar.advance(task, n)))
+        return run_async(run(lambda n: bar.advance(task, n)))
 
 
 _FORBIDDEN_PREFIXES = ("proxy-", "sec-")
@@ -447,12 +448,11 @@ def probe(
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
     try:
-        import asyncio
-
         from corscheck.audit import validate_url
         from corscheck.browser import Probe
         from corscheck.headers import serialize_origin
         from corscheck.probe import run_probe
+        from corscheck.runner import run_async
 
         target = validate_url(url)
         page_origin = "null" if origin.strip() == "null" else serialize_origin(origin.strip())
@@ -468,7 +468,7 @@ def probe(
         secrets = tuple(
             v for n, v in page_headers + extra if any(s in n.lower() for s in _SENSITIVE_HEADER)
         )
-        result = asyncio.run(
+        result = run_async(
             run_probe(
                 the_probe,
                 timeout=timeout,

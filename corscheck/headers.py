@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # A header line exactly as it crossed the wire: the name as sent (case kept) and the value with
 # every byte kept. Bytes are decoded as latin-1 so that the mapping back to bytes is lossless.
@@ -15,6 +16,11 @@ class HeaderList:
     """An ordered list of header lines; duplicates and their order are kept."""
 
     lines: tuple[HeaderLine, ...] = ()
+    # Lowercased, trimmed name -> trimmed values; built on first lookup. The browser model reads a
+    # few headers of every response many times over (once per credentials mode and step).
+    _trimmed: dict[str, list[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> HeaderList:
@@ -45,6 +51,18 @@ class HeaderList:
         """The header lines named `name` (case-insensitive), as received: evidence for a report."""
         wanted = name.lower()
         return [(n, v) for n, v in self.lines if n.lower() == wanted]
+
+    def trimmed_values(self, name: str) -> list[str]:
+        """Values of `name` as Chromium reads them: names and values trimmed of spaces and tabs."""
+        index = self._trimmed
+        if index is None:
+            index = {}
+            for n, v in self.lines:
+                index.setdefault(trim_http_whitespace(n).lower(), []).append(
+                    trim_http_whitespace(v)
+                )
+            object.__setattr__(self, "_trimmed", index)
+        return index.get(name.lower(), [])
 
     def combined(self, name: str) -> str | None:
         """The Fetch standard's "get": values joined with ", ", or None when absent."""
@@ -93,6 +111,8 @@ def _encode_host(host: str) -> str:
         raise ValueError(str(error)) from error
 
 
+# Pure and called for every probe, redirect hop and policy check: memoized, bounded.
+@functools.lru_cache(maxsize=65536)
 def serialize_origin(url: str) -> str:
     """The origin of `url` as a browser serializes it, ``scheme://host[:port]``.
 
@@ -137,6 +157,7 @@ def serialize_origin(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_origin(text: str) -> tuple[str, str, int | None] | None:
     """(scheme, host, port) when `text` is exactly a serialized origin, else None.
 

@@ -47,7 +47,7 @@ class TargetReport:
         return not self.findings and not self.errors
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Report:
     version: str
     generated_at: str
@@ -55,6 +55,11 @@ class Report:
     fail_on: str
     targets: tuple[TargetReport, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio's SIGINT handling reprs the main task's result, and the default
+        # repr of a large report costs seconds.
+        return f"<Report {len(self.targets)} targets, {sum(self.counts().values())} findings>"
 
     def findings(self) -> list[Finding]:
         return sorted(
@@ -103,18 +108,30 @@ class Report:
 
 
 def target_to_dict(target: TargetReport) -> dict[str, Any]:
+    # The probes of every credentials mode share one exchange (plan.py): it is written once, in
+    # "exchanges", and each probe names it by index.
+    exchanges: dict[int, int] = {}
+    exchange_list: list[dict[str, Any]] = []
+    probes = []
+    for result in target.probes:
+        index = exchanges.get(id(result.exchange))
+        if index is None:
+            index = exchanges[id(result.exchange)] = len(exchange_list)
+            exchange_list.append(exchange_to_dict(result.exchange))
+        probes.append(probe_to_dict(result, index))
     return {
         "url": target.url,
         "policy": target.policy.to_dict() if target.policy else None,
         "passed": target.passed,
         "requests": target.requests_sent,
-        "probes": [probe_to_dict(p) for p in target.probes],
+        "probes": probes,
+        "exchanges": exchange_list,
         "findings": [finding_to_dict(f) for f in target.findings],
         "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
     }
 
 
-def probe_to_dict(result: ProbeResult) -> dict[str, Any]:
+def probe_to_dict(result: ProbeResult, exchange_index: int) -> dict[str, Any]:
     planned = result.planned
     return {
         "request": request_to_dict(planned.probe),
@@ -122,7 +139,7 @@ def probe_to_dict(result: ProbeResult) -> dict[str, Any]:
         "derived_from": planned.derived_from,
         "aspect": planned.aspect,
         "subject": planned.subject,
-        "exchange": exchange_to_dict(result.exchange),
+        "exchange": exchange_index,
         "verdict": verdict_to_dict(result.verdict),
         "expected": None
         if result.expected is None

@@ -539,4 +539,16 @@ def rules(
 
 
 def main() -> None:
-    app()
+    """The console script. A bug must not greet the user with a traceback either: one line, exit 2,
+    and CORSCHECK_DEBUG=1 shows the traceback for a bug report."""
+    try:
+        app()
+    except Exception as error:
+        if os.environ.get("CORSCHECK_DEBUG"):
+            raise
+        typer.echo(
+            f"corscheck: internal error: {type(error).__name__}: {error} "
+            "(set CORSCHECK_DEBUG=1 for details and please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)

@@ -273,7 +273,9 @@ def _mask(value: Any, secrets: Sequence[str]) -> Any:
         return {k: _mask(v, secrets) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            f.name: _mask(getattr(value, f.name), secrets) for f in dataclasses.fields(value)
+            f.name: _mask(getattr(value, f.name), secrets)
+            for f in dataclasses.fields(value)
+            if f.init
         }
         return dataclasses.replace(value, **changes)
     return value

@@ -1,0 +1,59 @@
+"""Safety, proven by a recording server: without --send-unsafe only OPTIONS, GET and HEAD are sent, at
+every depth, with and without a policy; with it, the unsafe actual requests go out too."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from corscheck.cli import app
+from tests.cors_server import CorsServer, Reply
+
+REFLECT = [
+    "Access-Control-Allow-Origin: {origin}",
+    "Access-Control-Allow-Credentials: true",
+    "Access-Control-Allow-Methods: GET, POST, PUT, PATCH, DELETE",
+    "Access-Control-Allow-Headers: Content-Type, Authorization, X-Corscheck-Probe",
+    "Vary: Origin",
+]
+POLICY_FLAGS = [
+    "--allow-origin", "https://app.example.com", "--allow-method", "PUT", "--allow-method", "DELETE",
+    "--allow-header", "Content-Type", "--credentials",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("depth", ["quick", "standard", "thorough"])
+@pytest.mark.parametrize("with_policy", [True, False], ids=["policy", "no-policy"])
+def test_only_safe_methods_without_send_unsafe(
+    cors_server: CorsServer, depth: str, with_policy: bool
+) -> None:
+    cors_server.route("/api", options=Reply(204, REFLECT), actual=Reply(200, REFLECT))
+    args = ["audit", cors_server.url("/api"), "--depth", depth, "--fail-on", "never"]
+    result = CliRunner().invoke(app, args + (POLICY_FLAGS if with_policy else []))
+    assert result.exit_code == 0, result.output
+    methods = {r.method for r in cors_server.requests}
+    assert methods <= {"OPTIONS", "GET", "HEAD"}
+    assert "GET" in methods
+    assert ("OPTIONS" in methods) is (with_policy or depth != "quick")  # quick baseline: GETs only
+
+
+def test_send_unsafe_sends_the_unsafe_actual_requests(cors_server: CorsServer) -> None:
+    cors_server.route("/api", options=Reply(204, REFLECT), actual=Reply(200, REFLECT))
+    args = ["audit", cors_server.url("/api"), "--send-unsafe", "--fail-on", "never", *POLICY_FLAGS]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    methods = {r.method for r in cors_server.requests}
+    assert {"PUT", "DELETE"} <= methods
+
+
+def test_preflights_carry_no_credentials_but_user_headers_go_on_actual_requests(
+    cors_server: CorsServer,
+) -> None:
+    cors_server.route("/api", options=Reply(204, REFLECT), actual=Reply(200, REFLECT))
+    args = ["audit", cors_server.url("/api"), "-H", "X-Api-Key: k-123", "--fail-on", "never"]
+    assert CliRunner().invoke(app, args + POLICY_FLAGS).exit_code == 0
+    actual = [r for r in cors_server.requests if r.method == "GET"]
+    preflights = [r for r in cors_server.requests if r.method == "OPTIONS"]
+    assert all(r.header("X-Api-Key") == "k-123" for r in actual)
+    assert all(r.header("Access-Control-Request-Method") for r in preflights)
+    assert all(r.header("Cookie") is None for r in cors_server.requests)

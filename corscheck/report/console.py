@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -28,8 +29,12 @@ _MAX_TARGETS_IN_FULL = 50  # past this, large runs get a summary: top findings a
 _MAX_RELATED = 4
 
 
+_GRID_WIDTH = 160  # the probe grid needs room: one column per request kind
+
+
 def render(report: Report, *, color: bool = False, verbose: bool = False, width: int = 100) -> str:
-    console, buffer = _console(color, width)
+    # A squeezed grid drops whole columns; lines wider than the terminal wrap, which reads better.
+    console, buffer = _console(color, max(width, _GRID_WIDTH) if verbose else width)
     for part in renderables(report, verbose=verbose):
         console.print(part)
     return _tidy(buffer.getvalue())
@@ -150,38 +155,64 @@ def _finding(finding: Finding) -> RenderableType:
     return Group(head, grid)
 
 
-def probe_grid(probes: Sequence[ProbeResult]) -> Table:
-    """Origins down, requests across; ✓ readable, · blocked; red where it differs from the policy."""
+def probe_grid(probes: Sequence[ProbeResult]) -> RenderableType:
+    """Origins down, requests across; each cell: without credentials, then with them.
+
+    ✓ the page can read, · blocked, ! where that differs from the policy (red: too open, yellow: the
+    real front-end breaks).
+    """
     columns: list[str] = []
-    rows: dict[str, dict[str, ProbeResult]] = {}
+    rows: dict[tuple[str, str], dict[str, dict[str, ProbeResult]]] = {}
     for result in probes:
         probe = result.planned.probe
-        column = probe.method + "".join(f" +{name}" for name, _ in probe.headers)
-        column += " cred" if probe.credentials == "include" else ""
+        column = _column_label(result)
         if column not in columns:
             columns.append(column)
-        label = f"{probe.origin} ({result.planned.origin_class})"
-        rows.setdefault(label, {})[column] = result
-    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), expand=False)
-    table.add_column("origin (class)", overflow="fold")
+        row = rows.setdefault((probe.origin, result.planned.origin_class), {})
+        row.setdefault(column, {})[probe.credentials] = result
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table.add_column("origin", no_wrap=True, max_width=52, overflow="ellipsis")
+    table.add_column("class", style="dim", no_wrap=True)
     for column in columns:
-        table.add_column(column, justify="center")
-    for label, cells in rows.items():
-        row: list[RenderableType] = [Text(label)]
-        row += [_cell(cells.get(column)) for column in columns]
-        table.add_row(*row)
-    return table
+        table.add_column(column, justify="center", no_wrap=True, min_width=len(column))
+    for (origin, origin_class), cells in rows.items():
+        marks = [_cell(cells.get(column, {})) for column in columns]
+        table.add_row(Text(origin), Text(origin_class), *marks)
+    legend = Text(
+        "    probe grid: each cell is without credentials, then with them; "
+        "✓ readable · blocked ! differs from the policy",
+        style="dim",
+    )
+    return Group(legend, Padding(table, (0, 0, 0, 4)))
 
 
-def _cell(result: ProbeResult | None) -> Text:
-    if result is None:
-        return Text("")
-    mark = "✓" if result.verdict.allowed else "·"
-    if result.outcome == "over-permissive":
-        return Text(mark + "!", style="bold red")
-    if result.outcome == "under-permissive":
-        return Text(mark + "!", style="bold yellow")
-    return Text(mark, style="green" if result.verdict.allowed else "dim")
+def _column_label(result: ProbeResult) -> str:
+    """Short: the method, or "+Header" for a GET carrying a header, and "PNA" for private network."""
+    probe = result.planned.probe
+    if result.planned.aspect == "private-network":
+        return f"{probe.method} PNA"
+    if probe.headers and probe.method == "GET":
+        return "+" + "+".join(name for name, _ in probe.headers)
+    return probe.method + "".join(f"+{name}" for name, _ in probe.headers)
+
+
+def _cell(by_mode: dict[str, ProbeResult]) -> Text:
+    cell = Text()
+    for mode in ("omit", "include"):
+        result = by_mode.get(mode)
+        if result is None:
+            cell.append(" ")
+            continue
+        mark = "✓" if result.verdict.allowed else "·"
+        if result.outcome == "over-permissive":
+            cell.append(mark, style="bold red")
+        elif result.outcome == "under-permissive":
+            cell.append(mark, style="bold yellow")
+        else:
+            cell.append(mark, style="green" if result.verdict.allowed else "dim")
+    if any(r.outcome in ("over-permissive", "under-permissive") for r in by_mode.values()):
+        cell.append("!", style="bold red")
+    return cell
 
 
 def _top_rules(report: Report) -> Table:

@@ -1,0 +1,33 @@
+"""Regenerates sample_reports/: the demo API's audit in every output format.
+
+    python scripts/sample_reports.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corscheck.audit import Target, audit
+from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
+from corscheck.report import EXTENSIONS, renderer
+from corscheck.report.console import render as render_console
+
+OUT = Path(__file__).resolve().parent.parent / "sample_reports"
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with serve_demo() as base:
+        report = audit([Target(url, DEMO_POLICY) for url in demo_urls(base)])
+    (OUT / "demo.txt").write_text(render_console(report, width=100), encoding="utf-8")
+    (OUT / "demo-verbose.txt").write_text(
+        render_console(report, width=160, verbose=True), encoding="utf-8"
+    )
+    for extension, name in EXTENSIONS.items():
+        if name != "console":
+            (OUT / f"demo{extension}").write_text(renderer(name)(report), encoding="utf-8")
+    print(f"wrote {sorted(p.name for p in OUT.iterdir())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -395,7 +395,8 @@ def _protocol_error(error: BaseException, endpoint: _Endpoint) -> TargetError:
     where = f"{endpoint.host}:{endpoint.port}"
     if isinstance(error, asyncio.IncompleteReadError):
         if not error.partial:
-            return TargetError("protocol", f"{where} closed the connection without answering")
+            # Nothing came back: a connection error (retried), like a reset.
+            return TargetError("connect", f"{where} closed the connection without answering")
         return TargetError("protocol", f"{where} closed the connection in the middle of a response")
     if isinstance(error, ConnectionResetError):
         return TargetError("connect", f"connection reset by {where}")

@@ -1,0 +1,305 @@
+"""The network transport against misbehaving loopback servers, and the httpx transport under respx.
+
+Servers are raw asyncio sockets on 127.0.0.1 port 0, run inside each test's event loop and always
+closed. Nothing here asserts on time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import respx
+
+from corscheck.browser import Probe, Request
+from corscheck.errors import TargetError
+from corscheck.runner import Runner, RunOptions, httpx_transport, run_async
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def serve(handler: Handler) -> AsyncIterator[tuple[str, dict[str, int]]]:
+    stats = {"connections": 0, "open": 0, "max_open": 0, "bytes_sent": 0}
+
+    async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stats["connections"] += 1
+        stats["open"] += 1
+        stats["max_open"] = max(stats["max_open"], stats["open"])
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            stats["open"] -= 1
+            writer.close()
+
+    server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", stats
+    finally:
+        server.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+def answer(head: bytes, body: bytes = b"") -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(head + body)
+            await writer.drain()
+
+    return handler
+
+
+def run(coro: Awaitable[object]) -> object:
+    async def main() -> object:
+        return await coro
+
+    return run_async(main())
+
+
+OPTIONS = RunOptions(timeout=2.0, retries=0)
+GET = "GET"
+
+
+async def send(base: str, options: RunOptions = OPTIONS, path: str = "/") -> object:
+    async with Runner(options) as runner:
+        return await runner.send(Request(GET, base + path, (("Origin", "https://a.example"),)))
+
+
+def test_duplicate_and_odd_header_lines_kept_exactly() -> None:
+    head = (
+        b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: https://a.example\r\n"
+        b"access-control-allow-origin:https://b.example\r\nX-Odd:  spaced value  \r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
+
+    async def main() -> object:
+        async with serve(answer(head)) as (base, _):
+            return await send(base)
+
+    response = run(main())
+    assert response.headers.lines == (  # type: ignore[attr-defined]
+        ("Access-Control-Allow-Origin", " https://a.example"),
+        ("access-control-allow-origin", "https://b.example"),
+        ("X-Odd", "  spaced value  "),
+        ("Content-Length", " 0"),
+    )
+
+
+def test_redirects_are_not_followed_by_the_transport() -> None:
+    head = b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n"
+
+    async def main() -> object:
+        async with serve(answer(head)) as (base, stats):
+            response = await send(base)
+            return response, stats["connections"]
+
+    response, connections = run(main())  # type: ignore[misc]
+    assert response.status == 302
+    assert connections == 1
+
+
+def test_huge_body_is_never_downloaded() -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n")
+        sent = 0
+        while sent < 50_000_000:  # bounded: stops once the client is gone or after 50 MB
+            writer.write(b"x" * 65536)
+            await writer.drain()
+            sent += 65536
+
+    async def main() -> object:
+        async with serve(endless) as (base, _):
+            return await send(base)
+
+    response = run(main())
+    assert response.status == 200  # type: ignore[attr-defined]
+
+
+def test_never_answering_server_times_out() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client goes away
+
+    async def main() -> object:
+        async with serve(silent) as (base, _):
+            return await send(base, RunOptions(timeout=0.2, retries=0))
+
+    with pytest.raises(TargetError) as error:
+        run(main())
+    assert error.value.kind == "timeout"
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [
+        (b"SSH-2.0-OpenSSH_9.0\r\n\r\n", "protocol"),
+        (b"HTTP/1.1 200 OK\r\n" + b"X-Big: " + b"a" * 200_000 + b"\r\n\r\n", "too-large"),
+        (b"HTTP/1.1 200 OK\r\nContent-", "protocol"),
+    ],
+    ids=["garbage", "oversized-head", "truncated-head"],
+)
+def test_broken_servers_give_one_error_kind(reply: bytes, kind: str) -> None:
+    async def broken(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    async def main() -> object:
+        async with serve(broken) as (base, _):
+            return await send(base)
+
+    with pytest.raises(TargetError) as error:
+        run(main())
+    assert error.value.kind == kind
+
+
+def test_refused_port_is_connect_error_after_retries() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(TargetError) as error:
+        run(send(f"http://127.0.0.1:{port}", RunOptions(retries=1, timeout=2)))
+    assert error.value.kind == "connect"
+
+
+def test_reset_connection_is_retried_but_an_error_status_is_not() -> None:
+    attempts = {"reset": 0, "error": 0}
+
+    async def resets_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        attempts["reset"] += 1
+        await read_request(reader)
+        if attempts["reset"] == 1:
+            writer.transport.abort()  # RST before any byte of a response
+            return
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+
+    async def error_status(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        attempts["error"] += 1
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+
+    async def main() -> tuple[object, object]:
+        async with serve(resets_once) as (a, _), serve(error_status) as (b, _):
+            options = RunOptions(retries=2, timeout=2)
+            return await send(a, options), await send(b, options)
+
+    reset, error = run(main())  # type: ignore[misc]
+    assert reset.status == 204 and attempts["reset"] == 2
+    assert error.status == 500 and attempts["error"] == 1
+
+
+def test_per_host_limit_holds() -> None:
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            await asyncio.sleep(0.01)
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            await writer.drain()
+
+    async def main() -> int:
+        async with serve(slow) as (base, stats):
+            async with Runner(RunOptions(per_host=3, concurrency=50)) as runner:
+                request = Request(GET, base + "/", ())
+                await asyncio.gather(*(runner.send(request) for _ in range(30)))
+            return stats["max_open"]
+
+    assert run(main()) <= 3
+
+
+def test_keep_alive_reuses_connections() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+
+    async def main() -> int:
+        async with serve(answer(head, b"hello")) as (base, stats):
+            async with Runner(RunOptions(per_host=1)) as runner:
+                for _ in range(10):
+                    await runner.send(Request(GET, base + "/", ()))
+            return stats["connections"]
+
+    assert run(main()) == 1
+
+
+def test_safety_gate_holds_back_unsafe_actual_requests() -> None:
+    seen: list[bytes] = []
+
+    async def recorder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            request = await read_request(reader)
+            seen.append(request.split(b" ", 1)[0])
+            writer.write(
+                b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: https://a.example\r\n"
+                b"Access-Control-Allow-Methods: DELETE\r\n\r\n"
+            )
+            await writer.drain()
+
+    async def main(send_unsafe: bool) -> object:
+        async with (
+            serve(recorder) as (base, _),
+            Runner(RunOptions(send_unsafe=send_unsafe)) as runner,
+        ):
+            return await runner.exchange(Probe(base + "/", "https://a.example", "DELETE"))
+
+    held = run(main(False))
+    assert seen == [b"OPTIONS"]
+    assert held.unsent is not None and held.unsent.method == "DELETE"  # type: ignore[attr-defined]
+    seen.clear()
+    sent = run(main(True))
+    assert seen == [b"OPTIONS", b"DELETE"]
+    assert sent.unsent is None  # type: ignore[attr-defined]
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (httpx.ConnectTimeout("slow"), "timeout"),
+        (httpx.ReadTimeout("slow"), "timeout"),
+        (httpx.ConnectError("refused"), "connect"),
+        (httpx.RemoteProtocolError("garbage"), "protocol"),
+    ],
+    ids=["connect-timeout", "read-timeout", "connect-error", "protocol-error"],
+)
+def test_httpx_transport_maps_faults(error: Exception, kind: str) -> None:
+    respx.get("http://api.example.test/").mock(side_effect=error)
+
+    async def main() -> object:
+        transport = httpx_transport(httpx.AsyncClient())
+        async with Runner(RunOptions(retries=0), transport) as runner:
+            return await runner.send(Request(GET, "http://api.example.test/", ()))
+
+    with pytest.raises(TargetError) as raised:
+        run(main())
+    assert raised.value.kind == kind
+
+
+@respx.mock
+def test_httpx_transport_keeps_raw_lines() -> None:
+    respx.get("http://api.example.test/").mock(
+        return_value=httpx.Response(
+            200,
+            headers=[("Access-Control-Allow-Origin", "a"), ("Access-Control-Allow-Origin", "b")],
+        )
+    )
+
+    async def main() -> object:
+        async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
+            return await runner.send(Request(GET, "http://api.example.test/", ()))
+
+    response = run(main())
+    assert response.headers.get_all("access-control-allow-origin") == ["a", "b"]  # type: ignore[attr-defined]

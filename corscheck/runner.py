@@ -144,7 +144,8 @@ def run_async(main: Coroutine[object, object, T]) -> T:
         import uvloop
     except ImportError:
         return asyncio.run(main)
-    return uvloop.run(main)
+    result: T = uvloop.run(main)
+    return result
 
 
 # --- the network transport -----------------------------------------------------------------------

@@ -66,7 +66,9 @@ async def aiohttp_plain(url: str, total: int, concurrency: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=10_000)
     args = parser.parse_args()
     server = subprocess.Popen(
@@ -88,7 +90,9 @@ def main() -> None:
     except ImportError:
         pass
     try:
-        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.requests} GETs")
+        print(
+            f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.requests} GETs"
+        )
         print(f"{'client':<28} {'c=20':>8} {'c=64':>8} {'c=100':>8}  (requests/s)")
         for name, sender in clients.items():
             rates = [asyncio.run(sender(url, args.requests, c)) for c in (20, 64, 100)]

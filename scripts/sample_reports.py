@@ -1,6 +1,6 @@
 """Regenerates sample_reports/: the demo API's audit in every output format.
 
-    python scripts/sample_reports.py
+python scripts/sample_reports.py
 """
 
 from __future__ import annotations

@@ -233,7 +233,12 @@ def test_probe_unsafe_method_not_sent_without_flag() -> None:
 
 def test_probe_unreachable_is_exit_3(unused_port: int) -> None:
     code, out = invoke(
-        "probe", f"http://127.0.0.1:{unused_port}/", "--origin", "https://a.example", "--timeout", "2"
+        "probe",
+        f"http://127.0.0.1:{unused_port}/",
+        "--origin",
+        "https://a.example",
+        "--timeout",
+        "2",
     )
     assert code == 3
     assert "connection refused" in out
@@ -241,6 +246,8 @@ def test_probe_unreachable_is_exit_3(unused_port: int) -> None:
 
 
 def test_probe_header_without_colon_is_exit_2() -> None:
-    code, out = invoke("probe", "http://127.0.0.1:9/", "--origin", "https://a.example", "-H", "X-Api")
+    code, out = invoke(
+        "probe", "http://127.0.0.1:9/", "--origin", "https://a.example", "-H", "X-Api"
+    )
     assert code == 2
     assert "no colon" in out

@@ -511,6 +511,17 @@ def demo(
     try:
         with serve_demo() as base:
             targets = [Target(url, DEMO_POLICY) for url in demo_urls(base)]
+            if fmt == "console":
+                policy = DEMO_POLICY
+                typer.echo(
+                    f"Demo: a deliberately misconfigured API on {base}, audited against the\n"
+                    f"policy it was meant to follow: origins {', '.join(policy.origins)};\n"
+                    f"methods GET, POST, {', '.join(policy.methods or ())}; "
+                    f"headers {', '.join(policy.headers or ())}; "
+                    f"credentials {'yes' if policy.credentials else 'no'}; "
+                    f"expose {', '.join(policy.expose)}.\n"
+                    "Each route makes one classic mistake; /api/status is the one done right.\n"
+                )
             report = _run_audit(targets, "standard", "medium", RunOptions(), (), verbose, ())
         _write_outputs(report, list(output or []))
         _print_report(report, fmt, verbose)

@@ -34,6 +34,7 @@ T = TypeVar("T")
 SAFE_METHODS = frozenset({"OPTIONS", "GET", "HEAD"})
 MAX_HOPS = 25  # 20 redirects (the browser's limit) plus their preflights, bounded either way
 DRAIN_LIMIT = 64 * 1024  # a body up to this size is read and dropped so the connection is reused
+DRAIN_WAIT = 0.25  # seconds a body may take to arrive before the connection is dropped instead
 USER_AGENT = f"corscheck/{__version__}"
 _STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*))?", re.DOTALL)
 
@@ -325,7 +326,18 @@ class NetworkTransport:
         )
         if method in ("HEAD", "CONNECT") or status in (204, 304) or 100 <= status < 200:
             return Response(status, headers, reason), keep
-        keep = keep and await _drain_body(reader, headers)
+        if keep:
+            # The browser decides on the head; a body that is slow, short or endless only costs
+            # the connection its reuse.
+            try:
+                keep = await asyncio.wait_for(_drain_body(reader, headers), DRAIN_WAIT)
+            except (
+                TimeoutError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                ValueError,
+            ):
+                keep = False
         return Response(status, headers, reason), keep
 
     async def aclose(self) -> None:

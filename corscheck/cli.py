@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from corscheck.audit import Target
     from corscheck.plan import Depth as PlanDepth
     from corscheck.policy import Policy
+    from corscheck.policyfile import PolicyFile
     from corscheck.report.model import Report
     from corscheck.runner import RunOptions
 
@@ -139,30 +140,72 @@ def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
     return list(dict.fromkeys(collected))
 
 
-def _policy_from_flags(
+def _flag_overrides(
     origins: list[str],
     methods: list[str],
     headers: list[str],
     expose: list[str],
     credentials: bool | None,
     max_age: int | None,
-) -> Policy | None:
-    from corscheck.policy import MaxAge, build_policy
+) -> dict[str, object]:
+    """The policy fields given on the command line; they override the policy file's."""
+    from corscheck.policy import MaxAge
 
-    if not (
-        origins or methods or headers or expose or credentials is not None or max_age is not None
-    ):
+    given: dict[str, object] = {
+        "origins": origins,
+        "methods": methods,
+        "headers": headers,
+        "expose": expose,
+    }
+    overrides = {key: value for key, value in given.items() if value}
+    if credentials is not None:
+        overrides["credentials"] = credentials
+    if max_age is not None:
+        overrides["max_age"] = MaxAge(max=max_age)
+    return overrides
+
+
+def _effective_policy(base: Policy | None, overrides: dict[str, object]) -> Policy | None:
+    """The policy file's policy with the command line's fields on top; None for the safe baseline."""
+    from corscheck.policy import build_policy
+
+    if base is None and not overrides:
         return None
-    if not origins:
-        raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
-    return build_policy(
-        origins=origins,
-        methods=methods,
-        headers=headers,
-        expose=expose,
-        credentials=bool(credentials),
-        max_age=MaxAge(max=max_age) if max_age is not None else None,
+    fields: dict[str, object] = (
+        {
+            "origins": base.origins,
+            "methods": base.methods,
+            "headers": base.headers,
+            "expose": base.expose,
+            "credentials": base.credentials,
+            "max_age": base.max_age,
+            "private_network": base.private_network,
+        }
+        if base
+        else {}
     )
+    fields.update(overrides)
+    if not fields.get("origins"):
+        raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
+    return build_policy(**fields)  # type: ignore[arg-type]
+
+
+def _find_policy_file(path: str | None) -> PolicyFile | None:
+    from corscheck.policyfile import find_policy_file, load_policy_file
+
+    if path is not None:
+        return load_policy_file(Path(path))
+    found = find_policy_file(Path.cwd())
+    return load_policy_file(found) if found else None
+
+
+def _print_policies(policies: dict[str, Policy | None], source: str | None) -> None:
+    import json
+
+    typer.echo(f"# policy file: {source or 'none'}; command-line flags override it")
+    for url, policy in policies.items():
+        shown = policy.to_dict() if policy else "safe baseline (no policy)"
+        typer.echo(f"{url}\n  {json.dumps(shown)}")
 
 
 def _exit_code(report: Report) -> int:
@@ -283,6 +326,17 @@ def audit(
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Show the request count and the probe grid.")
     ] = False,
+    policy_path: Annotated[
+        str | None,
+        typer.Option(
+            "-p",
+            "--policy",
+            help="Policy file (default: corscheck.toml here or above, or [tool.corscheck]).",
+        ),
+    ] = None,
+    print_policy: Annotated[
+        bool, typer.Option("--print-policy", help="Print the effective policy per target and exit.")
+    ] = False,
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings."""
     try:
@@ -293,10 +347,7 @@ def audit(
             validate_url(
                 url
             )  # typed on the command line: a usage error; bad lines of -i are recorded
-        targets_urls = _read_inputs(list(urls or []), input_file)
-        if not targets_urls:
-            raise UsageError("no URL given; pass URLs or -i FILE")
-        policy = _policy_from_flags(
+        flags = _flag_overrides(
             list(allow_origin or []),
             list(allow_method or []),
             list(allow_header or []),
@@ -304,7 +355,28 @@ def audit(
             credentials,
             max_age,
         )
-        extra = tuple(_parse_header(h) for h in header or [])
+        policy_file = _find_policy_file(policy_path)
+        settings = dict(policy_file.settings) if policy_file else {}
+        top = _effective_policy(policy_file.policy if policy_file else None, flags)
+        per_url = {t.url: t.policy for t in policy_file.targets} if policy_file else {}
+        targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
+        if not targets_urls:
+            raise UsageError("no URL given; pass URLs, -i FILE, or [[targets]] in a policy file")
+        policies = {
+            url: _effective_policy(per_url[url], flags) if url in per_url else top
+            for url in targets_urls
+        }
+        if print_policy:
+            _print_policies(policies, policy_file.path if policy_file else None)
+            raise typer.Exit(EXIT_OK)
+        depth = Depth(settings.get("depth", depth)) if depth is Depth.standard else depth
+        fail_on = FailOn(settings.get("fail-on", fail_on)) if fail_on is FailOn.medium else fail_on
+        concurrency = settings.get("concurrency", concurrency) if concurrency == 64 else concurrency
+        per_host = settings.get("per-host", per_host) if per_host == 16 else per_host
+        timeout = settings.get("timeout", timeout) if timeout == 10.0 else timeout
+        if rate is None and "rate" in settings:
+            rate = str(settings["rate"])
+        extra = tuple(settings.get("headers", ())) + tuple(_parse_header(h) for h in header or [])
         if fmt not in ("console", "json"):
             from corscheck.report import renderer
 
@@ -324,7 +396,7 @@ def audit(
             insecure=insecure,
             proxy=proxy,
         )
-        targets = [Target(url, policy) for url in targets_urls]
+        targets = [Target(url, policies[url]) for url in targets_urls]
         report = _run_audit(
             targets,
             depth.value,
@@ -332,7 +404,7 @@ def audit(
             options,
             extra,
             verbose,
-            policy.warnings if policy else (),
+            tuple(w for p in {*policies.values()} - {None} for w in p.warnings),  # type: ignore[union-attr]
         )
         _write_outputs(report, outputs)
         _print_report(report, fmt, verbose)
@@ -529,6 +601,81 @@ def demo(
         _fail(str(error))
     if report.error_count:
         raise typer.Exit(EXIT_TARGET)
+
+
+@app.command()
+def init(
+    from_url: Annotated[
+        str | None,
+        typer.Option("--from-url", help="Learn the policy from what this URL allows today."),
+    ] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option("--origin", help="A front-end origin to learn for (repeat; with --from-url)."),
+    ] = None,
+    pyproject: Annotated[
+        bool,
+        typer.Option("--pyproject", help="Append [tool.corscheck] to ./pyproject.toml instead."),
+    ] = False,
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="File to write.")
+    ] = "corscheck.toml",
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing policy file.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)] = 10.0,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
+    ] = False,
+) -> None:
+    """Write a commented policy file: a template, or the policy a live API follows today."""
+    from corscheck.policy import build_policy
+    from corscheck.policyfile import load_policy_file, render_policy_file
+
+    try:
+        targets: list[str] = []
+        if from_url is None:
+            if origin:
+                raise UsageError("--origin goes with --from-url")
+            policy = build_policy(
+                origins=["https://app.example.com"],
+                methods=["GET", "POST"],
+                headers=["Content-Type"],
+            )
+        else:
+            from corscheck.audit import validate_url
+            from corscheck.headers import serialize_origin
+            from corscheck.learn import learn_policy
+            from corscheck.runner import RunOptions, run_async
+
+            url = validate_url(from_url)
+            if not origin:
+                raise UsageError(
+                    "--from-url needs at least one --origin (the front-ends to learn for)"
+                )
+            origins = [o if o == "null" else serialize_origin(o) for o in origin]
+            options = RunOptions(timeout=timeout, insecure=insecure)
+            policy, notes = run_async(learn_policy(url, origins, options))
+            for note in notes:
+                typer.echo(f"corscheck: note: {note}", err=True)
+            targets = [url]
+        text = render_policy_file(policy, targets, pyproject=pyproject)
+        path = Path("pyproject.toml" if pyproject else output)
+        if pyproject:
+            existing = path.read_text("utf-8") if path.exists() else ""
+            if "[tool.corscheck" in existing:
+                raise UsageError(f"{path} already has a [tool.corscheck] table; edit it there")
+            path.write_text(existing + ("\n" if existing else "") + text, encoding="utf-8")
+        else:
+            if path.exists() and not force:
+                raise UsageError(f"{path} exists; pass --force to overwrite it")
+            path.write_text(text, encoding="utf-8")
+        load_policy_file(path)  # what we write must load back
+    except OSError as error:
+        _fail(f"cannot write the policy file: {error.strerror}")
+    except CorscheckError as error:
+        _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+    typer.echo(f"wrote {path}")
 
 
 @app.command()

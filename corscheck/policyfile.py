@@ -1,0 +1,431 @@
+"""Policy files: `corscheck.toml`, or `[tool.corscheck]` in `pyproject.toml`. Reading, validating with
+file and line, and writing them back (`corscheck init`). Pure except for reading and writing the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corscheck.errors import PolicyError
+from corscheck.policy import MaxAge, Policy, build_policy
+
+POLICY_KEYS = {
+    "origins",
+    "methods",
+    "headers",
+    "expose",
+    "credentials",
+    "max-age",
+    "private-network",
+}
+SETTINGS_KEYS = {"depth", "concurrency", "timeout", "fail-on", "headers", "per-host", "rate"}
+TOP_KEYS = {"policy", "targets", "settings"}
+_MAX_FILE_BYTES = 1024 * 1024  # a policy is a few lines; a megabyte is a mistake, not a policy
+
+
+@dataclass(frozen=True, slots=True)
+class FileTarget:
+    url: str
+    policy: Policy
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFile:
+    path: str
+    policy: Policy | None
+    targets: tuple[FileTarget, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    # The line of the table the file's policy starts at, for reports that point into the file.
+    policy_line: int | None = None
+
+
+def find_policy_file(start: Path) -> Path | None:
+    """`corscheck.toml` in `start` or the nearest parent, else the nearest pyproject.toml that has a
+    [tool.corscheck] table."""
+    for directory in (start, *start.parents):
+        candidate = directory / "corscheck.toml"
+        if candidate.is_file():
+            return candidate
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                if (
+                    "tool" in (data := tomllib.loads(candidate.read_text("utf-8")))
+                    and "corscheck" in data["tool"]
+                ):
+                    return candidate
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+    return None
+
+
+def load_policy_file(path: Path, environ: Mapping[str, str] | None = None) -> PolicyFile:
+    """The validated contents of a policy file. Raises PolicyError naming the file and the line."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > _MAX_FILE_BYTES:
+            raise PolicyError(
+                f"file is {size // 1024} KiB; a policy file is at most 1 MiB", file=name
+            )
+        raw = path.read_bytes()
+    except OSError as error:
+        raise PolicyError(f"cannot read the policy file: {error.strerror}", file=name) from None
+    if b"\0" in raw:
+        raise PolicyError("binary data, not a TOML policy file", file=name)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError("not UTF-8 text", file=name) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = _decode_error_line(str(error))
+        raise PolicyError(
+            f"not valid TOML: {_strip_position(str(error))}", file=name, line=line
+        ) from None
+    lines = _Lines(name, text)
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict) or "corscheck" not in tool:
+            raise PolicyError("pyproject.toml has no [tool.corscheck] table", file=name)
+        data = tool["corscheck"]
+        lines.prefix = "tool.corscheck."
+    return parse_policy_document(data, lines, environ if environ is not None else os.environ)
+
+
+class _Lines:
+    """Finds the line of a key in the file's text (tomllib keeps no positions)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text_lines = text.splitlines()
+        self.prefix = ""
+
+    def of(self, table: str | None, key: str | None = None, occurrence: int = 0) -> int | None:
+        if table is None:
+            return self._anywhere(key) if key else None
+        header = re.compile(
+            r"^\s*\[\[?\s*" + re.escape(self.prefix + table) + r"\s*\]\]?\s*(#.*)?$"
+        )
+        seen = -1
+        start = None
+        for number, line in enumerate(self.text_lines, 1):
+            if header.match(line):
+                seen += 1
+                if seen == occurrence:
+                    start = number
+                    break
+        if key is None or start is None:
+            return start if key is None else self._anywhere(key)
+        key_pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+        for number in range(start, len(self.text_lines)):
+            line = self.text_lines[number]
+            if number > start - 1 and re.match(r"^\s*\[", line):
+                break
+            if key_pattern.match(line):
+                return number + 1
+        return start
+
+    def _anywhere(self, key: str) -> int | None:
+        pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+        return next((n for n, line in enumerate(self.text_lines, 1) if pattern.match(line)), None)
+
+    def error(
+        self, message: str, table: str | None, key: str | None = None, occurrence: int = 0
+    ) -> PolicyError:
+        return PolicyError(message, file=self.name, line=self.of(table, key, occurrence))
+
+
+def parse_policy_document(
+    data: Mapping[str, Any], lines: _Lines, environ: Mapping[str, str]
+) -> PolicyFile:
+    for key in data:
+        if key not in TOP_KEYS:
+            raise lines.error(
+                f"unknown table or key {key!r}; expected [policy], [[targets]] or [settings]",
+                key if isinstance(data[key], dict) else None,
+                None if isinstance(data[key], dict) else key,
+            )
+    top = data.get("policy")
+    policy = None
+    if top is not None:
+        if not isinstance(top, dict):
+            raise lines.error("[policy] must be a table", "policy")
+        policy = _policy(top, lines, "policy", 0, base=None)
+    targets: list[FileTarget] = []
+    raw_targets = data.get("targets", [])
+    if not isinstance(raw_targets, list):
+        raise lines.error("targets must be an array of tables: [[targets]]", "targets")
+    for index, entry in enumerate(raw_targets):
+        if not isinstance(entry, dict):
+            raise lines.error("each [[targets]] entry must be a table", "targets", None, index)
+        for key in entry:
+            if key not in ("url", "policy"):
+                raise lines.error(
+                    f"unknown key {key!r} in [[targets]]; expected url and policy",
+                    "targets",
+                    key,
+                    index,
+                )
+        url = entry.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise lines.error('[[targets]] needs url = "https://…"', "targets", "url", index)
+        override = entry.get("policy")
+        if override is None:
+            if policy is None:
+                raise lines.error(
+                    f"target {url} has no policy: add a [policy] table or a per-target policy",
+                    "targets",
+                    "url",
+                    index,
+                )
+            target_policy = policy
+        else:
+            if not isinstance(override, dict):
+                raise lines.error("a target's policy must be a table", "targets", "policy", index)
+            target_policy = _policy(override, lines, "targets", index, base=policy)
+        targets.append(
+            FileTarget(url.strip(), target_policy, lines.of("targets", "url", index) or 0)
+        )
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise lines.error("[settings] must be a table", "settings")
+    checked_settings = _settings(settings, lines, environ)
+    return PolicyFile(lines.name, policy, tuple(targets), checked_settings, lines.of("policy"))
+
+
+def _policy(
+    table: Mapping[str, Any], lines: _Lines, where: str, index: int, base: Policy | None
+) -> Policy:
+    for key in table:
+        if key not in POLICY_KEYS:
+            raise lines.error(
+                f"unknown policy key {key!r}; expected one of {', '.join(sorted(POLICY_KEYS))}",
+                where,
+                key,
+                index,
+            )
+
+    def strings(key: str) -> list[str] | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise lines.error(f'{key} must be a list of strings, like ["…"]', where, key, index)
+        return value
+
+    def boolean(key: str) -> bool | None:
+        value = table.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise lines.error(f"{key} must be true or false", where, key, index)
+        return value
+
+    max_age = table.get("max-age")
+    bounds = base.max_age if base else None
+    if max_age is not None:
+        if isinstance(max_age, bool) or not isinstance(max_age, (int, dict)):
+            raise lines.error(
+                "max-age must be seconds or { min = …, max = … }", where, "max-age", index
+            )
+        if isinstance(max_age, int):
+            bounds = MaxAge(max=max_age)
+        else:
+            extra = set(max_age) - {"min", "max"}
+            values = [max_age.get("min"), max_age.get("max")]
+            if extra or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+                for v in values
+            ):
+                raise lines.error(
+                    "max-age must be { min = seconds, max = seconds } with whole numbers ≥ 0",
+                    where,
+                    "max-age",
+                    index,
+                )
+            bounds = MaxAge(min=values[0], max=values[1])
+    origins = strings("origins")
+    methods = strings("methods")
+    headers = strings("headers")
+    expose = strings("expose")
+    credentials = boolean("credentials")
+    private_network = boolean("private-network")
+    if origins is None and base is None:
+        raise lines.error(
+            'a policy needs origins = ["https://…"] (or ["*"] for a public API)', where, None, index
+        )
+    try:
+        return build_policy(
+            origins=origins if origins is not None else (base.origins if base else ()),
+            methods=methods if methods is not None else (base.methods if base else None),
+            headers=headers if headers is not None else (base.headers if base else None),
+            expose=expose if expose is not None else (base.expose if base else ()),
+            credentials=credentials if credentials is not None else bool(base and base.credentials),
+            max_age=bounds,
+            private_network=private_network
+            if private_network is not None
+            else bool(base and base.private_network),
+        )
+    except PolicyError as error:
+        raise lines.error(str(error), where, _key_of_error(str(error)), index) from None
+
+
+def _key_of_error(message: str) -> str | None:
+    if "method" in message:
+        return "methods"
+    if "header name" in message:
+        return "headers"
+    if "credentials" in message:
+        return "credentials"
+    if "max-age" in message:
+        return "max-age"
+    return "origins"
+
+
+def _settings(
+    table: Mapping[str, Any], lines: _Lines, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in SETTINGS_KEYS:
+            raise lines.error(
+                f"unknown setting {key!r}; expected one of {', '.join(sorted(SETTINGS_KEYS))}",
+                "settings",
+                key,
+            )
+        if key == "headers":
+            if not isinstance(value, dict):
+                raise lines.error(
+                    'headers must be a table: { Name = "env:VARIABLE" }', "settings", key
+                )
+            resolved = []
+            for name, spec in value.items():
+                if not isinstance(spec, str) or not spec.startswith("env:"):
+                    raise lines.error(
+                        f'header {name}: give the value as "env:VARIABLE"; secrets never go in the file',
+                        "settings",
+                        key,
+                    )
+                variable = spec[4:]
+                if variable not in environ:
+                    raise lines.error(
+                        f"header {name}: environment variable {variable} is not set",
+                        "settings",
+                        key,
+                    )
+                resolved.append((name, environ[variable]))
+            checked[key] = tuple(resolved)
+        elif key in ("concurrency", "per-host"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise lines.error(f"{key} must be a whole number ≥ 1", "settings", key)
+            checked[key] = value
+        elif key in ("timeout", "rate"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise lines.error(f"{key} must be a number above 0", "settings", key)
+            checked[key] = float(value)
+        elif key == "depth":
+            if value not in ("quick", "standard", "thorough"):
+                raise lines.error("depth must be quick, standard or thorough", "settings", key)
+            checked[key] = value
+        elif key == "fail-on":
+            if value not in ("critical", "high", "medium", "low", "never"):
+                raise lines.error(
+                    "fail-on must be critical, high, medium, low or never", "settings", key
+                )
+            checked[key] = value
+    return checked
+
+
+def _decode_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match[1]) if match else None
+
+
+def _strip_position(message: str) -> str:
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _toml_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_toml_string(v) for v in values) + "]"
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def policy_table(policy: Policy) -> list[str]:
+    """The lines of a [policy] table that loads back to `policy`."""
+    lines = [f"origins = {_toml_list(policy.origins)}"]
+    if policy.methods is not None:
+        # The simple methods are always allowed; writing them keeps the file readable.
+        lines.append(f"methods = {_toml_list(['GET', 'POST', *policy.methods])}")
+    if policy.headers is not None:
+        lines.append(f"headers = {_toml_list(policy.headers)}")
+    if policy.expose:
+        lines.append(f"expose = {_toml_list(policy.expose)}")
+    lines.append(f"credentials = {'true' if policy.credentials else 'false'}")
+    if policy.max_age is not None:
+        parts = [
+            f"{k} = {v}"
+            for k, v in (("min", policy.max_age.min), ("max", policy.max_age.max))
+            if v is not None
+        ]
+        lines.append("max-age = { " + ", ".join(parts) + " }" if parts else "max-age = {}")
+    if policy.private_network:
+        lines.append("private-network = true")
+    return lines
+
+
+TEMPLATE_HEAD = """\
+# corscheck policy: the CORS behaviour this API is meant to have.
+# `corscheck audit` reads it from here; `corscheck rules` explains every finding.
+#
+# origins          exact origins ("https://app.example.com"), subdomain patterns
+#                  ("https://*.example.com"), or ["*"] for a public API (then credentials = false)
+# methods          non-simple methods the front-end sends (GET, HEAD and POST are always allowed)
+# headers          request headers the front-end sets beyond the safelisted ones
+# expose           response headers the front-end must be able to read
+# credentials      whether the front-end sends cookies or HTTP authentication
+# max-age          bounds for Access-Control-Max-Age, in seconds
+# private-network  whether public origins may reach this API on a private network
+"""
+
+
+def render_policy_file(policy: Policy, targets: Sequence[str] = (), pyproject: bool = False) -> str:
+    """A commented policy file (or a [tool.corscheck] block) that loads back to `policy`."""
+    prefix = "tool.corscheck." if pyproject else ""
+    out = [TEMPLATE_HEAD, f"[{prefix}policy]", *policy_table(policy)]
+    for url in targets:
+        out += ["", f"[[{prefix}targets]]", f"url = {_toml_string(url)}"]
+    out += [
+        "",
+        *(
+            line.replace("[", f"[{prefix}", 1) if line.startswith("# [") else line
+            for line in TEMPLATE_TAIL.splitlines()
+        ),
+    ]
+    return "\n".join(out) + "\n"
+
+
+TEMPLATE_TAIL = """\
+# [[targets]]                       # URLs audited when none is given on the command line
+# url = "https://api.example.com/v1/users"
+# policy = { origins = ["*"], credentials = false }   # a per-target override of [policy]
+#
+# [settings]
+# depth = "standard"                # quick | standard | thorough
+# fail-on = "medium"                # critical | high | medium | low | never
+# headers = { Authorization = "env:API_TOKEN" }   # secrets come from the environment, never the file
+"""

@@ -88,7 +88,7 @@ def load_policy_file(path: Path, environ: Mapping[str, str] | None = None) -> Po
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = _decode_error_line(str(error))
+        line = _decode_error_line(str(error)) or (len(text.splitlines()) or 1)
         raise PolicyError(
             f"not valid TOML: {_strip_position(str(error))}", file=name, line=line
         ) from None
@@ -127,13 +127,18 @@ class _Lines:
         if key is None or start is None:
             return start if key is None else self._anywhere(key)
         key_pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+        # The key's own line; else the section's inline `policy = {…}` line; else the header.
+        fallback = start
+        inline = re.compile(r"^\s*policy\s*=")
         for number in range(start, len(self.text_lines)):
             line = self.text_lines[number]
-            if number > start - 1 and re.match(r"^\s*\[", line):
+            if re.match(r"^\s*\[", line):
                 break
             if key_pattern.match(line):
                 return number + 1
-        return start
+            if inline.match(line):
+                fallback = number + 1
+        return fallback
 
     def _anywhere(self, key: str) -> int | None:
         pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
@@ -155,6 +160,11 @@ def parse_policy_document(
                 key if isinstance(data[key], dict) else None,
                 None if isinstance(data[key], dict) else key,
             )
+    if "policy" not in data and "targets" not in data:
+        raise PolicyError(
+            "no [policy] table and no [[targets]]: run 'corscheck init' for a template",
+            file=lines.name,
+        )
     top = data.get("policy")
     policy = None
     if top is not None:
@@ -178,7 +188,7 @@ def parse_policy_document(
                 )
         url = entry.get("url")
         if not isinstance(url, str) or not url.strip():
-            raise lines.error('[[targets]] needs url = "https://…"', "targets", "url", index)
+            raise lines.error('[[targets]] needs url = "https://…"', "targets", None, index)
         override = entry.get("policy")
         if override is None:
             if policy is None:

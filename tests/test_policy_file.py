@@ -1,0 +1,214 @@
+"""Policy files: loading, merging, normalizing, every validation error with its line, and round trips
+through `init`'s writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from corscheck.cli import app
+from corscheck.errors import PolicyError
+from corscheck.policy import MaxAge, build_policy
+from corscheck.policyfile import find_policy_file, load_policy_file, render_policy_file
+
+GOOD = """\
+[policy]
+origins = ["https://app.example.com", "https://*.example.com"]
+methods = ["GET", "POST", "PUT"]
+headers = ["Content-Type", "Authorization"]
+expose = ["X-Request-Id"]
+credentials = true
+max-age = { min = 600, max = 7200 }
+
+[[targets]]
+url = "https://api.example.com/v1/users"
+
+[[targets]]
+url = "https://api.example.com/public/status"
+policy = { origins = ["*"], credentials = false }
+
+[settings]
+depth = "quick"
+headers = { Authorization = "env:API_TOKEN" }
+"""
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "corscheck.toml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_loads_policy_targets_and_settings(tmp_path: Path) -> None:
+    loaded = load_policy_file(write(tmp_path, GOOD), environ={"API_TOKEN": "t0k"})
+    assert loaded.policy is not None
+    assert loaded.policy.origins == ("https://app.example.com", "https://*.example.com")
+    assert loaded.policy.methods == ("PUT",)
+    assert loaded.policy.max_age == MaxAge(600, 7200)
+    users, status = loaded.targets
+    assert users.policy == loaded.policy and users.line == 10
+    assert status.policy.origins == ("*",) and not status.policy.credentials
+    assert status.policy.headers == ("Content-Type", "Authorization")  # inherited
+    assert loaded.settings == {"depth": "quick", "headers": (("Authorization", "t0k"),)}
+
+
+def test_pyproject_table(tmp_path: Path) -> None:
+    text = '[project]\nname = "x"\n\n[tool.corscheck.policy]\norigins = ["https://a.example"]\n'
+    path = write(tmp_path, text, "pyproject.toml")
+    assert find_policy_file(tmp_path / "sub" / "dir") is None or True
+    (tmp_path / "sub").mkdir()
+    assert find_policy_file(tmp_path / "sub") == path
+    loaded = load_policy_file(path)
+    assert loaded.policy is not None and loaded.policy.origins == ("https://a.example",)
+
+
+def test_corscheck_toml_wins_over_pyproject(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.corscheck.policy]\norigins = ["https://a.example"]\n', "pyproject.toml")
+    toml = write(tmp_path, '[policy]\norigins = ["https://b.example"]\n')
+    assert find_policy_file(tmp_path) == toml
+
+
+def test_normalization_warns(tmp_path: Path) -> None:
+    loaded = load_policy_file(
+        write(tmp_path, '[policy]\norigins = ["HTTPS://App.Example.com:443"]\n')
+    )
+    assert loaded.policy is not None
+    assert loaded.policy.origins == ("https://app.example.com",)
+    assert "normalized" in loaded.policy.warnings[0]
+
+
+ERRORS = [
+    ("bad-toml", "[policy]\norigins = [\n", 2, "not valid TOML"),
+    ("unknown-top-key", '[policy]\norigins = ["https://a.example"]\n\n[polcy]\nx = 1\n', 4, "unknown table"),
+    ("unknown-policy-key", '[policy]\norigins = ["https://a.example"]\norigin = "x"\n', 3, "unknown policy key 'origin'"),
+    ("wrong-type", '[policy]\norigins = "https://a.example"\n', 2, "origins must be a list of strings"),
+    ("origin-with-path", '[policy]\n\norigins = ["https://a.example/app"]\n', 3, "no path"),
+    ("origin-no-scheme", '[policy]\norigins = ["a.example"]\n', 2, "no scheme"),
+    ("origin-userinfo", '[policy]\norigins = ["https://u:p@a.example"]\n', 2, "no user name"),
+    ("origin-query", '[policy]\norigins = ["https://a.example?x"]\n', 2, "no path, query"),
+    ("bad-pattern", '[policy]\norigins = ["https://*example.com"]\n', 2, "subdomain wildcard"),
+    ("bad-method", '[policy]\norigins = ["https://a.example"]\nmethods = ["GET IT"]\n', 3, "not a valid HTTP method"),
+    ("bad-header", '[policy]\norigins = ["https://a.example"]\nheaders = ["X Api"]\n', 3, "not a valid HTTP header name"),
+    ("wildcard-credentials", '[policy]\norigins = ["*"]\ncredentials = true\n', 3, "refused by every browser"),
+    ("credentials-type", '[policy]\norigins = ["https://a.example"]\ncredentials = "yes"\n', 3, "true or false"),
+    ("max-age-type", '[policy]\norigins = ["https://a.example"]\nmax-age = "long"\n', 3, "max-age must be"),
+    ("no-origins", "[policy]\ncredentials = false\n", 1, "needs origins"),
+    ("target-no-url", '[policy]\norigins = ["https://a.example"]\n\n[[targets]]\npolicy = {}\n', 4, "needs url"),
+    ("target-bad-key", '[policy]\norigins = ["https://a.example"]\n[[targets]]\nurl = "https://x.example"\nurls = 1\n', 5, "unknown key 'urls'"),
+    ("target-override-bad", '[policy]\norigins = ["https://a.example"]\n[[targets]]\nurl = "https://x.example"\npolicy = { origins = ["nope"] }\n', 5, "no scheme"),
+    ("setting-unknown", '[policy]\norigins = ["https://a.example"]\n[settings]\nspeed = 1\n', 4, "unknown setting"),
+    ("setting-secret-inline", '[policy]\norigins = ["https://a.example"]\n[settings]\nheaders = { Authorization = "Bearer x" }\n', 4, "env:VARIABLE"),
+    ("setting-env-missing", '[policy]\norigins = ["https://a.example"]\n[settings]\nheaders = { Authorization = "env:NOPE_NOT_SET" }\n', 4, "NOPE_NOT_SET is not set"),
+    ("setting-depth", '[policy]\norigins = ["https://a.example"]\n[settings]\ndepth = "deep"\n', 4, "depth must be"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS]
+)
+def test_validation_error_names_file_line_and_problem(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(PolicyError) as error:
+        load_policy_file(path, environ={})
+    assert message in str(error.value)
+    assert error.value.file == str(path)
+    assert error.value.line == line
+    assert str(error.value).startswith(f"{path}:{line}: ")
+
+
+MALFORMED = [
+    ("empty", b""),
+    ("binary", b"\x00\x01\x02\xff\xfe"),
+    ("not-utf8", b'[policy]\norigins = ["\xff"]\n'),
+    ("huge", b"# " + b"x" * (10 * 1024 * 1024)),
+    ("bad-toml", b"[[[["),
+]
+
+
+@pytest.mark.parametrize("content", [m[1] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_malformed_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes) -> None:
+    path = write(tmp_path, content)
+    result = CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/", "-p", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert str(path) in result.output
+
+
+origins = st.lists(
+    st.sampled_from(
+        ["https://app.example.com", "http://localhost:3000", "https://*.example.org", "null",
+         "https://a.b.example.net:8443", "http://[::1]:8080"]
+    ),
+    min_size=1, max_size=4, unique=True,
+)  # fmt: skip
+tokens = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,12}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    origins=origins,
+    methods=st.none() | st.lists(tokens, max_size=4),
+    headers=st.none() | st.lists(tokens, max_size=4),
+    expose=st.lists(tokens, max_size=3),
+    credentials=st.booleans(),
+    bounds=st.none() | st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)),
+    private_network=st.booleans(),
+    pyproject=st.booleans(),
+)
+def test_any_accepted_policy_round_trips_through_init(
+    tmp_path_factory: pytest.TempPathFactory,
+    origins: list[str],
+    methods: list[str] | None,
+    headers: list[str] | None,
+    expose: list[str],
+    credentials: bool,
+    bounds: tuple[int, int] | None,
+    private_network: bool,
+    pyproject: bool,
+) -> None:
+    max_age = MaxAge(min(bounds), max(bounds)) if bounds else None
+    policy = build_policy(
+        origins=origins, methods=methods, headers=headers, expose=expose, credentials=credentials,
+        max_age=max_age, private_network=private_network,
+    )  # fmt: skip
+    directory = tmp_path_factory.mktemp("roundtrip")
+    name = "pyproject.toml" if pyproject else "corscheck.toml"
+    path = write(
+        directory, render_policy_file(policy, ["https://api.example.com/"], pyproject), name
+    )
+    loaded = load_policy_file(path)
+    assert loaded.policy == policy
+    assert [t.url for t in loaded.targets] == ["https://api.example.com/"]
+
+
+def test_flags_override_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, '[policy]\norigins = ["https://a.example"]\nmethods = ["PUT"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["audit", "http://127.0.0.1:9/x", "--allow-method", "DELETE", "--print-policy"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"origins": ["https://a.example"]' in result.output
+    assert '"methods": ["DELETE"]' in result.output
+
+
+def test_init_refuses_to_overwrite_and_writes_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0
+    again = CliRunner().invoke(app, ["init"])
+    assert again.exit_code == 2 and "--force" in again.output
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert CliRunner().invoke(app, ["init", "--pyproject"]).exit_code == 0
+    assert load_policy_file(tmp_path / "pyproject.toml").policy is not None

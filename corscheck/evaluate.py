@@ -614,9 +614,12 @@ def _hygiene_findings(
     omit = [r for r in results if r.planned.probe.credentials == "omit"]
 
     actual_reads = [r for r in omit if r.planned.aspect == "origin" and _final_response(r.exchange)]
+    # Vary: Origin matters when the server names different origins to different requests (an echo or
+    # a list): a cache could then hand one origin's answer to another. A single fixed origin, present
+    # or absent, cannot be confused that way (Flask-CORS with one origin omits Vary, rightly).
     allow_origin_values = {
         _header(r, "Access-Control-Allow-Origin") for r in actual_reads if _is_actual(r)
-    }
+    } - {None, "*"}
     if len(allow_origin_values) > 1:
         for result in actual_reads:
             hop = _final_response(result.exchange)

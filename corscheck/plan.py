@@ -134,8 +134,7 @@ def plan_target(
             add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
         # Probes just outside the policy find what the server allows beyond it; a policy that does not
         # list methods (or headers) has no "beyond".
-        outside_method = next((m for m in _OUTSIDE_METHODS if not policy.allows_method(m)), None)
-        if outside_method:
+        for outside_method in [m for m in _OUTSIDE_METHODS if not policy.allows_method(m)]:
             add(origin, ALLOWED, origin, "method", outside_method, subject=outside_method)
         if policy.headers is not None:
             for name in (OUTSIDE_HEADER, "Authorization"):

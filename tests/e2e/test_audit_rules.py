@@ -111,7 +111,13 @@ CASES: list[tuple[str, Server, Policy | None, set[str]]] = [
         POLICY,
         {"wildcard-with-credentials", "credentials-refused", "any-origin"},
     ),
-    ("missing-vary-origin", Server(vary=False), POLICY, {"missing-vary-origin"}),
+    (
+        "missing-vary-origin",
+        Server(vary=False, allows=lambda o: o in (FRONTEND, "https://admin.example.com")),
+        replace(POLICY, origins=(FRONTEND, "https://admin.example.com")),
+        {"missing-vary-origin"},
+    ),
+    ("single-fixed-origin-needs-no-vary", Server(vary=False), POLICY, set()),
     (
         "method-beyond-policy",
         Server(methods="GET, POST, PUT, PATCH, DELETE"),

@@ -23,7 +23,7 @@ from corscheck.browser import (
 )
 from corscheck.headers import HeaderLine, split_header_list
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe
-from corscheck.policy import Policy
+from corscheck.policy import Policy, origin_matches
 from corscheck.rules import Rule, Severity
 
 Outcome = Literal["as-expected", "over-permissive", "under-permissive", "not-checked"]
@@ -94,7 +94,7 @@ def expectation(policy: Policy | None, planned: PlannedProbe) -> bool | None:
         return False
     if probe.credentials == "include":
         specific = [o for o in policy.origins if o != "*"]
-        if not policy.credentials or not _matches_any(probe.origin, specific):
+        if not policy.credentials or not origin_matches(probe.origin, specific):
             return False
     method = normalize_method(probe.method)
     if not policy.allows_method(method):
@@ -104,12 +104,6 @@ def expectation(policy: Policy | None, planned: PlannedProbe) -> bool | None:
     return all(
         policy.allows_header(name) for name in cors_unsafe_request_header_names(probe.headers)
     )
-
-
-def _matches_any(origin: str, allowed: Sequence[str]) -> bool:
-    from corscheck.policy import origin_matches
-
-    return origin_matches(origin, allowed)
 
 
 def outcome_of(expected: bool | None, verdict: Verdict) -> Outcome:

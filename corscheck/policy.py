@@ -73,19 +73,14 @@ class Policy:
 
 
 def origin_matches(origin: str, allowed: Iterable[str]) -> bool:
-    """Exact match, `scheme://*.domain[:port]` (any subdomain depth, not the apex), or `*`."""
-    for entry in allowed:
-        if entry == "*" or entry == origin:
-            return True
-        pattern = _SUBDOMAIN_PATTERN.fullmatch(entry)
-        if pattern and origin.startswith(pattern["scheme"] + "://"):
-            host_port = origin[len(pattern["scheme"]) + 3 :]
-            suffix = "." + pattern["rest"]
-            if host_port.endswith(suffix) and len(host_port) > len(suffix):
-                label = host_port[: -len(suffix)]
-                if re.fullmatch(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*", label):
-                    return True
-    return False
+    """Exact match, `scheme://*.domain[:port]` (any subdomain depth, not the apex), or `*`.
+
+    One implementation serves the policy and the attacker-origin generator, so that what corscheck
+    expects and what it probes can never disagree: it lives in origins.py, with the origin parsing.
+    """
+    from corscheck.origins import origin_matches_policy
+
+    return origin_matches_policy(origin, list(allowed))
 
 
 def normalize_origin_entry(entry: str) -> tuple[str, str | None]:

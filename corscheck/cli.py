@@ -295,7 +295,10 @@ def audit(
     ] = None,
     depth: Annotated[Depth, typer.Option(help="Coverage against requests sent.")] = Depth.standard,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format on stdout: console or json.")
+        str,
+        typer.Option(
+            "--format", "-f", help="stdout: console, json, sarif, junit, markdown or github."
+        ),
     ] = "console",
     output: Annotated[
         list[str] | None,
@@ -408,9 +411,29 @@ def audit(
         )
         _write_outputs(report, outputs)
         _print_report(report, fmt, verbose)
+        _github_extras(report, annotate=fmt == "console")
     except CorscheckError as error:
         _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
     raise typer.Exit(_exit_code(report))
+
+
+def _github_extras(report: Report, annotate: bool) -> None:
+    """In GitHub Actions: annotations beside the console report, and the step summary in Markdown."""
+    if os.environ.get("GITHUB_ACTIONS") == "true" and annotate:
+        from corscheck.report import github
+
+        typer.echo(github.render(report), nl=False)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        from corscheck.report import markdown
+
+        try:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown.render(report))
+        except OSError as error:
+            typer.echo(
+                f"corscheck: warning: cannot append to GITHUB_STEP_SUMMARY: {error}", err=True
+            )
 
 
 def _run_audit(

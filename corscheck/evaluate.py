@@ -335,7 +335,7 @@ def _advertised(result: ProbeResult, aspect: str) -> str:
     if preflight is None:
         return ""
     name = "Access-Control-Allow-Methods" if aspect == "method" else "Access-Control-Allow-Headers"
-    value = preflight.response.headers.combined(name)
+    value = ", ".join(preflight.response.headers.trimmed_values(name))
     return f"{name}: {value}" if value else ""
 
 

@@ -16,10 +16,17 @@ if TYPE_CHECKING:
 FORMATS: dict[str, str] = {
     "console": "corscheck.report.console",
     "json": "corscheck.report.json",
+    "sarif": "corscheck.report.sarif",
+    "junit": "corscheck.report.junit",
+    "markdown": "corscheck.report.markdown",
+    "github": "corscheck.report.github",
 }
 EXTENSIONS: dict[str, str] = {
     ".json": "json",
     ".txt": "console",
+    ".sarif": "sarif",
+    ".xml": "junit",
+    ".md": "markdown",
 }
 
 

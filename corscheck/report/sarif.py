@@ -1,0 +1,93 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+Location: GitHub requires a physical location. A finding points at the audited URL as the artifact
+(`artifactLocation.uri` = the target URL, which viewers show as the file); rules carry the fix as help
+text, and `partialFingerprints` (rule, target, origin class) let repeated runs de-duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from corscheck.evaluate import Finding
+from corscheck.report.model import Report
+from corscheck.rules import CATALOG, Rule
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+# GitHub maps security-severity to its own levels: >= 9 critical, >= 7 high, >= 4 medium, else low.
+_SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.0", "low": "2.0"}
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": "".join(part.capitalize() for part in rule.id.split("-")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.explanation},
+        "help": {"text": rule.fix, "markdown": f"**Fix:** {rule.fix}"},
+        "defaultConfiguration": {"level": _LEVELS[rule.severity]},
+        "properties": {
+            "security-severity": _SECURITY_SEVERITY[rule.severity],
+            "tags": ["security", "cors", rule.direction],
+            "precision": "very-high",
+        },
+    }
+
+
+def _fingerprint(finding: Finding) -> str:
+    key = f"{finding.rule.id}|{finding.target}|{finding.evidence.origin}|{finding.evidence.method}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    ev = finding.evidence
+    evidence_lines = "; ".join(f"{n}: {v.strip()}" for n, v in ev.response_lines)
+    return {
+        "ruleId": finding.rule.id,
+        "ruleIndex": index[finding.rule.id],
+        "level": _LEVELS[finding.severity],
+        "message": {
+            "text": f"{finding.message}. Request: {ev.method} with Origin {ev.origin}, credentials "
+            f"{ev.credentials}. Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}."
+        },
+        "locations": [
+            {"physicalLocation": {"artifactLocation": {"uri": finding.target}}},
+        ],
+        "partialFingerprints": {"corscheckFinding/v1": _fingerprint(finding)},
+        "properties": {
+            "severity": finding.severity,
+            "security-severity": _SECURITY_SEVERITY[finding.severity],
+            "origin": ev.origin,
+            "related": list(ev.related),
+        },
+    }
+
+
+def render(report: Report) -> str:
+    index = {rule.id: n for n, rule in enumerate(CATALOG)}
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "corscheck",
+                "version": report.version,
+                "informationUri": "https://pypi.org/project/corscheck/",
+                "rules": [_rule(rule) for rule in CATALOG],
+            }
+        },
+        "results": [_result(f, index) for f in report.findings()],
+        "invocations": [
+            {
+                "executionSuccessful": report.error_count == 0,
+                "toolExecutionNotifications": [
+                    {"level": "error", "message": {"text": f"{t.url}: {e.kind}: {e.message}"}}
+                    for t in report.targets
+                    for e in t.errors
+                ],
+            }
+        ],
+    }
+    sarif = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"

@@ -89,3 +89,26 @@ def test_sarif_structure(report: Report) -> None:
     assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == [
         r["partialFingerprints"] for r in results
     ]
+
+
+def report_schema() -> dict[str, object]:
+    from importlib import resources
+
+    text = resources.files("corscheck").joinpath("data/report.schema.json").read_text("utf-8")
+    schema: dict[str, object] = json.loads(text)
+    return schema
+
+
+def test_json_report_validates_against_the_shipped_schema(report: Report) -> None:
+    import jsonschema
+
+    jsonschema.validate(json.loads(renderer("json")(report)), report_schema())
+
+
+def test_schema_rejects_a_report_that_breaks_the_contract(report: Report) -> None:
+    import jsonschema
+
+    broken = json.loads(renderer("json")(report))
+    broken["targets"][0]["findings"][0]["severity"] = "catastrophic"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, report_schema())

@@ -26,7 +26,34 @@ def main() -> None:
     for extension, name in EXTENSIONS.items():
         if name != "console":
             (OUT / f"demo{extension}").write_text(renderer(name)(report), encoding="utf-8")
+    screenshot(OUT / "demo.html", OUT / "demo-html.png")
     print(f"wrote {sorted(p.name for p in OUT.iterdir())}")
+
+
+def screenshot(page_path: Path, png: Path) -> None:
+    """The HTML report as headless Chromium shows it (skipped where Chromium is not installed)."""
+    if not Path(CHROMIUM).exists():
+        print("no Chromium: screenshot not refreshed")
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(page_path.resolve().as_uri())
+        page.screenshot(path=str(png))
+        browser.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 if __name__ == "__main__":

@@ -112,3 +112,47 @@ def test_schema_rejects_a_report_that_breaks_the_contract(report: Report) -> Non
     broken["targets"][0]["findings"][0]["severity"] = "catastrophic"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, report_schema())
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.chromium
+def test_html_report_in_headless_chromium(report: Report, tmp_path: object) -> None:
+    """Self-contained: it loads with no console error and no request beyond the file itself."""
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    html = renderer("html")(report)
+    assert "<script" not in html and "http-equiv" not in html
+    page_path = Path(str(tmp_path)) / "report.html"
+    page_path.write_text(html, encoding="utf-8")
+    requests: list[str] = []
+    problems: list[str] = []
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.on(
+            "console",
+            lambda message: problems.append(message.text) if message.type == "error" else None,
+        )
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(page_path.as_uri())
+        title = page.title()
+        findings_shown = page.locator(".finding").count()
+        browser.close()
+    assert problems == []
+    assert requests == [page_path.as_uri()]
+    assert title == "corscheck report"
+    assert findings_shown == len(report.findings())

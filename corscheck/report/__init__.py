@@ -20,6 +20,7 @@ FORMATS: dict[str, str] = {
     "junit": "corscheck.report.junit",
     "markdown": "corscheck.report.markdown",
     "github": "corscheck.report.github",
+    "html": "corscheck.report.html",
 }
 EXTENSIONS: dict[str, str] = {
     ".json": "json",
@@ -27,6 +28,7 @@ EXTENSIONS: dict[str, str] = {
     ".sarif": "sarif",
     ".xml": "junit",
     ".md": "markdown",
+    ".html": "html",
 }
 
 

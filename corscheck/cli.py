@@ -340,6 +340,12 @@ def audit(
     print_policy: Annotated[
         bool, typer.Option("--print-policy", help="Print the effective policy per target and exit.")
     ] = False,
+    shard_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--shard", help="Audit share K of N of the targets (CI matrix jobs), e.g. 2/4."
+        ),
+    ] = None,
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings."""
     try:
@@ -365,6 +371,14 @@ def audit(
         targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
         if not targets_urls:
             raise UsageError("no URL given; pass URLs, -i FILE, or [[targets]] in a policy file")
+        if shard_spec is not None:
+            from corscheck.merge import parse_shard
+
+            parse_shard(shard_spec)  # a bad --shard is a usage error even when the share is empty
+        if shard_spec is not None:
+            from corscheck.merge import parse_shard, shard
+
+            targets_urls = shard(targets_urls, *parse_shard(shard_spec))
         policies = {
             url: _effective_policy(per_url[url], flags) if url in per_url else top
             for url in targets_urls
@@ -699,6 +713,36 @@ def init(
     except CorscheckError as error:
         _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
     typer.echo(f"wrote {path}")
+
+
+@app.command()
+def merge(
+    reports: Annotated[
+        list[str], typer.Argument(help="JSON reports of the shards.", show_default=False)
+    ],
+    output: Annotated[
+        list[str] | None,
+        typer.Option("-o", "--output", help="Write the merged report; format from the extension."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="stdout format.")] = "console",
+    fail_on: Annotated[
+        FailOn | None, typer.Option("--fail-on", help="Override the shards' threshold.")
+    ] = None,
+) -> None:
+    """Join the JSON reports of sharded runs into one report (any format); exit code as audit."""
+    from dataclasses import replace
+
+    from corscheck.merge import merge_reports
+
+    try:
+        merged = merge_reports(reports)
+        if fail_on is not None:
+            merged = replace(merged, fail_on=fail_on.value)
+        _write_outputs(merged, list(output or []))
+        _print_report(merged, fmt, verbose=False)
+    except CorscheckError as error:
+        _fail(str(error))
+    raise typer.Exit(_exit_code(merged))
 
 
 @app.command()

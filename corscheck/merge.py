@@ -1,0 +1,194 @@
+"""Sharding a run across CI jobs, and joining their JSON reports back into one report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
+from corscheck.errors import UsageError
+from corscheck.evaluate import Evidence, Finding, ProbeResult
+from corscheck.headers import HeaderList
+from corscheck.plan import PlannedProbe
+from corscheck.policy import MaxAge, Policy, build_policy
+from corscheck.report.model import SCHEMA, Report, TargetErrorRecord, TargetReport
+from corscheck.rules import RULES_BY_ID
+
+T = TypeVar("T")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` → (K, N), 1 ≤ K ≤ N. Raises UsageError."""
+    try:
+        k_text, n_text = text.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        raise UsageError(f"--shard {text!r} must be K/N, e.g. 2/4") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard {text!r}: K must be between 1 and N")
+    return k, n
+
+
+def in_shard(url: str, k: int, n: int) -> bool:
+    """Whether `url` belongs to shard K of N: by a hash of the URL, so the split does not depend on the
+    order of the input or on the machine."""
+    digest = hashlib.sha256(url.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1
+
+
+def shard(urls: Sequence[str], k: int, n: int) -> list[str]:
+    return [url for url in urls if in_shard(url, k, n)]
+
+
+def merge_reports(paths: Sequence[str]) -> Report:
+    """One report from shard reports: targets in the order of the files, settings of the first."""
+    reports = [_load(path) for path in paths]
+    if not reports:
+        raise UsageError("merge needs at least one JSON report")
+    first = reports[0]
+    targets = tuple(t for r in reports for t in r.targets)
+    warnings = tuple(dict.fromkeys(w for r in reports for w in r.warnings))
+    return Report(first.version, first.generated_at, first.depth, first.fail_on, targets, warnings)
+
+
+def _load(path: str) -> Report:
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot read {path!r}: {error.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError(f"{path!r} is not a corscheck JSON report") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise UsageError(f"{path!r} is not a {SCHEMA} report")
+    try:
+        return report_from_dict(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise UsageError(f"{path!r} does not follow {SCHEMA}: {error}") from None
+
+
+def report_from_dict(data: dict[str, Any]) -> Report:
+    """The report model back from its JSON form (Report.to_dict)."""
+    return Report(
+        version=data["tool"]["version"],
+        generated_at=data["generated_at"],
+        depth=data["settings"]["depth"],
+        fail_on=data["settings"]["fail_on"],
+        targets=tuple(_target(t) for t in data["targets"]),
+        warnings=tuple(data.get("warnings", ())),
+    )
+
+
+def _lines(pairs: list[list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value) for name, value in pairs)
+
+
+def _policy(data: dict[str, Any] | None) -> Policy | None:
+    if data is None:
+        return None
+    bounds = data.get("max-age")
+    return build_policy(
+        origins=data["origins"],
+        methods=data["methods"],
+        headers=data["headers"],
+        expose=data["expose"],
+        credentials=data["credentials"],
+        max_age=MaxAge(bounds.get("min"), bounds.get("max")) if bounds else None,
+        private_network=data["private-network"],
+    )
+
+
+def _exchange(data: dict[str, Any]) -> Exchange:
+    hops = tuple(
+        Hop(
+            hop["kind"],
+            Request(
+                hop["request"]["method"], hop["request"]["url"], _lines(hop["request"]["headers"])
+            ),
+            Response(
+                hop["response"]["status"],
+                HeaderList(_lines(hop["response"]["headers"])),
+                hop["response"]["reason"],
+            ),
+        )
+        for hop in data["hops"]
+    )
+    unsent = data["unsent"]
+    request = (
+        Request(unsent["method"], unsent["url"], _lines(unsent["headers"])) if unsent else None
+    )
+    return Exchange(hops, request)
+
+
+def _verdict(data: dict[str, Any]) -> Verdict:
+    return Verdict(
+        allowed=data["allowed"],
+        preflight=data["preflight"],
+        reason_id=data["reason_id"],
+        reason=data["reason"],
+        failed_step=data["failed_step"],
+        readable_headers=tuple(data["readable_headers"]),
+        actual_checked=data["actual_checked"],
+        notes=tuple(data["notes"]),
+    )
+
+
+def _target(data: dict[str, Any]) -> TargetReport:
+    exchanges = [_exchange(e) for e in data.get("exchanges", [])]
+    probes = []
+    for item in data["probes"]:
+        request = item["request"]
+        probe = Probe(
+            url=request["url"],
+            origin=request["origin"],
+            method=request["method"],
+            headers=_lines(request["headers"]),
+            credentials=request["credentials"],
+        )
+        planned = PlannedProbe(
+            probe, item["origin_class"], item["derived_from"], item["aspect"], item["subject"]
+        )
+        expected = {"allowed": True, "blocked": False, None: None}[item["expected"]]
+        probes.append(
+            ProbeResult(
+                planned,
+                exchanges[item["exchange"]],
+                _verdict(item["verdict"]),
+                expected,
+                item["outcome"],
+            )
+        )
+    findings = []
+    for item in data["findings"]:
+        ev = item["evidence"]
+        evidence = Evidence(
+            origin=ev["origin"],
+            method=ev["method"],
+            request_headers=_lines(ev["request_headers"]),
+            credentials=ev["credentials"],
+            step=ev["step"],
+            status=ev["status"],
+            response_lines=_lines(ev["response_lines"]),
+            reason=ev["reason"],
+            related=tuple(ev["related"]),
+        )
+        findings.append(
+            Finding(
+                RULES_BY_ID[item["rule"]],
+                item["severity"],
+                item["target"],
+                item["message"],
+                evidence,
+                tuple(item["notes"]),
+            )
+        )
+    return TargetReport(
+        url=data["url"],
+        policy=_policy(data["policy"]),
+        probes=tuple(probes),
+        findings=tuple(findings),
+        errors=tuple(TargetErrorRecord(e["kind"], e["message"]) for e in data["errors"]),
+        requests_sent=data["requests"],
+    )

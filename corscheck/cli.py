@@ -20,6 +20,7 @@ from corscheck.errors import CorscheckError, PolicyError, TargetError, UsageErro
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from corscheck.app import LoadedApp
     from corscheck.audit import Target
     from corscheck.plan import Depth as PlanDepth
     from corscheck.policy import Policy
@@ -346,16 +347,30 @@ def audit(
             "--shard", help="Audit share K of N of the targets (CI matrix jobs), e.g. 2/4."
         ),
     ] = None,
+    app_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--app", help="Audit an ASGI/WSGI app in-process (module:attr); URLs are paths."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where the --app thinks it is served.")
+    ] = "http://testserver",
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings."""
     try:
         from corscheck.audit import Target, validate_url
         from corscheck.runner import RunOptions
 
+        loaded = None
+        if app_spec is not None:
+            from corscheck.app import load_app
+
+            loaded = load_app(app_spec)
+            validate_url(base_url)
+            urls = [base_url.rstrip("/") + "/" + p.lstrip("/") for p in (urls or ["/"])]
         for url in urls or []:
-            validate_url(
-                url
-            )  # typed on the command line: a usage error; bad lines of -i are recorded
+            validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
         flags = _flag_overrides(
             list(allow_origin or []),
             list(allow_method or []),
@@ -415,6 +430,8 @@ def audit(
         )
         targets = [Target(url, policies[url]) for url in targets_urls]
         report = _run_audit(
+            loaded,
+            base_url,
             targets,
             depth.value,
             fail_on.value,
@@ -451,6 +468,8 @@ def _github_extras(report: Report, annotate: bool) -> None:
 
 
 def _run_audit(
+    loaded: LoadedApp | None,
+    base_url: str,
     targets: list[Target],
     depth: PlanDepth,
     fail_on: str,
@@ -483,6 +502,21 @@ def _run_audit(
             )
 
     async def run(progress: Callable[[int], None] | None) -> Report:
+        if loaded is not None:
+            from corscheck.app import audit_app
+
+            report: Report = await audit_app(
+                loaded,
+                targets,
+                base_url=base_url,
+                depth=depth,
+                fail_on=fail_on,
+                options=options,
+                extra_headers=extra,
+                warnings=warnings,
+                progress=progress,
+            )
+            return report
         return await audit_targets(
             targets,
             depth=depth,
@@ -631,7 +665,9 @@ def demo(
                     f"expose {', '.join(policy.expose)}.\n"
                     "Each route makes one classic mistake; /api/status is the one done right.\n"
                 )
-            report = _run_audit(targets, "standard", "medium", RunOptions(), (), verbose, ())
+            report = _run_audit(
+                None, "", targets, "standard", "medium", RunOptions(), (), verbose, ()
+            )
         _write_outputs(report, list(output or []))
         _print_report(report, fmt, verbose)
     except CorscheckError as error:

@@ -1,0 +1,149 @@
+"""`audit --app`: the same app audited in-process and over a real loopback server gives the same
+findings; bad --app values are one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corscheck.cli import app
+
+from .servers import serve_asgi, serve_wsgi
+
+APPS = {
+    "fastapi_wildcard": """
+        from fastapi import FastAPI
+        from fastapi.middleware.cors import CORSMiddleware
+        app = FastAPI()
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)
+        @app.get("/api/items")
+        def items():
+            return {"items": []}
+    """,
+    "fastapi_strict": """
+        from fastapi import FastAPI
+        from fastapi.middleware.cors import CORSMiddleware
+        app = FastAPI()
+        app.add_middleware(CORSMiddleware, allow_origins=["http://localhost:3000"], allow_credentials=True)
+        @app.get("/api/items")
+        def items():
+            return {"items": []}
+    """,
+    "flask_wildcard": """
+        from flask import Flask
+        from flask_cors import CORS
+        app = Flask(__name__)
+        CORS(app, origins="*", supports_credentials=True)
+        @app.get("/api/items")
+        def items():
+            return {"items": []}
+    """,
+    "starlette_factory": """
+        from starlette.applications import Starlette
+        from starlette.middleware import Middleware
+        from starlette.middleware.cors import CORSMiddleware
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+        async def items(request):
+            return JSONResponse({"items": []})
+        def create_app():
+            return Starlette(routes=[Route("/api/items", items)],
+                             middleware=[Middleware(CORSMiddleware, allow_origins=["https://app.example.com"])])
+    """,
+    "broken_startup": """
+        from contextlib import asynccontextmanager
+        from fastapi import FastAPI
+        @asynccontextmanager
+        async def lifespan(app):
+            raise RuntimeError("database unreachable")
+            yield
+        app = FastAPI(lifespan=lifespan)
+    """,
+    "raises_on_import": """
+        raise RuntimeError("bad settings")
+    """,
+    "not_an_app": """
+        app = 42
+    """,
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name, source in APPS.items():
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in APPS:
+        sys.modules.pop(name, None)
+
+
+def rules_in_process(spec: str, *extra: str) -> set[str]:
+    result = CliRunner().invoke(
+        app,
+        ["audit", "--app", spec, "/api/items", "--format", "json", "--fail-on", "never", *extra],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["targets"][0]["errors"] == []
+    return {f["rule"] for f in report["targets"][0]["findings"]}
+
+
+def rules_over_network(base: str, *extra: str) -> set[str]:
+    result = CliRunner().invoke(
+        app, ["audit", base + "/api/items", "--format", "json", "--fail-on", "never", *extra]
+    )
+    report = json.loads(result.stdout)
+    return {f["rule"] for f in report["targets"][0]["findings"]}
+
+
+@pytest.mark.parametrize("name", ["fastapi_wildcard", "fastapi_strict"])
+def test_asgi_in_process_matches_loopback(project: Path, name: str) -> None:
+    module = __import__(name)
+    with serve_asgi(module.app) as base:
+        over_network = rules_over_network(base)
+    assert rules_in_process(f"{name}:app") == over_network
+    assert over_network  # both configurations have something to report without a policy
+
+
+def test_wsgi_in_process_matches_loopback(project: Path) -> None:
+    module = __import__("flask_wildcard")
+    with serve_wsgi(module.app) as base:
+        over_network = rules_over_network(base)
+    assert "any-origin-with-credentials" in over_network
+    assert rules_in_process("flask_wildcard:app") == over_network
+
+
+def test_factory_with_policy(project: Path) -> None:
+    found = rules_in_process(
+        "starlette_factory:create_app()", "--allow-origin", "https://app.example.com"
+    )
+    assert found == set()
+
+
+BAD_APPS = [
+    ("missing-module", "no_such_module:app", "no module named"),
+    ("missing-attribute", "fastapi_strict:nope", "has no attribute"),
+    ("not-an-app", "not_an_app:app", "not an ASGI or WSGI app"),
+    ("raises-on-import", "raises_on_import:app", "bad settings"),
+    ("fails-at-startup", "broken_startup:app", "failed to start"),
+    ("no-colon", "fastapi_strict", "module:attribute"),
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"), [b[1:] for b in BAD_APPS], ids=[b[0] for b in BAD_APPS]
+)
+def test_bad_app_is_one_line_and_exit_2(project: Path, spec: str, message: str) -> None:
+    result = CliRunner().invoke(app, ["audit", "--app", spec])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

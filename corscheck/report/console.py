@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from corscheck.evaluate import Finding, ProbeResult
-from corscheck.report.model import Report, TargetReport
+from corscheck.report.model import Report, TargetReport, probe_column
 from corscheck.rules import Rule
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def probe_grid(probes: Sequence[ProbeResult]) -> RenderableType:
     rows: dict[tuple[str, str], dict[str, dict[str, ProbeResult]]] = {}
     for result in probes:
         probe = result.planned.probe
-        column = _column_label(result)
+        column = probe_column(result)
         if column not in columns:
             columns.append(column)
         row = rows.setdefault((probe.origin, result.planned.origin_class), {})
@@ -184,16 +184,6 @@ def probe_grid(probes: Sequence[ProbeResult]) -> RenderableType:
         style="dim",
     )
     return Group(legend, Padding(table, (0, 0, 0, 4)))
-
-
-def _column_label(result: ProbeResult) -> str:
-    """Short: the method, or "+Header" for a GET carrying a header, and "PNA" for private network."""
-    probe = result.planned.probe
-    if result.planned.aspect == "private-network":
-        return f"{probe.method} PNA"
-    if probe.headers and probe.method == "GET":
-        return "+" + "+".join(name for name, _ in probe.headers)
-    return probe.method + "".join(f"+{name}" for name, _ in probe.headers)
 
 
 def _cell(by_mode: dict[str, ProbeResult]) -> Text:

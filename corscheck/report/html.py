@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from corscheck.evaluate import Finding, ProbeResult
-from corscheck.report.model import Report, TargetReport
+from corscheck.report.model import Report, TargetReport, probe_column
 from corscheck.rules import SEVERITIES
 
 _STYLE = """
@@ -104,20 +104,11 @@ def _finding(finding: Finding) -> str:
     )
 
 
-def _column(result: ProbeResult) -> str:
-    probe = result.planned.probe
-    if result.planned.aspect == "private-network":
-        return f"{probe.method} PNA"
-    if probe.headers and probe.method == "GET":
-        return "+" + "+".join(name for name, _ in probe.headers)
-    return probe.method + "".join(f"+{name}" for name, _ in probe.headers)
-
-
 def _grid(probes: tuple[ProbeResult, ...]) -> str:
     columns: list[str] = []
     rows: dict[tuple[str, str], dict[tuple[str, str], ProbeResult]] = {}
     for result in probes:
-        column = _column(result)
+        column = probe_column(result)
         if column not in columns:
             columns.append(column)
         key = (result.planned.probe.origin, result.planned.origin_class)

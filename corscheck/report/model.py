@@ -227,6 +227,17 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
+def probe_column(result: ProbeResult) -> str:
+    """The request kind of a probe, as a grid column: the method, "+Header" for a GET carrying a
+    header, and "PNA" for the private-network preflight. Shared by the console and HTML grids."""
+    probe = result.planned.probe
+    if result.planned.aspect == "private-network":
+        return f"{probe.method} PNA"
+    if probe.headers and probe.method == "GET":
+        return "+" + "+".join(name for name, _ in probe.headers)
+    return probe.method + "".join(f"+{name}" for name, _ in probe.headers)
+
+
 # --- secrets -----------------------------------------------------------------------------------------
 
 

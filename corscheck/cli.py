@@ -652,6 +652,10 @@ def demo(
     from corscheck.runner import RunOptions
 
     try:
+        from corscheck.report import format_for_path
+
+        for path in output or []:
+            format_for_path(path)  # before the demo starts: a bad -o is a usage error, nothing else
         with serve_demo() as base:
             targets = [Target(url, DEMO_POLICY) for url in demo_urls(base)]
             if fmt == "console":

@@ -26,6 +26,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -58,6 +59,7 @@ class RecordedRequest:
     method: str
     target: str
     headers: tuple[tuple[str, str], ...]
+    received_at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def path(self) -> str:

@@ -152,6 +152,33 @@ BAD_INPUT = [
     ("probe-bad-origin", ["probe", "http://127.0.0.1:9/", "--origin", "nope"], "origin"),
     ("probe-bad-url", ["probe", "nope", "--origin", "https://a.example"], "no scheme"),
     ("unknown-rule", ["rules", "no-such-rule"], "no rule"),
+    (
+        "probe-bad-timeout",
+        ["probe", "http://127.0.0.1:9/", "--origin", "https://a.example", "--timeout", "0"],
+        "timeout",
+    ),
+    (
+        "probe-bad-format",
+        ["probe", "http://127.0.0.1:9/", "--origin", "https://a.example", "--format", "yaml"],
+        "format",
+    ),
+    ("init-bad-url", ["init", "--from-url", "nope", "--origin", "https://a.example"], "no scheme"),
+    (
+        "init-bad-origin",
+        ["init", "--from-url", "http://127.0.0.1:9/", "--origin", "a.example"],
+        "origin",
+    ),
+    ("init-origin-alone", ["init", "--origin", "https://a.example"], "--from-url"),
+    ("merge-missing-file", ["merge", "/nonexistent/shard.json"], "cannot read"),
+    ("merge-nothing", ["merge"], "Missing argument"),
+    ("demo-bad-output", ["demo", "-o", "demo.pdf"], "extension"),
+    ("audit-bad-shard", ["audit", "http://127.0.0.1:9/", "--shard", "5/4"], "--shard"),
+    (
+        "audit-bad-policy-file",
+        ["audit", "http://127.0.0.1:9/", "-p", "/nonexistent.toml"],
+        "cannot read",
+    ),
+    ("audit-bad-app", ["audit", "--app", "nope"], "module:attribute"),
 ]
 
 

@@ -3,6 +3,7 @@ through `init`'s writer."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,45 @@ def test_init_refuses_to_overwrite_and_writes_pyproject(
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     assert CliRunner().invoke(app, ["init", "--pyproject"]).exit_code == 0
     assert load_policy_file(tmp_path / "pyproject.toml").policy is not None
+
+
+_KEYS = sorted(
+    {"origins", "methods", "headers", "expose", "credentials", "max-age", "private-network", "url",
+     "policy", "depth", "fail-on", "timeout", "x", "Origins"}
+)  # fmt: skip
+_VALUES = st.one_of(
+    st.integers(-5, 100_000).map(str),
+    st.booleans().map(lambda b: "true" if b else "false"),
+    st.text(max_size=20).map(lambda t: json.dumps(t)),
+    st.lists(st.text(max_size=30).map(lambda t: json.dumps(t)), max_size=4).map(
+        lambda items: "[" + ", ".join(items) + "]"
+    ),
+    st.sampled_from(
+        ["{ min = 1, max = 2 }", "{ min = 9 }", '{ origins = ["*"] }', "{}", '"env:X"']
+    ),
+)
+_TABLES = st.sampled_from(["[policy]", "[settings]", "[[targets]]", "[other]", ""])
+_DOCUMENTS = st.lists(
+    st.tuples(_TABLES, st.lists(st.tuples(st.sampled_from(_KEYS), _VALUES), max_size=5)), max_size=4
+).map(
+    lambda tables: "\n".join(
+        "\n".join([header, *(f"{key} = {value}" for key, value in pairs)])
+        for header, pairs in tables
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.one_of(_DOCUMENTS, st.text(max_size=200)))
+def test_fuzzed_policy_documents_give_only_policy_errors(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "corscheck.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        loaded = load_policy_file(path, environ={"X": "1"})
+    except PolicyError as error:
+        assert str(error).startswith(str(path))
+        assert "\n" not in str(error)
+    else:
+        assert loaded.policy is not None or loaded.targets

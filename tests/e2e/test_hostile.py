@@ -246,7 +246,7 @@ def test_untrusted_certificate_is_a_tls_error_that_suggests_insecure(hostname: s
     assert audited["errors"] == [] and audited["probes"]
 
 
-FORMATS_BY_EXTENSION = [".json", ".txt"]
+FORMATS_BY_EXTENSION = [".json", ".txt", ".sarif", ".xml", ".md", ".html"]
 
 
 def test_canary_secrets_never_appear_in_any_output(cors_server: CorsServer, tmp_path: Path) -> None:

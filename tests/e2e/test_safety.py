@@ -57,3 +57,25 @@ def test_preflights_carry_no_credentials_but_user_headers_go_on_actual_requests(
     assert all(r.header("X-Api-Key") == "k-123" for r in actual)
     assert all(r.header("Access-Control-Request-Method") for r in preflights)
     assert all(r.header("Cookie") is None for r in cors_server.requests)
+
+
+def test_rate_limit_holds_counted_by_the_server(cors_server: CorsServer) -> None:
+    """--rate N/s per host: the server sees at most N requests in any one-second window (plus the
+    first), whatever the concurrency. Counted from the server's own timestamps, not by timing us."""
+    cors_server.route("/api", options=Reply(204, REFLECT), actual=Reply(200, REFLECT))
+    args = [
+        "audit",
+        cors_server.url("/api"),
+        "--depth",
+        "thorough",
+        "--rate",
+        "20/s",
+        "--concurrency",
+        "50",
+    ]
+    assert CliRunner().invoke(app, [*args, "--fail-on", "never"]).exit_code == 0
+    times = sorted(r.received_at for r in cors_server.requests)
+    assert len(times) >= 40  # enough that an unthrottled run would burst past the limit
+    for i, start in enumerate(times):
+        in_window = [t for t in times[i:] if t - start < 1.0]
+        assert len(in_window) <= 21

@@ -167,5 +167,6 @@ async def audit_app(
     """`audit_targets` against the app in-process."""
     from corscheck.audit import audit_targets
 
+    options.setdefault("framework", loaded.framework)
     async with app_transport(loaded, base_url) as transport:
         return await audit_targets(targets, transport=transport, **options)

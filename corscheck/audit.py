@@ -63,12 +63,13 @@ async def audit_targets(
     transport: Transport | None = None,
     progress: ProgressCallback | None = None,
     warnings: Sequence[str] = (),
+    framework: str | None = None,
 ) -> Report:
     """Audit every target; a target that fails is recorded with its error and the others go on."""
     run_options = options or RunOptions()
     async with Runner(run_options, transport) as runner:
         reports = await asyncio.gather(
-            *(_audit_one(runner, t, depth, extra_headers, progress) for t in targets)
+            *(_audit_one(runner, t, depth, extra_headers, progress, framework) for t in targets)
         )
     report = Report(
         version=__version__,
@@ -93,6 +94,7 @@ async def _audit_one(
     depth: Depth,
     extra_headers: tuple[HeaderLine, ...],
     progress: ProgressCallback | None,
+    framework: str | None = None,
 ) -> TargetReport:
     try:
         url = validate_url(target.url)
@@ -121,7 +123,7 @@ async def _audit_one(
             except TargetError:
                 pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
-    findings = evaluate(url, target.policy, results)
+    findings = evaluate(url, target.policy, results, framework)
     return TargetReport(
         url,
         target.policy,

@@ -55,6 +55,17 @@ class FailOn(StrEnum):
     never = "never"
 
 
+class Framework(StrEnum):
+    fastapi = "fastapi"
+    starlette = "starlette"
+    flask = "flask"
+    django = "django"
+    express = "express"
+    spring = "spring"
+    nginx = "nginx"
+    generic = "generic"
+
+
 class ProbeFormat(StrEnum):
     console = "console"
     json = "json"
@@ -356,6 +367,10 @@ def audit(
     base_url: Annotated[
         str, typer.Option("--base-url", help="Where the --app thinks it is served.")
     ] = "http://testserver",
+    framework: Annotated[
+        Framework | None,
+        typer.Option("--framework", help="Word fixes for this framework (default: detected)."),
+    ] = None,
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings."""
     try:
@@ -439,6 +454,7 @@ def audit(
             extra,
             verbose,
             tuple(w for p in {*policies.values()} - {None} for w in p.warnings),  # type: ignore[union-attr]
+            framework.value if framework else None,
         )
         _write_outputs(report, outputs)
         _print_report(report, fmt, verbose)
@@ -477,6 +493,7 @@ def _run_audit(
     extra: tuple[tuple[str, str], ...],
     verbose: bool,
     warnings: tuple[str, ...],
+    framework: str | None = None,
 ) -> Report:
     from corscheck.audit import audit_targets
     from corscheck.plan import distinct_chains, estimated_requests, plan_target
@@ -502,23 +519,7 @@ def _run_audit(
             )
 
     async def run(progress: Callable[[int], None] | None) -> Report:
-        if loaded is not None:
-            from corscheck.app import audit_app
-
-            report: Report = await audit_app(
-                loaded,
-                targets,
-                base_url=base_url,
-                depth=depth,
-                fail_on=fail_on,
-                options=options,
-                extra_headers=extra,
-                warnings=warnings,
-                progress=progress,
-            )
-            return report
-        return await audit_targets(
-            targets,
+        settings = dict(
             depth=depth,
             fail_on=fail_on,
             options=options,
@@ -526,6 +527,14 @@ def _run_audit(
             warnings=warnings,
             progress=progress,
         )
+        if loaded is not None:
+            from corscheck.app import audit_app
+
+            if framework is not None:
+                settings["framework"] = framework
+            report: Report = await audit_app(loaded, targets, base_url=base_url, **settings)
+            return report
+        return await audit_targets(targets, framework=framework, **settings)  # type: ignore[arg-type]
 
     if not show_progress:
         return run_async(run(None))

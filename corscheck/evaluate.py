@@ -8,7 +8,7 @@ per method and header.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from corscheck import rules
@@ -21,6 +21,7 @@ from corscheck.browser import (
     cors_unsafe_request_header_names,
     normalize_method,
 )
+from corscheck.fixes import detect_framework, fix_for
 from corscheck.headers import HeaderLine, split_header_list
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe
 from corscheck.policy import Policy, origin_matches
@@ -79,6 +80,7 @@ class Finding:
     message: str
     evidence: Evidence
     notes: tuple[str, ...] = field(default=())
+    fix: str = ""  # the rule's fix, or the framework's own setting (fixes.py)
 
     @property
     def title(self) -> str:
@@ -126,8 +128,13 @@ def judge_results(
     return results
 
 
-def evaluate(target: str, policy: Policy | None, results: Sequence[ProbeResult]) -> list[Finding]:
-    """Every finding for one target, most severe first."""
+def evaluate(
+    target: str,
+    policy: Policy | None,
+    results: Sequence[ProbeResult],
+    framework: str | None = None,
+) -> list[Finding]:
+    """Every finding for one target, most severe first, with fixes for `framework` when known."""
     findings: list[Finding] = []
     findings += _origin_findings(target, policy, results)
     findings += _beyond_policy_findings(target, policy, results)
@@ -135,7 +142,17 @@ def evaluate(target: str, policy: Policy | None, results: Sequence[ProbeResult])
     findings += _private_network_findings(target, policy, results)
     findings += _hygiene_findings(target, policy, results)
     findings.sort(key=lambda f: (rules.severity_rank(f.severity), f.rule.id, f.message))
-    return findings
+    if framework is None and findings:
+        framework = next(
+            (
+                found
+                for r in results
+                for hop in r.exchange.hops
+                if (found := detect_framework(hop.response.headers.lines))
+            ),
+            None,
+        )
+    return [replace(f, fix=fix_for(f.rule.id, f.rule.fix, framework)) for f in findings]
 
 
 # --- origin trust ------------------------------------------------------------------------------------
@@ -755,7 +772,7 @@ def _finding(
         reason=result.verdict.reason,
         related=related,
     )
-    return Finding(rule, severity, target, message, evidence, tuple(notes))
+    return Finding(rule, severity, target, message, evidence, tuple(notes), rule.fix)
 
 
 def _evidence_hop(exchange: Exchange, step: str | None) -> Hop | None:

@@ -182,6 +182,7 @@ def _target(data: dict[str, Any]) -> TargetReport:
                 item["message"],
                 evidence,
                 tuple(item["notes"]),
+                item["fix"],
             )
         )
     return TargetReport(

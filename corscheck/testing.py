@@ -65,7 +65,7 @@ def assert_cors(
         lines.append(f"  {finding.message}")
         lines.append(f"  request:  {ev.method} Origin: {ev.origin} credentials: {ev.credentials}")
         lines += [f"  response: {name}: {value.strip()}" for name, value in ev.response_lines]
-        lines.append(f"  fix:      {finding.rule.fix}")
+        lines.append(f"  fix:      {finding.fix}")
     lines += [f"\nnot audited: {error}" for error in errors]
     raise AssertionError("\n".join(lines))
 

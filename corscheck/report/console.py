@@ -151,7 +151,7 @@ def _finding(finding: Finding) -> RenderableType:
         grid.add_row("", "also", Text(shown + (f" (+{more} more)" if more > 0 else "")))
     for note in finding.notes:
         grid.add_row("", "note", Text(note))
-    grid.add_row("", Text("fix", style="green"), Text(finding.rule.fix))
+    grid.add_row("", Text("fix", style="green"), Text(finding.fix))
     return Group(head, grid)
 
 

@@ -21,7 +21,7 @@ def render(report: Report) -> str:
     lines = []
     for finding in report.findings():
         title = escape_property(f"{finding.rule.id}: {finding.title}")
-        message = escape_data(f"{finding.target}: {finding.message}. Fix: {finding.rule.fix}")
+        message = escape_data(f"{finding.target}: {finding.message}. Fix: {finding.fix}")
         lines.append(f"::{_LEVELS[finding.severity]} title={title}::{message}")
     for target in report.targets:
         for error in target.errors:

@@ -100,7 +100,7 @@ def _finding(finding: Finding) -> str:
         f"{finding.severity}</span> {escape(finding.title)} <span class='rule'>"
         f"{escape(finding.rule.id)}</span></h3><p>{escape(finding.message)}</p>"
         f"<pre>{escape(request)}</pre><pre>{escape(response)}</pre>{reason}{related}{notes}"
-        f"<p class='fix'><b>Fix:</b> {escape(finding.rule.fix)}</p></div>"
+        f"<p class='fix'><b>Fix:</b> {escape(finding.fix)}</p></div>"
     )
 
 

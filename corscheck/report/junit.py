@@ -19,7 +19,7 @@ def _evidence(finding: Finding) -> str:
     ]
     if ev.reason:
         lines.append(f"browser: {ev.reason}")
-    lines.append(f"fix: {finding.rule.fix}")
+    lines.append(f"fix: {finding.fix}")
     return "\n".join(lines)
 
 

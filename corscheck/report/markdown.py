@@ -45,8 +45,8 @@ def render(report: Report) -> str:
         out.append("")
         out.append("<details><summary>Fixes</summary>\n")
         for rule_id in dict.fromkeys(f.rule.id for f in findings):
-            rule = next(f.rule for f in findings if f.rule.id == rule_id)
-            out.append(f"- **`{rule.id}`** {rule.title}: {rule.fix}")
+            first = next(f for f in findings if f.rule.id == rule_id)
+            out.append(f"- **`{rule_id}`** {first.title}: {first.fix}")
         out.append("\n</details>")
     errors = [(t.url, e) for t in report.targets for e in t.errors]
     if errors:

@@ -223,7 +223,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         },
         "notes": list(finding.notes),
         "explanation": finding.rule.explanation,
-        "fix": finding.rule.fix,
+        "fix": finding.fix,
     }
 
 

@@ -51,7 +51,8 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         "level": _LEVELS[finding.severity],
         "message": {
             "text": f"{finding.message}. Request: {ev.method} with Origin {ev.origin}, credentials "
-            f"{ev.credentials}. Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}."
+            f"{ev.credentials}. Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}. "
+            f"Fix: {finding.fix}"
         },
         "locations": [
             {"physicalLocation": {"artifactLocation": {"uri": finding.target}}},

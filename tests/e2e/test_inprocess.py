@@ -147,3 +147,36 @@ def test_bad_app_is_one_line_and_exit_2(project: Path, spec: str, message: str) 
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def fixes(result_stdout: str) -> list[str]:
+    report = json.loads(result_stdout)
+    return [f["fix"] for t in report["targets"] for f in t["findings"]]
+
+
+def test_in_process_fix_names_the_framework_setting(project: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["audit", "--app", "fastapi_wildcard:app", "/api/items", "--format", "json"]
+    )
+    assert any(
+        "CORSMiddleware(allow_origins=['*'], allow_credentials=True)" in f
+        for f in fixes(result.stdout)
+    )
+
+
+def test_fix_for_a_framework_the_server_gives_away_or_the_user_names(project: Path) -> None:
+    module = __import__("fastapi_wildcard")
+    with serve_asgi(module.app) as base:
+        detected = CliRunner().invoke(app, ["audit", base + "/api/items", "--format", "json"])
+        named = CliRunner().invoke(
+            app, ["audit", base + "/api/items", "--format", "json", "--framework", "express"]
+        )
+    assert any("CORSMiddleware" in f for f in fixes(detected.stdout))  # Server: uvicorn
+    assert any("cors({ origin: true, credentials: true })" in f for f in fixes(named.stdout))
+
+
+def test_flask_fix(project: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["audit", "--app", "flask_wildcard:app", "/api/items", "--format", "json"]
+    )
+    assert any("supports_credentials=True" in f for f in fixes(result.stdout))

@@ -56,6 +56,31 @@ APPS = {
             return Starlette(routes=[Route("/api/items", items)],
                              middleware=[Middleware(CORSMiddleware, allow_origins=["https://app.example.com"])])
     """,
+    "django_project": """
+        import django
+        from django.conf import settings
+        from django.http import JsonResponse
+        from django.urls import path
+
+        def items(request):
+            return JsonResponse({"items": []})
+
+        urlpatterns = [path("api/items", items)]
+        if not settings.configured:  # one Django configuration per process
+            settings.configure(
+                DEBUG=False,
+                SECRET_KEY="corscheck-test",
+                ALLOWED_HOSTS=["*"],
+                ROOT_URLCONF=__name__,
+                INSTALLED_APPS=["corsheaders"],
+                MIDDLEWARE=["corsheaders.middleware.CorsMiddleware", "django.middleware.common.CommonMiddleware"],
+                CORS_ALLOW_ALL_ORIGINS=True,
+                CORS_ALLOW_CREDENTIALS=True,
+            )
+        django.setup()
+        from django.core.wsgi import get_wsgi_application
+        app = get_wsgi_application()
+    """,
     "broken_startup": """
         from contextlib import asynccontextmanager
         from fastapi import FastAPI
@@ -119,6 +144,67 @@ def test_wsgi_in_process_matches_loopback(project: Path) -> None:
         over_network = rules_over_network(base)
     assert "any-origin-with-credentials" in over_network
     assert rules_in_process("flask_wildcard:app") == over_network
+
+
+def test_django_in_process_matches_loopback(project: Path) -> None:
+    module = __import__("django_project")
+    with serve_wsgi(module.app) as base:
+        over_network = rules_over_network(base)
+    assert "any-origin-with-credentials" in over_network
+    assert rules_in_process("django_project:app") == over_network
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--app",
+            "django_project:app",
+            "/api/items",
+            "--format",
+            "json",
+            "--framework",
+            "django",
+        ],
+    )
+    assert any("CORS_ALLOW_ALL_ORIGINS" in f for f in fixes(result.stdout))
+
+
+def verdicts(stdout: str) -> dict[tuple[str, str, str, str], bool]:
+    """(origin, method, headers, credentials) -> allowed, for every probe of the first target."""
+    probes = json.loads(stdout)["targets"][0]["probes"]
+    return {
+        (
+            p["request"]["origin"],
+            p["request"]["method"],
+            json.dumps(p["request"]["headers"]),
+            p["request"]["credentials"],
+        ): p["verdict"]["allowed"]
+        for p in probes
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "factory"),
+    [
+        ("starlette_factory:create_app()", "create_app"),
+        ("fastapi_strict:app", None),
+        ("django_project:app", None),
+    ],
+    ids=["starlette", "fastapi", "django"],
+)
+def test_same_verdicts_in_process_and_over_loopback(
+    project: Path, spec: str, factory: str | None
+) -> None:
+    module = __import__(spec.split(":")[0])
+    target = getattr(module, factory)() if factory else module.app
+    policy = ["--allow-origin", "https://app.example.com", "--fail-on", "never", "--format", "json"]
+    serve = serve_wsgi if spec.startswith("django") else serve_asgi
+    with serve(target) as base:
+        network = CliRunner().invoke(app, ["audit", base + "/api/items", *policy])
+    in_process = CliRunner().invoke(app, ["audit", "--app", spec, "/api/items", *policy])
+    over_network, inside = verdicts(network.stdout), verdicts(in_process.stdout)
+    shared = set(over_network) & set(inside)  # origins derived from the target's own host differ
+    assert len(shared) >= 20
+    assert {k: over_network[k] for k in shared} == {k: inside[k] for k in shared}
 
 
 def test_factory_with_policy(project: Path) -> None:

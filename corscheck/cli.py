@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
     from corscheck.report.model import Report
-    from corscheck.runner import RunOptions
+    from corscheck.runner import RunOptions, Transport
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 
@@ -453,7 +453,7 @@ def audit(
             options,
             extra,
             verbose,
-            tuple(w for p in {*policies.values()} - {None} for w in p.warnings),  # type: ignore[union-attr]
+            tuple(dict.fromkeys(w for p in policies.values() if p for w in p.warnings)),
             framework.value if framework else None,
         )
         _write_outputs(report, outputs)
@@ -519,22 +519,26 @@ def _run_audit(
             )
 
     async def run(progress: Callable[[int], None] | None) -> Report:
-        settings = dict(
-            depth=depth,
-            fail_on=fail_on,
-            options=options,
-            extra_headers=extra,
-            warnings=warnings,
-            progress=progress,
-        )
-        if loaded is not None:
-            from corscheck.app import audit_app
+        from contextlib import AbstractAsyncContextManager, nullcontext
 
-            if framework is not None:
-                settings["framework"] = framework
-            report: Report = await audit_app(loaded, targets, base_url=base_url, **settings)
-            return report
-        return await audit_targets(targets, framework=framework, **settings)  # type: ignore[arg-type]
+        # An in-process app brings its own transport (and lifespan); the network needs none here.
+        into_app: AbstractAsyncContextManager[Transport | None] = nullcontext(None)
+        if loaded is not None:
+            from corscheck.app import app_transport
+
+            into_app = app_transport(loaded, base_url)
+        async with into_app as transport:
+            return await audit_targets(
+                targets,
+                depth=depth,
+                fail_on=fail_on,
+                options=options,
+                extra_headers=extra,
+                warnings=warnings,
+                progress=progress,
+                transport=transport,
+                framework=framework or (loaded.framework if loaded else None),
+            )
 
     if not show_progress:
         return run_async(run(None))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -19,7 +19,14 @@ from corscheck.evaluate import ProbeResult, evaluate, judge_results
 from corscheck.headers import HeaderLine, parse_origin
 from corscheck.plan import Depth, PlannedProbe, chain_of, distinct_chains, plan_target
 from corscheck.policy import Policy
-from corscheck.report.model import Report, TargetErrorRecord, TargetReport, masked, secrets_in
+from corscheck.report.model import (
+    Report,
+    SourceLocation,
+    TargetErrorRecord,
+    TargetReport,
+    masked,
+    secrets_in,
+)
 from corscheck.runner import Runner, RunOptions, Transport, run_async
 
 ProgressCallback = Callable[[int], None]  # called with the number of request chains just finished
@@ -29,6 +36,7 @@ ProgressCallback = Callable[[int], None]  # called with the number of request ch
 class Target:
     url: str
     policy: Policy | None
+    source: SourceLocation | None = None  # where the policy file declares it, when it does
 
 
 def validate_url(url: str) -> str:
@@ -76,7 +84,10 @@ async def audit_targets(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         depth=depth,
         fail_on=fail_on,
-        targets=tuple(reports),
+        targets=tuple(
+            replace(r, source=t.source) if t.source else r
+            for r, t in zip(reports, targets, strict=True)
+        ),
         warnings=tuple(warnings),
     )
     secrets = secrets_in((t.url for t in targets), extra_headers)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from corscheck.plan import Depth as PlanDepth
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
-    from corscheck.report.model import Report
+    from corscheck.report.model import Report, SourceLocation
     from corscheck.runner import RunOptions, Transport
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
@@ -309,7 +309,10 @@ def audit(
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="stdout: console, json, sarif, junit, markdown or github."
+            "--format",
+            "-f",
+            help="stdout: console, json, sarif, junit, markdown, github or html "
+            "(in GitHub Actions the console report comes with annotations).",
         ),
     ] = "console",
     output: Annotated[
@@ -402,12 +405,9 @@ def audit(
         if not targets_urls:
             raise UsageError("no URL given; pass URLs, -i FILE, or [[targets]] in a policy file")
         if shard_spec is not None:
-            from corscheck.merge import parse_shard
+            from corscheck.shard import parse_shard, shard
 
-            parse_shard(shard_spec)  # a bad --shard is a usage error even when the share is empty
-        if shard_spec is not None:
-            from corscheck.merge import parse_shard, shard
-
+            # An empty share is fine: its report has no targets, and merge joins it like the others.
             targets_urls = shard(targets_urls, *parse_shard(shard_spec))
         policies = {
             url: _effective_policy(per_url[url], flags) if url in per_url else top
@@ -443,7 +443,8 @@ def audit(
             insecure=insecure,
             proxy=proxy,
         )
-        targets = [Target(url, policies[url]) for url in targets_urls]
+        sources = _target_sources(policy_file, targets_urls)
+        targets = [Target(url, policies[url], sources.get(url)) for url in targets_urls]
         report = _run_audit(
             loaded,
             base_url,
@@ -462,6 +463,28 @@ def audit(
     except CorscheckError as error:
         _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
     raise typer.Exit(_exit_code(report))
+
+
+def _target_sources(policy_file: PolicyFile | None, urls: list[str]) -> dict[str, SourceLocation]:
+    """Where the policy file declares each target: its [[targets]] entry, else the [policy] table that
+    applies to it. The path is relative to the working directory when it lies below it, as SARIF
+    viewers resolve it against the repository root."""
+    from corscheck.report.model import SourceLocation
+
+    if policy_file is None:
+        return {}
+    path = Path(policy_file.path)
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        shown = path.resolve().as_posix()
+    lines = {t.url: t.line for t in policy_file.targets}
+    sources = {}
+    for url in urls:
+        line = lines.get(url, policy_file.policy_line if policy_file.policy else None)
+        if line:  # 1-based; a line the file does not show is no location
+            sources[url] = SourceLocation(shown, line)
+    return sources
 
 
 def _github_extras(report: Report, annotate: bool) -> None:
@@ -777,7 +800,9 @@ def merge(
         list[str] | None,
         typer.Option("-o", "--output", help="Write the merged report; format from the extension."),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="stdout format.")] = "console",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="stdout format, as for audit.")
+    ] = "console",
     fail_on: Annotated[
         FailOn | None, typer.Option("--fail-on", help="Override the shards' threshold.")
     ] = None,
@@ -793,6 +818,7 @@ def merge(
             merged = replace(merged, fail_on=fail_on.value)
         _write_outputs(merged, list(output or []))
         _print_report(merged, fmt, verbose=False)
+        _github_extras(merged, annotate=fmt == "console")
     except CorscheckError as error:
         _fail(str(error))
     raise typer.Exit(_exit_code(merged))

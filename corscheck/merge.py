@@ -1,12 +1,16 @@
-"""Sharding a run across CI jobs, and joining their JSON reports back into one report."""
+"""Joining the JSON reports of sharded runs (`--shard K/N`, shard.py) back into one report, which any
+format can then render.
+
+The merged report lists the targets in the order of the files given, each file's targets in its own
+order; it equals the unsharded run's report up to that order and the time it was generated.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
 from corscheck.errors import UsageError
@@ -14,44 +18,52 @@ from corscheck.evaluate import Evidence, Finding, ProbeResult
 from corscheck.headers import HeaderList
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, Policy, build_policy
-from corscheck.report.model import SCHEMA, Report, TargetErrorRecord, TargetReport
-from corscheck.rules import RULES_BY_ID
+from corscheck.report.model import (
+    SCHEMA,
+    Report,
+    SourceLocation,
+    TargetErrorRecord,
+    TargetReport,
+)
+from corscheck.rules import RULES_BY_ID, SEVERITIES
+from corscheck.shard import in_shard, parse_shard, shard
 
-T = TypeVar("T")
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """`K/N` → (K, N), 1 ≤ K ≤ N. Raises UsageError."""
-    try:
-        k_text, n_text = text.split("/")
-        k, n = int(k_text), int(n_text)
-    except ValueError:
-        raise UsageError(f"--shard {text!r} must be K/N, e.g. 2/4") from None
-    if not 1 <= k <= n:
-        raise UsageError(f"--shard {text!r}: K must be between 1 and N")
-    return k, n
-
-
-def in_shard(url: str, k: int, n: int) -> bool:
-    """Whether `url` belongs to shard K of N: by a hash of the URL, so the split does not depend on the
-    order of the input or on the machine."""
-    digest = hashlib.sha256(url.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % n == k - 1
-
-
-def shard(urls: Sequence[str], k: int, n: int) -> list[str]:
-    return [url for url in urls if in_shard(url, k, n)]
+__all__ = ["in_shard", "merge_reports", "parse_shard", "report_from_dict", "shard"]
 
 
 def merge_reports(paths: Sequence[str]) -> Report:
-    """One report from shard reports: targets in the order of the files, settings of the first."""
-    reports = [_load(path) for path in paths]
-    if not reports:
+    """One report from shard reports: targets in the order of the files, the settings of the first,
+    the time of the latest. Raises UsageError when a target is in two reports (a file given twice, or
+    an earlier merged report caught by a glob)."""
+    if not paths:
         raise UsageError("merge needs at least one JSON report")
+    reports = [_load(path) for path in paths]
+    seen: dict[str, str] = {}
+    for path, report in zip(paths, reports, strict=True):
+        for target in report.targets:
+            if target.url in seen:
+                raise UsageError(
+                    f"{target.url} is in both {seen[target.url]!r} and {path!r}; "
+                    "merge the reports of one sharded run, each once"
+                )
+            seen[target.url] = path
     first = reports[0]
-    targets = tuple(t for r in reports for t in r.targets)
-    warnings = tuple(dict.fromkeys(w for r in reports for w in r.warnings))
-    return Report(first.version, first.generated_at, first.depth, first.fail_on, targets, warnings)
+    warnings = list(dict.fromkeys(w for r in reports for w in r.warnings))
+    for setting in ("version", "depth", "fail_on"):
+        values = list(dict.fromkeys(str(getattr(r, setting)) for r in reports))
+        if len(values) > 1:
+            warnings.append(
+                f"the merged reports differ in {setting.replace('_', '-')} ({', '.join(values)}); "
+                f"the merged report states the first, {values[0]}"
+            )
+    return Report(
+        first.version,
+        max(r.generated_at for r in reports),
+        first.depth,
+        first.fail_on,
+        tuple(t for r in reports for t in r.targets),
+        tuple(warnings),
+    )
 
 
 def _load(path: str) -> Report:
@@ -65,7 +77,9 @@ def _load(path: str) -> Report:
         raise UsageError(f"{path!r} is not a {SCHEMA} report")
     try:
         return report_from_dict(data)
-    except (KeyError, TypeError, ValueError) as error:
+    except KeyError as error:
+        raise UsageError(f"{path!r} does not follow {SCHEMA}: no {error} field") from None
+    except (TypeError, ValueError) as error:
         raise UsageError(f"{path!r} does not follow {SCHEMA}: {error}") from None
 
 
@@ -174,6 +188,8 @@ def _target(data: dict[str, Any]) -> TargetReport:
             reason=ev["reason"],
             related=tuple(ev["related"]),
         )
+        if item["severity"] not in SEVERITIES:
+            raise ValueError(f"unknown severity {item['severity']!r}")
         findings.append(
             Finding(
                 RULES_BY_ID[item["rule"]],
@@ -192,4 +208,7 @@ def _target(data: dict[str, Any]) -> TargetReport:
         findings=tuple(findings),
         errors=tuple(TargetErrorRecord(e["kind"], e["message"]) for e in data["errors"]),
         requests_sent=data["requests"],
+        source=SourceLocation(source["file"], source["line"])
+        if (source := data.get("source"))
+        else None,
     )

@@ -26,7 +26,7 @@ def main() -> None:
     for extension, name in EXTENSIONS.items():
         if name != "console":
             (OUT / f"demo{extension}").write_text(renderer(name)(report), encoding="utf-8")
-    screenshot(OUT / "demo.html", OUT / "demo-html.png")
+    screenshot(OUT / "demo.html", OUT / "report.png")
     print(f"wrote {sorted(p.name for p in OUT.iterdir())}")
 
 

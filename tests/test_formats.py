@@ -1,9 +1,19 @@
-"""Every output format renders the demo's report: structure checked, and the escaping rules of each."""
+"""Every output format: snapshots of a fixed report built by hand (tests/fixed_report.py), each format
+checked with its own reader (the official SARIF 2.1.0 schema, a JUnit parser, a Markdown parser, the
+workflow-command syntax, headless Chromium), and the demo's live report through each.
+
+Snapshots: a change in output is a reviewed diff. After an intended change, regenerate them with
+CORSCHECK_UPDATE_SNAPSHOTS=1 python3 -m pytest tests/test_formats.py and review `git diff tests/snapshots`.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,8 +21,248 @@ from corscheck.audit import Target, audit
 from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
 from corscheck.report import EXTENSIONS, FORMATS, format_for_path, renderer
 from corscheck.report.github import escape_data, escape_property
-from corscheck.report.model import Report
+from corscheck.report.model import SCHEMA, Report
 from corscheck.rules import CATALOG
+from tests.fixed_report import API_KEY, SECRET, fixed_report
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+# The official schema (OASIS SARIF 2.1.0 errata 01, oasis-tcs/sarif-spec). Public-repository data may
+# not live in this repository, only in the steering repo's shared/ beside the checkout; the SARIF
+# validation tests skip until it is there.
+SARIF_SCHEMA = Path(__file__).resolve().parent.parent.parent / "shared" / "sarif-schema-2.1.0.json"
+SNAPSHOT_FILES = {
+    "console": "fixed.txt",
+    "json": "fixed.json",
+    "sarif": "fixed.sarif",
+    "junit": "fixed.xml",
+    "markdown": "fixed.md",
+    "github": "fixed.github.txt",
+    "html": "fixed.html",
+}
+
+
+@pytest.fixture(scope="module")
+def fixed() -> Report:
+    return fixed_report()
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_snapshot(fixed: Report, fmt: str) -> None:
+    text = renderer(fmt)(fixed)
+    path = SNAPSHOTS / SNAPSHOT_FILES[fmt]
+    if os.environ.get("CORSCHECK_UPDATE_SNAPSHOTS"):
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path.name}; run with CORSCHECK_UPDATE_SNAPSHOTS=1"
+    assert text == path.read_text("utf-8"), (
+        f"{fmt} output changed; if intended, regenerate with CORSCHECK_UPDATE_SNAPSHOTS=1 "
+        "and review git diff tests/snapshots"
+    )
+
+
+def test_every_format_has_a_snapshot() -> None:
+    assert set(SNAPSHOT_FILES) == set(FORMATS)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_no_format_shows_a_secret(fixed: Report, fmt: str) -> None:
+    text = renderer(fmt)(fixed)
+    assert SECRET not in text and API_KEY not in text
+    assert "****" in text  # the URL is shown, its token masked
+
+
+def sarif_validator() -> Any:
+    import jsonschema
+
+    if not SARIF_SCHEMA.exists():
+        pytest.skip(f"the official SARIF schema is not at {SARIF_SCHEMA}")
+    schema = json.loads(SARIF_SCHEMA.read_text("utf-8"))
+    assert schema["id"].endswith("/sarif-schema-2.1.0.json")
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_sarif_validates_against_the_official_schema(fixed: Report) -> None:
+    sarif = json.loads(renderer("sarif")(fixed))
+    errors = sorted(sarif_validator().iter_errors(sarif), key=str)
+    assert errors == []
+
+
+def test_sarif_locations(fixed: Report) -> None:
+    (run,) = json.loads(renderer("sarif")(fixed))["runs"]
+    locations = {r["ruleId"]: r["locations"][0] for r in run["results"]}
+    declared = locations["untrusted-origin"]
+    # Declared in a policy file: that file and the line of the target's entry.
+    assert declared["physicalLocation"] == {
+        "artifactLocation": {"uri": "corscheck.toml"},
+        "region": {"startLine": 12},
+    }
+    assert declared["logicalLocations"][0]["fullyQualifiedName"].startswith(
+        "https://api.example.com/v1/users?access_token=****"
+    )
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert rules["untrusted-origin"]["properties"]["security-severity"] == "7.5"
+    assert "Fix:" in rules["untrusted-origin"]["help"]["text"]
+    (notification,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert "connection refused" in notification["message"]["text"]
+
+
+def test_sarif_location_without_a_policy_file_is_the_url(fixed: Report) -> None:
+    from dataclasses import replace
+
+    report = replace(fixed, targets=tuple(replace(t, source=None) for t in fixed.targets))
+    (run,) = json.loads(renderer("sarif")(report))["runs"]
+    for result in run["results"]:
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri == "https://api.example.com/v1/users?access_token=****"
+    assert sarif_validator().is_valid({"version": "2.1.0", "runs": [run]})
+
+
+def test_junit_parses_with_a_junit_reader(fixed: Report, tmp_path: Path) -> None:
+    from junitparser import Error, Failure, JUnitXml, Skipped
+
+    path = tmp_path / "report.xml"
+    path.write_text(renderer("junit")(fixed), encoding="utf-8")
+    xml = JUnitXml.fromfile(str(path))
+    suites = {suite.name: suite for suite in xml}
+    assert list(suites) == [t.url for t in fixed.targets]
+    users, down, status = suites.values()
+    # A test case per rule; one failure per rule that has findings, carrying the evidence.
+    assert (users.tests, users.failures, users.errors, users.skipped) == (len(CATALOG), 3, 0, 0)
+    failed = {case.name: case for case in users if case.result}
+    assert set(failed) == {"untrusted-origin", "allowed-method-refused", "missing-vary-origin"}
+    (failure,) = failed["untrusted-origin"].result
+    assert isinstance(failure, Failure) and failure.type == "high"
+    assert "Access-Control-Allow-Credentials: true" in (failure.text or "")
+    # Unreachable: one test case in error.
+    assert (down.tests, down.errors) == (1, 1)
+    (error,) = next(iter(down)).result
+    assert isinstance(error, Error) and error.type == "connect"
+    # No policy: the rules that compare with one are skipped, the others pass.
+    needs_policy = [
+        r for r in CATALOG if r.direction == "under-permissive" or r.id.endswith("-beyond-policy")
+    ]
+    assert (status.tests, status.failures, status.skipped) == (len(CATALOG), 0, len(needs_policy))
+    assert all(isinstance(c.result[0], Skipped) for c in status if c.result)
+    assert (xml.tests, xml.failures, xml.errors) == (2 * len(CATALOG) + 1, 3, 1)
+
+
+def test_junit_drops_characters_xml_cannot_carry() -> None:
+    from dataclasses import replace
+
+    from corscheck.report.model import TargetErrorRecord
+
+    report = fixed_report()
+    target = replace(
+        report.targets[1], errors=(TargetErrorRecord("protocol", "bad byte \x01\x1b here"),)
+    )
+    report = replace(report, targets=(target,))
+    root = ET.fromstring(renderer("junit")(report))
+    error = root.find(".//error")
+    assert error is not None and error.get("message") == "bad byte \ufffd\ufffd here"
+
+
+def test_markdown_renders_to_the_expected_tables(fixed: Report) -> None:
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(renderer("markdown")(fixed))
+    tables = re.findall(r"<table>.*?</table>", html, re.S)
+    assert len(tables) == 3  # counts, findings, errors
+
+    def cells(table: str) -> list[list[str]]:
+        rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+        return [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in rows]
+
+    assert cells(tables[0]) == [
+        ["critical", "high", "medium", "low", "errors"],
+        ["0", "2", "1", "0", "1"],
+    ]
+    findings = cells(tables[1])
+    assert findings[0] == ["severity", "rule", "target", "finding"]
+    assert [row[1] for row in findings[1:]] == [
+        "<code>allowed-method-refused</code>",
+        "<code>untrusted-origin</code>",
+        "<code>missing-vary-origin</code>",
+    ]
+    # The pipe in a message stays text; the URL is code; nothing from a server becomes markup.
+    assert findings[1][3] == (
+        "PUT from https://app.example.com fails its preflight | the policy allows it"
+    )
+    assert findings[1][2] == "<code>https://api.example.com/v1/users?access_token=****</code>"
+    assert cells(tables[2])[1] == [
+        "<code>https://down.example.com/health</code>",
+        "connect: connection refused (127.0.0.1:9)",
+    ]
+    # The regex in a fix keeps its backslashes and star.
+    assert r"^https://([a-z0-9-]+\.)*example\.com$" in html
+
+
+def test_markdown_escapes_hostile_text() -> None:
+    from corscheck.report.markdown import code, text
+
+    assert text("<img src=x> *a* [l](u) $x$ a|b") == (r"\<img src=x\> \*a\* \[l\](u) \$x\$ a\|b")
+    assert code("a`b|c") == "``a`b\\|c``"
+
+
+def test_markdown_stays_within_a_pull_request_comment() -> None:
+    from dataclasses import replace
+
+    report = fixed_report()
+    many = tuple(
+        replace(report.targets[0], url=f"https://api{n}.example.com/" + "x" * 300)
+        for n in range(400)
+    )
+    big = replace(report, targets=many)
+    text = renderer("markdown")(big)
+    assert len(text) <= 65_536
+    assert "more findings in the JSON report" in text
+
+
+WORKFLOW_COMMAND = re.compile(
+    r"^::(error|warning|notice)( (file=[^,:]+,line=\d+,)?title=[^,:]*)?::[^\r\n]*$"
+)
+
+
+def test_github_annotations_follow_the_workflow_command_syntax(fixed: Report) -> None:
+    lines = renderer("github")(fixed).splitlines()
+    assert len(lines) == len(fixed.findings()) + fixed.error_count
+    assert all(WORKFLOW_COMMAND.match(line) for line in lines), lines
+    # Declared in a policy file: annotated on its line. The newline in a message is escaped.
+    assert lines[0].startswith(
+        "::error file=corscheck.toml,line=12,title=allowed-method-refused%3A "
+    )
+    vary = next(line for line in lines if "missing-vary-origin" in line)
+    assert vary.startswith("::warning ") and "Origin,%0Abut Vary" in vary
+    assert lines[-1].startswith("::error title=corscheck could not audit (connect)::")
+
+
+def test_json_schema_is_versioned_with_the_report() -> None:
+    schema = report_schema()
+    assert str(schema["$id"]).endswith("/report/1")
+    assert SCHEMA == "corscheck.report/1"
+    properties = schema["properties"]
+    assert isinstance(properties, dict) and properties["schema"] == {"const": SCHEMA}
+
+
+def test_fixed_json_report_validates_and_round_trips(fixed: Report) -> None:
+    import jsonschema
+
+    from corscheck.merge import report_from_dict
+
+    data = json.loads(renderer("json")(fixed))
+    jsonschema.validate(data, report_schema())
+    assert data["targets"][0]["source"] == {"file": "corscheck.toml", "line": 12}
+    assert report_from_dict(data).to_dict() == data
+
+
+def test_html_is_self_contained_and_escaped(fixed: Report) -> None:
+    html = renderer("html")(fixed)
+    assert "<script" not in html and "http-equiv" not in html
+    assert not re.search(r"(src|href)=['\"](?!#)", html), "only in-page links"
+    assert "url(" not in html and "@import" not in html
+    # The hostile header value is shown as text.
+    assert "100% &lt;b&gt;&amp;&lt;/b&gt; | &quot;quoted&quot; &#x27;single&#x27;" in html
+    assert html.count("class='finding ") == len(fixed.findings())
+    assert "corscheck.toml:12" in html
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +322,7 @@ def test_junit_counts(report: Report) -> None:
 
 def test_sarif_structure(report: Report) -> None:
     sarif = json.loads(renderer("sarif")(report))
+    assert sorted(sarif_validator().iter_errors(sarif), key=str) == []
     assert sarif["version"] == "2.1.0"
     (run,) = sarif["runs"]
     rules = run["tool"]["driver"]["rules"]
@@ -138,7 +389,9 @@ def test_html_report_in_headless_chromium(report: Report, tmp_path: object) -> N
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-background-networking",
+                "--disable-component-update",
                 "--no-first-run",
+                "--disable-sync",
             ],
         )
         page = browser.new_page()
@@ -151,8 +404,62 @@ def test_html_report_in_headless_chromium(report: Report, tmp_path: object) -> N
         page.goto(page_path.as_uri())
         title = page.title()
         findings_shown = page.locator(".finding").count()
+        # Printable: in print media every probe grid is laid out (nothing collapsed), and it prints.
+        page.emulate_media(media="print")
+        grids = page.locator("table.grid")
+        grids_visible = [grids.nth(n).is_visible() for n in range(grids.count())]
+        pdf = page.pdf(format="A4")
         browser.close()
     assert problems == []
     assert requests == [page_path.as_uri()]
     assert title == "corscheck report"
     assert findings_shown == len(report.findings())
+    assert grids_visible == [True] * sum(1 for t in report.targets if t.probes)
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") > 1
+
+
+def test_sarif_points_at_the_target_entry_in_the_policy_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from corscheck.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    with serve_demo() as base:
+        (tmp_path / "corscheck.toml").write_text(
+            "[policy]\n"
+            'origins = ["https://app.example.com"]\n'
+            "credentials = true\n"
+            "\n"
+            "[[targets]]\n"
+            f'url = "{base}/api/status"\n'
+            "\n"
+            "[[targets]]\n"
+            f'url = "{base}/api/profile"\n',
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(
+            app, ["audit", "--depth", "quick", "-o", "out.sarif", "--fail-on", "never"]
+        )
+        assert result.exit_code == 0, result.output
+        # A URL from the command line, judged by the file's [policy]: located at that table.
+        extra = CliRunner().invoke(
+            app, ["audit", f"{base}/api/orders", "--depth", "quick", "-o", "orders.sarif"]
+        )
+        assert extra.exit_code == 1, extra.output
+    (run,) = json.loads((tmp_path / "out.sarif").read_text())["runs"]
+    assert sarif_validator().is_valid({"version": "2.1.0", "runs": [run]})
+    locations = {
+        json.dumps(r["locations"][0]["physicalLocation"], sort_keys=True) for r in run["results"]
+    }
+    assert locations == {
+        json.dumps(
+            {"artifactLocation": {"uri": "corscheck.toml"}, "region": {"startLine": 9}},
+            sort_keys=True,
+        )
+    }
+    (run,) = json.loads((tmp_path / "orders.sarif").read_text())["runs"]
+    assert {
+        r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in run["results"]
+    } == {1}

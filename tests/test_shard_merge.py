@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 
 from corscheck.cli import app
 from corscheck.demo import demo_urls, serve_demo
-from corscheck.merge import in_shard, parse_shard, shard
+from corscheck.shard import in_shard, parse_shard, shard
+from tests.fixed_report import fixed_report
 
 URLS = [f"https://api{n}.example.com/v1" for n in range(200)]
 
@@ -37,9 +39,18 @@ def test_bad_shard_spec(spec: str) -> None:
         parse_shard(spec)
 
 
-def normalized(report: dict[str, object]) -> dict[str, object]:
-    report = dict(report)
+def normalized(report: dict[str, Any]) -> dict[str, Any]:
+    """A report without its times (when it was made, the servers' Date headers), targets in URL
+    order: what a merge must reproduce exactly."""
+    report = json.loads(json.dumps(report))
     report.pop("generated_at")
+    report["targets"] = sorted(report["targets"], key=lambda t: t["url"])
+    for target in report["targets"]:
+        for exchange in target["exchanges"]:
+            for hop in exchange["hops"]:
+                for line in hop["response"]["headers"]:
+                    if line[0].lower() == "date":
+                        line[1] = "(time)"
     return report
 
 
@@ -58,18 +69,65 @@ def test_merge_of_shards_equals_the_unsharded_run(tmp_path: Path) -> None:
                 runner.invoke(app, [*common, "--shard", f"{k}/3", "-o", str(part)]).exit_code == 0
             )
             parts.append(str(part))
+    shares = [len(json.loads(Path(p).read_text())["targets"]) for p in parts]
+    assert sum(shares) == len(demo_urls(base)) and max(shares) < len(demo_urls(base))
     merged = tmp_path / "merged.json"
     result = runner.invoke(app, ["merge", *parts, "-o", str(merged), "--format", "json"])
     assert result.exit_code == 0, result.output
     whole_report = json.loads(whole.read_text())
     merged_report = json.loads(merged.read_text())
-    by_url = {t["url"]: t for t in merged_report["targets"]}
-    assert sorted(by_url) == sorted(t["url"] for t in whole_report["targets"])
-    for target in whole_report["targets"]:
-        mine = by_url[target["url"]]
-        assert [f["rule"] for f in mine["findings"]] == [f["rule"] for f in target["findings"]]
-        assert len(mine["probes"]) == len(target["probes"])
-    assert merged_report["summary"]["findings"] == whole_report["summary"]["findings"]
+    assert normalized(merged_report) == normalized(whole_report)
+    # And re-rendered in another format from the merged report.
+    sarif = tmp_path / "merged.sarif"
+    assert runner.invoke(app, ["merge", *parts, "-o", str(sarif)]).exit_code == 0
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert len(results) == sum(whole_report["summary"]["findings"].values())
+
+
+def write_report(path: Path, **changes: object) -> str:
+    from dataclasses import replace
+
+    from corscheck.report import renderer
+
+    path.write_text(renderer("json")(replace(fixed_report(), **changes)), encoding="utf-8")  # type: ignore[arg-type]
+    return str(path)
+
+
+def test_merge_refuses_a_target_twice(tmp_path: Path) -> None:
+    a = write_report(tmp_path / "a.json")
+    result = CliRunner().invoke(app, ["merge", a, a])
+    assert result.exit_code == 2
+    assert "is in both" in result.output
+
+
+def test_merge_warns_when_the_shards_disagree(tmp_path: Path) -> None:
+    report = fixed_report()
+    a = write_report(tmp_path / "a.json", targets=report.targets[:1])
+    b = write_report(tmp_path / "b.json", targets=report.targets[1:], depth="quick")
+    merged = tmp_path / "merged.json"
+    result = CliRunner().invoke(app, ["merge", a, b, "-o", str(merged), "--fail-on", "never"])
+    assert result.exit_code == 3, result.output  # the unreachable target: not audited
+    data = json.loads(merged.read_text())
+    assert [t["url"] for t in data["targets"]] == [t.url for t in report.targets]
+    assert any("differ in depth (standard, quick)" in w for w in data["warnings"])
+    assert data["targets"][0]["source"] == {"file": "corscheck.toml", "line": 12}
+
+
+def test_merge_in_github_actions_annotates_and_appends_the_step_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = write_report(tmp_path / "a.json")
+    summary = tmp_path / "summary.md"
+    summary.write_text("previous step\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = CliRunner().invoke(app, ["merge", a])
+    assert result.exit_code == 1
+    annotations = [line for line in result.output.splitlines() if line.startswith("::")]
+    assert len(annotations) == 4
+    assert annotations[0].startswith("::error file=corscheck.toml,line=12,")
+    text = summary.read_text()
+    assert text.startswith("previous step\n## corscheck: ❌ failed")  # appended, not replaced
 
 
 def test_merge_rejects_other_files(tmp_path: Path) -> None:

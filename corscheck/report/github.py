@@ -1,8 +1,13 @@
-"""GitHub Actions workflow commands: one ::error / ::warning / ::notice line per finding."""
+"""GitHub Actions workflow commands: one ::error / ::warning / ::notice line per finding.
+
+A finding whose target is declared in a policy file is annotated on that file and line, so it shows in
+the pull request's diff view; the others are annotations of the run. GitHub shows at most 10 of each
+level per step, so findings come most severe first.
+"""
 
 from __future__ import annotations
 
-from corscheck.report.model import Report
+from corscheck.report.model import Report, SourceLocation
 
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 
@@ -17,14 +22,34 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def command(level: str, message: str, *, title: str, source: SourceLocation | None = None) -> str:
+    """One workflow command line, every part escaped."""
+    properties = []
+    if source is not None:
+        properties += [f"file={escape_property(source.file)}", f"line={source.line}"]
+    properties.append(f"title={escape_property(title)}")
+    return f"::{level} {','.join(properties)}::{escape_data(message)}"
+
+
 def render(report: Report) -> str:
-    lines = []
-    for finding in report.findings():
-        title = escape_property(f"{finding.rule.id}: {finding.title}")
-        message = escape_data(f"{finding.target}: {finding.message}. Fix: {finding.fix}")
-        lines.append(f"::{_LEVELS[finding.severity]} title={title}::{message}")
+    sources = {t.url: t.source for t in report.targets}
+    lines = [
+        command(
+            _LEVELS[finding.severity],
+            f"{finding.target}: {finding.message}. Fix: {finding.fix}",
+            title=f"{finding.rule.id}: {finding.title}",
+            source=sources.get(finding.target),
+        )
+        for finding in report.findings()
+    ]
     for target in report.targets:
         for error in target.errors:
-            title = escape_property(f"corscheck could not audit ({error.kind})")
-            lines.append(f"::error title={title}::{escape_data(f'{target.url}: {error.message}')}")
-    return "\n".join(lines) + ("\n" if lines else "")
+            lines.append(
+                command(
+                    "error",
+                    f"{target.url}: {error.message}",
+                    title=f"corscheck could not audit ({error.kind})",
+                    source=target.source,
+                )
+            )
+    return "".join(line + "\n" for line in lines)

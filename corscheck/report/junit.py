@@ -1,12 +1,29 @@
-"""JUnit XML: a testsuite per target, a testcase per rule checked, failures carrying the evidence."""
+"""JUnit XML: a testsuite per target, a testcase per rule of the catalog, failures carrying the
+evidence, an error for a target that could not be audited.
+
+Without a policy (the safe baseline) the rules that compare with a policy cannot fail; their test cases
+are marked skipped, so the counts say what was really checked.
+"""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from corscheck.evaluate import Finding
 from corscheck.report.model import Report
-from corscheck.rules import CATALOG
+from corscheck.rules import CATALOG, Rule
+
+# Characters XML 1.0 cannot carry at all, even escaped; a hostile server may send them in a header.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _needs_policy(rule: Rule) -> bool:
+    return rule.direction == "under-permissive" or rule.id.endswith("-beyond-policy")
 
 
 def _evidence(finding: Finding) -> str:
@@ -25,41 +42,48 @@ def _evidence(finding: Finding) -> str:
 
 def render(report: Report) -> str:
     suites = ET.Element("testsuites", name="corscheck")
-    total = failures = errors = 0
+    total = failures = errors = skipped = 0
     for target in report.targets:
-        suite = ET.SubElement(suites, "testsuite", name=target.url)
+        url = _xml(target.url)
+        suite = ET.SubElement(suites, "testsuite", name=url)
         by_rule: dict[str, list[Finding]] = {}
         for finding in target.findings:
             by_rule.setdefault(finding.rule.id, []).append(finding)
-        cases = 0
+        cases = suite_skipped = 0
         if target.errors:
-            case = ET.SubElement(suite, "testcase", classname=target.url, name="audit")
+            case = ET.SubElement(suite, "testcase", classname=url, name="audit")
             for error in target.errors:
-                ET.SubElement(case, "error", type=error.kind, message=error.message)
+                ET.SubElement(case, "error", type=error.kind, message=_xml(error.message))
             cases, suite_errors, suite_failures = 1, 1, 0
         else:
             suite_errors = suite_failures = 0
             for rule in CATALOG:
                 cases += 1
-                case = ET.SubElement(suite, "testcase", classname=target.url, name=rule.id)
+                case = ET.SubElement(suite, "testcase", classname=url, name=rule.id)
                 found = by_rule.get(rule.id, [])
-                if found:
+                if not found and target.policy is None and _needs_policy(rule):
+                    suite_skipped += 1
+                    ET.SubElement(case, "skipped", message="no policy given: nothing to compare")
+                elif found:
                     # One failure per test case, as JUnit readers count them; every finding inside.
                     suite_failures += 1
                     failure = ET.SubElement(
                         case,
                         "failure",
                         type=found[0].severity,
-                        message=f"{rule.title}: {found[0].message}",
+                        message=_xml(f"{rule.title}: {found[0].message}"),
                     )
-                    failure.text = "\n\n".join(_evidence(f) for f in found)
+                    failure.text = _xml("\n\n".join(_evidence(f) for f in found))
         suite.set("tests", str(cases))
         suite.set("failures", str(suite_failures))
         suite.set("errors", str(suite_errors))
+        suite.set("skipped", str(suite_skipped))
         total, failures, errors = total + cases, failures + suite_failures, errors + suite_errors
+        skipped += suite_skipped
     suites.set("tests", str(total))
     suites.set("failures", str(failures))
     suites.set("errors", str(errors))
+    suites.set("skipped", str(skipped))
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -1,31 +1,66 @@
 """Markdown: a summary table and the findings, sized for a pull-request comment or
-$GITHUB_STEP_SUMMARY."""
+$GITHUB_STEP_SUMMARY (GitHub Flavored Markdown).
+
+Everything from the audited servers is text to show, never markup: URLs, origins and header lines go in
+code spans, prose is backslash-escaped, so a hostile header cannot inject HTML, links or math.
+"""
 
 from __future__ import annotations
+
+import re
 
 from corscheck.report.model import Report
 from corscheck.rules import SEVERITIES
 
 _ICONS = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦"}
-_MAX_FINDINGS = 50  # a PR comment has a size limit; the JSON report has everything
+_MAX_ROWS = 50  # findings, and errors: the JSON report has everything
+# GitHub refuses comments over 65,536 characters (the step summary allows 1 MiB); stay well below.
+_MAX_CHARS = 60_000
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|&$~])")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def text(value: str) -> str:
+    """Prose for Markdown: punctuation that could start markup escaped, on one line."""
+    return _SPECIAL.sub(r"\\\1", " ".join(value.split()))
+
+
+def code(value: str) -> str:
+    """A code span for a table cell: a fence longer than any backtick run inside, `|` escaped (GFM
+    splits cells on it even in code spans)."""
+    value = " ".join(value.split())
+    runs = [len(run) for run in re.findall(r"`+", value)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    escaped = value.replace("|", "\\|")
+    return f"{fence}{pad}{escaped}{pad}{fence}"
 
 
 def render(report: Report) -> str:
+    findings = report.findings()
+    rows = min(len(findings), _MAX_ROWS)
+    while True:
+        out = _render(report, rows)
+        if len(out) <= _MAX_CHARS or rows == 0:
+            return out
+        rows //= 2
+
+
+def _render(report: Report, rows: int) -> str:
     counts = report.counts()
     verdict = (
         "❌ failed"
         if report.reaches(report.fail_on)
         else ("⚠️ incomplete" if report.error_count else "✅ passed")
     )
+    targets = report.targets
+    passed = sum(1 for t in targets if t.passed)
+    broken = sum(1 for t in targets if t.errors)
     out = [
         f"## corscheck: {verdict}",
         "",
-        f"{len(report.targets)} targets · depth {report.depth} · fail on {report.fail_on} · "
-        f"corscheck {report.version}",
+        f"{len(targets)} targets ({passed} passed, {len(targets) - passed - broken} with findings, "
+        f"{broken} not audited) · depth {report.depth} · fail on {report.fail_on} · "
+        f"corscheck {text(report.version)}",
         "",
         "| " + " | ".join(s for s in SEVERITIES) + " | errors |",
         "|" + "---:|" * (len(SEVERITIES) + 1),
@@ -35,21 +70,26 @@ def render(report: Report) -> str:
     findings = report.findings()
     if findings:
         out += ["| severity | rule | target | finding |", "|---|---|---|---|"]
-        for finding in findings[:_MAX_FINDINGS]:
+        for finding in findings[:rows]:
             out.append(
                 f"| {_ICONS[finding.severity]} {finding.severity} | `{finding.rule.id}` | "
-                f"{_cell(finding.target)} | {_cell(finding.message)} |"
+                f"{code(finding.target)} | {text(finding.message)} |"
             )
-        if len(findings) > _MAX_FINDINGS:
-            out.append(f"\n… and {len(findings) - _MAX_FINDINGS} more in the JSON report.")
-        out.append("")
-        out.append("<details><summary>Fixes</summary>\n")
+        if len(findings) > rows:
+            out += ["", f"… and {len(findings) - rows} more findings in the JSON report."]
+        out += ["", "<details><summary>Fixes</summary>", ""]
         for rule_id in dict.fromkeys(f.rule.id for f in findings):
             first = next(f for f in findings if f.rule.id == rule_id)
-            out.append(f"- **`{rule_id}`** {first.title}: {first.fix}")
-        out.append("\n</details>")
-    errors = [(t.url, e) for t in report.targets for e in t.errors]
+            out.append(f"- **`{rule_id}`** {text(first.title)}: {text(first.fix)}")
+        out += ["", "</details>"]
+    errors = [(t.url, e) for t in targets for e in t.errors]
     if errors:
         out += ["", "| target | error |", "|---|---|"]
-        out += [f"| {_cell(url)} | {e.kind}: {_cell(e.message)} |" for url, e in errors]
+        out += [
+            f"| {code(url)} | {e.kind}: {text(e.message)} |" for url, e in errors[: max(rows, 1)]
+        ]
+        if len(errors) > max(rows, 1):
+            out += ["", f"… and {len(errors) - max(rows, 1)} more errors in the JSON report."]
+    if report.warnings:
+        out += ["", *(f"> warning: {text(w)}" for w in report.warnings)]
     return "\n".join(out) + "\n"

@@ -34,6 +34,15 @@ class TargetErrorRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where a target is declared: the policy file and the line of its [[targets]] entry (or of the
+    [policy] table that applies to it). SARIF points findings there."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class TargetReport:
     url: str
     policy: Policy | None
@@ -41,6 +50,7 @@ class TargetReport:
     findings: tuple[Finding, ...] = ()
     errors: tuple[TargetErrorRecord, ...] = ()
     requests_sent: int = 0
+    source: SourceLocation | None = None
 
     @property
     def passed(self) -> bool:
@@ -128,6 +138,9 @@ def target_to_dict(target: TargetReport) -> dict[str, Any]:
         "exchanges": exchange_list,
         "findings": [finding_to_dict(f) for f in target.findings],
         "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
+        "source": None
+        if target.source is None
+        else {"file": target.source.file, "line": target.source.line},
     }
 
 

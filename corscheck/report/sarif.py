@@ -1,8 +1,14 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
-Location: GitHub requires a physical location. A finding points at the audited URL as the artifact
-(`artifactLocation.uri` = the target URL, which viewers show as the file); rules carry the fix as help
-text, and `partialFingerprints` (rule, target, origin class) let repeated runs de-duplicate.
+Locations. GitHub requires every result to have a physical location, and shows it as a file and line of
+the repository. A finding's location is therefore where its target is declared: the policy file and the
+line of the target's [[targets]] entry, or of the [policy] table when the URL came from the command line
+(the path relative to the working directory, which in CI is the repository root). Without a policy file
+the artifact is the audited URL itself, a stable URI that viewers list as the "file". The URL is also
+always given as a logical location, so viewers that show those name the endpoint either way.
+
+De-duplication. `partialFingerprints` hashes the rule, the target URL (masked), and the witness probe's
+origin and method, so the same finding on the next run is the same alert, wherever the location is.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import json
 from typing import Any
 
 from corscheck.evaluate import Finding
-from corscheck.report.model import Report
+from corscheck.report.model import Report, SourceLocation
 from corscheck.rules import CATALOG, Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -27,7 +33,10 @@ def _rule(rule: Rule) -> dict[str, Any]:
         "name": "".join(part.capitalize() for part in rule.id.split("-")),
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.explanation},
-        "help": {"text": rule.fix, "markdown": f"**Fix:** {rule.fix}"},
+        "help": {
+            "text": f"{rule.explanation}\n\nFix: {rule.fix}",
+            "markdown": f"{rule.explanation}\n\n**Fix:** {rule.fix}",
+        },
         "defaultConfiguration": {"level": _LEVELS[rule.severity]},
         "properties": {
             "security-severity": _SECURITY_SEVERITY[rule.severity],
@@ -42,7 +51,21 @@ def _fingerprint(finding: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+def _location(finding: Finding, source: SourceLocation | None) -> dict[str, Any]:
+    logical = [{"fullyQualifiedName": finding.target, "kind": "resource"}]
+    if source is None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": finding.target}}
+    else:
+        physical = {
+            "artifactLocation": {"uri": source.file},
+            "region": {"startLine": source.line},
+        }
+    return {"physicalLocation": physical, "logicalLocations": logical}
+
+
+def _result(
+    finding: Finding, index: dict[str, int], source: SourceLocation | None
+) -> dict[str, Any]:
     ev = finding.evidence
     evidence_lines = "; ".join(f"{n}: {v.strip()}" for n, v in ev.response_lines)
     return {
@@ -54,9 +77,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
             f"{ev.credentials}. Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}. "
             f"Fix: {finding.fix}"
         },
-        "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": finding.target}}},
-        ],
+        "locations": [_location(finding, source)],
         "partialFingerprints": {"corscheckFinding/v1": _fingerprint(finding)},
         "properties": {
             "severity": finding.severity,
@@ -69,6 +90,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 def render(report: Report) -> str:
     index = {rule.id: n for n, rule in enumerate(CATALOG)}
+    sources = {t.url: t.source for t in report.targets if t.source is not None}
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -78,7 +100,7 @@ def render(report: Report) -> str:
                 "rules": [_rule(rule) for rule in CATALOG],
             }
         },
-        "results": [_result(f, index) for f in report.findings()],
+        "results": [_result(f, index, sources.get(f.target)) for f in report.findings()],
         "invocations": [
             {
                 "executionSuccessful": report.error_count == 0,

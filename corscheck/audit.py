@@ -7,9 +7,11 @@ network I/O in runner.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from corscheck import __version__
@@ -21,6 +23,7 @@ from corscheck.plan import Depth, PlannedProbe, chain_of, distinct_chains, plan_
 from corscheck.policy import Policy
 from corscheck.report.model import (
     Report,
+    ReportSink,
     SourceLocation,
     TargetErrorRecord,
     TargetReport,
@@ -29,6 +32,7 @@ from corscheck.report.model import (
 )
 from corscheck.runner import Runner, RunOptions, Transport, run_async
 
+T = TypeVar("T")
 ProgressCallback = Callable[[int], None]  # called with the number of request chains just finished
 
 
@@ -72,26 +76,65 @@ async def audit_targets(
     progress: ProgressCallback | None = None,
     warnings: Sequence[str] = (),
     framework: str | None = None,
+    sinks: Sequence[ReportSink] = (),
+    keep_probes: bool = True,
 ) -> Report:
-    """Audit every target; a target that fails is recorded with its error and the others go on."""
+    """Audit every target; a target that fails is recorded with its error and the others go on.
+
+    Each target's report goes to the `sinks` as soon as it and every target before it are done (in
+    input order, secrets masked), so a streaming writer can emit it and the run need not hold it: with
+    `keep_probes=False` the returned report keeps findings, errors and counts but not the probes and
+    their responses, and memory stays flat however many targets there are.
+    """
     run_options = options or RunOptions()
-    async with Runner(run_options, transport) as runner:
-        reports = await asyncio.gather(
-            *(_audit_one(runner, t, depth, extra_headers, progress, framework) for t in targets)
-        )
-    report = Report(
+    secrets = secrets_in((t.url for t in targets), extra_headers)
+    head = Report(
         version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         depth=depth,
         fail_on=fail_on,
-        targets=tuple(
-            replace(r, source=t.source) if t.source else r
-            for r, t in zip(reports, targets, strict=True)
-        ),
-        warnings=tuple(warnings),
+        warnings=tuple(masked(list(warnings), secrets)),
     )
-    secrets = secrets_in((t.url for t in targets), extra_headers)
-    return masked(report, secrets)
+    for sink in sinks:
+        sink.begin(head)
+    kept: list[TargetReport] = []
+    async with Runner(run_options, transport) as runner:
+        # A window of targets in flight bounds memory; it is wide enough that a target's many
+        # chains and its neighbours' keep every allowed connection busy.
+        window = 2 * run_options.concurrency
+        jobs = (_audit_one(runner, t, depth, extra_headers, progress, framework) for t in targets)
+        each_target = iter(targets)
+        async for report in _in_order(jobs, window):
+            target = next(each_target)
+            if target.source:
+                report = replace(report, source=target.source)
+            report = masked(report, secrets)
+            for sink in sinks:
+                sink.add(report)
+            kept.append(report if keep_probes else replace(report, probes=()))
+    finished = replace(head, targets=tuple(kept))
+    for sink in sinks:
+        sink.end(finished)
+    return finished
+
+
+async def _in_order(jobs: Iterable[Coroutine[object, object, T]], window: int) -> AsyncIterator[T]:
+    """Runs up to `window` jobs at a time and yields their results in input order.
+
+    A slow target holds back the output of those after it (at most its timeouts), never their work
+    within the window.
+    """
+    pending: deque[asyncio.Task[T]] = deque()
+    try:
+        for job in jobs:
+            if len(pending) >= window:
+                yield await pending.popleft()
+            pending.append(asyncio.ensure_future(job))
+        while pending:
+            yield await pending.popleft()
+    finally:
+        for task in pending:
+            task.cancel()
 
 
 def audit(targets: Sequence[Target], **kwargs: object) -> Report:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from corscheck.plan import Depth as PlanDepth
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
-    from corscheck.report.model import Report, SourceLocation
+    from corscheck.report.model import Report, ReportSink, SourceLocation
     from corscheck.runner import RunOptions, Transport
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
@@ -241,6 +243,37 @@ def _write_outputs(report: Report, outputs: list[str]) -> None:
             raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
 
 
+@contextmanager
+def _json_streams(
+    to_stdout: bool, paths: list[str], target_count: int
+) -> Iterator[list[ReportSink]]:
+    """The run's JSON reports, written as its targets finish: to stdout for --format json and to each
+    -o *.json path. A file is written as PATH.partial and renamed when complete, so an interrupted
+    run leaves its partial report under a name that says so, never a truncated PATH."""
+    from corscheck.report.json import JsonStream, indented
+
+    indent = indented(target_count)
+    streams: list[ReportSink] = []
+    partials: list[tuple[Path, str]] = []
+    with ExitStack() as files:
+        for path in paths:
+            partial = Path(path + ".partial")
+            try:
+                handle = files.enter_context(partial.open("w", encoding="utf-8"))
+            except OSError as error:
+                raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
+            partials.append((partial, path))
+            streams.append(JsonStream(handle, indent=indent))
+        if to_stdout:
+            streams.append(JsonStream(sys.stdout, indent=indent))
+        yield streams
+    for partial, path in partials:
+        try:
+            partial.replace(path)
+        except OSError as error:
+            raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
+
+
 def _print_report(report: Report, fmt: str, verbose: bool) -> None:
     if fmt == "console":
         from corscheck.report import console
@@ -428,12 +461,12 @@ def audit(
             from corscheck.report import renderer
 
             renderer(fmt)  # raises the usage error for an unknown format
-        outputs = list(output or [])
-        if outputs:
-            from corscheck.report import format_for_path
+        from corscheck.report import format_for_path
+        from corscheck.report.model import LARGE_RUN
 
-            for path in outputs:
-                format_for_path(path)
+        outputs = list(output or [])
+        for path in outputs:
+            format_for_path(path)
         options = RunOptions(
             concurrency=concurrency,
             per_host=per_host,
@@ -445,20 +478,30 @@ def audit(
         )
         sources = _target_sources(policy_file, targets_urls)
         targets = [Target(url, policies[url], sources.get(url)) for url in targets_urls]
-        report = _run_audit(
-            loaded,
-            base_url,
-            targets,
-            depth.value,
-            fail_on.value,
-            options,
-            extra,
-            verbose,
-            tuple(dict.fromkeys(w for p in policies.values() if p for w in p.warnings)),
-            framework.value if framework else None,
-        )
-        _write_outputs(report, outputs)
-        _print_report(report, fmt, verbose)
+        json_paths = [path for path in outputs if format_for_path(path) == "json"]
+        other_paths = [path for path in outputs if path not in json_paths]
+        with _json_streams(fmt == "json", json_paths, len(targets)) as sinks:
+            report = _run_audit(
+                loaded,
+                base_url,
+                targets,
+                depth.value,
+                fail_on.value,
+                options,
+                extra,
+                verbose,
+                tuple(dict.fromkeys(w for p in policies.values() if p for w in p.warnings)),
+                framework.value if framework else None,
+                sinks,
+                # Past a screenful of targets the reports summarize: the probes are written to the
+                # JSON as each target finishes and dropped, so memory stays flat.
+                keep_probes=len(targets) <= LARGE_RUN
+                or verbose
+                or "html" in (fmt, *map(format_for_path, other_paths)),
+            )
+        _write_outputs(report, other_paths)
+        if fmt != "json":
+            _print_report(report, fmt, verbose)
         _github_extras(report, annotate=fmt == "console")
     except CorscheckError as error:
         _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
@@ -516,7 +559,9 @@ def _run_audit(
     extra: tuple[tuple[str, str], ...],
     verbose: bool,
     warnings: tuple[str, ...],
-    framework: str | None = None,
+    framework: str | None,
+    sinks: list[ReportSink],
+    keep_probes: bool,
 ) -> Report:
     from corscheck.audit import audit_targets
     from corscheck.plan import distinct_chains, estimated_requests, plan_target
@@ -561,6 +606,8 @@ def _run_audit(
                 progress=progress,
                 transport=transport,
                 framework=framework or (loaded.framework if loaded else None),
+                sinks=sinks,
+                keep_probes=keep_probes,
             )
 
     if not show_progress:
@@ -706,7 +753,18 @@ def demo(
                     "Each route makes one classic mistake; /api/status is the one done right.\n"
                 )
             report = _run_audit(
-                None, "", targets, "standard", "medium", RunOptions(), (), verbose, ()
+                None,
+                "",
+                targets,
+                "standard",
+                "medium",
+                RunOptions(),
+                (),
+                verbose,
+                (),
+                None,
+                [],
+                keep_probes=True,
             )
         _write_outputs(report, list(output or []))
         _print_report(report, fmt, verbose)

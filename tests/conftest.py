@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -31,11 +33,30 @@ def every_json_report_follows_the_schema(monkeypatch: pytest.MonkeyPatch) -> Non
         resources.files("corscheck").joinpath("data/report.schema.json").read_text("utf-8")
     )
     validator = jsonschema.Draft202012Validator(schema)
-    original = json_format.render
+    original_begin, original_end = json_format.JsonStream.begin, json_format.JsonStream.end
+    written: dict[int, io.StringIO] = {}
 
-    def render_and_validate(report):  # type: ignore[no-untyped-def]
-        text = original(report)
-        validator.validate(json.loads(text))
-        return text
+    # Every JSON report goes through JsonStream (the whole-report render too): copy what each
+    # stream writes, and validate the copy when the stream ends.
+    def begin(self, head):  # type: ignore[no-untyped-def]
+        copy = written[id(self)] = io.StringIO()
+        out = self._out
+        self._out = _Tee(out, copy)
+        original_begin(self, head)
 
-    monkeypatch.setattr(json_format, "render", render_and_validate)
+    def end(self, report):  # type: ignore[no-untyped-def]
+        original_end(self, report)
+        validator.validate(json.loads(written.pop(id(self)).getvalue()))
+
+    monkeypatch.setattr(json_format.JsonStream, "begin", begin)
+    monkeypatch.setattr(json_format.JsonStream, "end", end)
+
+
+class _Tee:
+    def __init__(self, *outs: Any) -> None:
+        self._outs = outs
+
+    def write(self, text: str) -> int:
+        for out in self._outs:
+            out.write(text)
+        return len(text)

@@ -254,6 +254,27 @@ def test_fixed_json_report_validates_and_round_trips(fixed: Report) -> None:
     assert report_from_dict(data).to_dict() == data
 
 
+@pytest.mark.parametrize("indent", [True, False])
+@pytest.mark.parametrize("targets", [0, 1, 3])
+def test_streamed_json_is_exactly_the_whole_report_dumped(
+    fixed: Report, indent: bool, targets: int
+) -> None:
+    import io
+    from dataclasses import replace
+
+    from corscheck.report.json import JsonStream
+
+    report = replace(fixed, targets=fixed.targets[:targets])
+    out = io.StringIO()
+    stream = JsonStream(out, indent=indent)
+    stream.begin(replace(report, targets=()))
+    for target in report.targets:
+        stream.add(target)
+    stream.end(report)
+    layout: dict[str, Any] = {"indent": 2} if indent else {"separators": (",", ":")}
+    assert out.getvalue() == json.dumps(report.to_dict(), ensure_ascii=False, **layout) + "\n"
+
+
 def test_html_is_self_contained_and_escaped(fixed: Report) -> None:
     html = renderer("html")(fixed)
     assert "<script" not in html and "http-equiv" not in html

@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from corscheck.evaluate import Finding, ProbeResult
-from corscheck.report.model import Report, TargetReport, probe_column
-from corscheck.rules import Rule
+from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
+from corscheck.rules import Rule, severity_rank
 
 if TYPE_CHECKING:
     from corscheck.probe import ProbeReport
@@ -25,7 +25,8 @@ SEVERITY_STYLES = {
     "medium": "yellow",
     "low": "cyan",
 }
-_MAX_TARGETS_IN_FULL = 50  # past this, large runs get a summary: top findings and counts
+_MAX_TARGETS_IN_FULL = LARGE_RUN  # past this, large runs get a summary: top findings and counts
+_MAX_TARGETS_LISTED = 20  # failing targets listed a line each in a large run's summary
 _MAX_RELATED = 4
 
 
@@ -48,25 +49,57 @@ def _tidy(text: str) -> str:
 def renderables(report: Report, *, verbose: bool = False) -> list[RenderableType]:
     parts: list[RenderableType] = [_header(report)]
     parts += [Text(f"warning: {w}", style="yellow") for w in report.warnings]
-    targets = report.targets
-    large = len(targets) > _MAX_TARGETS_IN_FULL and not verbose
-    shown = [t for t in targets if not t.passed] if large else list(targets)
-    for target in shown[: _MAX_TARGETS_IN_FULL if large else None]:
-        parts.append(Text())
-        parts += _target(target, verbose)
-    if large:
-        hidden = len(targets) - min(len(shown), _MAX_TARGETS_IN_FULL)
-        parts.append(Text())
-        parts.append(
-            Text(
-                f"… {hidden} more targets not shown (passed, or past the first "
-                f"{_MAX_TARGETS_IN_FULL}); see the JSON report (-o report.json)",
-                style="dim",
-            )
-        )
-        parts.append(_top_rules(report))
+    if len(report.targets) > _MAX_TARGETS_IN_FULL and not verbose:
+        parts += _large_run(report)
+    else:
+        for target in report.targets:
+            parts.append(Text())
+            parts += _target(target, verbose)
     parts.append(Text())
     parts += _summary(report)
+    return parts
+
+
+def _large_run(report: Report) -> list[RenderableType]:
+    """A screenful for thousands of targets: each rule once with its count and one example in full,
+    then the failing targets a line each, up to a limit."""
+    parts: list[RenderableType] = []
+    first: dict[str, Finding] = {}  # each rule's first finding in input order
+    for target in report.targets:
+        for finding in target.findings:
+            first.setdefault(finding.rule.id, finding)
+    examples = dict(sorted(first.items(), key=lambda item: severity_rank(item[1].severity)))
+    if examples:
+        parts += [Text(), _top_rules(report, examples)]
+    for finding in examples.values():
+        parts.append(Text())
+        parts.append(Text(f"{finding.rule.id}, for example at {finding.target}:", style="bold"))
+        parts.append(_finding(finding))
+    failing = [t for t in report.targets if not t.passed]
+    if failing:
+        parts.append(Text())
+        parts.append(Text(f"Targets with findings or errors: {len(failing)}", style="bold"))
+    for target in failing[:_MAX_TARGETS_LISTED]:
+        line = Text("  ")
+        if target.errors:
+            line.append("! ", style="bold magenta")
+            line.append(target.url)
+            line.append(f"  {target.errors[0].kind}: {target.errors[0].message}", style="magenta")
+        else:
+            line.append("✗ ", style="bold red")
+            line.append(target.url)
+            line.append(f"  {_count_line(target.findings)}")
+        parts.append(line)
+    hidden = len(failing) - _MAX_TARGETS_LISTED
+    passed = len(report.targets) - len(failing)
+    parts.append(
+        Text(
+            (f"  … and {hidden} more. " if hidden > 0 else "  ")
+            + f"{passed} passed. The JSON report (-o report.json) has every target with its "
+            "evidence.",
+            style="dim",
+        )
+    )
     return parts
 
 
@@ -97,10 +130,9 @@ def _target(target: TargetReport, verbose: bool) -> list[RenderableType]:
     elif target.findings:
         line.append(f"  {_count_line(target.findings)}")
     else:
-        checked = sum(1 for p in target.probes if p.outcome != "not-checked")
         policy = "the policy" if target.policy else "the safe baseline (no policy given)"
         line.append(
-            f"  passed: {len(target.probes)} probes, {checked} checked against {policy}",
+            f"  passed: {target.probes_run} probes, {target.probes_checked} checked against {policy}",
             style="green",
         )
     parts.append(line)
@@ -205,17 +237,19 @@ def _cell(by_mode: dict[str, ProbeResult]) -> Text:
     return cell
 
 
-def _top_rules(report: Report) -> Table:
-    counts: dict[str, tuple[str, str, int]] = {}
-    for f in report.findings():
-        severity, title, n = counts.get(f.rule.id, (f.severity, f.title, 0))
-        counts[f.rule.id] = (severity, title, n + 1)
-    table = Table(title="Findings by rule", box=None, show_header=True, header_style="bold")
+def _top_rules(report: Report, examples: dict[str, Finding]) -> Table:
+    targets: dict[str, set[str]] = {}
+    for finding in report.findings():
+        targets.setdefault(finding.rule.id, set()).add(finding.target)
+    table = Table(title="Findings by rule", title_justify="left", box=None, header_style="bold")
     table.add_column("severity")
     table.add_column("rule")
     table.add_column("targets", justify="right")
-    for rule_id, (severity, _title, n) in counts.items():
-        table.add_row(Text(severity, style=SEVERITY_STYLES[severity]), rule_id, str(n))
+    for rule_id, example in examples.items():
+        severity = example.severity
+        table.add_row(
+            Text(severity, style=SEVERITY_STYLES[severity]), rule_id, str(len(targets[rule_id]))
+        )
     return table
 
 

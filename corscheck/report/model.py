@@ -11,7 +11,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from corscheck.browser import Exchange, Hop, Probe, Verdict
@@ -22,6 +22,9 @@ from corscheck.rules import SEVERITIES, Severity, severity_rank
 
 SCHEMA = "corscheck.report/1"
 MASK = "****"
+# Past this many targets a run is large: reports summarize it, and the audit writes each target's
+# probes to the JSON report as it finishes instead of keeping them (audit.py, keep_probes).
+LARGE_RUN = 50
 _SENSITIVE_QUERY = re.compile(
     r"token|key|secret|password|passwd|pwd|signature|sig|auth|session|credential|code", re.I
 )
@@ -51,6 +54,15 @@ class TargetReport:
     errors: tuple[TargetErrorRecord, ...] = ()
     requests_sent: int = 0
     source: SourceLocation | None = None
+    # Counted from `probes`, and kept when a large run drops them once written (audit.py).
+    probes_run: int = 0
+    probes_checked: int = 0
+
+    def __post_init__(self) -> None:
+        if self.probes:
+            checked = sum(1 for p in self.probes if p.outcome != "not-checked")
+            object.__setattr__(self, "probes_run", len(self.probes))
+            object.__setattr__(self, "probes_checked", checked)
 
     @property
     def passed(self) -> bool:
@@ -101,20 +113,41 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA,
-            "tool": {"name": "corscheck", "version": self.version},
-            "generated_at": self.generated_at,
-            "settings": {"depth": self.depth, "fail_on": self.fail_on},
-            "summary": {
-                "targets": len(self.targets),
-                "findings": self.counts(),
-                "errors": self.error_count,
-                "requests": sum(t.requests_sent for t in self.targets),
-                "passed": self.passed,
-            },
-            "warnings": list(self.warnings),
+            **head_to_dict(self),
             "targets": [target_to_dict(t) for t in self.targets],
+            "summary": summary_to_dict(self),
         }
+
+
+class ReportSink(Protocol):
+    """Receives a report as the audit builds it: the run's settings, each target in input order, and
+    the finished report (whose targets may have been stripped of their probes by then)."""
+
+    def begin(self, head: Report) -> None: ...
+
+    def add(self, target: TargetReport) -> None: ...
+
+    def end(self, report: Report) -> None: ...
+
+
+def head_to_dict(report: Report) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "corscheck", "version": report.version},
+        "generated_at": report.generated_at,
+        "settings": {"depth": report.depth, "fail_on": report.fail_on},
+        "warnings": list(report.warnings),
+    }
+
+
+def summary_to_dict(report: Report) -> dict[str, Any]:
+    return {
+        "targets": len(report.targets),
+        "findings": report.counts(),
+        "errors": report.error_count,
+        "requests": sum(t.requests_sent for t in report.targets),
+        "passed": report.passed,
+    }
 
 
 def target_to_dict(target: TargetReport) -> dict[str, Any]:

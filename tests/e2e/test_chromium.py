@@ -883,6 +883,7 @@ class Chromium:
         )
         self.console: list[str] = []
         self._frames: dict[str, Any] = {}
+        self.major_version = int(self._browser.version.split(".")[0])
 
     def frame(self, kind: PageKind) -> Any:
         if kind not in self._frames:
@@ -989,7 +990,25 @@ def test_agrees_with_chromium(harness: Chromium, c: Case) -> None:
     verdict = judge(probe, corscheck_fetch(server.port, probe))
 
     context = f"chromium: {detail} {harness.console}; corscheck: {verdict}"
-    assert (verdict.allowed, verdict.preflight) == (chrome_allowed, chrome_preflight), context
+    expected = (verdict.allowed, verdict.preflight)
+    older = OLDER_CHROMIUM.get(c.id)
+    if older is not None and harness.major_version < older[0]:
+        # The model follows Chromium 156; an older build on this machine still shows the old rule,
+        # which is checked instead so that the difference stays known and exact.
+        expected = older[1]
+        context = f"Chromium {harness.major_version}: {older[2]}; " + context
+    assert expected == (chrome_allowed, chrome_preflight), context
+
+
+# Cases where Chromium changed before 156, the version the model follows: case id → (the oldest
+# version seen with today's rule, (allowed, preflighted) in the older builds seen (150), what changed).
+OLDER_CHROMIUM: dict[str, tuple[int, tuple[bool, bool], str]] = {
+    "range-upper-unit": (
+        156,
+        (True, False),
+        "the Range unit was matched case-insensitively, so `Bytes=0-` was safelisted",
+    ),
+}
 
 
 def _fill(reply: Reply, app: str, prefix: str) -> Reply:

@@ -1,0 +1,161 @@
+"""Large runs: targets are audited within a bounded window, reach the sinks in input order, and the
+JSON report is written as they finish while the run keeps only findings and counts."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corscheck.audit import Target, _in_order, audit
+from corscheck.cli import app
+from corscheck.demo import DEMO_POLICY, serve_demo
+from corscheck.report.json import JsonStream
+from corscheck.report.model import LARGE_RUN, Report, TargetReport
+
+runner = CliRunner()
+
+
+def test_in_order_yields_input_order_whatever_finishes_first() -> None:
+    async def main() -> list[int]:
+        released = [asyncio.Event() for _ in range(6)]
+
+        async def job(n: int) -> int:
+            await released[n].wait()
+            return n
+
+        async def release_backwards() -> None:
+            for event in reversed(released):
+                event.set()
+                await asyncio.sleep(0)
+
+        releaser = asyncio.ensure_future(release_backwards())
+        results = [n async for n in _in_order((job(n) for n in range(6)), window=6)]
+        await releaser
+        return results
+
+    assert asyncio.run(main()) == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("window", [1, 3, 8])
+def test_in_order_never_runs_more_than_the_window(window: int) -> None:
+    running = peak = 0
+
+    async def job(n: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        for _ in range(n % 4):
+            await asyncio.sleep(0)
+        running -= 1
+        return n
+
+    async def main() -> list[int]:
+        return [n async for n in _in_order((job(n) for n in range(20)), window=window)]
+
+    assert asyncio.run(main()) == list(range(20))
+    assert 1 <= peak <= window
+
+
+class Collect:
+    """A sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.head: Report | None = None
+        self.targets: list[TargetReport] = []
+        self.report: Report | None = None
+
+    def begin(self, head: Report) -> None:
+        self.head = head
+
+    def add(self, target: TargetReport) -> None:
+        self.targets.append(target)
+
+    def end(self, report: Report) -> None:
+        self.report = report
+
+
+def test_without_probes_the_run_keeps_counts_and_the_sinks_get_everything() -> None:
+    with serve_demo() as base:
+        urls = [f"{base}/api/profile?n={n}" for n in range(12)]
+        sink = Collect()
+        report = audit(
+            [Target(u, DEMO_POLICY) for u in urls],
+            depth="quick",
+            sinks=[sink],
+            keep_probes=False,
+        )
+    assert [t.url for t in report.targets] == urls
+    assert [t.url for t in sink.targets] == urls
+    assert sink.head is not None and sink.head.targets == ()
+    assert sink.report is report
+    for kept, streamed in zip(report.targets, sink.targets, strict=True):
+        assert kept.probes == () and streamed.probes
+        assert kept.probes_run == len(streamed.probes) > 0
+        assert kept.probes_checked == streamed.probes_checked > 0
+        assert kept.findings == streamed.findings and kept.findings
+
+
+def test_with_probes_the_run_keeps_them() -> None:
+    with serve_demo() as base:
+        report = audit([Target(base + "/api/status", DEMO_POLICY)], depth="quick")
+    assert report.targets[0].probes
+    assert report.targets[0].probes_run == len(report.targets[0].probes)
+
+
+def test_a_large_run_writes_the_whole_json_and_summarizes_the_console(tmp_path: Path) -> None:
+    count = LARGE_RUN + 10
+    out = tmp_path / "report.json"
+    with serve_demo() as base:
+        urls = [f"{base}/api/{'status' if n % 2 else 'profile'}?n={n}" for n in range(count)]
+        listing = tmp_path / "urls.txt"
+        listing.write_text("\n".join(urls) + "\n")
+        args = ["audit", "-i", str(listing), "--depth", "quick", "-o", str(out)]
+        result = runner.invoke(app, [*args, "--allow-origin", "https://app.example.com"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    data = json.loads(out.read_text("utf-8"))
+    assert [t["url"] for t in data["targets"]] == urls
+    assert all(t["probes"] and t["exchanges"] for t in data["targets"])
+    assert list(data)[-1] == "summary" and data["summary"]["targets"] == count
+    assert not list(tmp_path.glob("*.partial"))
+    # The console names the failing targets up to a screenful and counts the rest.
+    assert "Findings by rule" in result.output and "passed. The JSON report" in result.output
+    assert "Summary:" in result.output
+
+
+def test_json_on_stdout_is_streamed_in_input_order() -> None:
+    with serve_demo() as base:
+        urls = [f"{base}/api/status?n={n}" for n in range(LARGE_RUN + 1)]
+        result = runner.invoke(
+            app, ["audit", *urls, "--depth", "quick", "--format", "json", "--fail-on", "never"]
+        )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [t["url"] for t in data["targets"]] == urls
+    assert "\n" not in result.stdout.strip(), "a large report is written compact"
+
+
+def test_an_unwritable_json_output_fails_before_any_request(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["audit", "http://127.0.0.1:9/", "-o", str(tmp_path / "missing" / "report.json")]
+    )
+    assert result.exit_code == 2
+    assert "cannot write" in result.output and "Traceback" not in result.output
+
+
+def test_stream_writes_each_target_as_it_is_added() -> None:
+    from tests.fixed_report import fixed_report
+
+    report = fixed_report()
+    out = io.StringIO()
+    stream = JsonStream(out, indent=False)
+    stream.begin(report)
+    before = len(out.getvalue())
+    stream.add(report.targets[0])
+    assert len(out.getvalue()) > before
+    assert report.targets[0].url in out.getvalue()[before:]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from corscheck.errors import UsageError
@@ -502,8 +502,10 @@ def _network_error(response: Response) -> tuple[str, str] | None:
 
     Not a CORS rule and not in the Fetch standard's CORS algorithms; verified in e2e.
     """
-    for name in ("Content-Length", "Content-Disposition", "Location"):
-        if len(set(_values(response, name))) > 1:
+    index = response.headers.trimmed_index()
+    for name in ("content-length", "content-disposition", "location"):
+        values = index.get(name)
+        if values is not None and len(values) > 1 and len(set(values)) > 1:
             code = name.upper().replace("-", "_")
             return "NET-DUPLICATE-HEADER", f"net::ERR_RESPONSE_HEADERS_MULTIPLE_{code}"
     return None
@@ -631,16 +633,45 @@ def _redirect_target(current: str, location: str) -> str | None:
     return target.split("#", 1)[0]
 
 
+class _Prelude(NamedTuple):
+    page_origin: str
+    method: str  # normalized
+    headers: list[HeaderLine]  # as fetch() builds the list
+    unsafe_names: list[str]
+
+
+@functools.lru_cache(maxsize=4096)
+def _prelude(
+    url: str, origin: str, method: str, headers: tuple[HeaderLine, ...]
+) -> tuple[str, str] | _Prelude:
+    """What fetch() works out before sending anything: the reason it throws, as (reason_id,
+    message), or the page origin, normalized method, header list and its CORS-unsafe names.
+
+    Cached: every probe is walked once per request of its chain and once per credentials mode.
+    The lists are shared between calls and must not be changed.
+    """
+    error = _request_error(Probe(url, origin, method, headers))
+    if error is not None:
+        return error
+    page_origin = "null" if origin == "null" else _origin_of(origin) or origin
+    page_headers = _page_header_list(headers)
+    return _Prelude(
+        page_origin,
+        normalize_method(method),
+        page_headers,
+        cors_unsafe_request_header_names(page_headers),
+    )
+
+
 def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outcome:
     """Replays the browser's fetch over `hops` and says what happens next."""
-    error = _request_error(probe)
-    if error is not None:
-        return _blocked(error, "request", preflight=False)
+    prelude = _prelude(probe.url, probe.origin, probe.method, probe.headers)
+    if not isinstance(prelude, _Prelude):
+        return _blocked(prelude, "request", preflight=False)
 
     url = probe.url
-    page_origin = "null" if probe.origin == "null" else _origin_of(probe.origin) or probe.origin
-    method = normalize_method(probe.method)
-    headers = _page_header_list(probe.headers)
+    page_origin, method, headers, first_unsafe_names = prelude
+    unsafe_names: Sequence[str] = first_unsafe_names
     tainted = False  # RESP-REDIRECT-TAINT
     # The CORS flag stays set once the request has gone cross-origin (Fetch "response tainting").
     cors_flag = False
@@ -660,14 +691,15 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outco
     while True:
         request_origin = "null" if tainted else page_origin
         cors_flag = cors_flag or not is_same_origin(probe, url)
-        unsafe_names = cors_unsafe_request_header_names(headers)
+        if redirects:
+            unsafe_names = cors_unsafe_request_header_names(headers)
         if cors_flag and (not is_cors_safelisted_method(method) or unsafe_names):
             # REQ-PREFLIGHT-NEEDED. Chromium sends a new preflight after every redirect that needs
             # one (its preflight cache is keyed by URL, and our URLs differ).
-            preflight = _preflight_request(url, request_origin, method, unsafe_names, probe)
             preflighted = True
             answered = hop("preflight")
             if answered is None:
+                preflight = _preflight_request(url, request_origin, method, unsafe_names, probe)
                 return _Outcome(("preflight", preflight), Verdict(allowed=False, preflight=True))
             failure = _network_error(answered.response) or _preflight_check(
                 answered.response, request_origin, credentials, method, unsafe_names
@@ -677,12 +709,12 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outco
 
         # The Origin header: always on a CORS request; on a same-origin one only when the method
         # is neither GET nor HEAD (Fetch "append a request Origin header").
-        send_origin = cors_flag or method not in ("GET", "HEAD")
-        actual = _actual_request(
-            url, request_origin if send_origin else None, method, headers, probe
-        )
         answered = hop("actual")
         if answered is None:
+            send_origin = cors_flag or method not in ("GET", "HEAD")
+            actual = _actual_request(
+                url, request_origin if send_origin else None, method, headers, probe
+            )
             return _Outcome(("actual", actual), Verdict(allowed=False, preflight=preflighted))
         response = answered.response
         failure = _network_error(response)

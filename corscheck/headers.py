@@ -16,8 +16,11 @@ class HeaderList:
     """An ordered list of header lines; duplicates and their order are kept."""
 
     lines: tuple[HeaderLine, ...] = ()
-    # Lowercased, trimmed name -> trimmed values; built on first lookup. The browser model reads a
-    # few headers of every response many times over (once per credentials mode and step).
+    # Name -> values, built on first lookup: the browser model and the rules read a few headers of
+    # every response many times over (per credentials mode, step and rule). `_raw` is keyed by the
+    # lowercased name as received; `_trimmed` by the trimmed, lowercased name with trimmed values,
+    # as Chromium reads them.
+    _raw: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
     _trimmed: dict[str, list[str]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -44,8 +47,13 @@ class HeaderList:
 
     def get_all(self, name: str) -> list[str]:
         """Every value of the header `name` (case-insensitive), in order."""
-        wanted = name.lower()
-        return [v for n, v in self.lines if n.lower() == wanted]
+        index = self._raw
+        if index is None:
+            index = {}
+            for n, v in self.lines:
+                index.setdefault(n.lower(), []).append(v)
+            object.__setattr__(self, "_raw", index)
+        return index.get(name.lower(), [])
 
     def matching(self, name: str) -> list[HeaderLine]:
         """The header lines named `name` (case-insensitive), as received: evidence for a report."""
@@ -54,6 +62,10 @@ class HeaderList:
 
     def trimmed_values(self, name: str) -> list[str]:
         """Values of `name` as Chromium reads them: names and values trimmed of spaces and tabs."""
+        return self.trimmed_index().get(name.lower(), [])
+
+    def trimmed_index(self) -> dict[str, list[str]]:
+        """Trimmed, lowercased name -> trimmed values, in order. Shared: do not change it."""
         index = self._trimmed
         if index is None:
             index = {}
@@ -62,7 +74,7 @@ class HeaderList:
                     trim_http_whitespace(v)
                 )
             object.__setattr__(self, "_trimmed", index)
-        return index.get(name.lower(), [])
+        return index
 
     def combined(self, name: str) -> str | None:
         """The Fetch standard's "get": values joined with ", ", or None when absent."""

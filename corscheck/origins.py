@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -180,7 +181,14 @@ def attacker_origins(
     one: only its mutations are news). With "*" in `allowed` every origin is allowed, so the result
     is empty. Raises UsageError when `target_url` has no origin.
     """
-    target = serialize_origin(target_url)
+    return list(_attackers(serialize_origin(target_url), tuple(allowed), tuple(trusted), depth))
+
+
+# A sweep audits many paths of one origin: the attacker origins depend on the origin alone.
+@lru_cache(maxsize=1024)
+def _attackers(
+    target: str, allowed: tuple[str, ...], trusted: tuple[str, ...], depth: Depth
+) -> tuple[AttackerOrigin, ...]:
     bases: list[_Base] = []
     for entry in (*allowed, *trusted):
         base = _base_of_entry(entry)
@@ -214,7 +222,7 @@ def attacker_origins(
             if origin not in seen:
                 seen.add(origin)
                 result.append(AttackerOrigin(origin, origin_class, source))
-    return result
+    return tuple(result)
 
 
 def origin_matches_policy(origin: str, allowed: Sequence[str]) -> bool:

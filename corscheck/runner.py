@@ -17,7 +17,8 @@ import socket
 import ssl
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
@@ -26,6 +27,7 @@ from corscheck import __version__
 from corscheck.browser import Exchange, Hop, Probe, Request, Response, next_request
 from corscheck.errors import TargetError
 from corscheck.headers import HeaderList, parse_header_lines
+from corscheck.plan import chain_of
 
 if TYPE_CHECKING:
     import httpx
@@ -89,7 +91,7 @@ class Runner:
         """Everything a browser sends for `probe`, and the answers. Raises TargetError."""
         # `omit` has the fewest checks, so the chain it drives is the longest any credentials mode
         # would send: one chain serves every mode (plan.py).
-        driver = probe if probe.credentials == "omit" else replace(probe, credentials="omit")
+        driver = chain_of(probe)
         hops: list[Hop] = []
         for _ in range(MAX_HOPS):
             step = next_request(driver, hops)
@@ -134,6 +136,7 @@ class Runner:
             await asyncio.sleep(slot - now)
 
 
+@lru_cache(maxsize=4096)
 def _host_key(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
@@ -194,9 +197,9 @@ class NetworkTransport:
     async def send(self, request: Request) -> Response:
         endpoint, target = _endpoint(request.url)
         try:
-            return await asyncio.wait_for(
-                self._send(request, endpoint, target), self._options.timeout
-            )
+            # asyncio.timeout, not wait_for: wait_for wraps the coroutine in a new task per request.
+            async with asyncio.timeout(self._options.timeout):
+                return await self._send(request, endpoint, target)
         except TimeoutError:
             raise TargetError(
                 "timeout",
@@ -330,7 +333,8 @@ class NetworkTransport:
             # The browser decides on the head; a body that is slow, short or endless only costs
             # the connection its reuse.
             try:
-                keep = await asyncio.wait_for(_drain_body(reader, headers), DRAIN_WAIT)
+                async with asyncio.timeout(DRAIN_WAIT):
+                    keep = await _drain_body(reader, headers)
             except (
                 TimeoutError,
                 asyncio.IncompleteReadError,
@@ -416,6 +420,7 @@ def _protocol_error(error: BaseException, endpoint: _Endpoint) -> TargetError:
     return TargetError("connect", f"connection to {where} failed: {error}")
 
 
+@lru_cache(maxsize=4096)  # a target's URL is sent many times; parsing it showed in profiles
 def _endpoint(url: str) -> tuple[_Endpoint, str]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

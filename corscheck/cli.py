@@ -131,6 +131,13 @@ def _parse_rate(text: str | None) -> float | None:
     return rate
 
 
+def _under(base_url: str, path_or_url: str) -> str:
+    """An --app target: a path joined to the app's base URL; a full URL as it is."""
+    if "://" in path_or_url:
+        return path_or_url
+    return base_url.rstrip("/") + "/" + path_or_url.lstrip("/")
+
+
 def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
     """URLs from the arguments and -i (one a line, # comments and blanks skipped), duplicates once."""
     collected = list(urls)
@@ -397,7 +404,8 @@ def audit(
     app_spec: Annotated[
         str | None,
         typer.Option(
-            "--app", help="Audit an ASGI/WSGI app in-process (module:attr); URLs are paths."
+            "--app",
+            help="Audit an ASGI/WSGI app in-process (module:attr); URLs and -i lines are paths.",
         ),
     ] = None,
     base_url: Annotated[
@@ -419,7 +427,8 @@ def audit(
 
             loaded = load_app(app_spec)
             validate_url(base_url)
-            urls = [base_url.rstrip("/") + "/" + p.lstrip("/") for p in (urls or ["/"])]
+            # Paths (on the command line or in -i) are the app's; "/" when none is given at all.
+            urls = [_under(base_url, p) for p in urls or ([] if input_file else ["/"])]
         for url in urls or []:
             validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
         flags = _flag_overrides(
@@ -435,6 +444,8 @@ def audit(
         top = _effective_policy(policy_file.policy if policy_file else None, flags)
         per_url = {t.url: t.policy for t in policy_file.targets} if policy_file else {}
         targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
+        if loaded is not None:
+            targets_urls = [_under(base_url, u) for u in targets_urls]
         if not targets_urls:
             raise UsageError("no URL given; pass URLs, -i FILE, or [[targets]] in a policy file")
         if shard_spec is not None:

@@ -266,3 +266,19 @@ def test_flask_fix(project: Path) -> None:
         app, ["audit", "--app", "flask_wildcard:app", "/api/items", "--format", "json"]
     )
     assert any("supports_credentials=True" in f for f in fixes(result.stdout))
+
+
+def test_app_targets_from_a_file_are_paths_and_add_no_root(project: Path) -> None:
+    listing = project / "paths.txt"
+    listing.write_text("/api/items\napi/items?page=2\nhttp://testserver/api/items?page=3\n")
+    args = ["--format", "json", "--fail-on", "never", "--depth", "quick"]
+    result = CliRunner().invoke(
+        app, ["audit", "--app", "fastapi_strict:app", "-i", str(listing), *args]
+    )
+    assert result.exit_code == 0, result.output
+    urls = [t["url"] for t in json.loads(result.stdout)["targets"]]
+    assert urls == [
+        "http://testserver/api/items",
+        "http://testserver/api/items?page=2",
+        "http://testserver/api/items?page=3",
+    ]

@@ -158,10 +158,10 @@ async def _audit_one(
         )
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers)
     try:
-        exchanges = await _run_chains(runner, distinct_chains(planned), progress)
+        ran = await _run_chains(runner, distinct_chains(planned), progress)
     except TargetError as error:
         return TargetReport(url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),))
-    judged = _judge(planned, exchanges)
+    judged = _judge(planned, ran)
     if depth != "quick":
         # A server that answers a fixed origin trusts it: its mutations are the likeliest bypasses.
         trusted = _discovered_trusted(judged, target.policy)
@@ -172,8 +172,8 @@ async def _audit_one(
             known = {chain_of(p.probe) for p in planned}
             second = [p for p in second if chain_of(p.probe) not in known]
             try:
-                exchanges.update(await _run_chains(runner, distinct_chains(second), progress))
-                judged += _judge(second, exchanges)
+                ran.update(await _run_chains(runner, distinct_chains(second), progress))
+                judged += _judge(second, ran)
             except TargetError:
                 pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
@@ -183,40 +183,47 @@ async def _audit_one(
         target.policy,
         probes=tuple(results),
         findings=tuple(findings),
-        requests_sent=sum(len(e.hops) for e in exchanges.values()),
+        requests_sent=sum(len(exchange.hops) for exchange, _ in ran.values()),
     )
+
+
+# Each chain's exchange, and the browser's verdict on it for the chain's own probe (`omit`).
+Ran = dict[Probe, tuple[Exchange, Verdict]]
 
 
 async def _run_chains(
     runner: Runner, chains: list[Probe], progress: ProgressCallback | None
-) -> dict[Probe, Exchange]:
-    """Each chain's exchange. The first chain goes alone: if the target is down, one error says so."""
-    exchanges: dict[Probe, Exchange] = {}
+) -> Ran:
+    """Runs every chain. The first goes alone: if the target is down, one error says so."""
+    ran: Ran = {}
     if not chains:
-        return exchanges
-    exchanges[chains[0]] = await runner.exchange(chains[0])
+        return ran
+    ran[chains[0]] = await runner.judged_exchange(chains[0])
     if progress:
         progress(1)
 
-    async def one(chain: Probe) -> tuple[Probe, Exchange]:
-        exchange = await runner.exchange(chain)
+    async def one(chain: Probe) -> tuple[Probe, tuple[Exchange, Verdict]]:
+        result = await runner.judged_exchange(chain)
         if progress:
             progress(1)
-        return chain, exchange
+        return chain, result
 
-    for chain, exchange in await asyncio.gather(*(one(c) for c in chains[1:])):
-        exchanges[chain] = exchange
-    return exchanges
+    for chain, result in await asyncio.gather(*(one(c) for c in chains[1:])):
+        ran[chain] = result
+    return ran
 
 
 Judged = list[tuple[PlannedProbe, Exchange, Verdict]]
 
 
-def _judge(planned: Sequence[PlannedProbe], exchanges: dict[Probe, Exchange]) -> Judged:
+def _judge(planned: Sequence[PlannedProbe], ran: Ran) -> Judged:
     judged: Judged = []
     for p in planned:
-        exchange = exchanges[chain_of(p.probe)]
-        judged.append((p, exchange, judge(p.probe, exchange)))
+        chain = chain_of(p.probe)
+        exchange, chain_verdict = ran[chain]
+        # The chain's own probe was judged as its exchange ran; other modes are walked here.
+        verdict = chain_verdict if chain is p.probe else judge(p.probe, exchange)
+        judged.append((p, exchange, verdict))
     return judged
 
 

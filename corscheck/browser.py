@@ -576,7 +576,7 @@ NextRequest = tuple[Literal["preflight", "actual"], Request]
 
 
 @dataclass(frozen=True, slots=True)
-class _Outcome:
+class Outcome:
     """Where walking a chain of hops ends: a request still to send, or a verdict."""
 
     next: NextRequest | None
@@ -610,7 +610,7 @@ def _actual_request(
 
 def _blocked(
     reason: tuple[str, str], step: Step, preflight: bool, notes: tuple[str, ...] = ()
-) -> _Outcome:
+) -> Outcome:
     verdict = Verdict(
         allowed=False,
         preflight=preflight,
@@ -619,7 +619,7 @@ def _blocked(
         failed_step=step,
         notes=notes,
     )
-    return _Outcome(None, verdict)
+    return Outcome(None, verdict)
 
 
 def _redirect_target(current: str, location: str) -> str | None:
@@ -663,7 +663,7 @@ def _prelude(
     )
 
 
-def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outcome:
+def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcome:
     """Replays the browser's fetch over `hops` and says what happens next."""
     prelude = _prelude(probe.url, probe.origin, probe.method, probe.headers)
     if not isinstance(prelude, _Prelude):
@@ -700,7 +700,7 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outco
             answered = hop("preflight")
             if answered is None:
                 preflight = _preflight_request(url, request_origin, method, unsafe_names, probe)
-                return _Outcome(("preflight", preflight), Verdict(allowed=False, preflight=True))
+                return Outcome(("preflight", preflight), Verdict(allowed=False, preflight=True))
             failure = _network_error(answered.response) or _preflight_check(
                 answered.response, request_origin, credentials, method, unsafe_names
             )
@@ -715,7 +715,7 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outco
             actual = _actual_request(
                 url, request_origin if send_origin else None, method, headers, probe
             )
-            return _Outcome(("actual", actual), Verdict(allowed=False, preflight=preflighted))
+            return Outcome(("actual", actual), Verdict(allowed=False, preflight=preflighted))
         response = answered.response
         failure = _network_error(response)
         if failure is not None:
@@ -738,7 +738,7 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> _Outco
                 if cors_flag
                 else _all_names(response),
             )
-            return _Outcome(None, verdict)
+            return Outcome(None, verdict)
 
         # RESP-REDIRECT
         if redirects >= _MAX_REDIRECTS:
@@ -797,6 +797,12 @@ def _all_names(response: Response) -> tuple[str, ...]:
 def next_request(probe: Probe, hops: Sequence[Hop]) -> NextRequest | None:
     """The next request the browser sends after `hops`, or None when the fetch is over."""
     return _walk(probe, hops, probe.credentials).next
+
+
+def advance(probe: Probe, hops: Sequence[Hop]) -> Outcome:
+    """The next request after `hops`; when there is none, `verdict` is the fetch's verdict, the same
+    as `judge` gives for an exchange of exactly these hops."""
+    return _walk(probe, hops, probe.credentials)
 
 
 def judge(probe: Probe, exchange: Exchange) -> Verdict:

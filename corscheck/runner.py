@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 from corscheck import __version__
-from corscheck.browser import Exchange, Hop, Probe, Request, Response, next_request
+from corscheck.browser import (
+    Exchange,
+    Hop,
+    Probe,
+    Request,
+    Response,
+    Verdict,
+    advance,
+    judge,
+)
 from corscheck.errors import TargetError
 from corscheck.headers import HeaderList, parse_header_lines
 from corscheck.plan import chain_of
@@ -89,19 +98,27 @@ class Runner:
 
     async def exchange(self, probe: Probe) -> Exchange:
         """Everything a browser sends for `probe`, and the answers. Raises TargetError."""
+        exchange, _ = await self.judged_exchange(probe)
+        return exchange
+
+    async def judged_exchange(self, probe: Probe) -> tuple[Exchange, Verdict]:
+        """The exchange, and the browser's verdict on it for the chain's own probe (`omit`): the
+        walk that finds the chain's end has judged it already. Raises TargetError."""
         # `omit` has the fewest checks, so the chain it drives is the longest any credentials mode
         # would send: one chain serves every mode (plan.py).
         driver = chain_of(probe)
         hops: list[Hop] = []
         for _ in range(MAX_HOPS):
-            step = next_request(driver, hops)
-            if step is None:
-                break
-            kind, request = step
+            outcome = advance(driver, hops)
+            if outcome.next is None:
+                return Exchange(tuple(hops)), outcome.verdict
+            kind, request = outcome.next
             if request.method not in SAFE_METHODS and not self.options.send_unsafe:
-                return Exchange(tuple(hops), unsent=request)
+                exchange = Exchange(tuple(hops), unsent=request)
+                return exchange, judge(driver, exchange)
             hops.append(Hop(kind, request, await self.send(request)))
-        return Exchange(tuple(hops))
+        exchange = Exchange(tuple(hops))
+        return exchange, judge(driver, exchange)
 
     async def send(self, request: Request) -> Response:
         """One request within the concurrency, per-host and rate limits; connection errors retried."""

@@ -4,8 +4,6 @@ Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usa
 input error; 3 a target could not be audited (and no finding reached the threshold).
 """
 
-from __future__ import annotations
-
 import gc
 import os
 import sys
@@ -187,7 +185,7 @@ def _flag_overrides(
     return overrides
 
 
-def _effective_policy(base: Policy | None, overrides: dict[str, object]) -> Policy | None:
+def _effective_policy(base: "Policy | None", overrides: dict[str, object]) -> "Policy | None":
     """The policy file's policy with the command line's fields on top; None for the safe baseline."""
     from corscheck.policy import build_policy
 
@@ -212,7 +210,7 @@ def _effective_policy(base: Policy | None, overrides: dict[str, object]) -> Poli
     return build_policy(**fields)  # type: ignore[arg-type]
 
 
-def _find_policy_file(path: str | None) -> PolicyFile | None:
+def _find_policy_file(path: str | None) -> "PolicyFile | None":
     from corscheck.policyfile import find_policy_file, load_policy_file
 
     if path is not None:
@@ -221,7 +219,7 @@ def _find_policy_file(path: str | None) -> PolicyFile | None:
     return load_policy_file(found) if found else None
 
 
-def _print_policies(policies: dict[str, Policy | None], source: str | None) -> None:
+def _print_policies(policies: "dict[str, Policy | None]", source: str | None) -> None:
     import json
 
     typer.echo(f"# policy file: {source or 'none'}; command-line flags override it")
@@ -230,7 +228,7 @@ def _print_policies(policies: dict[str, Policy | None], source: str | None) -> N
         typer.echo(f"{url}\n  {json.dumps(shown)}")
 
 
-def _exit_code(report: Report) -> int:
+def _exit_code(report: "Report") -> int:
     if any(e.kind == "input" for t in report.targets for e in t.errors):
         return EXIT_USAGE
     if report.reaches(report.fail_on):
@@ -238,7 +236,7 @@ def _exit_code(report: Report) -> int:
     return EXIT_TARGET if report.error_count else EXIT_OK
 
 
-def _write_outputs(report: Report, outputs: list[str]) -> None:
+def _write_outputs(report: "Report", outputs: list[str]) -> None:
     from corscheck.report import format_for_path, renderer
 
     rendered = []
@@ -254,7 +252,7 @@ def _write_outputs(report: Report, outputs: list[str]) -> None:
 @contextmanager
 def _json_streams(
     to_stdout: bool, paths: list[str], target_count: int
-) -> Iterator[list[ReportSink]]:
+) -> "Iterator[list[ReportSink]]":
     """The run's JSON reports, written as its targets finish: to stdout for --format json and to each
     -o *.json path. A file is written as PATH.partial and renamed when complete, so an interrupted
     run leaves its partial report under a name that says so, never a truncated PATH."""
@@ -282,7 +280,7 @@ def _json_streams(
             raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
 
 
-def _print_report(report: Report, fmt: str, verbose: bool) -> None:
+def _print_report(report: "Report", fmt: str, verbose: bool) -> None:
     if fmt == "console":
         from corscheck.report import console
 
@@ -520,7 +518,9 @@ def audit(
     raise typer.Exit(_exit_code(report))
 
 
-def _target_sources(policy_file: PolicyFile | None, urls: list[str]) -> dict[str, SourceLocation]:
+def _target_sources(
+    policy_file: "PolicyFile | None", urls: list[str]
+) -> "dict[str, SourceLocation]":
     """Where the policy file declares each target: its [[targets]] entry, else the [policy] table that
     applies to it. The path is relative to the working directory when it lies below it, as SARIF
     viewers resolve it against the repository root."""
@@ -542,7 +542,7 @@ def _target_sources(policy_file: PolicyFile | None, urls: list[str]) -> dict[str
     return sources
 
 
-def _github_extras(report: Report, annotate: bool) -> None:
+def _github_extras(report: "Report", annotate: bool) -> None:
     """In GitHub Actions: annotations beside the console report, and the step summary in Markdown."""
     if os.environ.get("GITHUB_ACTIONS") == "true" and annotate:
         from corscheck.report import github
@@ -562,19 +562,19 @@ def _github_extras(report: Report, annotate: bool) -> None:
 
 
 def _run_audit(
-    loaded: LoadedApp | None,
+    loaded: "LoadedApp | None",
     base_url: str,
-    targets: list[Target],
-    depth: PlanDepth,
+    targets: "list[Target]",
+    depth: "PlanDepth",
     fail_on: str,
-    options: RunOptions,
+    options: "RunOptions",
     extra: tuple[tuple[str, str], ...],
     verbose: bool,
     warnings: tuple[str, ...],
     framework: str | None,
-    sinks: list[ReportSink],
+    sinks: "list[ReportSink]",
     keep_probes: bool,
-) -> Report:
+) -> "Report":
     from corscheck.audit import audit_targets
     from corscheck.plan import distinct_chains, estimated_requests, plan_target
     from corscheck.runner import run_async
@@ -604,7 +604,7 @@ def _run_audit(
                 err=True,
             )
 
-    async def run(progress: Callable[[int], None] | None) -> Report:
+    async def run(progress: "Callable[[int], None] | None") -> "Report":
         from contextlib import AbstractAsyncContextManager, nullcontext
 
         # An in-process app brings its own transport (and lifespan); the network needs none here.

@@ -181,6 +181,14 @@ class _Connection:
         self.writer.close()
 
 
+@dataclass(slots=True)
+class _Head:
+    """A request in flight: its deadline, and its response once the head is in."""
+
+    deadline: asyncio.Timeout | None = None
+    response: Response | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
     scheme: str
@@ -213,17 +221,25 @@ class NetworkTransport:
 
     async def send(self, request: Request) -> Response:
         endpoint, target = _endpoint(request.url)
+        # One deadline per request (asyncio.timeout, not wait_for, which wraps the coroutine in a
+        # new task): the request's timeout until the head is in, then at most DRAIN_WAIT more for the
+        # body. A body that misses it costs the connection, not the response.
+        pending = _Head()
         try:
-            # asyncio.timeout, not wait_for: wait_for wraps the coroutine in a new task per request.
-            async with asyncio.timeout(self._options.timeout):
-                return await self._send(request, endpoint, target)
+            async with asyncio.timeout(self._options.timeout) as deadline:
+                pending.deadline = deadline
+                return await self._send(request, endpoint, target, pending)
         except TimeoutError:
+            if pending.response is not None:
+                return pending.response
             raise TargetError(
                 "timeout",
                 f"no response from {endpoint.host}:{endpoint.port} within {self._options.timeout:g} s",
             ) from None
 
-    async def _send(self, request: Request, endpoint: _Endpoint, target: str) -> Response:
+    async def _send(
+        self, request: Request, endpoint: _Endpoint, target: str, pending: _Head
+    ) -> Response:
         payload = _serialize(
             request, endpoint, target if not self._absolute_form(endpoint) else request.url
         )
@@ -235,7 +251,7 @@ class NetworkTransport:
                 connection = await self._connect(endpoint)
             try:
                 connection.writer.write(payload)
-                response, keep = await self._read_response(connection, request.method)
+                response, keep = await self._read_response(connection, request.method, pending)
             except (ConnectionError, asyncio.IncompleteReadError) as error:
                 connection.close()
                 if reused and _nothing_received(error):
@@ -324,7 +340,9 @@ class NetworkTransport:
             ) from None
         return connection
 
-    async def _read_response(self, connection: _Connection, method: str) -> tuple[Response, bool]:
+    async def _read_response(
+        self, connection: _Connection, method: str, pending: _Head | None = None
+    ) -> tuple[Response, bool]:
         """The response head, and whether the connection can be reused."""
         reader = connection.reader
         while True:
@@ -344,22 +362,22 @@ class NetworkTransport:
         keep = (match[1], match[2]) == (b"1", b"1") and not _has_token(
             headers, "Connection", "close"
         )
+        response = Response(status, headers, reason)
         if method in ("HEAD", "CONNECT") or status in (204, 304) or 100 <= status < 200:
-            return Response(status, headers, reason), keep
-        if keep:
+            return response, keep
+        if keep and pending is not None and pending.deadline is not None:
             # The browser decides on the head; a body that is slow, short or endless only costs
-            # the connection its reuse.
+            # the connection its reuse (send() returns the head when the deadline passes).
+            pending.response = response
+            drain_by = asyncio.get_running_loop().time() + DRAIN_WAIT
+            pending.deadline.reschedule(min(pending.deadline.when() or drain_by, drain_by))
             try:
-                async with asyncio.timeout(DRAIN_WAIT):
-                    keep = await _drain_body(reader, headers)
-            except (
-                TimeoutError,
-                asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError,
-                ValueError,
-            ):
+                keep = await _drain_body(reader, headers)
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
                 keep = False
-        return Response(status, headers, reason), keep
+        else:
+            keep = False
+        return response, keep
 
     async def aclose(self) -> None:
         for connections in self._idle.values():

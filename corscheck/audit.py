@@ -125,10 +125,17 @@ async def _in_order(jobs: Iterable[Coroutine[object, object, T]], window: int) -
     within the window.
     """
     pending: deque[asyncio.Task[T]] = deque()
+    waiting = iter(jobs)
     try:
-        for job in jobs:
+        while True:
             if len(pending) >= window:
                 yield await pending.popleft()
+                continue
+            # A job is taken only when it can start at once: a cancelled run leaves no coroutine
+            # created and never awaited.
+            job = next(waiting, None)
+            if job is None:
+                break
             pending.append(asyncio.ensure_future(job))
         while pending:
             yield await pending.popleft()

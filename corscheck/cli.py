@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from corscheck.runner import RunOptions, Transport
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 
 app = typer.Typer(
     name="corscheck",
@@ -416,6 +417,7 @@ def audit(
     ] = None,
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings."""
+    json_paths: list[str] = []
     try:
         from corscheck.audit import Target, validate_url
         from corscheck.runner import RunOptions
@@ -515,6 +517,9 @@ def audit(
         _github_extras(report, annotate=fmt == "console")
     except CorscheckError as error:
         _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+    except KeyboardInterrupt:
+        kept = "".join(f"; the targets done so far are in {p}.partial" for p in json_paths)
+        _fail(f"interrupted{kept}", EXIT_INTERRUPTED)
     raise typer.Exit(_exit_code(report))
 
 

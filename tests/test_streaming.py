@@ -159,3 +159,55 @@ def test_stream_writes_each_target_as_it_is_added() -> None:
     stream.add(report.targets[0])
     assert len(out.getvalue()) > before
     assert report.targets[0].url in out.getvalue()[before:]
+
+
+def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    # A server that accepts and never answers: the run is surely under way when it is interrupted.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    connected = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        listener.settimeout(30)
+        try:
+            while len(held) < 64:
+                held.append(listener.accept()[0])
+                connected.set()
+        except OSError:
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    listing = tmp_path / "urls.txt"
+    listing.write_text("".join(f"http://127.0.0.1:{port}/t/{n}\n" for n in range(60)))
+    out = tmp_path / "report.json"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "corscheck", "audit", "-i", str(listing), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A child of a non-interactive shell may inherit SIGINT ignored; a terminal's Ctrl-C is not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert connected.wait(timeout=30), "corscheck never connected"
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        child.kill()
+        listener.close()
+        for connection in held:
+            connection.close()
+    assert child.returncode == 130
+    assert stderr.strip().splitlines() == [
+        f"corscheck: error: interrupted; the targets done so far are in {out}.partial"
+    ]
+    assert (tmp_path / "report.json.partial").exists() and not out.exists()

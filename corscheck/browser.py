@@ -870,11 +870,12 @@ def readable_response_headers(response: Response, credentials: Credentials) -> t
     exposed = _parse_allow_list(_combined(response, "Access-Control-Expose-Headers")) or []
     names = {n.lower() for n in exposed}
     everything = "*" in names and credentials != "include"
-    readable = set()
-    for name, _ in response.headers:
-        lower = trim_http_whitespace(name).lower()
-        if lower in ("set-cookie", "set-cookie2"):
-            continue
-        if everything or lower in _SAFELISTED_RESPONSE_HEADERS or lower in names:
-            readable.add(lower)
-    return tuple(sorted(readable))
+    # The index's keys are the response's header names, trimmed and lowercased, each once.
+    return tuple(
+        sorted(
+            name
+            for name in response.headers.trimmed_index()
+            if name not in ("set-cookie", "set-cookie2")
+            and (everything or name in _SAFELISTED_RESPONSE_HEADERS or name in names)
+        )
+    )

@@ -143,11 +143,13 @@ def evaluate(
     findings += _hygiene_findings(target, policy, results)
     findings.sort(key=lambda f: (rules.severity_rank(f.severity), f.rule.id, f.message))
     if framework is None and findings:
+        # The credentials modes of a probe share one exchange: look at each exchange once.
+        exchanges = {id(r.exchange): r.exchange for r in results}.values()
         framework = next(
             (
                 found
-                for r in results
-                for hop in r.exchange.hops
+                for exchange in exchanges
+                for hop in exchange.hops
                 if (found := detect_framework(hop.response.headers.lines))
             ),
             None,

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
+EXIT_BROKEN_PIPE = 141  # stdout closed early, as shells report a SIGPIPE
 
 app = typer.Typer(
     name="corscheck",
@@ -520,6 +521,11 @@ def audit(
     except KeyboardInterrupt:
         kept = "".join(f"; the targets done so far are in {p}.partial" for p in json_paths)
         _fail(f"interrupted{kept}", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of stdout left (`| head`): stop quietly, as a tool killed by SIGPIPE does, and
+        # keep Python's exit-time flush from failing on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     raise typer.Exit(_exit_code(report))
 
 

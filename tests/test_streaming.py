@@ -211,3 +211,24 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path) -> No
         f"corscheck: error: interrupted; the targets done so far are in {out}.partial"
     ]
     assert (tmp_path / "report.json.partial").exists() and not out.exists()
+
+
+def test_a_closed_stdout_stops_the_run_quietly() -> None:
+    import subprocess
+    import sys
+
+    with serve_demo() as base:
+        urls = [f"{base}/api/status?n={n}" for n in range(LARGE_RUN + 10)]
+        args = ["--depth", "quick", "--format", "json", "--fail-on", "never"]
+        child = subprocess.Popen(
+            [sys.executable, "-m", "corscheck", "audit", *urls, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.read(100).startswith(b'{"schema"')
+        child.stdout.close()  # like `| head -c 100`: the rest does not fit in the pipe's buffer
+        stderr = child.stderr.read()
+        child.wait(timeout=60)
+    assert child.returncode == 141
+    assert stderr == b""

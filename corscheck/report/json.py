@@ -23,7 +23,7 @@ _INDENTED_UP_TO = 20  # targets; larger reports are written compact (json's C en
 
 def render(report: Report) -> str:
     buffer = io.StringIO()
-    stream = JsonStream(buffer, indent=len(report.targets) <= _INDENTED_UP_TO)
+    stream = JsonStream(buffer, indent=indented(len(report.targets)))
     stream.begin(report)
     for target in report.targets:
         stream.add(target)

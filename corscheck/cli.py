@@ -477,9 +477,7 @@ def audit(
         from corscheck.report import format_for_path
         from corscheck.report.model import LARGE_RUN
 
-        outputs = list(output or [])
-        for path in outputs:
-            format_for_path(path)
+        output_formats = {path: format_for_path(path) for path in output or []}
         options = RunOptions(
             concurrency=concurrency,
             per_host=per_host,
@@ -491,8 +489,8 @@ def audit(
         )
         sources = _target_sources(policy_file, targets_urls)
         targets = [Target(url, policies[url], sources.get(url)) for url in targets_urls]
-        json_paths = [path for path in outputs if format_for_path(path) == "json"]
-        other_paths = [path for path in outputs if path not in json_paths]
+        json_paths = [path for path, kind in output_formats.items() if kind == "json"]
+        other_paths = [path for path, kind in output_formats.items() if kind != "json"]
         with _json_streams(fmt == "json", json_paths, len(targets)) as sinks:
             report = _run_audit(
                 loaded,
@@ -510,7 +508,7 @@ def audit(
                 # JSON as each target finishes and dropped, so memory stays flat.
                 keep_probes=len(targets) <= LARGE_RUN
                 or verbose
-                or "html" in (fmt, *map(format_for_path, other_paths)),
+                or "html" in (fmt, *output_formats.values()),
             )
         _write_outputs(report, other_paths)
         if fmt != "json":

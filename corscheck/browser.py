@@ -113,6 +113,9 @@ class Verdict:
     readable_headers: tuple[str, ...] = ()
     actual_checked: bool = True
     notes: tuple[str, ...] = field(default=())
+    # False when nothing the server sent decides the verdict (an unsafe actual request left unsent
+    # with no preflight, an exchange cut short): such a probe is never evidence for a finding.
+    judged: bool = True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -823,6 +826,17 @@ def judge(probe: Probe, exchange: Exchange) -> Verdict:
                     "response was not checked; the verdict rests on the preflight",
                 ),
             )
+        if not exchange.hops and is_same_origin(probe, request.url):
+            # Same-origin is not CORS: no preflight, no CORS check, the page reads the response.
+            return Verdict(
+                allowed=True,
+                preflight=False,
+                actual_checked=False,
+                notes=(
+                    f"same-origin request: no CORS check applies; the actual {request.method} "
+                    "request was not sent (--send-unsafe)",
+                ),
+            )
         # No preflight vouches for it (a simple POST): nothing shows the page could read it.
         return Verdict(
             allowed=False,
@@ -832,6 +846,7 @@ def judge(probe: Probe, exchange: Exchange) -> Verdict:
             failed_step="actual",
             actual_checked=False,
             notes=("not judged: the actual response was not checked",),
+            judged=False,
         )
     return Verdict(
         allowed=False,
@@ -841,6 +856,7 @@ def judge(probe: Probe, exchange: Exchange) -> Verdict:
         failed_step=kind,
         actual_checked=kind != "actual",
         notes=("incomplete exchange: not judged to its end",),
+        judged=False,
     )
 
 

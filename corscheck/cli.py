@@ -773,7 +773,7 @@ def demo(
                 typer.echo(
                     f"Demo: a deliberately misconfigured API on {base}, audited against the\n"
                     f"policy it was meant to follow: origins {', '.join(policy.origins)};\n"
-                    f"methods GET, POST, {', '.join(policy.methods or ())}; "
+                    f"methods {', '.join(policy.methods or ('GET',))}; "
                     f"headers {', '.join(policy.headers or ())}; "
                     f"credentials {'yes' if policy.credentials else 'no'}; "
                     f"expose {', '.join(policy.expose)}.\n"

@@ -15,10 +15,13 @@ from corscheck import rules
 from corscheck.browser import (
     Exchange,
     Hop,
+    Probe,
     Response,
     Verdict,
     cors_check,
     cors_unsafe_request_header_names,
+    is_cors_safelisted_method,
+    is_same_origin,
     normalize_method,
 )
 from corscheck.fixes import detect_framework, fix_for
@@ -27,7 +30,10 @@ from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe
 from corscheck.policy import Policy, origin_matches
 from corscheck.rules import Rule, Severity
 
-Outcome = Literal["as-expected", "over-permissive", "under-permissive", "not-checked"]
+# "same-origin": the page is on the target's own origin, so no CORS applies and nothing is compared.
+Outcome = Literal[
+    "as-expected", "over-permissive", "under-permissive", "not-checked", "same-origin"
+]
 
 _DEVELOPMENT_CLASSES = {"developer"}
 _INSECURE_CLASSES = {"scheme-downgrade"}
@@ -70,6 +76,28 @@ class Evidence:
     response_lines: tuple[HeaderLine, ...]
     reason: str | None = None
     related: tuple[str, ...] = ()  # further origins, methods or headers with the same root cause
+    # The request of that step as it went on the wire: its method (OPTIONS for a preflight) and
+    # its CORS request lines (Origin, Access-Control-Request-*).
+    sent_method: str = ""
+    sent_lines: tuple[HeaderLine, ...] = ()
+
+    def page_request(self) -> str:
+        """The page's fetch(), in one line."""
+        text = f"fetch() from {self.origin}: {self.method}, credentials {self.credentials}"
+        return text + "".join(f", {name}: {value}" for name, value in self.request_headers)
+
+    def sent_request(self) -> list[str]:
+        """The request of the evidence step as sent: its first line, then its CORS lines."""
+        if not self.sent_method:
+            return []
+        kind = "preflight" if self.step == "preflight" else "actual request"
+        return [f"{self.sent_method} ({kind})", *(f"{n}: {v}" for n, v in self.sent_lines)]
+
+    def response(self) -> list[str]:
+        """The response of the evidence step: status, then its CORS lines."""
+        status = f"{self.step} → {self.status}" if self.status is not None else "no response"
+        lines = [f"{name}: {value.strip()}" for name, value in self.response_lines]
+        return [status, *lines] if lines else [f"{status} (no CORS headers)"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +137,7 @@ def expectation(policy: Policy | None, planned: PlannedProbe) -> bool | None:
 
 
 def outcome_of(expected: bool | None, verdict: Verdict) -> Outcome:
-    if expected is None:
+    if expected is None or not verdict.judged:
         return "not-checked"
     if verdict.allowed == expected:
         return "as-expected"
@@ -121,6 +149,9 @@ def judge_results(
 ) -> list[ProbeResult]:
     results = []
     for planned, exchange, verdict in judged:
+        if is_same_origin(planned.probe, planned.probe.url):
+            results.append(ProbeResult(planned, exchange, verdict, None, "same-origin"))
+            continue
         expected = expectation(policy, planned)
         results.append(
             ProbeResult(planned, exchange, verdict, expected, outcome_of(expected, verdict))
@@ -154,7 +185,11 @@ def evaluate(
             ),
             None,
         )
-    return [replace(f, fix=fix_for(f.rule.id, f.rule.fix, framework)) for f in findings]
+    # A fix for the browser's actual objection (_fix_for_reason) outranks the framework's knob.
+    return [
+        replace(f, fix=fix_for(f.rule.id, f.rule.fix, framework)) if f.fix == f.rule.fix else f
+        for f in findings
+    ]
 
 
 # --- origin trust ------------------------------------------------------------------------------------
@@ -332,6 +367,7 @@ def _beyond_policy_findings(
                 f"{', '.join(subjects)} allowed for {witness.planned.probe.origin} but not in the policy"
                 + (f" (the preflight advertises {advertised})" if advertised else ""),
                 related=tuple(subjects[1:]),
+                step="preflight",
             )
         )
     for result in results:
@@ -343,6 +379,7 @@ def _beyond_policy_findings(
                     result,
                     "Authorization passes only because Access-Control-Allow-Headers is *; "
                     "browsers that follow the Fetch standard refuse it",
+                    step="preflight",
                 )
             )
             break
@@ -407,42 +444,131 @@ def _under_permissive_findings(
             )
     for result in refused:
         probe = result.planned.probe
-        if probe.origin in broken_origins or result.planned.aspect == "private-network":
+        if probe.origin in broken_origins or result.planned.aspect != "origin":
             continue
-        if result.planned.aspect == "origin":
-            findings.append(
-                _finding(
-                    rules.CREDENTIALS_REFUSED,
-                    target,
-                    result,
-                    f"{probe.origin} cannot read {target} with credentials",
-                )
+        findings.append(
+            _finding(
+                rules.CREDENTIALS_REFUSED,
+                target,
+                result,
+                f"{probe.origin} cannot read {target} with credentials",
             )
-        elif _fails_only_with_credentials(result, results):
-            continue  # already reported as credentials-refused for the origin itself
-        elif result.planned.aspect == "method":
-            findings.append(
-                _finding(
-                    rules.ALLOWED_METHOD_REFUSED,
-                    target,
-                    result,
-                    f"{normalize_method(probe.method)} from {probe.origin} is refused"
-                    + _only_with_credentials(result, results),
-                )
-            )
-        elif result.planned.aspect == "header":
-            findings.append(
-                _finding(
-                    rules.ALLOWED_HEADER_REFUSED,
-                    target,
-                    result,
-                    f"request header {result.planned.subject} from {probe.origin} is refused"
-                    + _only_with_credentials(result, results),
-                )
-            )
+        )
+    findings += _refused_requests(
+        target, [r for r in refused if r.planned.probe.origin not in broken_origins], results
+    )
     findings += _expose_findings(target, policy, results)
     findings += _max_age_findings(target, policy, results)
     return _dedupe(findings)
+
+
+def _refused_requests(
+    target: str, refused: Sequence[ProbeResult], results: Sequence[ProbeResult]
+) -> list[Finding]:
+    """One finding per culprit (a method or a header) of the refused requests of an allowed origin.
+
+    The front-end's own requests (aspect "request": a method with every policy header) come first:
+    they are what users meet. The probes that carry one method or one header alone tell which of
+    them the server refuses; the refused front-end request is the evidence.
+    """
+    culprits: dict[tuple[str, str, str], list[ProbeResult]] = {}
+    ordered = sorted(
+        (r for r in refused if r.planned.aspect in ("request", "method", "header")),
+        key=lambda r: (r.planned.aspect != "request", r.planned.probe.credentials != "omit"),
+    )
+    for result in ordered:
+        if _fails_only_with_credentials(result, results):
+            continue  # already reported as credentials-refused for the origin itself
+        origin = result.planned.probe.origin
+        for kind, subject in _culprits(result, results):
+            culprits.setdefault((origin, kind, subject), []).append(result)
+    findings = []
+    for (origin, kind, subject), witnesses in culprits.items():
+        witness = witnesses[0]
+        requests = list(dict.fromkeys(_request_summary(w) for w in witnesses))
+        shown = requests[0]
+        also = f" (and {len(requests) - 1} more request{'s' if len(requests) > 2 else ''})"
+        context = f"{shown}{also if len(requests) > 1 else ''} from {origin} is refused"
+        clause = _only_with_credentials(witness, results)
+        if kind == "method":
+            message = f"{subject}: {context}; the method is what the preflight refuses{clause}"
+            rule = rules.ALLOWED_METHOD_REFUSED
+        elif kind == "header":
+            message = f"request header {subject}: {context}{clause}"
+            rule = rules.ALLOWED_HEADER_REFUSED
+        else:
+            message = f"{context}, although its method and each of its headers pass alone{clause}"
+            rule = rules.ALLOWED_METHOD_REFUSED
+        findings.append(
+            _finding(rule, target, witness, message, related=tuple(requests[1:]), step="preflight")
+        )
+    return findings
+
+
+def _request_summary(result: ProbeResult) -> str:
+    probe = result.planned.probe
+    names = ", ".join(name for name, _ in probe.headers)
+    return f"{normalize_method(probe.method)}" + (f" with {names}" if names else "")
+
+
+def _culprits(result: ProbeResult, results: Sequence[ProbeResult]) -> list[tuple[str, str]]:
+    """What makes a refused request fail: ("method", M), ("header", H)..., or ("combination", "")."""
+    probe = result.planned.probe
+    method = normalize_method(probe.method)
+    names = cors_unsafe_request_header_names(probe.headers)
+    if result.verdict.reason_id == "PRE-METHOD" or (not names and result.verdict.preflight):
+        return [("method", method)]
+    found: list[tuple[str, str]] = []
+    for name in names:
+        alone = _sibling(result, results, "GET", [name])
+        if alone is not None and not alone.verdict.allowed and alone.verdict.judged:
+            found.append(("header", _written_name(probe, name)))
+    if not is_cors_safelisted_method(method):
+        alone = _sibling(result, results, method, [])
+        if alone is not None and not alone.verdict.allowed and alone.verdict.judged:
+            found.insert(0, ("method", method))
+    elif method != "GET" and not found:
+        # A safelisted method is preflighted only beside a non-safelisted header; when every header
+        # passes with GET, the method is what the server refuses (Starlette: "Disallowed CORS
+        # method").
+        with_get = _sibling(result, results, "GET", names)
+        if with_get is not None and with_get.verdict.allowed:
+            return [("method", method)]
+        if names and all(
+            (alone := _sibling(result, results, "GET", [name])) is not None
+            and alone.verdict.allowed
+            for name in names
+        ):
+            return [("method", method)]
+    if not found and result.verdict.reason_id == "PRE-HEADERS" and result.verdict.reason:
+        named = next((n for n in names if f" {n} " in result.verdict.reason), None)
+        if named is not None:
+            found.append(("header", _written_name(probe, named)))
+    return found or [("combination", "")]
+
+
+def _written_name(probe: Probe, lowered: str) -> str:
+    return next((n for n, _ in probe.headers if n.lower() == lowered), lowered)
+
+
+def _sibling(
+    result: ProbeResult, results: Sequence[ProbeResult], method: str, names: Sequence[str]
+) -> ProbeResult | None:
+    """The probe from the same origin and credentials mode with exactly this method and headers."""
+    probe = result.planned.probe
+    wanted = sorted(names)
+    for other in results:
+        candidate = other.planned.probe
+        if (
+            other.planned.origin_class == ALLOWED
+            and candidate.origin == probe.origin
+            and candidate.credentials == probe.credentials
+            and normalize_method(candidate.method) == method
+            and sorted(cors_unsafe_request_header_names(candidate.headers)) == wanted
+            and not any(line == PRIVATE_NETWORK_REQUEST for line in candidate.extra_headers)
+        ):
+            return other
+    return None
 
 
 def _only_with_credentials(result: ProbeResult, results: Sequence[ProbeResult]) -> str:
@@ -626,36 +752,9 @@ def _hygiene_findings(
     findings: list[Finding] = []
     omit = [r for r in results if r.planned.probe.credentials == "omit"]
 
-    actual_reads = [r for r in omit if r.planned.aspect == "origin" and _final_response(r.exchange)]
-    # Vary: Origin matters when the server names different origins to different requests (an echo or
-    # a list): a cache could then hand one origin's answer to another. A single fixed origin, present
-    # or absent, cannot be confused that way (Flask-CORS with one origin omits Vary, rightly).
-    allow_origin_values = {
-        _header(r, "Access-Control-Allow-Origin") for r in actual_reads if _is_actual(r)
-    } - {None, "*"}
-    if len(allow_origin_values) > 1:
-        for result in actual_reads:
-            hop = _final_response(result.exchange)
-            if hop is None or hop.kind != "actual":
-                continue
-            value = hop.response.headers.combined("Access-Control-Allow-Origin")
-            if value is None or value.strip() == "*":
-                continue
-            vary = {
-                v.strip().lower()
-                for v in split_header_list(hop.response.headers.combined("Vary") or "")
-            }
-            if "origin" not in vary and "*" not in vary:
-                findings.append(
-                    _finding(
-                        rules.MISSING_VARY,
-                        target,
-                        result,
-                        "Access-Control-Allow-Origin depends on the request's Origin "
-                        "but the response has no Vary: Origin",
-                    )
-                )
-                break
+    vary = _missing_vary(target, omit)
+    if vary is not None:
+        findings.append(vary)
 
     for result in omit:
         problem = _malformed(result)
@@ -682,6 +781,77 @@ def _hygiene_findings(
             )
             break
     return findings
+
+
+def _missing_vary(target: str, omit: Sequence[ProbeResult]) -> Finding | None:
+    """Vary: Origin is needed wherever the CORS response headers depend on the request's Origin.
+
+    Compared over the simple GETs of the target (one response each, no redirect) from every
+    cross-origin probe: when Access-Control-Allow-Origin or -Credentials differ between two
+    Origins (present for one and absent for another counts), a shared cache could hand one
+    origin's answer to another, so each of those responses must say Vary: Origin (or *). A static
+    answer (always `*`, always the same origin, or never any) needs none.
+    """
+    answers: dict[tuple[str | None, str | None], list[ProbeResult]] = {}
+    for result in omit:
+        hops = result.exchange.hops
+        if (
+            result.planned.aspect != "origin"
+            or result.outcome == "same-origin"
+            or len(hops) != 1
+            or hops[0].kind != "actual"
+        ):
+            continue
+        headers = hops[0].response.headers
+        key = (
+            _stripped(headers.combined("Access-Control-Allow-Origin")),
+            _stripped(headers.combined("Access-Control-Allow-Credentials")),
+        )
+        answers.setdefault(key, []).append(result)
+    if len(answers) < 2:
+        return None
+    unvaried = [
+        (key, r) for key, group in answers.items() for r in group if not _varies_on_origin(r)
+    ]
+    if not unvaried:
+        return None
+    # The witness is a grant (an origin named in the answer) when one lacks Vary: that is the
+    # answer a cache would hand to the wrong origin.
+    unvaried.sort(key=lambda item: item[0][0] is None)
+    witness_key, witness = unvaried[0]
+    other_key, others = next((k, g) for k, g in answers.items() if k != witness_key)
+    other = others[0]
+    differs = ["Access-Control-Allow-Origin"] if other_key[0] != witness_key[0] else []
+    if other_key[1] != witness_key[1]:
+        differs.append("Access-Control-Allow-Credentials")
+    return _finding(
+        rules.MISSING_VARY,
+        target,
+        witness,
+        f"{' and '.join(differs)} {'differ' if len(differs) > 1 else 'differs'} by Origin "
+        f"({_answer(witness_key)} for {witness.planned.probe.origin}, {_answer(other_key)} for "
+        f"{other.planned.probe.origin}), but the response to {witness.planned.probe.origin} has "
+        f"no Vary: Origin, so a shared cache can hand it to {other.planned.probe.origin}",
+        related=tuple(dict.fromkeys(r.planned.probe.origin for _, r in unvaried[1:])),
+    )
+
+
+def _answer(key: tuple[str | None, str | None]) -> str:
+    allow_origin, credentials = key
+    text = f"'{allow_origin}'" if allow_origin is not None else "no Access-Control-Allow-Origin"
+    return text + (f" with credentials '{credentials}'" if credentials is not None else "")
+
+
+def _stripped(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
+
+
+def _varies_on_origin(result: ProbeResult) -> bool:
+    hop = result.exchange.hops[-1]
+    listed = {
+        v.strip().lower() for v in split_header_list(hop.response.headers.combined("Vary") or "")
+    }
+    return "origin" in listed or "*" in listed
 
 
 def _is_actual(result: ProbeResult) -> bool:
@@ -773,8 +943,62 @@ def _finding(
         ),
         reason=result.verdict.reason,
         related=related,
+        sent_method=hop.request.method if hop else "",
+        sent_lines=tuple(
+            line for line in (hop.request.headers if hop else ()) if _is_cors_request_line(line)
+        ),
     )
-    return Finding(rule, severity, target, message, evidence, tuple(notes), rule.fix)
+    fix = _fix_for_reason(rule, result, hop) or rule.fix
+    return Finding(rule, severity, target, message, evidence, tuple(notes), fix)
+
+
+def _is_cors_request_line(line: HeaderLine) -> bool:
+    name = line[0].lower()
+    return name == "origin" or name.startswith("access-control-request-")
+
+
+def _fix_for_reason(rule: Rule, result: ProbeResult, hop: Hop | None) -> str | None:
+    """A fix for what the browser actually objected to, where the rule's own fix would miss it: an
+    allowed request refused because a header is broken, not because something is not listed."""
+    if rule.direction != "under-permissive" or hop is None:
+        return None
+    reason_id = result.verdict.reason_id
+    headers = hop.response.headers
+    if (
+        reason_id == "CHECK-ACAO-MULTIPLE"
+        or len(headers.get_all("Access-Control-Allow-Origin")) > 1
+    ):
+        count = len(headers.get_all("Access-Control-Allow-Origin"))
+        copies = f"{count} Access-Control-Allow-Origin lines" if count > 1 else "a list of origins"
+        return (
+            f"The response carries {copies}, and browsers accept exactly one origin. Two layers "
+            "usually add it (the framework's CORS middleware and a proxy's add_header, or two "
+            "middlewares): keep CORS in one layer and remove it from the other."
+        )
+    if reason_id == "CHECK-ACAO-MATCH":
+        value = (headers.combined("Access-Control-Allow-Origin") or "").strip()
+        return (
+            f"The server answers Access-Control-Allow-Origin: {value}, which is not the page's "
+            f"origin {result.planned.probe.origin}: answer with the request's Origin exactly as "
+            "the browser sends it (scheme, host and port; no path or trailing slash) when it is "
+            "allowed."
+        )
+    if reason_id == "PRE-REDIRECT":
+        return (
+            "Answer the preflight (OPTIONS) at this URL itself: browsers never follow a redirect "
+            "of a preflight. Link to the final URL (often a trailing slash or http→https redirect)."
+        )
+    if reason_id == "PRE-PARSE":
+        return (
+            "Send Access-Control-Allow-Methods and Access-Control-Allow-Headers as comma-separated "
+            "tokens (no quotes, slashes or other separators)."
+        )
+    if reason_id == "NET-DUPLICATE-HEADER":
+        return (
+            "Send Content-Length, Content-Disposition and Location once: two different values "
+            "make Chromium drop the response before any CORS check."
+        )
+    return None
 
 
 def _evidence_hop(exchange: Exchange, step: str | None) -> Hop | None:

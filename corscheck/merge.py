@@ -187,6 +187,9 @@ def _target(data: dict[str, Any]) -> TargetReport:
             response_lines=_lines(ev["response_lines"]),
             reason=ev["reason"],
             related=tuple(ev["related"]),
+            # Reports written before the evidence carried its request lack these two.
+            sent_method=ev.get("sent_method", ""),
+            sent_lines=_lines(ev.get("sent_lines", [])),
         )
         if item["severity"] not in SEVERITIES:
             raise ValueError(f"unknown severity {item['severity']!r}")

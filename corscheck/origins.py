@@ -155,7 +155,7 @@ _QUICK_CLASSES = frozenset(
 # class, except as listed here. Special characters are probed on the first base only: a parser that
 # stops at `_` stops there whatever the host.
 _STANDARD_GENERIC_COUNT = {"localhost": 1, "developer": 2, "third-party-hosting": 3}
-_STANDARD_PER_BASE = {"pattern-edge": 2}
+_STANDARD_PER_BASE = {"pattern-edge": 2, "substring": 2}
 _STANDARD_SPECIAL_CHARS = 3
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -402,12 +402,30 @@ def _special_chars(base: _Base) -> list[str]:
 
 
 def _substring(base: _Base) -> list[str]:
-    # `trusted_host.find(host) >= 0` or `host in "app.example.com"`: a truncated registrable domain.
+    # `origin in "https://a.example.com https://app.example.com"`, `allowed.includes(origin)`, an
+    # unanchored nginx `~` match: any substring of the list passes. The one an attacker can register
+    # is a trusted host cut short at its end (app.example.com -> app.example.co), port kept for
+    # host-level checks, and without the port, which a whole-origin substring check also takes.
     victim = None if base.is_ip else registrable_domain(base.host)
-    if victim is None:
-        return []
-    cut = (victim[:-1], victim[1:])
-    return [_origin(base.scheme, h, base.port) for h in cut if _registrable_by_others(h, victim)]
+    if victim is None or base.pattern:
+        cut_hosts: list[str] = []
+    else:
+        cut_hosts = [
+            base.host[:end]
+            for end in range(len(base.host) - 1, len(base.host) - len(victim), -1)
+            if base.host[end - 1] not in ".-"
+            and _registrable_by_others(base.host[:end], victim)
+        ][:1]
+    found = [_origin(base.scheme, host, base.port) for host in cut_hosts]
+    if base.port is not None:
+        found += [_origin(base.scheme, host, None) for host in cut_hosts]
+    # `trusted_host.find(host) >= 0`: the registrable domain cut at either end.
+    if victim is not None:
+        cut = (victim[:-1], victim[1:])
+        found += [
+            _origin(base.scheme, h, base.port) for h in cut if _registrable_by_others(h, victim)
+        ]
+    return list(dict.fromkeys(found))
 
 
 def _pattern_edge(base: _Base) -> list[str]:

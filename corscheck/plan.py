@@ -18,7 +18,9 @@ from corscheck.policy import Policy
 
 Depth = Literal["quick", "standard", "thorough"]
 DEPTHS: tuple[Depth, ...] = ("quick", "standard", "thorough")
-Aspect = Literal["origin", "method", "header", "private-network"]
+# "request": the request the front-end really sends (a policy method with every policy header);
+# "method" and "header": one of them alone, which isolates the culprit when "request" is refused.
+Aspect = Literal["origin", "request", "method", "header", "private-network"]
 
 # Chromium's Private Network Access preflight header (PRE-PRIVATE-NETWORK).
 PRIVATE_NETWORK_REQUEST: HeaderLine = ("Access-Control-Request-Private-Network", "true")
@@ -26,11 +28,16 @@ ALLOWED = "allowed"  # origin_class of the policy's own origins
 OUTSIDE_HEADER = "X-Corscheck-Probe"
 WILDCARD_HEADER = "X-Corscheck-Any"
 _OUTSIDE_METHODS = ("DELETE", "PATCH", "PUT")
+# Realistic values that are not CORS-safelisted, so that each header really asks the preflight for
+# permission (`Accept: application/json` would be safelisted, so Accept keeps its own look).
 _SAMPLE_VALUES = {
     "content-type": "application/json",
-    "authorization": "Bearer corscheck-probe",
+    "authorization": "Bearer corscheck-probe-token",
     "accept": "application/json",
+    "content-language": "en-US",
+    "accept-language": "en-US",
 }
+_CUSTOM_HEADER_VALUE = "corscheck-probe-token"
 _PUBLIC_ORIGIN = "https://corscheck-public.example"
 
 
@@ -120,21 +127,31 @@ def plan_target(
         add(origin, ALLOWED, origin, "origin")
         if policy is None:
             continue
-        methods = [m for m in policy.methods or () if m != "*"]
+        methods = front_end_methods(policy)
         headers = [h for h in policy.headers or () if h != "*"]
         if "*" in (policy.headers or ()):
             headers.append(WILDCARD_HEADER)
+        all_headers = _header_lines(headers)
+        isolated: set[tuple[str, tuple[HeaderLine, ...]]] = {("GET", ())}
+        # The requests the front-end sends: each method with every header at once. A refusal here
+        # is what users meet; the probes below tell which method or header causes it.
+        for method in methods:
+            if (method, all_headers) not in isolated:
+                isolated.add((method, all_headers))
+                add(origin, ALLOWED, origin, "request", method, all_headers, method)
         if depth == "quick":
-            # One preflight that carries the first non-simple method and every policy header.
-            method = next((m for m in methods if not is_cors_safelisted_method(m)), "GET")
-            if method != "GET" or headers:
-                add(origin, ALLOWED, origin, "method", method, _header_lines(headers), method)
             continue
         for method in methods:
-            if not is_cors_safelisted_method(normalize_method(method)):
+            if not is_cors_safelisted_method(normalize_method(method)) and (
+                (method, ()) not in isolated
+            ):
+                isolated.add((method, ()))
                 add(origin, ALLOWED, origin, "method", method, subject=method)
         for name in headers:
-            add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
+            lines = _header_lines([name])
+            if ("GET", lines) not in isolated:
+                isolated.add(("GET", lines))
+                add(origin, ALLOWED, origin, "header", "GET", lines, name)
         # Probes just outside the policy find what the server allows beyond it; a policy that does not
         # list methods (or headers) has no "beyond".
         for outside_method in [m for m in _OUTSIDE_METHODS if not policy.allows_method(m)]:
@@ -172,5 +189,11 @@ def plan_target(
 _CREDENTIALS_MODES: tuple[Credentials, ...] = ("omit", "include")
 
 
+def front_end_methods(policy: Policy) -> list[str]:
+    """The methods the front-end uses, as the policy lists them; GET when it does not say."""
+    listed = [m for m in policy.methods or () if m != "*"]
+    return listed or ["GET"]
+
+
 def _header_lines(names: Iterable[str]) -> tuple[HeaderLine, ...]:
-    return tuple((name, _SAMPLE_VALUES.get(name.lower(), "corscheck")) for name in names)
+    return tuple((name, _SAMPLE_VALUES.get(name.lower(), _CUSTOM_HEADER_VALUE)) for name in names)

@@ -27,8 +27,10 @@ class MaxAge:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What the team meant to ship. Methods and headers are the non-simple ones the front-end uses;
-    None means the policy does not say, so nothing beyond it is checked."""
+    """What the team meant to ship. Methods and headers are the ones the front-end uses, as written
+    (CORS-safelisted ones included: the front-end still sends them, and with a non-safelisted header
+    they go through a preflight); None means the policy does not say, so nothing beyond it is
+    checked."""
 
     origins: tuple[str, ...] = ()
     methods: tuple[str, ...] | None = None
@@ -58,6 +60,31 @@ class Policy:
         wanted = name.lower()
         return any(h.lower() == wanted for h in self.headers)
 
+    def notes(self) -> list[str]:
+        """Where a value as written needs no CORS permission from the server, and what it still needs."""
+        notes = []
+        simple = [m for m in self.methods or () if m in ("GET", "HEAD", "POST")]
+        if simple:
+            notes.append(
+                f"{', '.join(simple)} {'is a' if len(simple) == 1 else 'are'} CORS-safelisted "
+                f"method{'' if len(simple) == 1 else 's'}: browsers need no "
+                "Access-Control-Allow-Methods entry, but with a non-safelisted request header the "
+                "browser still sends a preflight, which the server must answer with 2xx"
+            )
+        for name in self.headers or ():
+            if name.lower() in _SAFELISTED_HEADER_NAMES:
+                notes.append(
+                    f"{name} is CORS-safelisted for common values"
+                    + (
+                        " (only text/plain, multipart/form-data and "
+                        "application/x-www-form-urlencoded): application/json needs "
+                        "Access-Control-Allow-Headers"
+                        if name.lower() == "content-type"
+                        else "; other values need Access-Control-Allow-Headers"
+                    )
+                )
+        return notes
+
     def to_dict(self) -> dict[str, object]:
         data: dict[str, object] = {
             "origins": list(self.origins),
@@ -69,6 +96,9 @@ class Policy:
         }
         if self.max_age is not None:
             data["max-age"] = {"min": self.max_age.min, "max": self.max_age.max}
+        notes = self.notes()
+        if notes:
+            data["notes"] = notes
         return data
 
 
@@ -173,7 +203,7 @@ def build_policy(
         validate_method(method)
         # Methods the browser normalizes are compared in upper case (REQ-METHOD-NORMALIZE).
         canonical_method = method.upper() if method.upper() in _NORMALIZED_METHODS else method
-        if canonical_method not in ("GET", "HEAD", "POST") and canonical_method not in method_list:
+        if canonical_method not in method_list:
             method_list.append(canonical_method)
     header_list = (
         None if headers is None else _dedupe_headers(validate_header_name(h) for h in headers)
@@ -196,6 +226,7 @@ def build_policy(
 
 
 _NORMALIZED_METHODS = {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"}
+_SAFELISTED_HEADER_NAMES = {"accept", "accept-language", "content-language", "content-type"}
 
 
 def _dedupe_headers(names: Iterable[str]) -> tuple[str, ...]:

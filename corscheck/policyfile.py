@@ -379,8 +379,7 @@ def policy_table(policy: Policy) -> list[str]:
     """The lines of a [policy] table that loads back to `policy`."""
     lines = [f"origins = {_toml_list(policy.origins)}"]
     if policy.methods is not None:
-        # The simple methods are always allowed; writing them keeps the file readable.
-        lines.append(f"methods = {_toml_list(['GET', 'POST', *policy.methods])}")
+        lines.append(f"methods = {_toml_list(list(policy.methods))}")
     if policy.headers is not None:
         lines.append(f"headers = {_toml_list(policy.headers)}")
     if policy.expose:
@@ -404,7 +403,8 @@ TEMPLATE_HEAD = """\
 #
 # origins          exact origins ("https://app.example.com"), subdomain patterns
 #                  ("https://*.example.com"), or ["*"] for a public API (then credentials = false)
-# methods          non-simple methods the front-end sends (GET, HEAD and POST are always allowed)
+# methods          methods the front-end sends, e.g. ["GET", "POST", "PUT"]; each is probed with
+#                  every header below, as the front-end sends it
 # headers          request headers the front-end sets beyond the safelisted ones
 # expose           response headers the front-end must be able to read
 # credentials      whether the front-end sends cookies or HTTP authentication

@@ -63,8 +63,9 @@ def assert_cors(
         ev = finding.evidence
         lines.append(f"\n[{finding.severity}] {finding.rule.id}: {finding.title}")
         lines.append(f"  {finding.message}")
-        lines.append(f"  request:  {ev.method} Origin: {ev.origin} credentials: {ev.credentials}")
-        lines += [f"  response: {name}: {value.strip()}" for name, value in ev.response_lines]
+        lines.append(f"  request:  {ev.page_request()}")
+        lines += [f"  sent:     {line}" for line in ev.sent_request()]
+        lines += [f"  response: {line}" for line in ev.response()]
         lines.append(f"  fix:      {finding.fix}")
     lines += [f"\nnot audited: {error}" for error in errors]
     raise AssertionError("\n".join(lines))

@@ -146,6 +146,8 @@ def fixed_report() -> Report:
                 status=200,
                 response_lines=leaked_lines,
                 related=("https://app.example.com_.corscheck-attacker.example",),
+                sent_method="GET",
+                sent_lines=(("Origin", ATTACKER),),
             ),
             notes=(
                 "The server's check looks like origin.startswith(allowed): 100% a prefix match.",
@@ -166,6 +168,8 @@ def fixed_report() -> Report:
                 status=204,
                 response_lines=(("Access-Control-Allow-Methods", "GET, POST"),),
                 reason=put_refused.reason,
+                sent_method="OPTIONS",
+                sent_lines=(("Origin", FRONTEND), ("Access-Control-Request-Method", "PUT")),
             ),
             fix=ALLOWED_METHOD_REFUSED.fix,
         ),

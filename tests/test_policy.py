@@ -82,11 +82,13 @@ def test_wildcard_with_credentials_is_refused() -> None:
         build_policy(origins=["*"], credentials=True)
 
 
-def test_methods_normalized_and_simple_ones_dropped() -> None:
+def test_methods_kept_as_written_normalized_and_deduplicated() -> None:
     policy = build_policy(
-        origins=["https://a.example"], methods=["get", "put", "PATCH", "patch", "PUT"]
+        origins=["https://a.example"], methods=["get", "put", "PATCH", "patch", "PUT", "POST"]
     )
-    assert policy.methods == ("PUT", "PATCH", "patch")
+    # As written (safelisted ones too: the front-end sends them), normalized as fetch() does.
+    assert policy.methods == ("GET", "PUT", "PATCH", "patch", "POST")
+    assert policy.to_dict()["methods"] == ["GET", "PUT", "PATCH", "patch", "POST"]
     assert policy.allows_method("GET") and policy.allows_method("PUT")
     assert not policy.allows_method("DELETE")
 
@@ -115,3 +117,20 @@ def test_headers_case_insensitive_and_deduplicated() -> None:
 def test_max_age_bounds_checked() -> None:
     with pytest.raises(PolicyError, match="greater than max"):
         build_policy(origins=["https://a.example"], max_age=MaxAge(min=10, max=5))
+
+
+def test_notes_say_which_values_need_no_cors_permission() -> None:
+    policy = build_policy(
+        origins=["https://a.example"],
+        methods=["GET", "POST", "PUT"],
+        headers=["Content-Type", "X-Token"],
+    )
+    notes = policy.to_dict()["notes"]
+    assert isinstance(notes, list) and len(notes) == 2
+    assert notes[0].startswith("GET, POST are CORS-safelisted methods")
+    assert "Content-Type" in notes[1] and "application/json" in notes[1]
+
+
+def test_no_notes_when_every_value_needs_permission() -> None:
+    policy = build_policy(origins=["https://a.example"], methods=["PUT"], headers=["X-Token"])
+    assert "notes" not in policy.to_dict()

@@ -51,7 +51,7 @@ def test_loads_policy_targets_and_settings(tmp_path: Path) -> None:
     loaded = load_policy_file(write(tmp_path, GOOD), environ={"API_TOKEN": "t0k"})
     assert loaded.policy is not None
     assert loaded.policy.origins == ("https://app.example.com", "https://*.example.com")
-    assert loaded.policy.methods == ("PUT",)
+    assert loaded.policy.methods == ("GET", "POST", "PUT")  # as written
     assert loaded.policy.max_age == MaxAge(600, 7200)
     users, status = loaded.targets
     assert users.policy == loaded.policy and users.line == 10

@@ -165,16 +165,10 @@ def _finding(finding: Finding) -> RenderableType:
     grid.add_column(overflow="fold")
     grid.add_row("", "", Text(finding.message))  # Text everywhere: values may contain [brackets]
     ev = finding.evidence
-    request = f"{ev.method} with Origin: {ev.origin}, credentials: {ev.credentials}"
-    request += "".join(f", {name}: {value}" for name, value in ev.request_headers)
-    grid.add_row("", "request", Text(request))
-    status = f"{ev.step} → {ev.status}" if ev.status is not None else "no response"
-    lines = [f"{name}: {value.strip()}" for name, value in ev.response_lines]
-    grid.add_row(
-        "",
-        "response",
-        Text("\n".join([status, *lines]) if lines else f"{status} (no CORS headers)"),
-    )
+    grid.add_row("", "request", Text(ev.page_request()))
+    if ev.sent_method:
+        grid.add_row("", "sent", Text("\n".join(ev.sent_request())))
+    grid.add_row("", "response", Text("\n".join(ev.response())))
     if ev.reason:
         grid.add_row("", "browser", Text(ev.reason, style="italic"))
     if ev.related:

@@ -194,15 +194,10 @@ def _target(n: int, target: TargetReport) -> str:
 
 def _finding(finding: Finding) -> str:
     ev = finding.evidence
-    request = f"{ev.method} with Origin: {ev.origin}, credentials: {ev.credentials}"
-    request += "".join(f"\n{name}: {value}" for name, value in ev.request_headers)
-    status = f"{ev.step} → {ev.status}" if ev.status is not None else f"{ev.step}: no response"
-    lines = [f"{name}: {value.strip()}" for name, value in ev.response_lines]
-    response = "\n".join([status, *lines]) if lines else f"{status} (no CORS headers)"
-    rows = [
-        ("request", f"<pre>{escape(request)}</pre>"),
-        ("response", f"<pre>{escape(response)}</pre>"),
-    ]
+    rows = [("request", f"<pre>{escape(ev.page_request())}</pre>")]
+    if ev.sent_method:
+        rows.append(("sent", f"<pre>{escape(chr(10).join(ev.sent_request()))}</pre>"))
+    rows.append(("response", f"<pre>{escape(chr(10).join(ev.response()))}</pre>"))
     if ev.reason:
         rows.append(("browser", escape(ev.reason)))
     if ev.related:

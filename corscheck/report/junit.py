@@ -30,9 +30,10 @@ def _evidence(finding: Finding) -> str:
     ev = finding.evidence
     lines = [
         finding.message,
-        f"request: {ev.method} Origin: {ev.origin} credentials: {ev.credentials}",
-        f"response: {ev.step} {ev.status}",
-        *(f"  {name}: {value.strip()}" for name, value in ev.response_lines),
+        f"request: {ev.page_request()}",
+        *(f"sent: {line}" if i == 0 else f"  {line}" for i, line in enumerate(ev.sent_request())),
+        f"response: {ev.response()[0]}",
+        *(f"  {line}" for line in ev.response()[1:]),
     ]
     if ev.reason:
         lines.append(f"browser: {ev.reason}")

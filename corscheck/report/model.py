@@ -266,6 +266,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             "response_lines": [list(line) for line in evidence.response_lines],
             "reason": evidence.reason,
             "related": list(evidence.related),
+            "sent_method": evidence.sent_method,
+            "sent_lines": [list(line) for line in evidence.sent_lines],
         },
         "notes": list(finding.notes),
         "explanation": finding.rule.explanation,

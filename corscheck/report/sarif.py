@@ -73,8 +73,9 @@ def _result(
         "ruleIndex": index[finding.rule.id],
         "level": _LEVELS[finding.severity],
         "message": {
-            "text": f"{finding.message}. Request: {ev.method} with Origin {ev.origin}, credentials "
-            f"{ev.credentials}. Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}. "
+            "text": f"{finding.message}. Request: {ev.page_request()}. "
+            + (f"Sent: {'; '.join(ev.sent_request())}. " if ev.sent_method else "")
+            + f"Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}. "
             f"Fix: {finding.fix}"
         },
         "locations": [_location(finding, source)],

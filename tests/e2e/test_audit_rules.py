@@ -40,12 +40,15 @@ class Server:
     duplicate_origin: bool = False
     preflight_allows: Callable[[str], bool] | None = None
     status: int = 200
+    static: bool = False  # Access-Control-Allow-Origin: FRONTEND whatever the Origin
 
     def route(self, origin: str | None, preflight: bool) -> tuple[int, HeaderLines]:
         lines: HeaderLines = [("Vary", "Origin")] if self.vary else []
         allows = self.preflight_allows if preflight and self.preflight_allows else self.allows
         if self.wildcard:
-            lines = [("Access-Control-Allow-Origin", "*")]
+            lines = [*lines, ("Access-Control-Allow-Origin", "*")]
+        elif self.static:
+            lines.append(("Access-Control-Allow-Origin", FRONTEND))
         elif origin is not None and allows(origin):
             lines.append(("Access-Control-Allow-Origin", origin))
             if self.duplicate_origin:
@@ -117,7 +120,28 @@ CASES: list[tuple[str, Server, Policy | None, set[str]]] = [
         replace(POLICY, origins=(FRONTEND, "https://admin.example.com")),
         {"missing-vary-origin"},
     ),
-    ("single-fixed-origin-needs-no-vary", Server(vary=False), POLICY, set()),
+    # One allowed origin reflected only when it matches is origin-dependent: Vary is needed (Fetch,
+    # "CORS protocol and HTTP caches"), with and without a policy (the developer origin finds it).
+    ("single-reflected-origin-needs-vary", Server(vary=False), POLICY, {"missing-vary-origin"}),
+    (
+        "single-reflected-origin-needs-vary-without-policy",
+        Server(allows=lambda o: o == "http://localhost:3000", vary=False),
+        None,
+        {"missing-vary-origin", "development-origin"},
+    ),
+    ("static-origin-needs-no-vary", Server(vary=False, static=True), POLICY, set()),
+    (
+        "static-wildcard-needs-no-vary",
+        Server(vary=False, wildcard=True, credentials=False),
+        build_policy(
+            origins=["*"],
+            methods=["GET", "POST", "PUT"],
+            headers=["Content-Type", "Authorization"],
+            expose=["X-Request-Id"],
+            max_age=MaxAge(min=600, max=7200),
+        ),
+        set(),
+    ),
     (
         "method-beyond-policy",
         Server(methods="GET, POST, PUT, PATCH, DELETE"),

@@ -486,19 +486,27 @@ def _refused_requests(
     for (origin, kind, subject), witnesses in culprits.items():
         witness = witnesses[0]
         requests = list(dict.fromkeys(_request_summary(w) for w in witnesses))
-        shown = requests[0]
-        also = f" (and {len(requests) - 1} more request{'s' if len(requests) > 2 else ''})"
-        context = f"{shown}{also if len(requests) > 1 else ''} from {origin} is refused"
+        front_end = "the front-end's " if witness.planned.aspect == "request" else ""
+        failing = f"{front_end}{requests[0]} fails its preflight"
         clause = _only_with_credentials(witness, results)
         if kind == "method":
-            message = f"{subject}: {context}; the method is what the preflight refuses{clause}"
             rule = rules.ALLOWED_METHOD_REFUSED
+            passing = (
+                ", while each of its headers passes with GET"
+                if witness.planned.probe.headers and is_cors_safelisted_method(subject)
+                else ""
+            )
+            message = f"{subject} is refused for {origin}: {failing}{passing}{clause}"
         elif kind == "header":
-            message = f"request header {subject}: {context}{clause}"
             rule = rules.ALLOWED_HEADER_REFUSED
+            alone = f", and so does GET with {subject} alone" if front_end else ""
+            message = f"request header {subject} is refused for {origin}: {failing}{alone}{clause}"
         else:
-            message = f"{context}, although its method and each of its headers pass alone{clause}"
             rule = rules.ALLOWED_METHOD_REFUSED
+            message = (
+                f"{failing} for {origin}, although its method and each of its headers pass "
+                f"alone{clause}"
+            )
         findings.append(
             _finding(rule, target, witness, message, related=tuple(requests[1:]), step="preflight")
         )

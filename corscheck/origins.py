@@ -413,8 +413,7 @@ def _substring(base: _Base) -> list[str]:
         cut_hosts = [
             base.host[:end]
             for end in range(len(base.host) - 1, len(base.host) - len(victim), -1)
-            if base.host[end - 1] not in ".-"
-            and _registrable_by_others(base.host[:end], victim)
+            if base.host[end - 1] not in ".-" and _registrable_by_others(base.host[:end], victim)
         ][:1]
     found = [_origin(base.scheme, host, base.port) for host in cut_hosts]
     if base.port is not None:

@@ -482,8 +482,22 @@ def _refused_requests(
         origin = result.planned.probe.origin
         for kind, subject in _culprits(result, results):
             culprits.setdefault((origin, kind, subject), []).append(result)
-    findings = []
+    # Headers refused in the same request for the same reason (`*` with credentials, say) are one
+    # finding: their evidence is the same preflight.
+    merged: dict[tuple[str, str, str], list[ProbeResult]] = {}
+    first_header: dict[tuple[str, int], tuple[str, str, str]] = {}
     for (origin, kind, subject), witnesses in culprits.items():
+        key = (origin, id(witnesses[0]))
+        if kind == "header" and key in first_header:
+            _, _, shown = first_header[key]
+            merged[(origin, kind, f"{shown}, {subject}")] = merged.pop(first_header[key])
+            first_header[key] = (origin, kind, f"{shown}, {subject}")
+            continue
+        if kind == "header":
+            first_header[key] = (origin, kind, subject)
+        merged[(origin, kind, subject)] = witnesses
+    findings = []
+    for (origin, kind, subject), witnesses in merged.items():
         witness = witnesses[0]
         requests = list(dict.fromkeys(_request_summary(w) for w in witnesses))
         front_end = "the front-end's " if witness.planned.aspect == "request" else ""
@@ -499,8 +513,16 @@ def _refused_requests(
             message = f"{subject} is refused for {origin}: {failing}{passing}{clause}"
         elif kind == "header":
             rule = rules.ALLOWED_HEADER_REFUSED
-            alone = f", and so does GET with {subject} alone" if front_end else ""
-            message = f"request header {subject} is refused for {origin}: {failing}{alone}{clause}"
+            several = ", " in subject
+            alone = (
+                f", and so does GET with {'each' if several else subject} alone"
+                if front_end
+                else ""
+            )
+            message = (
+                f"request header{'s' if several else ''} {subject} "
+                f"{'are' if several else 'is'} refused for {origin}: {failing}{alone}{clause}"
+            )
         else:
             rule = rules.ALLOWED_METHOD_REFUSED
             message = (

@@ -3,6 +3,7 @@ correctly configured server with a matching policy gets none."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -252,3 +253,45 @@ def test_reflection_is_one_finding_with_bypasses_as_evidence() -> None:
     assert ("Access-Control-Allow-Credentials", "true") in lines
     assert "null" in finding.evidence.related
     assert any(o.endswith(".attacker.example") or "attacker" in o for o in finding.evidence.related)
+
+
+_PREFLIGHT_RULES = {
+    "method-beyond-policy",
+    "header-beyond-policy",
+    "authorization-by-wildcard",
+    "private-network-untrusted",
+    "private-network-refused",
+    "allowed-method-refused",
+    "allowed-header-refused",
+    "preflight-cache-too-long",
+    "preflight-cache-too-short",
+}
+
+
+@pytest.mark.parametrize(
+    ("server", "policy", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_message_evidence_and_fix_agree(
+    server: Server, policy: Policy | None, expected: set[str]
+) -> None:
+    with serve_routes({"/api": server.route}) as base:
+        (target,) = audit([Target(base + "/api", policy)]).targets
+    for finding in target.findings:
+        ev = finding.evidence
+        context = f"{finding.rule.id}: {finding.message} / {ev}"
+        sent = {name.lower(): value for name, value in ev.sent_lines}
+        assert sent.get("origin") == ev.origin, context  # the evidence request is the probe's
+        if finding.rule.id in _PREFLIGHT_RULES:
+            # A claim about a preflight is proven by that preflight, request and response.
+            assert ev.step == "preflight" and ev.sent_method == "OPTIONS", context
+            assert "access-control-request-method" in sent, context
+        advertised = re.search(r"advertises ([\w-]+): (.*)\)", finding.message)
+        if advertised:
+            shown = [(name, value.strip()) for name, value in ev.response_lines]
+            assert (advertised[1], advertised[2]) in shown, context
+        if ev.reason and "multiple values" in ev.reason:
+            assert "exactly one" in finding.fix or "once" in finding.fix, context
+            assert "allow-list" not in finding.fix, context
+        if finding.rule.direction == "over-permissive" and ev.step == "actual":
+            names = {name.lower() for name, _ in ev.response_lines}
+            assert "access-control-allow-origin" in names, context

@@ -48,6 +48,7 @@ from corscheck import demo
 from corscheck.audit import Target, audit
 from corscheck.evaluate import Finding
 from corscheck.headers import parse_origin
+from corscheck.plan import Depth
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
 from tests.e2e.headless import CHROMIUM, FETCH_JS, launch
@@ -318,6 +319,7 @@ class App:
     # Replayable rules the audit should report but does not yet: rule ids -> the xfail reason. A
     # tuple of ids is one expectation that any of them meets.
     pending: dict[tuple[str, ...], str] = field(default_factory=dict)
+    depth: Depth = "standard"
 
 
 APPS: list[App] = [
@@ -392,7 +394,10 @@ APPS: list[App] = [
         ),
         ("/api/items",),
         fixed(None),
-        frozenset(),
+        frozenset({"development-origin"}),
+        # `standard` probes one development origin (http://localhost:3000), which this app does
+        # not list; `thorough` probes the others, http://localhost and http://localhost:8080 among them.
+        depth="thorough",
     ),
     App(
         "fastapi-guide-b-wildcard",
@@ -735,7 +740,7 @@ class Harness:
             targets = [Target(base + path, app.policy(base)) for path in app.paths]
             # Playwright's sync API keeps an event loop running on this thread: audit on another.
             with ThreadPoolExecutor(1) as pool:
-                report = pool.submit(audit, targets).result(timeout=120)
+                report = pool.submit(audit, targets, depth=app.depth).result(timeout=120)
             assert report.error_count == 0, [e for t in report.targets for e in t.errors]
             self._audits[app.id] = Audited(base, recorder, report)
         return self._audits[app.id]

@@ -328,12 +328,7 @@ APPS: list[App] = [
         serve_demo,
         tuple(demo.ROUTES),
         fixed(None),
-        frozenset(
-            {
-                "any-origin-with-credentials",
-                "null-origin",
-            }
-        ),
+        frozenset({"any-origin-with-credentials", "null-origin"}),
     ),
     App(
         "demo-policy",
@@ -375,12 +370,7 @@ APPS: list[App] = [
                 credentials=True,
             )
         ),
-        frozenset(
-            {
-                "header-beyond-policy",
-                "method-beyond-policy",
-            }
-        ),
+        frozenset({"header-beyond-policy", "method-beyond-policy"}),
     ),
     App(
         "fastapi-guide-a-baseline",
@@ -404,13 +394,7 @@ APPS: list[App] = [
         asgi(fastapi_app(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])),
         ("/api/items",),
         fixed(build_policy(origins=FRONTENDS, methods=["GET", "POST"], headers=["Content-Type"])),
-        frozenset(
-            {
-                "any-origin",
-                "header-beyond-policy",
-                "method-beyond-policy",
-            }
-        ),
+        frozenset({"any-origin", "header-beyond-policy", "method-beyond-policy"}),
     ),
     App(
         "fastapi-guide-c-wildcard-credentials",
@@ -431,13 +415,7 @@ APPS: list[App] = [
                 credentials=True,
             )
         ),
-        frozenset(
-            {
-                "any-origin-with-credentials",
-                "header-beyond-policy",
-                "method-beyond-policy",
-            }
-        ),
+        frozenset({"any-origin-with-credentials", "header-beyond-policy", "method-beyond-policy"}),
     ),
     App(
         "fastapi-guide-d-regex",
@@ -478,12 +456,7 @@ APPS: list[App] = [
             headers=["Content-Type", "Authorization"],
             credentials=True,
         ),
-        frozenset(
-            {
-                "allowed-method-refused",
-                "header-beyond-policy",
-            }
-        ),
+        frozenset({"allowed-method-refused", "header-beyond-policy"}),
     ),
     App(
         "substring-allow-list",
@@ -512,24 +485,14 @@ APPS: list[App] = [
                 expose=["X-Request-Id"],
             )
         ),
-        frozenset(
-            {
-                "credentials-beyond-policy",
-                "exposed-header-missing",
-            }
-        ),
+        frozenset({"credentials-beyond-policy", "exposed-header-missing"}),
     ),
     App(
         "starlette-wider-policy",
         asgi(fastapi_app(allow_origins=[FRONTEND], **FRAMEWORK_CORS)),
         ("/api/items",),
         fixed(WIDER_POLICY),
-        frozenset(
-            {
-                "allowed-header-refused",
-                "allowed-method-refused",
-            }
-        ),
+        frozenset({"allowed-header-refused", "allowed-method-refused"}),
     ),
     App(
         "flask-cors-wider-policy",
@@ -544,23 +507,14 @@ APPS: list[App] = [
         ),
         ("/api/items",),
         fixed(WIDER_POLICY),
-        frozenset(
-            {
-                "allowed-header-refused",
-                "allowed-method-refused",
-            }
-        ),
+        frozenset({"allowed-header-refused", "allowed-method-refused"}),
     ),
     App(
         "flask-cors-wildcard-credentials",
         wsgi(flask_app(origins="*", supports_credentials=True)),
         ("/api/items",),
         fixed(None),
-        frozenset(
-            {
-                "any-origin-with-credentials",
-            }
-        ),
+        frozenset({"any-origin-with-credentials"}),
     ),
 ]
 APPS_BY_ID = {app.id: app for app in APPS}

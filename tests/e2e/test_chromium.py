@@ -33,8 +33,8 @@ from corscheck.browser import (
 )
 from corscheck.headers import parse_header_lines
 from tests.cors_server import CorsServer, Reply
+from tests.e2e.headless import CHROMIUM, FETCH_JS, launch
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.chromium,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="no /usr/bin/chromium"),
@@ -849,16 +849,6 @@ _PAGE = (
     b"<!doctype html><title>page</title>"
     b'<iframe sandbox="allow-scripts" srcdoc="<p>opaque</p>"></iframe>'
 )
-_FETCH_JS = """async ([url, method, headers, credentials]) => {
-  try {
-    const h = new Headers();
-    for (const [n, v] of headers) h.append(n, v);
-    const r = await fetch(url, {method, headers: h, credentials, mode: "cors", cache: "no-store"});
-    return {ok: true, detail: String(r.status)};
-  } catch (e) {
-    return {ok: false, detail: String(e)};
-  }
-}"""
 
 
 class Chromium:
@@ -867,20 +857,7 @@ class Chromium:
     def __init__(self, server: CorsServer) -> None:
         self.server = server
         server.route("/page", actual=Reply(200, ["Content-Type: text/html"], _PAGE))
-        self._pw = sync_api.sync_playwright().start()
-        self._browser = self._pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--host-resolver-rules=MAP * 127.0.0.1",
-            ],
-        )
+        self._pw, self._browser = launch(sync_api)
         self.console: list[str] = []
         self._frames: dict[str, Any] = {}
         self.major_version = int(self._browser.version.split(".")[0])
@@ -900,7 +877,7 @@ class Chromium:
 
     def fetch(self, kind: PageKind, url: str, c: Case) -> tuple[bool, str]:
         result = self.frame(kind).evaluate(
-            _FETCH_JS, [url, c.method, [list(h) for h in c.headers], c.credentials]
+            FETCH_JS, [url, c.method, [list(h) for h in c.headers], c.credentials]
         )
         return bool(result["ok"]), str(result["detail"])
 

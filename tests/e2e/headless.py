@@ -1,0 +1,52 @@
+"""Headless Chromium for the browser comparisons (test_chromium.py, test_chromium_findings.py).
+
+Playwright is imported by the caller (`pytest.importorskip`), so this module imports without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+
+# Every host name resolves to 127.0.0.1, so a page or an API on any made-up host is reachable.
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * 127.0.0.1",
+]
+
+# fetch() from a page: the promise resolves (the page can read) or rejects with a TypeError. `read`
+# names response headers the page then tries to read (null when they are not exposed to it). A fetch
+# that hangs is aborted after 15 s (a TimeoutError, which no case expects).
+FETCH_JS = """async ([url, method, headers, credentials, read = []]) => {
+  try {
+    const h = new Headers();
+    for (const [n, v] of headers) h.append(n, v);
+    const r = await fetch(url, {method, headers: h, credentials, mode: "cors", cache: "no-store",
+                             signal: AbortSignal.timeout(15000)});
+    const values = {};
+    for (const name of read) values[name] = r.headers.get(name);
+    return {ok: true, detail: String(r.status), read: values};
+  } catch (e) {
+    return {ok: false, detail: String(e), read: {}};
+  }
+}"""
+
+
+def launch(sync_api: Any, extra_args: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """Starts Playwright and /usr/bin/chromium; returns (playwright, browser). Stop both after."""
+    playwright = sync_api.sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*LAUNCH_ARGS, *extra_args]
+        )
+    except BaseException:
+        playwright.stop()
+        raise
+    return playwright, browser

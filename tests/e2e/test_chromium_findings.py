@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -251,13 +251,6 @@ def substring_check(origin: str | None, preflight: bool) -> list[tuple[str, str]
     return lines
 
 
-SUBSTRING_MISSED = (
-    "corscheck misses untrusted-origin: its substring probes cut the registrable domain "
-    "(https://example.co, https://xample.com), while `origin in '<list>'` accepts a cut full "
-    "origin such as https://app.example.co (test_the_substring_check_lets_a_truncated_origin_read)"
-)
-
-
 # An exact allow-list that reflects the allowed origin with credentials, forgets Vary: Origin and
 # does not expose X-Request-Id.
 EXACT_LIST = ("https://app.example.com", "https://admin.example.com")
@@ -298,11 +291,6 @@ WIDER_POLICY = build_policy(
     expose=["X-Request-Id"],
     credentials=True,
 )
-STARLETTE_DEFAULTS_MISSING = (
-    "corscheck misses allowed-method-refused (or allowed-header-refused): the POST with "
-    "Content-Type: application/json that the policy allows fails its preflight, since Starlette's "
-    "default allow_methods is ('GET',)"
-)
 
 
 def fixed(policy: Policy | None) -> Callable[[str], Policy | None]:
@@ -316,9 +304,6 @@ class App:
     paths: tuple[str, ...]
     policy: Callable[[str], Policy | None]  # base URL -> the policy it is audited with
     expected: frozenset[str]  # the replayable rule ids its audit reports
-    # Replayable rules the audit should report but does not yet: rule ids -> the xfail reason. A
-    # tuple of ids is one expectation that any of them meets.
-    pending: dict[tuple[str, ...], str] = field(default_factory=dict)
     depth: Depth = "standard"
 
 
@@ -436,8 +421,8 @@ APPS: list[App] = [
                 credentials=True,
             )
         ),
-        frozenset(),
-        {("allowed-method-refused", "allowed-header-refused"): STARLETTE_DEFAULTS_MISSING},
+        # The front-end's POST with Content-Type: application/json fails its preflight (400).
+        frozenset({"allowed-method-refused"}),
     ),
     App(
         "self-origin-listed",
@@ -456,7 +441,7 @@ APPS: list[App] = [
             headers=["Content-Type", "Authorization"],
             credentials=True,
         ),
-        frozenset({"allowed-method-refused", "header-beyond-policy"}),
+        frozenset(),  # the API's own origin is same-origin: no CORS, no finding
     ),
     App(
         "substring-allow-list",
@@ -470,8 +455,7 @@ APPS: list[App] = [
                 credentials=True,
             )
         ),
-        frozenset(),
-        {("untrusted-origin",): SUBSTRING_MISSED},
+        frozenset({"untrusted-origin"}),
     ),
     App(
         "exact-allow-list-no-vary",
@@ -735,15 +719,7 @@ def describe(finding: Finding) -> str:
 
 # Findings Chromium contradicts: (app, rule id) -> what Chromium does instead. Each is a corscheck bug;
 # its case is an expected failure until the bug is fixed, and then passes (and must leave this table).
-SELF_ORIGIN_REFUSED = (
-    "corscheck reports allowed-method-refused (high) for PUT from the API's own origin "
-    "http://127.0.0.1:PORT, with no request sent ('the actual PUT request was not sent "
-    "(--send-unsafe); no preflight either, so nothing was checked'); Chromium sends that "
-    "same-origin PUT without CORS and the page reads the 200"
-)
-DISAGREEMENTS: dict[tuple[str, str], str] = {
-    ("self-origin-listed", "allowed-method-refused"): SELF_ORIGIN_REFUSED,
-}
+DISAGREEMENTS: dict[tuple[str, str], str] = {}
 
 
 def _cases() -> list[Any]:
@@ -754,11 +730,6 @@ def _cases() -> list[Any]:
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             cases.append(
                 pytest.param(app.id, (rule,), not reason, id=f"{app.id}/{rule}", marks=marks)
-            )
-        for rules, reason in app.pending.items():
-            mark = pytest.mark.xfail(strict=True, reason=reason)
-            cases.append(
-                pytest.param(app.id, rules, True, id=f"{app.id}/{'|'.join(rules)}", marks=mark)
             )
     return cases
 
@@ -789,11 +760,10 @@ def test_the_audit_reports_the_listed_rules(harness: Harness, app_id: str) -> No
     app = APPS_BY_ID[app_id]
     audited = harness.audited(app)
     found = {f.rule.id for f in audited.replayable}
-    pending = {rule for rules in app.pending for rule in rules}
     # A finding Chromium contradicts may go away with its fix; its case then says so (XPASS).
     required = {rule for rule in app.expected if (app.id, rule) not in DISAGREEMENTS}
     assert required <= found, [describe(f) for f in audited.findings]
-    assert found <= app.expected | pending, [describe(f) for f in audited.replayable]
+    assert found <= app.expected, [describe(f) for f in audited.replayable]
 
 
 def test_every_finding_is_replayable_and_ten_rules_are_replayed(harness: Harness) -> None:
@@ -813,7 +783,6 @@ def test_every_finding_is_replayable_and_ten_rules_are_replayed(harness: Harness
     assert len(confirmed) >= 10, (replayed, sorted(confirmed))
 
 
-@pytest.mark.xfail(strict=True, reason=SELF_ORIGIN_REFUSED)
 def test_an_allow_list_with_the_apis_own_origin_passes_its_policy(harness: Harness) -> None:
     """The API's own origin in the allow-list is harmless: nothing at medium or above."""
     audited = harness.audited(APPS_BY_ID["self-origin-listed"])

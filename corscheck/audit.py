@@ -72,8 +72,8 @@ def validate_url(url: str) -> str:
         # every probe would be blocked before it is sent, and nothing would be checked.
         raise UsageError(
             f"URL {shown!r} contains a username or password; browsers refuse to fetch such a URL. "
-            "Drop 'user:password@' from the URL and send the credentials as a header instead, "
-            "e.g. -H 'Authorization: Basic …'"
+            "Remove the username and password from the URL and send the credentials as a header "
+            "instead, e.g. -H 'Authorization: Basic …'"
         )
     del port
     return text

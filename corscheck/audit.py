@@ -18,16 +18,18 @@ from corscheck import __version__
 from corscheck.browser import Exchange, Probe, Verdict, judge
 from corscheck.errors import TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results
-from corscheck.headers import HeaderLine, parse_origin
+from corscheck.headers import HeaderLine, mask_url, mask_userinfo, parse_origin
 from corscheck.plan import Depth, PlannedProbe, chain_of, distinct_chains, plan_target
 from corscheck.policy import Policy
 from corscheck.report.model import (
+    NOTHING_SENT,
     Report,
     ReportSink,
     SourceLocation,
     TargetErrorRecord,
     TargetReport,
     masked,
+    may_hold_userinfo,
     secrets_in,
 )
 from corscheck.runner import Runner, RunOptions, Transport, run_async
@@ -44,23 +46,35 @@ class Target:
 
 
 def validate_url(url: str) -> str:
-    """The URL if corscheck can audit it; raises UsageError with a one-line reason otherwise."""
+    """The URL if corscheck can audit it; raises UsageError with a one-line reason otherwise.
+
+    Messages quote the URL with its userinfo masked: the URL may carry a password.
+    """
     text = url.strip()
+    shown = mask_url(url)
     if not text:
         raise UsageError("empty URL")
     if any(c.isspace() for c in text):
-        raise UsageError(f"URL {url!r} contains whitespace")
+        raise UsageError(f"URL {shown!r} contains whitespace")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as error:
-        raise UsageError(f"URL {url!r} is not valid: {error}") from None
+        raise UsageError(f"URL {shown!r} is not valid: {mask_userinfo(str(error))}") from None
     if parts.scheme not in ("http", "https"):
         if not parts.scheme or "://" not in text:
-            raise UsageError(f"URL {url!r} has no scheme; write http://… or https://…")
-        raise UsageError(f"URL {url!r}: scheme {parts.scheme!r} is not http or https")
+            raise UsageError(f"URL {shown!r} has no scheme; write http://… or https://…")
+        raise UsageError(f"URL {shown!r}: scheme {parts.scheme!r} is not http or https")
     if not parts.hostname:
-        raise UsageError(f"URL {url!r} has no host")
+        raise UsageError(f"URL {shown!r} has no host")
+    if "@" in parts.netloc:
+        # Browsers refuse to fetch a URL with credentials in it (browser.py REQ-URL-CREDENTIALS):
+        # every probe would be blocked before it is sent, and nothing would be checked.
+        raise UsageError(
+            f"URL {shown!r} contains a username or password; browsers refuse to fetch such a URL. "
+            "Remove the username and password from the URL and send the credentials as a header "
+            "instead, e.g. -H 'Authorization: Basic …'"
+        )
     del port
     return text
 
@@ -108,7 +122,8 @@ async def audit_targets(
             target = next(each_target)
             if target.source:
                 report = replace(report, source=target.source)
-            report = masked(report, secrets)
+            # Secrets by value; URL userinfo (in Location lines, say) by position.
+            report = masked(report, secrets, userinfo=may_hold_userinfo(report))
             for sink in sinks:
                 sink.add(report)
             kept.append(report if keep_probes else replace(report, probes=()))
@@ -161,13 +176,15 @@ async def _audit_one(
         url = validate_url(target.url)
     except UsageError as error:
         return TargetReport(
-            target.url, target.policy, errors=(TargetErrorRecord("input", str(error)),)
+            mask_url(target.url), target.policy, errors=(TargetErrorRecord("input", str(error)),)
         )
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers)
     try:
         ran = await _run_chains(runner, distinct_chains(planned), progress)
     except TargetError as error:
         return TargetReport(url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),))
+    if not any(exchange.hops for exchange, _ in ran.values()):
+        return TargetReport(url, target.policy, errors=(_nothing_sent(ran),))
     judged = _judge(planned, ran)
     if depth != "quick":
         # A server that answers a fixed origin trusts it: its mutations are the likeliest bypasses.
@@ -196,6 +213,14 @@ async def _audit_one(
 
 # Each chain's exchange, and the browser's verdict on it for the chain's own probe (`omit`).
 Ran = dict[Probe, tuple[Exchange, Verdict]]
+
+
+def _nothing_sent(ran: Ran) -> TargetErrorRecord:
+    """The error of a target the browser sent no request to: a browser refused every request before
+    sending it (the target, as given, cannot be fetched), so there is no evidence and no verdict."""
+    reasons = dict.fromkeys(v.reason for _, v in ran.values() if v.reason)
+    why = f": {'; '.join(reasons)}" if reasons else ""
+    return TargetErrorRecord("input", f"{NOTHING_SENT}{why}")
 
 
 async def _run_chains(

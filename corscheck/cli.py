@@ -93,7 +93,10 @@ def main_options(
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(f"corscheck: error: {message}", err=True)
+    from corscheck.headers import mask_userinfo
+
+    # Whatever raised it, an error line never shows a URL's userinfo (a proxy's password, say).
+    typer.echo(f"corscheck: error: {mask_userinfo(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -224,10 +227,12 @@ def _find_policy_file(path: str | None) -> "PolicyFile | None":
 def _print_policies(policies: "dict[str, Policy | None]", source: str | None) -> None:
     import json
 
+    from corscheck.headers import mask_url
+
     typer.echo(f"# policy file: {source or 'none'}; command-line flags override it")
     for url, policy in policies.items():
         shown = policy.to_dict() if policy else "safe baseline (no policy)"
-        typer.echo(f"{url}\n  {json.dumps(shown)}")
+        typer.echo(f"{mask_url(url)}\n  {json.dumps(shown)}")
 
 
 def _exit_code(report: "Report") -> int:

@@ -24,6 +24,8 @@ from corscheck.report.model import (
     SourceLocation,
     TargetErrorRecord,
     TargetReport,
+    masked,
+    may_hold_userinfo,
 )
 from corscheck.rules import RULES_BY_ID, SEVERITIES
 from corscheck.shard import in_shard, parse_shard, shard
@@ -56,13 +58,14 @@ def merge_reports(paths: Sequence[str]) -> Report:
                 f"the merged reports differ in {setting.replace('_', '-')} ({', '.join(values)}); "
                 f"the merged report states the first, {values[0]}"
             )
+    # A report of an older corscheck may hold a URL's userinfo: masked here by its position.
     return Report(
         first.version,
         max(r.generated_at for r in reports),
         first.depth,
         first.fail_on,
-        tuple(t for r in reports for t in r.targets),
-        tuple(warnings),
+        tuple(masked(t, userinfo=may_hold_userinfo(t)) for r in reports for t in r.targets),
+        tuple(masked(warnings)),
     )
 
 

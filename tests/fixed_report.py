@@ -209,7 +209,7 @@ def fixed_report() -> Report:
                 POLICY,
                 errors=(TargetErrorRecord("connect", "connection refused (127.0.0.1:9)"),),
             ),
-            TargetReport(STATUS, None, requests_sent=0),
+            TargetReport(STATUS, None, requests_sent=2),
         ),
         warnings=("policy origin 'https://APP.example.com' written as https://app.example.com",),
     )

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from corscheck.browser import Exchange, Hop, Probe, Verdict
 from corscheck.errors import ErrorKind
 from corscheck.evaluate import Finding, ProbeResult
+from corscheck.headers import mask_userinfo
 from corscheck.policy import Policy
 from corscheck.rules import SEVERITIES, Severity, severity_rank
 
@@ -25,6 +26,7 @@ MASK = "****"
 # Past this many targets a run is large: reports summarize it, and the audit writes each target's
 # probes to the JSON report as it finishes instead of keeping them (audit.py, keep_probes).
 LARGE_RUN = 50
+NOTHING_SENT = "no request was sent to this target, so nothing was checked"
 _SENSITIVE_QUERY = re.compile(
     r"token|key|secret|password|passwd|pwd|signature|sig|auth|session|credential|code", re.I
 )
@@ -63,10 +65,15 @@ class TargetReport:
             checked = sum(1 for p in self.probes if p.outcome != "not-checked")
             object.__setattr__(self, "probes_run", len(self.probes))
             object.__setattr__(self, "probes_checked", checked)
+        if not self.errors and not self.requests_sent:
+            # No evidence, no pass: a target no request was made to was not audited, whatever
+            # built this report (an audit, a merged report, a script).
+            object.__setattr__(self, "errors", (TargetErrorRecord("input", NOTHING_SENT),))
 
     @property
     def passed(self) -> bool:
-        return not self.findings and not self.errors
+        """No finding, no error, and at least one request really made (and answered)."""
+        return not self.findings and not self.errors and self.requests_sent > 0
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -290,19 +297,19 @@ def probe_column(result: ProbeResult) -> str:
 
 
 def secrets_in(urls: Iterable[str], headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """Values that must never appear in any output: -H values, URL passwords, sensitive query values."""
+    """Values that must never appear in any output: -H values and sensitive query values.
+
+    A URL's userinfo is not among them: it is masked by its position (`mask_userinfo`), since a
+    short password or a username such as `http` cannot be masked safely by its value.
+    """
     found: list[str] = [value.strip() for _, value in headers if value.strip()]
     for url in urls:
         try:
-            parts = urlsplit(url)
-            password, username = parts.password, parts.username
+            query = urlsplit(url).query
         except ValueError:
             continue
-        found += [s for s in (password, username) if s]
         found += [
-            v
-            for k, v in parse_qsl(parts.query, keep_blank_values=False)
-            if _SENSITIVE_QUERY.search(k)
+            v for k, v in parse_qsl(query, keep_blank_values=False) if _SENSITIVE_QUERY.search(k)
         ]
     # Longest first, so that a secret containing another is masked whole.
     return tuple(sorted({s for s in found if len(s) >= 3}, key=len, reverse=True))
@@ -311,28 +318,61 @@ def secrets_in(urls: Iterable[str], headers: Iterable[tuple[str, str]]) -> tuple
 T = TypeVar("T")
 
 
-def masked(value: T, secrets: Sequence[str]) -> T:
-    """A copy of `value` (dataclasses, tuples, lists, dicts, strings) with every secret replaced."""
-    if not secrets:
+def masked(value: T, secrets: Sequence[str] = (), *, userinfo: bool = True) -> T:
+    """A copy of `value` (dataclasses, tuples, lists, dicts, strings) with every secret replaced and,
+    with `userinfo`, the userinfo of every URL in its strings masked by position."""
+    if not secrets and not userinfo:
         return value
-    return _mask(value, secrets)  # type: ignore[no-any-return]
+    return _mask(value, secrets, userinfo)  # type: ignore[no-any-return]
 
 
-def _mask(value: Any, secrets: Sequence[str]) -> Any:
+def may_hold_userinfo(target: TargetReport) -> bool:
+    """Whether a URL's userinfo may appear in `target`: some text it was built from has an `@`.
+
+    Cheap (each exchange is read once): the probes, verdicts and findings are all derived from the
+    target URL, its errors and the exchanges' request and response lines, so when none of those has
+    an `@`, the whole report can skip `masked`.
+    """
+    if "@" in target.url or any("@" in e.message for e in target.errors):
+        return True
+    seen: set[int] = set()
+    for result in target.probes:
+        exchange = result.exchange
+        if id(exchange) in seen:
+            continue
+        seen.add(id(exchange))
+        if "@" in result.planned.probe.url or _hops_hold_at(exchange):
+            return True
+    return False
+
+
+def _hops_hold_at(exchange: Exchange) -> bool:
+    for hop in exchange.hops:
+        if "@" in hop.request.url or any("@" in v for _, v in hop.request.headers):
+            return True
+        if any("@" in v for _, v in hop.response.headers.lines):
+            return True
+    unsent = exchange.unsent
+    return unsent is not None and ("@" in unsent.url or any("@" in v for _, v in unsent.headers))
+
+
+def _mask(value: Any, secrets: Sequence[str], userinfo: bool) -> Any:
     if isinstance(value, str):
+        if userinfo:
+            value = mask_userinfo(value)
         for secret in secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
         return value
     if isinstance(value, tuple):
-        return tuple(_mask(v, secrets) for v in value)
+        return tuple(_mask(v, secrets, userinfo) for v in value)
     if isinstance(value, list):
-        return [_mask(v, secrets) for v in value]
+        return [_mask(v, secrets, userinfo) for v in value]
     if isinstance(value, dict):
-        return {k: _mask(v, secrets) for k, v in value.items()}
+        return {k: _mask(v, secrets, userinfo) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            f.name: _mask(getattr(value, f.name), secrets)
+            f.name: _mask(getattr(value, f.name), secrets, userinfo)
             for f in dataclasses.fields(value)
             if f.init
         }

@@ -303,3 +303,83 @@ def test_httpx_transport_keeps_raw_lines() -> None:
 
     response = run(main())
     assert response.headers.get_all("access-control-allow-origin") == ["a", "b"]  # type: ignore[attr-defined]
+
+
+# --- protocol quirks that browsers survive (issue 13, point 6) -----------------------------------
+#
+# A response that has no body (to HEAD, or 1xx/204/304) followed by stray bytes: Chromium reads it,
+# drops the connection, and answers the next request correctly. The stray bytes come either in the
+# same write as the head ("together": the client finds them buffered when the head is in), or only
+# once the next request arrives on that connection ("late": they prefix the next response, and the
+# client must retry that request on a fresh connection).
+
+ALLOW = b"Access-Control-Allow-Origin: https://a.example\r\nAccess-Control-Allow-Methods: PUT\r\n"
+QUIRKS = {  # (method, path) → the response head, then the bytes a browser ignores after it
+    (b"OPTIONS", b"/api"): (b"HTTP/1.1 204 No Content\r\n" + ALLOW + b"\r\n", b"preflight body"),
+    (b"HEAD", b"/head"): (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", b"hello"),
+    (b"GET", b"/cached"): (b'HTTP/1.1 304 Not Modified\r\nETag: "1"\r\n\r\n', b"stale body"),
+}
+
+
+def quirky(late: bool) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stray = b""  # held back for the next response on this connection, when `late`
+        for _ in range(100):  # bounded: far more requests than any test sends on one connection
+            try:
+                method, path, _ = (await read_request(reader)).split(b" ", 2)
+            except asyncio.IncompleteReadError:
+                return
+            response, extra = QUIRKS.get((method, path), (b"", b""))
+            if not response:  # an ordinary response, which says which request it answers
+                response = b"HTTP/1.1 200 OK\r\n" + ALLOW + b"X-Path: " + path
+                response += b"\r\nContent-Length: 2\r\n\r\n" + (b"" if method == b"HEAD" else b"ok")
+            if late:
+                writer.write(stray + response)
+                stray = extra
+            else:
+                writer.write(response + extra)
+            await writer.drain()
+
+    return handler
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["together", "late"])
+def test_stray_bytes_after_bodiless_responses_never_break_the_next_request(late: bool) -> None:
+    plan = [
+        ("OPTIONS", "/api", 204),
+        ("GET", "/one", 200),
+        ("HEAD", "/head", 200),
+        ("GET", "/two", 200),
+        ("GET", "/cached", 304),
+        ("GET", "/three", 200),
+    ]
+
+    async def main() -> tuple[list[object], int]:
+        async with serve(quirky(late)) as (base, stats):
+            async with Runner(RunOptions(per_host=1, retries=0, timeout=2)) as runner:
+                responses = [
+                    await runner.send(Request(method, base + path, ())) for method, path, _ in plan
+                ]
+            return responses, stats["connections"]
+
+    responses, connections = run(main())  # type: ignore[misc]
+    assert [r.status for r in responses] == [status for _, _, status in plan]
+    for (method, path, _), response in zip(plan, responses, strict=True):
+        if method == "GET" and path not in ("/cached",):
+            assert response.headers.get_all("X-Path") == [f" {path}"]
+    assert responses[0].headers.get_all("Access-Control-Allow-Methods") == [" PUT"]
+    # Each connection that held stray bytes was dropped, never reused: one more per quirk.
+    assert connections == 4
+
+
+def test_preflight_204_with_a_body_then_the_actual_request() -> None:
+    async def main() -> tuple[object, int]:
+        async with serve(quirky(late=True)) as (base, stats):
+            async with Runner(RunOptions(send_unsafe=True, retries=0, timeout=2)) as runner:
+                exchange = await runner.exchange(Probe(base + "/api", "https://a.example", "PUT"))
+            return exchange, stats["connections"]
+
+    exchange, connections = run(main())  # type: ignore[misc]
+    assert [h.request.method for h in exchange.hops] == ["OPTIONS", "PUT"]  # type: ignore[attr-defined]
+    assert [h.response.status for h in exchange.hops] == [204, 200]  # type: ignore[attr-defined]
+    assert connections == 2  # the preflight's connection held its stray body: the PUT was resent

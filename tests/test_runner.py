@@ -383,3 +383,128 @@ def test_preflight_204_with_a_body_then_the_actual_request() -> None:
     assert [h.request.method for h in exchange.hops] == ["OPTIONS", "PUT"]  # type: ignore[attr-defined]
     assert [h.response.status for h in exchange.hops] == [204, 200]  # type: ignore[attr-defined]
     assert connections == 2  # the preflight's connection held its stray body: the PUT was resent
+
+
+OK_204 = b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+def first_answered_then(fault: str) -> Handler:
+    """Each connection: the first request answered (keep-alive), then `fault` at the next one."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(OK_204)
+        await writer.drain()
+        if fault == "closes-when-idle":
+            return  # the wrapper closes the connection
+        await read_request(reader)
+        if fault == "resets":
+            writer.transport.abort()
+        elif fault == "stray-bytes-then-closes":
+            writer.write(b"left over")
+            await writer.drain()
+        elif fault == "half-a-response-then-closes":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-")
+            await writer.drain()
+
+    return handler
+
+
+async def send_twice(handler: Handler) -> tuple[list[object], int]:
+    """Two requests on one runner (the second can reuse the first's connection), and how many
+    connections the server saw. An error is returned in place of its response."""
+    results: list[object] = []
+    async with serve(handler) as (base, stats):
+        async with Runner(RunOptions(per_host=1, retries=0, timeout=2)) as runner:
+            for _ in range(2):
+                try:
+                    results.append(await runner.send(Request(GET, base + "/", ())))
+                except TargetError as error:
+                    results.append(error)
+        return results, stats["connections"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["closes-when-idle", "closes-at-next-request", "resets", "stray-bytes-then-closes"],
+)
+def test_reused_connection_that_gives_no_response_is_retried_once_on_a_new_one(
+    fault: str,
+) -> None:
+    (first, second), connections = run(send_twice(first_answered_then(fault)))  # type: ignore[misc]
+    assert first.status == 204
+    assert not isinstance(second, TargetError), second
+    assert second.status == 204
+    assert connections == 2
+
+
+def test_no_retry_once_a_response_began_on_a_reused_connection() -> None:
+    (first, second), connections = run(  # type: ignore[misc]
+        send_twice(first_answered_then("half-a-response-then-closes"))
+    )
+    assert first.status == 204
+    assert isinstance(second, TargetError) and second.kind == "protocol"
+    assert connections == 1
+
+
+def test_a_retry_is_never_retried() -> None:
+    answered = {"count": 0}
+
+    async def answers_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)  # every later request: closed without an answer
+        if answered["count"] == 0:
+            answered["count"] += 1
+            writer.write(OK_204)
+            await writer.drain()
+            await read_request(reader)
+
+    (first, second), connections = run(send_twice(answers_once))  # type: ignore[misc]
+    assert first.status == 204
+    assert isinstance(second, TargetError) and second.kind == "connect"
+    assert connections == 2  # the reused one, then one new one: never a third
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [(b"", "connect"), (b"left over", "protocol"), (b"okHTTP/1.1 204 OK\r\n\r\n", "protocol")],
+    ids=["closes", "stray-bytes-then-closes", "stray-bytes-then-a-response"],
+)
+def test_a_new_connection_that_fails_is_not_retried(reply: bytes, kind: str) -> None:
+    async def fails(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    async def main() -> tuple[object, int]:
+        async with serve(fails) as (base, stats):
+            try:
+                await send(base)
+            except TargetError as error:
+                return error, stats["connections"]
+            raise AssertionError("no error")
+
+    error, connections = run(main())  # type: ignore[misc]
+    assert error.kind == kind  # type: ignore[attr-defined]
+    assert connections == 1
+
+
+def test_holds_nothing_tells_an_idle_stream_from_one_with_bytes_or_its_end() -> None:
+    from corscheck.runner import _holds_nothing
+
+    async def main() -> list[bool]:
+        seen = []
+        idle = asyncio.StreamReader()
+        seen.append(_holds_nothing(idle))
+        seen.append(_holds_nothing(idle))  # asking twice leaves no waiter behind
+        idle.feed_data(b"x")
+        seen.append(_holds_nothing(idle))
+        ended = asyncio.StreamReader()
+        ended.feed_eof()
+        seen.append(_holds_nothing(ended))
+        failed = asyncio.StreamReader()
+        failed.set_exception(ConnectionResetError())
+        seen.append(_holds_nothing(failed))
+        return seen
+
+    assert asyncio.run(main()) == [True, True, False, False, False]
+    assert run(main()) == [True, True, False, False, False]  # and on uvloop, when installed

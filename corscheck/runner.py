@@ -311,8 +311,13 @@ class NetworkTransport:
         idle = self._idle.get(endpoint.key)
         while idle:
             connection = idle.pop()
-            # Bytes that came while the connection was idle (a late body after a 204, say) or its
-            # end of stream rule it out, as in Chromium's idle-socket check.
+            # A connection is reused only if it holds nothing: bytes after its last response (a
+            # body after a 204, say) would be read as the start of the next one, so, like Chromium,
+            # it is closed instead; so is one the server closed. Checked here, when the connection
+            # is about to carry a request, rather than also when its response ends: bytes there
+            # then are still there now, and the check costs microseconds on every request. Bytes
+            # that come after this check are read as the next response's stray start, and send()
+            # retries the request on a new connection.
             if _holds_nothing(connection.reader) and not connection.writer.is_closing():
                 return connection
             connection.close()
@@ -426,12 +431,10 @@ class NetworkTransport:
                 keep = False
         else:
             keep = False
-        # Bytes already there after a complete response (a body after a 204 or 304 or a HEAD
-        # response, or more than Content-Length announced) would be read as the start of the next
-        # response: like Chromium, never reuse such a connection. Bytes that come later are caught
-        # when the connection leaves the pool, or read as the next response's stray start, which
-        # makes send() retry on a new connection.
-        return response, keep and _holds_nothing(reader)
+        # Bytes after a complete response (a body after a 204, a 304 or a HEAD response, or more
+        # than Content-Length announced) are not read here: _take_idle finds them, with any that
+        # come while the connection is idle, and closes the connection instead of reusing it.
+        return response, keep
 
     async def aclose(self) -> None:
         for connections in self._idle.values():

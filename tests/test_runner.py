@@ -309,9 +309,9 @@ def test_httpx_transport_keeps_raw_lines() -> None:
 #
 # A response that has no body (to HEAD, or 1xx/204/304) followed by stray bytes: Chromium reads it,
 # drops the connection, and answers the next request correctly. The stray bytes come either in the
-# same write as the head ("together": the client finds them buffered when the head is in), or only
-# once the next request arrives on that connection ("late": they prefix the next response, and the
-# client must retry that request on a fresh connection).
+# same write as the head ("together": the client finds them when it next takes the connection from
+# its pool, and opens a new one instead), or only once the next request arrives on that connection
+# ("late": they prefix the next response, and the client must retry that request on a new one).
 
 ALLOW = b"Access-Control-Allow-Origin: https://a.example\r\nAccess-Control-Allow-Methods: PUT\r\n"
 QUIRKS = {  # (method, path) → the response head, then the bytes a browser ignores after it
@@ -321,23 +321,31 @@ QUIRKS = {  # (method, path) → the response head, then the bytes a browser ign
 }
 
 
-def quirky(late: bool) -> Handler:
+def quirky(late: bool, after_stray: list[bytes] | None = None) -> Handler:
+    """Answers QUIRKS with stray bytes; records in `after_stray` each request that arrives on a
+    connection after stray bytes were sent on it."""
+
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         stray = b""  # held back for the next response on this connection, when `late`
+        strayed = False
         for _ in range(100):  # bounded: far more requests than any test sends on one connection
             try:
                 method, path, _ = (await read_request(reader)).split(b" ", 2)
             except asyncio.IncompleteReadError:
                 return
+            if strayed and after_stray is not None:
+                after_stray.append(path)
             response, extra = QUIRKS.get((method, path), (b"", b""))
             if not response:  # an ordinary response, which says which request it answers
                 response = b"HTTP/1.1 200 OK\r\n" + ALLOW + b"X-Path: " + path
                 response += b"\r\nContent-Length: 2\r\n\r\n" + (b"" if method == b"HEAD" else b"ok")
             if late:
                 writer.write(stray + response)
+                strayed = strayed or bool(stray)
                 stray = extra
             else:
                 writer.write(response + extra)
+                strayed = strayed or bool(extra)
             await writer.drain()
 
     return handler
@@ -354,8 +362,10 @@ def test_stray_bytes_after_bodiless_responses_never_break_the_next_request(late:
         ("GET", "/three", 200),
     ]
 
+    after_stray: list[bytes] = []
+
     async def main() -> tuple[list[object], int]:
-        async with serve(quirky(late)) as (base, stats):
+        async with serve(quirky(late, after_stray)) as (base, stats):
             async with Runner(RunOptions(per_host=1, retries=0, timeout=2)) as runner:
                 responses = [
                     await runner.send(Request(method, base + path, ())) for method, path, _ in plan
@@ -368,8 +378,11 @@ def test_stray_bytes_after_bodiless_responses_never_break_the_next_request(late:
         if method == "GET" and path not in ("/cached",):
             assert response.headers.get_all("X-Path") == [f" {path}"]
     assert responses[0].headers.get_all("Access-Control-Allow-Methods") == [" PUT"]
-    # Each connection that held stray bytes was dropped, never reused: one more per quirk.
+    # Each connection that held stray bytes was dropped, and no request went out on it after
+    # them: one more connection per quirk. When the bytes came only with the next response, that
+    # request was sent again on a new connection.
     assert connections == 4
+    assert after_stray == []
 
 
 def test_preflight_204_with_a_body_then_the_actual_request() -> None:

@@ -189,6 +189,19 @@ class _Head:
     response: Response | None = None
 
 
+class _StrayBytes(TargetError):
+    """A response head that does not begin like a status line: on a reused connection, likely
+    bytes left over from an earlier response (a body after a 204, say) rather than an answer."""
+
+
+class _NoResponse(Exception):
+    """No byte of a response came back; `error` is what the request fails with if not retried."""
+
+    def __init__(self, error: TargetError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
     scheme: str
@@ -243,29 +256,53 @@ class NetworkTransport:
         payload = _serialize(
             request, endpoint, target if not self._absolute_form(endpoint) else request.url
         )
-        for reused in (True, False):
-            connection = self._take_idle(endpoint) if reused else None
-            if reused and connection is None:
-                continue
-            if connection is None:
-                connection = await self._connect(endpoint)
+        connection = self._take_idle(endpoint)
+        if connection is not None:
             try:
-                connection.writer.write(payload)
-                response, keep = await self._read_response(connection, request.method, pending)
-            except (ConnectionError, asyncio.IncompleteReadError) as error:
-                connection.close()
-                if reused and _nothing_received(error):
-                    continue  # the server closed an idle keep-alive connection: retry on a new one
-                raise _protocol_error(error, endpoint) from None
-            except BaseException:
-                connection.close()
-                raise
-            if keep:
-                self._idle.setdefault(endpoint.key, []).append(connection)
-            else:
-                connection.close()
-            return response
-        raise AssertionError("unreachable")
+                return await self._round_trip(
+                    connection, endpoint, payload, request.method, pending
+                )
+            except _NoResponse:
+                # A reused connection gave no byte of a response: the server closed it while it
+                # was idle, or it held bytes left over from an earlier response. Like a browser,
+                # send the request again, once, on a new connection, within the same deadline. A
+                # new connection's failure, or one after a response began, is never retried here.
+                pass
+        connection = await self._connect(endpoint)
+        try:
+            return await self._round_trip(connection, endpoint, payload, request.method, pending)
+        except _NoResponse as failed:
+            raise failed.error from None
+
+    async def _round_trip(
+        self,
+        connection: _Connection,
+        endpoint: _Endpoint,
+        payload: bytes,
+        method: str,
+        pending: _Head,
+    ) -> Response:
+        """Send `payload` on `connection` and read the response head; then pool or close the
+        connection. Raises _NoResponse when no byte of a response came back, else TargetError."""
+        try:
+            connection.writer.write(payload)
+            response, keep = await self._read_response(connection, method, pending)
+        except (ConnectionError, asyncio.IncompleteReadError) as error:
+            connection.close()
+            if pending.response is None and _nothing_received(error):
+                raise _NoResponse(_protocol_error(error, endpoint)) from None
+            raise _protocol_error(error, endpoint) from None
+        except _StrayBytes as error:
+            connection.close()
+            raise _NoResponse(error) from None
+        except BaseException:
+            connection.close()
+            raise
+        if keep:
+            self._idle.setdefault(endpoint.key, []).append(connection)
+        else:
+            connection.close()
+        return response
 
     def _absolute_form(self, endpoint: _Endpoint) -> bool:
         return self._proxy is not None and endpoint.scheme == "http"
@@ -274,7 +311,14 @@ class NetworkTransport:
         idle = self._idle.get(endpoint.key)
         while idle:
             connection = idle.pop()
-            if not connection.reader.at_eof() and not connection.writer.is_closing():
+            # A connection is reused only if it holds nothing: bytes after its last response (a
+            # body after a 204, say) would be read as the start of the next one, so, like Chromium,
+            # it is closed instead; so is one the server closed. Checked here, when the connection
+            # is about to carry a request, rather than also when its response ends: bytes there
+            # then are still there now, and the check costs microseconds on every request. Bytes
+            # that come after this check are read as the next response's stray start, and send()
+            # retries the request on a new connection.
+            if _holds_nothing(connection.reader) and not connection.writer.is_closing():
                 return connection
             connection.close()
         return None
@@ -350,8 +394,9 @@ class NetworkTransport:
             lines = head.decode("latin-1").split("\r\n")
             match = _STATUS_LINE.fullmatch(lines[0].encode("latin-1"))
             if match is None:
-                raise TargetError(
-                    "protocol", f"not an HTTP response (status line {lines[0][:60]!r})"
+                error = f"not an HTTP response (status line {lines[0][:60]!r})"
+                raise (_StrayBytes if not _may_start_response(head) else TargetError)(
+                    "protocol", error
                 )
             status = int(match[3])
             headers = parse_header_lines(line for line in lines[1:] if line)
@@ -363,9 +408,13 @@ class NetworkTransport:
             headers, "Connection", "close"
         )
         response = Response(status, headers, reason)
-        if method in ("HEAD", "CONNECT") or status in (204, 304) or 100 <= status < 200:
+        if method == "CONNECT":
             return response, keep
-        if keep and pending is not None and pending.deadline is not None:
+        if status == 101:
+            keep = False  # the connection now speaks another protocol
+        elif method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            pass  # no body, whatever the headers announce
+        elif keep and pending is not None and pending.deadline is not None:
             # The browser decides on the head; a body that is slow, short or endless only costs
             # the connection its reuse (send() returns the head when the deadline passes).
             pending.response = response
@@ -373,10 +422,18 @@ class NetworkTransport:
             pending.deadline.reschedule(min(pending.deadline.when() or drain_by, drain_by))
             try:
                 keep = await _drain_body(reader, headers)
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            except (
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                ValueError,
+                ConnectionError,
+            ):
                 keep = False
         else:
             keep = False
+        # Bytes after a complete response (a body after a 204, a 304 or a HEAD response, or more
+        # than Content-Length announced) are not read here: _take_idle finds them, with any that
+        # come while the connection is idle, and closes the connection instead of reusing it.
         return response, keep
 
     async def aclose(self) -> None:
@@ -440,7 +497,38 @@ def _has_token(headers: HeaderList, name: str, token: str) -> bool:
 
 
 def _nothing_received(error: BaseException) -> bool:
-    return not isinstance(error, asyncio.IncompleteReadError) or not error.partial
+    """Whether a read that failed got no byte of a response: a reset, or the end of the stream
+    before anything that begins like a status line."""
+    return not isinstance(error, asyncio.IncompleteReadError) or not _may_start_response(
+        error.partial
+    )
+
+
+def _may_start_response(data: bytes) -> bool:
+    """Whether `data` begins like an HTTP/1.x status line. Bytes that do not, on a reused
+    connection, are left over from an earlier response rather than an answer to this request."""
+    return bool(data) and b"HTTP/".startswith(data[:5])
+
+
+def _holds_nothing(reader: asyncio.StreamReader) -> bool:
+    """Whether `reader` has nothing to give right now: no unread byte, no end of stream, no error.
+
+    StreamReader has no public way to ask how much it holds (`_buffer` is private), so this
+    starts a read and looks whether it completes at once: read() returns without suspending when a
+    byte, the end of stream or an error is there, and suspends on its waiter otherwise. Stepping
+    the coroutine once by hand tells which, synchronously: no event-loop turn, timer or task, so
+    no race with the deadline and nothing to cancel. A byte read here is lost, which is fine: the
+    connection it came from is closed, never reused.
+    """
+    step = reader.read(1)
+    try:
+        step.send(None)
+    except StopIteration:
+        return False  # a byte, or the end of the stream
+    except Exception:
+        return False  # the connection failed
+    step.close()  # it waits for data: there is none
+    return True
 
 
 def _protocol_error(error: BaseException, endpoint: _Endpoint) -> TargetError:

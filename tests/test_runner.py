@@ -303,3 +303,221 @@ def test_httpx_transport_keeps_raw_lines() -> None:
 
     response = run(main())
     assert response.headers.get_all("access-control-allow-origin") == ["a", "b"]  # type: ignore[attr-defined]
+
+
+# --- protocol quirks that browsers survive (issue 13, point 6) -----------------------------------
+#
+# A response that has no body (to HEAD, or 1xx/204/304) followed by stray bytes: Chromium reads it,
+# drops the connection, and answers the next request correctly. The stray bytes come either in the
+# same write as the head ("together": the client finds them when it next takes the connection from
+# its pool, and opens a new one instead), or only once the next request arrives on that connection
+# ("late": they prefix the next response, and the client must retry that request on a new one).
+
+ALLOW = b"Access-Control-Allow-Origin: https://a.example\r\nAccess-Control-Allow-Methods: PUT\r\n"
+QUIRKS = {  # (method, path) → the response head, then the bytes a browser ignores after it
+    (b"OPTIONS", b"/api"): (b"HTTP/1.1 204 No Content\r\n" + ALLOW + b"\r\n", b"preflight body"),
+    (b"HEAD", b"/head"): (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", b"hello"),
+    (b"GET", b"/cached"): (b'HTTP/1.1 304 Not Modified\r\nETag: "1"\r\n\r\n', b"stale body"),
+}
+
+
+def quirky(late: bool, after_stray: list[bytes] | None = None) -> Handler:
+    """Answers QUIRKS with stray bytes; records in `after_stray` each request that arrives on a
+    connection after stray bytes were sent on it."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stray = b""  # held back for the next response on this connection, when `late`
+        strayed = False
+        for _ in range(100):  # bounded: far more requests than any test sends on one connection
+            try:
+                method, path, _ = (await read_request(reader)).split(b" ", 2)
+            except asyncio.IncompleteReadError:
+                return
+            if strayed and after_stray is not None:
+                after_stray.append(path)
+            response, extra = QUIRKS.get((method, path), (b"", b""))
+            if not response:  # an ordinary response, which says which request it answers
+                response = b"HTTP/1.1 200 OK\r\n" + ALLOW + b"X-Path: " + path
+                response += b"\r\nContent-Length: 2\r\n\r\n" + (b"" if method == b"HEAD" else b"ok")
+            if late:
+                writer.write(stray + response)
+                strayed = strayed or bool(stray)
+                stray = extra
+            else:
+                writer.write(response + extra)
+                strayed = strayed or bool(extra)
+            await writer.drain()
+
+    return handler
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["together", "late"])
+def test_stray_bytes_after_bodiless_responses_never_break_the_next_request(late: bool) -> None:
+    plan = [
+        ("OPTIONS", "/api", 204),
+        ("GET", "/one", 200),
+        ("HEAD", "/head", 200),
+        ("GET", "/two", 200),
+        ("GET", "/cached", 304),
+        ("GET", "/three", 200),
+    ]
+
+    after_stray: list[bytes] = []
+
+    async def main() -> tuple[list[object], int]:
+        async with serve(quirky(late, after_stray)) as (base, stats):
+            async with Runner(RunOptions(per_host=1, retries=0, timeout=2)) as runner:
+                responses = [
+                    await runner.send(Request(method, base + path, ())) for method, path, _ in plan
+                ]
+            return responses, stats["connections"]
+
+    responses, connections = run(main())  # type: ignore[misc]
+    assert [r.status for r in responses] == [status for _, _, status in plan]
+    for (method, path, _), response in zip(plan, responses, strict=True):
+        if method == "GET" and path not in ("/cached",):
+            assert response.headers.get_all("X-Path") == [f" {path}"]
+    assert responses[0].headers.get_all("Access-Control-Allow-Methods") == [" PUT"]
+    # Each connection that held stray bytes was dropped, and no request went out on it after
+    # them: one more connection per quirk. When the bytes came only with the next response, that
+    # request was sent again on a new connection.
+    assert connections == 4
+    assert after_stray == []
+
+
+def test_preflight_204_with_a_body_then_the_actual_request() -> None:
+    async def main() -> tuple[object, int]:
+        async with serve(quirky(late=True)) as (base, stats):
+            async with Runner(RunOptions(send_unsafe=True, retries=0, timeout=2)) as runner:
+                exchange = await runner.exchange(Probe(base + "/api", "https://a.example", "PUT"))
+            return exchange, stats["connections"]
+
+    exchange, connections = run(main())  # type: ignore[misc]
+    assert [h.request.method for h in exchange.hops] == ["OPTIONS", "PUT"]  # type: ignore[attr-defined]
+    assert [h.response.status for h in exchange.hops] == [204, 200]  # type: ignore[attr-defined]
+    assert connections == 2  # the preflight's connection held its stray body: the PUT was resent
+
+
+OK_204 = b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+def first_answered_then(fault: str) -> Handler:
+    """Each connection: the first request answered (keep-alive), then `fault` at the next one."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(OK_204)
+        await writer.drain()
+        if fault == "closes-when-idle":
+            return  # the wrapper closes the connection
+        await read_request(reader)
+        if fault == "resets":
+            writer.transport.abort()
+        elif fault == "stray-bytes-then-closes":
+            writer.write(b"left over")
+            await writer.drain()
+        elif fault == "half-a-response-then-closes":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-")
+            await writer.drain()
+
+    return handler
+
+
+async def send_twice(handler: Handler) -> tuple[list[object], int]:
+    """Two requests on one runner (the second can reuse the first's connection), and how many
+    connections the server saw. An error is returned in place of its response."""
+    results: list[object] = []
+    async with serve(handler) as (base, stats):
+        async with Runner(RunOptions(per_host=1, retries=0, timeout=2)) as runner:
+            for _ in range(2):
+                try:
+                    results.append(await runner.send(Request(GET, base + "/", ())))
+                except TargetError as error:
+                    results.append(error)
+        return results, stats["connections"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["closes-when-idle", "closes-at-next-request", "resets", "stray-bytes-then-closes"],
+)
+def test_reused_connection_that_gives_no_response_is_retried_once_on_a_new_one(
+    fault: str,
+) -> None:
+    (first, second), connections = run(send_twice(first_answered_then(fault)))  # type: ignore[misc]
+    assert first.status == 204
+    assert not isinstance(second, TargetError), second
+    assert second.status == 204
+    assert connections == 2
+
+
+def test_no_retry_once_a_response_began_on_a_reused_connection() -> None:
+    (first, second), connections = run(  # type: ignore[misc]
+        send_twice(first_answered_then("half-a-response-then-closes"))
+    )
+    assert first.status == 204
+    assert isinstance(second, TargetError) and second.kind == "protocol"
+    assert connections == 1
+
+
+def test_a_retry_is_never_retried() -> None:
+    answered = {"count": 0}
+
+    async def answers_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)  # every later request: closed without an answer
+        if answered["count"] == 0:
+            answered["count"] += 1
+            writer.write(OK_204)
+            await writer.drain()
+            await read_request(reader)
+
+    (first, second), connections = run(send_twice(answers_once))  # type: ignore[misc]
+    assert first.status == 204
+    assert isinstance(second, TargetError) and second.kind == "connect"
+    assert connections == 2  # the reused one, then one new one: never a third
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [(b"", "connect"), (b"left over", "protocol"), (b"okHTTP/1.1 204 OK\r\n\r\n", "protocol")],
+    ids=["closes", "stray-bytes-then-closes", "stray-bytes-then-a-response"],
+)
+def test_a_new_connection_that_fails_is_not_retried(reply: bytes, kind: str) -> None:
+    async def fails(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    async def main() -> tuple[object, int]:
+        async with serve(fails) as (base, stats):
+            try:
+                await send(base)
+            except TargetError as error:
+                return error, stats["connections"]
+            raise AssertionError("no error")
+
+    error, connections = run(main())  # type: ignore[misc]
+    assert error.kind == kind  # type: ignore[attr-defined]
+    assert connections == 1
+
+
+def test_holds_nothing_tells_an_idle_stream_from_one_with_bytes_or_its_end() -> None:
+    from corscheck.runner import _holds_nothing
+
+    async def main() -> list[bool]:
+        seen = []
+        idle = asyncio.StreamReader()
+        seen.append(_holds_nothing(idle))
+        seen.append(_holds_nothing(idle))  # asking twice leaves no waiter behind
+        idle.feed_data(b"x")
+        seen.append(_holds_nothing(idle))
+        ended = asyncio.StreamReader()
+        ended.feed_eof()
+        seen.append(_holds_nothing(ended))
+        failed = asyncio.StreamReader()
+        failed.set_exception(ConnectionResetError())
+        seen.append(_holds_nothing(failed))
+        return seen
+
+    assert asyncio.run(main()) == [True, True, False, False, False]
+    assert run(main()) == [True, True, False, False, False]  # and on uvloop, when installed

@@ -17,7 +17,11 @@ import pytest
 import trustme
 from typer.testing import CliRunner
 
+from corscheck.audit import Target, audit
 from corscheck.cli import app
+from corscheck.policy import MaxAge, build_policy
+from corscheck.report.model import Report
+from corscheck.runner import RunOptions
 from tests.cors_server import CorsServer, Reply
 
 Behaviour = Callable[[socket.socket], None]
@@ -140,6 +144,89 @@ def test_hostile_server_is_one_error_and_others_still_audited(
         assert [e["kind"] for e in bad["errors"]] == [kind]
         assert "\n" not in bad["errors"][0]["message"]
         assert result.exit_code == 3
+
+
+FRONTEND = b"https://app.example.com"
+PREFLIGHT_BODY = b"<html>preflight ok</html>"
+
+
+def preflights_with_a_body(mode: dict[str, str]) -> Behaviour:
+    """A correctly configured API for FRONTEND whose 204 preflight answers carry a body: sent with
+    the head (`mode["body"]` "together"), held back until the next request on the connection
+    ("late"), or none ("none", the reference). Chromium ignores such a body."""
+
+    def behaviour(conn: socket.socket) -> None:
+        stray = b""
+        for _ in range(10_000):  # bounded: far more requests than an audit sends on a connection
+            head = _read_head(conn)
+            if not head:
+                return
+            lines = head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+            method = lines[0].split(b" ", 1)[0]
+            origin = next(
+                (v.strip() for n, _, v in (h.partition(b":") for h in lines[1:])
+                 if n.lower() == b"origin"),
+                b"",
+            )  # fmt: skip
+            cors = b"Vary: Origin\r\n"
+            if origin == FRONTEND:
+                cors += b"Access-Control-Allow-Origin: " + FRONTEND + b"\r\n"
+            if method == b"OPTIONS":
+                response = b"HTTP/1.1 204 No Content\r\n" + cors
+                response += b"Access-Control-Allow-Methods: GET, POST, PUT\r\n"
+                response += b"Access-Control-Allow-Headers: Content-Type, Authorization\r\n"
+                response += b"Access-Control-Max-Age: 600\r\n\r\n"
+                extra = b"" if mode["body"] == "none" else PREFLIGHT_BODY
+            else:
+                response = b"HTTP/1.1 200 OK\r\n" + cors + b"Content-Length: 2\r\n\r\nok"
+                extra = b""
+            if mode["body"] == "late":
+                conn.sendall(stray + response)
+                stray = extra
+            else:
+                conn.sendall(response + extra)
+
+    return behaviour
+
+
+@pytest.mark.parametrize("body", ["together", "late"])
+def test_preflight_204_with_a_body_is_audited_as_chromium_reads_it(body: str) -> None:
+    policy = build_policy(
+        origins=[FRONTEND.decode()],
+        methods=["GET", "POST", "PUT"],
+        headers=["Content-Type", "Authorization"],
+        max_age=MaxAge(min=600, max=7200),
+    )
+    mode = {"body": "none"}
+    with raw_server(preflights_with_a_body(mode)) as base:
+        reference = audit([Target(base + "/api", policy)], options=RunOptions(timeout=5))
+        mode["body"] = body
+        quirky = audit([Target(base + "/api", policy)], options=RunOptions(timeout=5))
+
+    def verdicts(report: Report) -> list[tuple[object, ...]]:
+        (target,) = report.targets
+        assert target.errors == ()
+        return [
+            (
+                r.planned.probe,
+                r.verdict.allowed,
+                r.verdict.preflight,
+                r.verdict.reason_id,
+                r.outcome,
+            )
+            for r in target.probes
+        ]
+
+    assert verdicts(quirky) == verdicts(reference)
+    (target,) = quirky.targets
+    assert target.findings == () and {r.outcome for r in target.probes} == {"as-expected"}
+    # The preflights pass where the headers allow: a PUT, and the policy's request headers.
+    passed = {
+        (r.planned.probe.method, tuple(name for name, _ in r.planned.probe.headers))
+        for r in target.probes
+        if r.verdict.preflight and r.verdict.allowed
+    }
+    assert passed == {("PUT", ()), ("GET", ("Content-Type",)), ("GET", ("Authorization",))}
 
 
 def test_redirect_loop_ends(cors_server: CorsServer) -> None:

@@ -220,13 +220,20 @@ def test_preflight_204_with_a_body_is_audited_as_chromium_reads_it(body: str) ->
     assert verdicts(quirky) == verdicts(reference)
     (target,) = quirky.targets
     assert target.findings == () and {r.outcome for r in target.probes} == {"as-expected"}
-    # The preflights pass where the headers allow: a PUT, and the policy's request headers.
+    # The preflights pass where the headers allow: the front-end's requests (each method with every
+    # header), a PUT, and each of the policy's request headers alone.
     passed = {
         (r.planned.probe.method, tuple(name for name, _ in r.planned.probe.headers))
         for r in target.probes
         if r.verdict.preflight and r.verdict.allowed
     }
-    assert passed == {("PUT", ()), ("GET", ("Content-Type",)), ("GET", ("Authorization",))}
+    every = ("Content-Type", "Authorization")
+    assert passed == {
+        *((method, every) for method in ("GET", "POST", "PUT")),
+        ("PUT", ()),
+        ("GET", ("Content-Type",)),
+        ("GET", ("Authorization",)),
+    }
 
 
 def test_redirect_loop_ends(cors_server: CorsServer) -> None:

@@ -523,11 +523,20 @@ def _refused_requests(
                 f"request header{'s' if several else ''} {subject} "
                 f"{'are' if several else 'is'} refused for {origin}: {failing}{alone}{clause}"
             )
-        else:
+        elif kind == "combination":
             rule = rules.ALLOWED_METHOD_REFUSED
             message = (
                 f"{failing} for {origin}, although its method and each of its headers pass "
                 f"alone{clause}"
+            )
+        else:
+            # Not isolated (`quick` sends only the front-end's requests): say so, not guess.
+            probe = witness.planned.probe
+            simple = is_cors_safelisted_method(normalize_method(probe.method))
+            rule = rules.ALLOWED_HEADER_REFUSED if simple else rules.ALLOWED_METHOD_REFUSED
+            message = (
+                f"{failing} for {origin}{clause}; --depth standard tells which of its "
+                f"{'headers' if simple else 'method and headers'} the server refuses"
             )
         findings.append(
             _finding(rule, target, witness, message, related=tuple(requests[1:]), step="preflight")
@@ -542,7 +551,8 @@ def _request_summary(result: ProbeResult) -> str:
 
 
 def _culprits(result: ProbeResult, results: Sequence[ProbeResult]) -> list[tuple[str, str]]:
-    """What makes a refused request fail: ("method", M), ("header", H)..., or ("combination", "")."""
+    """What makes a refused request fail: ("method", M), ("header", H)..., ("combination", "") when
+    each part passes alone, or ("unknown", "") when the parts were not tried alone."""
     probe = result.planned.probe
     method = normalize_method(probe.method)
     names = cors_unsafe_request_header_names(probe.headers)
@@ -574,7 +584,14 @@ def _culprits(result: ProbeResult, results: Sequence[ProbeResult]) -> list[tuple
         named = next((n for n in names if f" {n} " in result.verdict.reason), None)
         if named is not None:
             found.append(("header", _written_name(probe, named)))
-    return found or [("combination", "")]
+    if found:
+        return found
+    # Nothing alone is refused: the combination is, if every part was really tried alone.
+    parts = [_sibling(result, results, "GET", [name]) for name in names]
+    if not is_cors_safelisted_method(method):
+        parts.append(_sibling(result, results, method, []))
+    tried = all(part is not None and part.verdict.judged for part in parts)
+    return [("combination" if tried else "unknown", "")]
 
 
 def _written_name(probe: Probe, lowered: str) -> str:

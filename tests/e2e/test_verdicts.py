@@ -203,3 +203,19 @@ def test_exact_allow_list_with_vary_passes(policy: Policy | None) -> None:
     with serve_asgi(exact_list(vary=True)) as base:
         target = audited(base, policy)
     assert "missing-vary-origin" not in {f.rule.id for f in target.findings}
+
+
+def test_quick_depth_does_not_guess_the_culprit() -> None:
+    policy = build_policy(
+        origins=[FRONTEND], methods=["GET"], headers=["Content-Type", "X-Api-Key"]
+    )
+    app = cors_app([FRONTEND], allow_headers=["Content-Type"])
+    with serve_asgi(app) as base:
+        (quick,) = audit([Target(base + "/items", policy)], depth="quick").targets
+        (standard,) = audit([Target(base + "/items", policy)]).targets
+    (finding,) = quick.findings
+    # Starlette answers 400 without naming the header; `quick` has no probe that isolates it.
+    assert finding.rule.id == "allowed-header-refused"
+    assert "--depth standard tells which" in finding.message and "alone" not in finding.message
+    (isolated,) = standard.findings
+    assert isolated.message.startswith("request header X-Api-Key is refused")

@@ -118,8 +118,8 @@ async def audit_targets(
     # report begins. Once one has begun, every way out of the loop ends it as a whole document.
     async with Runner(run_options, transport) as runner:
         live = list(sinks)
-        _broadcast(live, "begin", head)
         try:
+            _broadcast(live, "begin", head)
             # A window of targets in flight bounds memory; it is wide enough that a target's many
             # chains and its neighbours' keep every allowed connection busy.
             window = 2 * run_options.concurrency

@@ -7,6 +7,7 @@ stands in for the proxy so the exact request line and headers it receives can be
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import threading
@@ -154,12 +155,22 @@ def test_no_proxy_entries(entries: str, host: str, port: int, bypassed: bool) ->
     ("status", "reason", "lines", "is_proxy"),
     [
         (407, "Proxy Authentication Required", [], True),
-        (503, "Service Unavailable", [("Server", "squid/5.7"), ("X-Squid-Error", "ERR_CONNECT_FAIL 111")], True),
+        (
+            503,
+            "Service Unavailable",
+            [("Server", "squid/5.7"), ("X-Squid-Error", "ERR_CONNECT_FAIL 111")],
+            True,
+        ),
         (500, "Unable to connect", [("Server", "tinyproxy/1.11.1")], True),
         (502, "Bad Gateway", [("Proxy-Status", "haproxy; error=connection_refused")], True),
         (502, "Bad Gateway", [("Server", "mitmproxy 10")], True),
         (503, "Service Unavailable", [("Server", "Apache/2.4.57")], False),
-        (503, "Service Unavailable", [("Server", "squid/5.7"), ("Access-Control-Allow-Origin", "*")], False),
+        (
+            503,
+            "Service Unavailable",
+            [("Server", "squid/5.7"), ("Access-Control-Allow-Origin", "*")],
+            False,
+        ),
         (503, "Service Unavailable", [("Via", "1.1 corscheck-test (squid/5.7)")], False),
         (404, "Not Found", [("X-Squid-Error", "ERR_INVALID_URL 0")], False),
         (200, "OK", [("Server", "squid")], False),
@@ -177,7 +188,9 @@ def test_no_proxy_entries(entries: str, host: str, port: int, bypassed: bool) ->
         "ok",
     ],
 )
-def test_proxy_answer(status: int, reason: str, lines: list[tuple[str, str]], is_proxy: bool) -> None:
+def test_proxy_answer(
+    status: int, reason: str, lines: list[tuple[str, str]], is_proxy: bool
+) -> None:
     assert (proxy_answer(status, reason, HeaderList.of(lines)) is not None) is is_proxy
 
 
@@ -204,7 +217,13 @@ def test_absolute_form_is_normalized_and_carries_basic_credentials(cors_server: 
 
 def test_direct_origin_form_matches(cors_server: CorsServer) -> None:
     cors_server.route("/p\u00e4th", actual=Reply(200, []))
-    invoke("probe", cors_server.url("/p\u00e4th?q=\u00fc#f"), "--origin", "https://a.example", "--no-proxy")
+    invoke(
+        "probe",
+        cors_server.url("/p\u00e4th?q=\u00fc#f"),
+        "--origin",
+        "https://a.example",
+        "--no-proxy",
+    )
     (received,) = cors_server.requests
     assert received.target == "/p%C3%A4th?q=%C3%BC"
     assert not any(name.lower() == "proxy-authorization" for name, _ in received.headers)
@@ -228,10 +247,8 @@ def closing_proxy() -> Iterator[str]:
                 continue
             with conn:
                 conn.settimeout(2)
-                try:
+                with contextlib.suppress(OSError):
                     conn.recv(65536)
-                except OSError:
-                    pass
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -257,7 +274,10 @@ def test_proxy_closing_on_connect_is_a_proxy_error_in_a_whole_report(closing_pro
     )
     report = json.loads(out)  # one whole document
     assert [[e["kind"] for e in t["errors"]] for t in report["targets"]] == [["proxy"], ["proxy"]]
-    assert "closed the connection instead of answering CONNECT" in report["targets"][0]["errors"][0]["message"]
+    assert (
+        "closed the connection instead of answering CONNECT"
+        in report["targets"][0]["errors"][0]["message"]
+    )
     assert report["summary"]["findings"] == {"critical": 0, "high": 0, "medium": 0, "low": 0}
     assert code == 3
     assert "Aborted" not in err
@@ -265,7 +285,14 @@ def test_proxy_closing_on_connect_is_a_proxy_error_in_a_whole_report(closing_pro
 
 def test_proxy_closing_on_absolute_form_names_the_proxy(closing_proxy: str) -> None:
     code, out, _ = invoke(
-        "audit", "http://127.0.0.1:1/a", "--proxy", closing_proxy, "--format", "json", "--timeout", "3"
+        "audit",
+        "http://127.0.0.1:1/a",
+        "--proxy",
+        closing_proxy,
+        "--format",
+        "json",
+        "--timeout",
+        "3",
     )
     (error,) = json.loads(out)["targets"][0]["errors"]
     assert error["message"].startswith(f"proxy {closing_proxy.removeprefix('http://')} closed")
@@ -274,7 +301,12 @@ def test_proxy_closing_on_absolute_form_names_the_proxy(closing_proxy: str) -> N
 
 def test_unreachable_proxy_has_a_reason(unused_port: int) -> None:
     code, out, _ = invoke(
-        "audit", "http://127.0.0.1:1/", "--proxy", f"http://127.0.0.1:{unused_port}", "--format", "json"
+        "audit",
+        "http://127.0.0.1:1/",
+        "--proxy",
+        f"http://127.0.0.1:{unused_port}",
+        "--format",
+        "json",
     )
     (error,) = json.loads(out)["targets"][0]["errors"]
     assert error["kind"] == "proxy"
@@ -299,7 +331,9 @@ def test_bad_proxy_is_a_usage_error_with_no_output(
     command: str, args: list[str], env: dict[str, str]
 ) -> None:
     extra = ["--origin", "https://a.example"] if command == "probe" else []
-    code, out, err = invoke(command, "http://127.0.0.1:1/", *extra, *args, "--format", "json", env=env)
+    code, out, err = invoke(
+        command, "http://127.0.0.1:1/", *extra, *args, "--format", "json", env=env
+    )
     assert code == 2
     assert out == ""
     assert err.startswith("corscheck: error: ")

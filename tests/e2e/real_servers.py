@@ -95,7 +95,9 @@ def workdir() -> Path:
 
 
 @contextmanager
-def running(argv: Sequence[str], ports: Sequence[int], cwd: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def running(
+    argv: Sequence[str], ports: Sequence[int], cwd: Path, env: dict[str, str] | None = None
+) -> Iterator[None]:
     """Runs `argv` until the block ends; ready when every port accepts connections (bounded wait)."""
     log = (cwd / "output.log").open("wb")
     process = subprocess.Popen(
@@ -197,8 +199,15 @@ def nginx(certs: Certificates) -> Iterator[Site]:
     ports = free_ports(4)
     tls = f"ssl_certificate {certs.cert}; ssl_certificate_key {certs.key};"
     servers = "".join(
-        _NGINX_SERVER.format(port=port, ssl=" ssl" if secure else "", certificates=tls if secure else "", prefix=prefix)
-        for port, secure, prefix in zip(ports, (False, False, True, True), ("good", "broken") * 2, strict=True)
+        _NGINX_SERVER.format(
+            port=port,
+            ssl=" ssl" if secure else "",
+            certificates=tls if secure else "",
+            prefix=prefix,
+        )
+        for port, secure, prefix in zip(
+            ports, (False, False, True, True), ("good", "broken") * 2, strict=True
+        )
     )
     # An empty value makes nginx leave the header out: only the allowed origin gets CORS headers.
     config = f"""
@@ -229,7 +238,9 @@ http {{
 }}
 """
     (directory / "nginx.conf").write_text(config)
-    with running([exe, "-c", str(directory / "nginx.conf"), "-p", str(directory)], ports, directory):
+    with running(
+        [exe, "-c", str(directory / "nginx.conf"), "-p", str(directory)], ports, directory
+    ):
         yield _site("nginx", ports)
 
 
@@ -250,10 +261,16 @@ def apache(certs: Certificates) -> Iterator[Site]:
     (directory / "www" / "ok.txt").chmod(0o644)
     ports = free_ports(4)
     hosts = []
-    for port, secure, config in zip(ports, (False, False, True, True), ("good", "broken") * 2, strict=True):
+    for port, secure, config in zip(
+        ports, (False, False, True, True), ("good", "broken") * 2, strict=True
+    ):
         allowed = _APACHE_POLICY[config]
         preflight = f"%{{REQUEST_METHOD}} == 'OPTIONS' && {allowed}"
-        tls = f"SSLEngine on\n  SSLCertificateFile {certs.cert}\n  SSLCertificateKeyFile {certs.key}" if secure else ""
+        tls = (
+            f"SSLEngine on\n  SSLCertificateFile {certs.cert}\n  SSLCertificateKeyFile {certs.key}"
+            if secure
+            else ""
+        )
         hosts.append(
             f"""
 Listen 127.0.0.1:{port}
@@ -303,7 +320,9 @@ def caddy(certs: Certificates) -> Iterator[Site]:
     directory = workdir()
     ports = free_ports(4)
     sites = []
-    for port, secure, config in zip(ports, (False, False, True, True), ("good", "broken") * 2, strict=True):
+    for port, secure, config in zip(
+        ports, (False, False, True, True), ("good", "broken") * 2, strict=True
+    ):
         origin = f"header Origin {ALLOWED}" if config == "good" else "header Origin *"
         scheme = "https" if secure else "http"
         tls = f"tls {certs.cert} {certs.key}" if secure else ""
@@ -341,7 +360,11 @@ def caddy(certs: Certificates) -> Iterator[Site]:
 {"".join(sites)}
 """
     (directory / "Caddyfile").write_text(config)
-    env = {"XDG_DATA_HOME": str(directory), "XDG_CONFIG_HOME": str(directory), "HOME": str(directory)}
+    env = {
+        "XDG_DATA_HOME": str(directory),
+        "XDG_CONFIG_HOME": str(directory),
+        "HOME": str(directory),
+    }
     argv = [exe, "run", "--config", str(directory / "Caddyfile"), "--adapter", "caddyfile"]
     with running(argv, ports, directory, env):
         yield _site("caddy", ports)
@@ -354,7 +377,13 @@ def express(certs: Certificates) -> Iterator[Site]:
         pytest.skip("express is not installed: run `npm ci` in tests/node (.ci/run does)")
     directory = workdir()
     ports = free_ports(4)
-    argv = [node, str(NODE_DIR / "cors_server.js"), *map(str, ports), str(certs.cert), str(certs.key)]
+    argv = [
+        node,
+        str(NODE_DIR / "cors_server.js"),
+        *map(str, ports),
+        str(certs.cert),
+        str(certs.key),
+    ]
     with running(argv, ports, directory):
         yield _site("express", ports)
 

@@ -177,7 +177,7 @@ def test_basic_credentials_fragment_and_non_ascii_path(
     url = url.replace(" ", "%20")
     _, direct, _ = audit(url, certs)
     with_credentials = tinyproxy_auth.replace("://", f"://{USER}:{PASSWORD}@")
-    code, proxied, output = audit(url, certs, "--proxy", with_credentials)
+    _, proxied, output = audit(url, certs, "--proxy", with_credentials)
     assert proxied["targets"][0]["errors"] == []
     assert comparable(proxied) == comparable(direct)
     assert findings(proxied) == EXPECTED[config]
@@ -187,7 +187,9 @@ def test_basic_credentials_fragment_and_non_ascii_path(
     assert token not in output
 
 
-def test_proxy_without_credentials_is_a_proxy_error(site: Site, certs: Certificates, tinyproxy_auth: str) -> None:
+def test_proxy_without_credentials_is_a_proxy_error(
+    site: Site, certs: Certificates, tinyproxy_auth: str
+) -> None:
     """The proxy's 407 is never judged as the target's answer."""
     code, report, _ = audit(site.url("broken", "http"), certs, "--proxy", tinyproxy_auth)
     (error,) = report["targets"][0]["errors"]
@@ -210,3 +212,26 @@ def test_unreachable_target_through_proxy(
     assert error["kind"] == "proxy", error
     assert findings(report) == []
     assert code == 3
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_probe_through_proxy(site: Site, certs: Certificates, tinyproxy: str, scheme: str) -> None:
+    """`probe --proxy`: the browser's verdict through the proxy equals the direct one."""
+    environ: dict[str, str | None] = dict.fromkeys(PROXY_VARIABLES)
+    environ["SSL_CERT_FILE"] = str(certs.ca)
+    verdicts = []
+    for extra in ([], ["--proxy", tinyproxy]):
+        result = CliRunner().invoke(
+            app,
+            [
+                *("probe", site.url("good", scheme), "--origin", real_servers.ALLOWED, "-X", "PUT"),
+                *("-H", "Content-Type: application/json", "--credentials", "--format", "json"),
+                *extra,
+            ],
+            env=environ,
+        )
+        assert result.exit_code == 0, result.output
+        verdicts.append(json.loads(result.stdout)["browser"])
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[1]["allowed"] is True
+    assert verdicts[1]["preflight"] is True

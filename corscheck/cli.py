@@ -868,7 +868,7 @@ def demo(
                 targets,
                 "standard",
                 "medium",
-                RunOptions(),
+                RunOptions(trust_env=False),  # the demo API is on loopback: never via a proxy
                 (),
                 verbose,
                 (),

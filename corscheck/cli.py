@@ -302,7 +302,8 @@ def _exit_code(report: "Report") -> int:
         return EXIT_USAGE
     if report.reaches(report.fail_on):
         return EXIT_FINDINGS
-    return EXIT_TARGET if report.error_count else EXIT_OK
+    # A partial report (a merged .partial file) did not audit every target: never a clean exit.
+    return EXIT_TARGET if report.error_count or report.partial else EXIT_OK
 
 
 def _write_outputs(report: "Report", outputs: list[str]) -> None:

@@ -119,7 +119,7 @@ def proxy_routes(
     chosen = {}
     for scheme in ("http", "https"):
         found = _env(environ, f"{scheme}_proxy") or fallback
-        chosen[scheme] = parse_proxy(found[1], f"{found[0]}=") if found else None
+        chosen[scheme] = parse_proxy(found[1], found[0]) if found else None
     no_proxy = _env(environ, "no_proxy")
     entries = tuple(
         e.strip().lower() for e in (no_proxy[1] if no_proxy else "").split(",") if e.strip()
@@ -201,8 +201,8 @@ def proxy_answer(status: int, reason: str, headers: HeaderList) -> str | None:
         value = headers.combined(marker)
         if value is not None:
             return f"{status} {reason} with {marker}: {value.strip()[:80]}"
-    server = (headers.combined("Server") or "").lower()
-    if any(product in server for product in _PROXY_PRODUCTS):
+    server = (headers.combined("Server") or "").strip()
+    if any(product in server.lower() for product in _PROXY_PRODUCTS):
         return f"{status} {reason} from Server: {server[:80]}"
     if reason.lower() == "unable to connect":
         return f"{status} {reason}"

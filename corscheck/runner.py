@@ -635,7 +635,7 @@ def _proxy_answered(
         hint = (
             "it refused the credentials in the proxy URL"
             if proxy.authorization
-            else "it needs credentials: --proxy http://user:password@host:port"
+            else "it needs credentials: give them in the proxy URL, as user:password before the host"
         )
         return TargetError(
             "proxy", f"proxy {proxy.where} answered {request} for {target} with {why}; {hint}"

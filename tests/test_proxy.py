@@ -118,7 +118,7 @@ def test_no_proxy_turns_the_environment_off() -> None:
 
 
 def test_bad_environment_proxy_names_the_variable() -> None:
-    with pytest.raises(UsageError, match="HTTPS_PROXY= 'socks5://h:1'"):
+    with pytest.raises(UsageError, match="HTTPS_PROXY 'socks5://h:1'"):
         proxy_routes(None, use_environment=True, environ={"HTTPS_PROXY": "socks5://h:1"})
 
 

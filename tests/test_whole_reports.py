@@ -96,7 +96,7 @@ def test_ctrl_c_leaves_valid_partial_reports_that_merge_reads(
         cwd=tmp_path,
         timeout=120,
     )
-    assert merged.returncode in (0, 3), merged.stderr
+    assert merged.returncode == 3, merged.stderr  # partial: not every target was audited
     document = json.loads(merged.stdout)
     assert document["summary"]["partial"] is True
     assert any("partial report" in w for w in document["warnings"])

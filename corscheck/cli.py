@@ -104,7 +104,7 @@ AppOption = Annotated[
     str | None,
     typer.Option(
         "--app",
-        help="Audit an ASGI/WSGI app in-process (module:attr); URLs and -i lines are paths.",
+        help="Send to an ASGI/WSGI app in-process (module:attr); URLs (and -i lines) are paths.",
     ),
 ]
 BaseUrlOption = Annotated[

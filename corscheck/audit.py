@@ -7,6 +7,7 @@ network I/O in runner.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,9 @@ from corscheck.report.model import (
 from corscheck.runner import Runner, RunOptions, Transport, run_async
 
 T = TypeVar("T")
+# Programming errors: they escape the run, and cli.py shows them as one line asking for
+# CORSCHECK_DEBUG=1. Anything else raised while auditing a target is that target's error.
+_BUGS = (AssertionError, AttributeError, NameError, TypeError, LookupError, RecursionError)
 ProgressCallback = Callable[[int], None]  # called with the number of request chains just finished
 
 
@@ -109,28 +113,54 @@ async def audit_targets(
         fail_on=fail_on,
         warnings=tuple(masked(list(warnings), secrets)),
     )
-    for sink in sinks:
-        sink.begin(head)
     kept: list[TargetReport] = []
+    # The runner first: a setting it refuses (a proxy it cannot speak to) stops the run before any
+    # report begins. Once one has begun, every way out of the loop ends it as a whole document.
     async with Runner(run_options, transport) as runner:
-        # A window of targets in flight bounds memory; it is wide enough that a target's many
-        # chains and its neighbours' keep every allowed connection busy.
-        window = 2 * run_options.concurrency
-        jobs = (_audit_one(runner, t, depth, extra_headers, progress, framework) for t in targets)
-        each_target = iter(targets)
-        async for report in _in_order(jobs, window):
-            target = next(each_target)
-            if target.source:
-                report = replace(report, source=target.source)
-            # Secrets by value; URL userinfo (in Location lines, say) by position.
-            report = masked(report, secrets, userinfo=may_hold_userinfo(report))
-            for sink in sinks:
-                sink.add(report)
-            kept.append(report if keep_probes else replace(report, probes=()))
+        live = list(sinks)
+        try:
+            _broadcast(live, "begin", head)
+            # A window of targets in flight bounds memory; it is wide enough that a target's many
+            # chains and its neighbours' keep every allowed connection busy.
+            window = 2 * run_options.concurrency
+            jobs = (
+                _audit_one(runner, t, depth, extra_headers, progress, framework) for t in targets
+            )
+            each_target = iter(targets)
+            async for report in _in_order(jobs, window):
+                target = next(each_target)
+                if target.source:
+                    report = replace(report, source=target.source)
+                # Secrets by value; URL userinfo (in Location lines, say) by position.
+                report = masked(report, secrets, userinfo=may_hold_userinfo(report))
+                kept.append(report if keep_probes else replace(report, probes=()))
+                _broadcast(live, "add", report)
+        except BaseException:
+            # Ctrl-C (the task is cancelled), a closed stdout, a bug: each report still writable
+            # is closed with the targets done so far and marked partial, so it is valid JSON that
+            # `corscheck merge` reads; the exception goes on.
+            partial = replace(head, targets=tuple(kept), partial=True)
+            for sink in live:
+                with contextlib.suppress(Exception):  # its own failure (a closed pipe) is not news
+                    sink.end(partial)
+            raise
     finished = replace(head, targets=tuple(kept))
-    for sink in sinks:
-        sink.end(finished)
+    _broadcast(live, "end", finished)
     return finished
+
+
+def _broadcast(sinks: list[ReportSink], step: str, value: object) -> None:
+    """Calls `step` on every sink; one that fails is dropped from `sinks` and, once the others have
+    had their call, its error is raised: a closed stdout does not cut the -o files short."""
+    failure: BaseException | None = None
+    for sink in list(sinks):
+        try:
+            getattr(sink, step)(value)
+        except Exception as error:
+            sinks.remove(sink)
+            failure = failure or error
+    if failure is not None:
+        raise failure
 
 
 async def _in_order(jobs: Iterable[Coroutine[object, object, T]], window: int) -> AsyncIterator[T]:
@@ -183,6 +213,15 @@ async def _audit_one(
         ran = await _run_chains(runner, distinct_chains(planned), progress)
     except TargetError as error:
         return TargetReport(url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),))
+    except _BUGS:
+        raise
+    except Exception as error:
+        # Whatever else the network or a server's answer raised is this target's error, never
+        # the run's; the other targets go on.
+        record = TargetErrorRecord(
+            "protocol", f"{type(error).__name__}: {mask_userinfo(str(error))}"
+        )
+        return TargetReport(url, target.policy, errors=(record,))
     if not any(exchange.hops for exchange, _ in ran.values()):
         return TargetReport(url, target.policy, errors=(_nothing_sent(ran),))
     judged = _judge(planned, ran)
@@ -198,7 +237,9 @@ async def _audit_one(
             try:
                 ran.update(await _run_chains(runner, distinct_chains(second), progress))
                 judged += _judge(second, ran)
-            except TargetError:
+            except _BUGS:
+                raise
+            except Exception:  # a TargetError, or a stray network error
                 pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
     findings = evaluate(url, target.policy, results, framework)

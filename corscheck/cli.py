@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from corscheck.plan import Depth as PlanDepth
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
+    from corscheck.probe import ProbeReport
     from corscheck.report.model import Report, ReportSink, SourceLocation
     from corscheck.runner import RunOptions, Transport
 
@@ -72,6 +73,67 @@ class Framework(StrEnum):
 class ProbeFormat(StrEnum):
     console = "console"
     json = "json"
+
+
+# The network options `audit` and `probe` share, defined once so the two cannot drift.
+HeaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-H",
+        "--header",
+        help="'Name: value' (repeat): audit sends it with every request, probe as a fetch() "
+        "header; secrets are masked in output.",
+    ),
+]
+TimeoutOption = Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)]
+InsecureOption = Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")]
+ProxyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy",
+        help="HTTP proxy for every target, http://[user:password@]host:port (default: "
+        "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY).",
+        show_default=False,
+    ),
+]
+NoProxyOption = Annotated[
+    bool,
+    typer.Option("--no-proxy", help="Connect directly; ignore the proxy environment variables."),
+]
+AppOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app",
+        help="Send to an ASGI/WSGI app in-process (module:attr); URLs (and -i lines) are paths.",
+    ),
+]
+BaseUrlOption = Annotated[
+    str, typer.Option("--base-url", help="Where the --app thinks it is served.")
+]
+
+
+def _checked_proxy(proxy: str | None, no_proxy: bool) -> tuple[str | None, bool]:
+    """`--proxy` and `--no-proxy` as RunOptions takes them (proxy, trust_env), checked with the
+    environment's proxies before any output begins: a proxy corscheck cannot speak to is a usage
+    error, never a half-written report."""
+    from corscheck.proxy import proxy_routes
+
+    if proxy is not None and no_proxy:
+        raise UsageError("--proxy and --no-proxy contradict each other; give one")
+    proxy_routes(proxy, use_environment=not no_proxy, environ=os.environ)
+    return proxy, not no_proxy
+
+
+def _internal_error(error: Exception) -> NoReturn:
+    """A bug: one line that asks for CORSCHECK_DEBUG=1, or the traceback when it is set."""
+    if os.environ.get("CORSCHECK_DEBUG"):
+        raise error
+    typer.echo(
+        f"corscheck: internal error: {type(error).__name__}: {error} "
+        "(set CORSCHECK_DEBUG=1 for details and please report it)",
+        err=True,
+    )
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _version(value: bool) -> None:
@@ -240,7 +302,8 @@ def _exit_code(report: "Report") -> int:
         return EXIT_USAGE
     if report.reaches(report.fail_on):
         return EXIT_FINDINGS
-    return EXIT_TARGET if report.error_count else EXIT_OK
+    # A partial report (a merged .partial file) did not audit every target: never a clean exit.
+    return EXIT_TARGET if report.error_count or report.partial else EXIT_OK
 
 
 def _write_outputs(report: "Report", outputs: list[str]) -> None:
@@ -345,12 +408,7 @@ def audit(
         int | None,
         typer.Option("--max-age", help="Largest acceptable Access-Control-Max-Age (s).", min=0),
     ] = None,
-    header: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-H", "--header", help="'Name: value' sent with every request; masked in output."
-        ),
-    ] = None,
+    header: HeaderOption = None,
     depth: Annotated[Depth, typer.Option(help="Coverage against requests sent.")] = Depth.standard,
     fmt: Annotated[
         str,
@@ -379,14 +437,13 @@ def audit(
     rate: Annotated[
         str | None, typer.Option("--rate", help="Max requests per second per host, e.g. 20/s.")
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)] = 10.0,
+    timeout: TimeoutOption = 10.0,
     send_unsafe: Annotated[
         bool, typer.Option("--send-unsafe", help="Also send unsafe actual requests (POST, PUT, …).")
     ] = False,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
-    ] = False,
-    proxy: Annotated[str | None, typer.Option("--proxy", help="HTTP proxy URL.")] = None,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    no_proxy: NoProxyOption = False,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Show the request count and the probe grid.")
     ] = False,
@@ -407,16 +464,8 @@ def audit(
             "--shard", help="Audit share K of N of the targets (CI matrix jobs), e.g. 2/4."
         ),
     ] = None,
-    app_spec: Annotated[
-        str | None,
-        typer.Option(
-            "--app",
-            help="Audit an ASGI/WSGI app in-process (module:attr); URLs and -i lines are paths.",
-        ),
-    ] = None,
-    base_url: Annotated[
-        str, typer.Option("--base-url", help="Where the --app thinks it is served.")
-    ] = "http://testserver",
+    app_spec: AppOption = None,
+    base_url: BaseUrlOption = "http://testserver",
     framework: Annotated[
         Framework | None,
         typer.Option("--framework", help="Word fixes for this framework (default: detected)."),
@@ -428,6 +477,7 @@ def audit(
         from corscheck.audit import Target, validate_url
         from corscheck.runner import RunOptions
 
+        proxy, trust_env = _checked_proxy(proxy, no_proxy)
         loaded = None
         if app_spec is not None:
             from corscheck.app import load_app
@@ -491,6 +541,7 @@ def audit(
             send_unsafe=send_unsafe,
             insecure=insecure,
             proxy=proxy,
+            trust_env=trust_env,
         )
         sources = _target_sources(policy_file, targets_urls)
         targets = [Target(url, policies[url], sources.get(url)) for url in targets_urls]
@@ -529,6 +580,10 @@ def audit(
         # keep Python's exit-time flush from failing on the closed pipe.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(EXIT_BROKEN_PIPE) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        _internal_error(error)
     raise typer.Exit(_exit_code(report))
 
 
@@ -685,10 +740,7 @@ def probe(
     method: Annotated[
         str, typer.Option("--method", "-X", help="fetch() method, as the page writes it.")
     ] = "GET",
-    header: Annotated[
-        list[str] | None,
-        typer.Option("-H", "--header", help="A fetch() request header 'Name: value' (repeat)."),
-    ] = None,
+    header: HeaderOption = None,
     credentials: Annotated[
         bool, typer.Option("--credentials", help="credentials: 'include' (default: 'same-origin').")
     ] = False,
@@ -699,10 +751,12 @@ def probe(
     fmt: Annotated[
         ProbeFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ProbeFormat.console,
-    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)] = 10.0,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
-    ] = False,
+    timeout: TimeoutOption = 10.0,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    no_proxy: NoProxyOption = False,
+    app_spec: AppOption = None,
+    base_url: BaseUrlOption = "http://testserver",
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
     try:
@@ -712,6 +766,14 @@ def probe(
         from corscheck.probe import run_probe
         from corscheck.runner import run_async
 
+        proxy, trust_env = _checked_proxy(proxy, no_proxy)
+        loaded = None
+        if app_spec is not None:
+            from corscheck.app import load_app
+
+            loaded = load_app(app_spec)
+            validate_url(base_url)
+            url = _under(base_url, url)
         target = validate_url(url)
         page_origin = "null" if origin.strip() == "null" else serialize_origin(origin.strip())
         page_headers, extra = _split_probe_headers(list(header or []))
@@ -726,17 +788,34 @@ def probe(
         secrets = tuple(
             v for n, v in page_headers + extra if any(s in n.lower() for s in _SENSITIVE_HEADER)
         )
-        result = run_async(
-            run_probe(
-                the_probe,
-                timeout=timeout,
-                send_unsafe=send_unsafe,
-                insecure=insecure,
-                secrets=secrets,
-            )
-        )
+
+        async def run() -> "ProbeReport":
+            from contextlib import AbstractAsyncContextManager, nullcontext
+
+            into_app: AbstractAsyncContextManager[Transport | None] = nullcontext(None)
+            if loaded is not None:
+                from corscheck.app import app_transport
+
+                into_app = app_transport(loaded, base_url)
+            async with into_app as transport:
+                return await run_probe(
+                    the_probe,
+                    timeout=timeout,
+                    send_unsafe=send_unsafe,
+                    insecure=insecure,
+                    secrets=secrets,
+                    proxy=proxy,
+                    trust_env=trust_env,
+                    transport=transport,
+                )
+
+        result = run_async(run())
     except CorscheckError as error:
         _fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        _internal_error(error)
     if fmt is ProbeFormat.json:
         import json
 
@@ -790,7 +869,7 @@ def demo(
                 targets,
                 "standard",
                 "medium",
-                RunOptions(),
+                RunOptions(trust_env=False),  # the demo API is on loopback: never via a proxy
                 (),
                 verbose,
                 (),

@@ -58,6 +58,12 @@ def merge_reports(paths: Sequence[str]) -> Report:
                 f"the merged reports differ in {setting.replace('_', '-')} ({', '.join(values)}); "
                 f"the merged report states the first, {values[0]}"
             )
+    for path, report in zip(paths, reports, strict=True):
+        if report.partial:
+            warnings.append(
+                f"{path} is a partial report (its run stopped early): it holds only the targets "
+                "done by then"
+            )
     # A report of an older corscheck may hold a URL's userinfo: masked here by its position.
     return Report(
         first.version,
@@ -66,6 +72,7 @@ def merge_reports(paths: Sequence[str]) -> Report:
         first.fail_on,
         tuple(masked(t, userinfo=may_hold_userinfo(t)) for r in reports for t in r.targets),
         tuple(masked(warnings)),
+        partial=any(r.partial for r in reports),
     )
 
 
@@ -95,6 +102,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
         fail_on=data["settings"]["fail_on"],
         targets=tuple(_target(t) for t in data["targets"]),
         warnings=tuple(data.get("warnings", ())),
+        partial=bool(data["summary"].get("partial", False)),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from corscheck.browser import Exchange, Probe, Verdict, judge
 from corscheck.report.model import exchange_to_dict, masked, request_to_dict, verdict_to_dict
-from corscheck.runner import Runner, RunOptions
+from corscheck.runner import Runner, RunOptions, Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +33,22 @@ async def run_probe(
     send_unsafe: bool = False,
     insecure: bool = False,
     secrets: tuple[str, ...] = (),
+    proxy: str | None = None,
+    trust_env: bool = True,
+    transport: Transport | None = None,
 ) -> ProbeReport:
-    """Send what a browser would send for `probe` and judge the answers. Raises TargetError."""
+    """Send what a browser would send for `probe` and judge the answers. Raises TargetError.
+
+    `proxy` and `trust_env` as RunOptions; `transport` replaces the network (an in-process app)."""
     options = RunOptions(
-        concurrency=1, per_host=1, timeout=timeout, send_unsafe=send_unsafe, insecure=insecure
+        concurrency=1,
+        per_host=1,
+        timeout=timeout,
+        send_unsafe=send_unsafe,
+        insecure=insecure,
+        proxy=proxy,
+        trust_env=trust_env,
     )
-    async with Runner(options) as runner:
+    async with Runner(options, transport) as runner:
         exchange = await runner.exchange(probe)
     return masked(ProbeReport(probe, exchange, judge(probe, exchange)), secrets)

@@ -12,6 +12,7 @@ through `httpx_transport`.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 import ssl
@@ -37,6 +38,7 @@ from corscheck.browser import (
 from corscheck.errors import TargetError
 from corscheck.headers import HeaderList, parse_header_lines
 from corscheck.plan import chain_of
+from corscheck.proxy import Proxy, proxy_answer, proxy_routes
 
 if TYPE_CHECKING:
     import httpx
@@ -59,7 +61,12 @@ class RunOptions:
     rate: float | None = None  # requests per second per host
     send_unsafe: bool = False  # the safety gate: without it only OPTIONS, GET and HEAD are sent
     insecure: bool = False  # skip TLS certificate verification
-    proxy: str | None = None  # http://host:port
+    proxy: str | None = (
+        None  # http://[user:password@]host:port for every target (overrides the environment)
+    )
+    trust_env: bool = (
+        True  # without `proxy`: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY (proxy.py)
+    )
     max_header_bytes: int = 64 * 1024  # a larger response head is an error (too-large)
 
 
@@ -220,7 +227,11 @@ class NetworkTransport:
         self._options = options
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
-        self._proxy = _parse_proxy(options.proxy) if options.proxy else None
+        # Raises UsageError for a proxy corscheck cannot speak to; cli.py checks it before any
+        # output begins.
+        self._routes = proxy_routes(
+            options.proxy, use_environment=options.trust_env, environ=os.environ
+        )
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -238,29 +249,69 @@ class NetworkTransport:
         # new task): the request's timeout until the head is in, then at most DRAIN_WAIT more for the
         # body. A body that misses it costs the connection, not the response.
         pending = _Head()
+        proxy = self._routes.proxy_for(endpoint.scheme, endpoint.host, endpoint.port)
         try:
             async with asyncio.timeout(self._options.timeout) as deadline:
                 pending.deadline = deadline
-                return await self._send(request, endpoint, target, pending)
+                return await self._send(request, endpoint, target, pending, proxy)
         except TimeoutError:
             if pending.response is not None:
                 return pending.response
+            via = f" through proxy {proxy.where}" if proxy else ""
             raise TargetError(
                 "timeout",
-                f"no response from {endpoint.host}:{endpoint.port} within {self._options.timeout:g} s",
+                f"no response from {endpoint.host}:{endpoint.port}{via} "
+                f"within {self._options.timeout:g} s",
             ) from None
+        except (OSError, EOFError) as error:
+            # Whatever the stream layer raises that the steps above did not name (ssl.SSLError is
+            # an OSError): this request's failure, never the run's.
+            raise TargetError(
+                "tls" if isinstance(error, ssl.SSLError) else "connect",
+                f"connection to {endpoint.host}:{endpoint.port} failed: {_reason(error)}",
+            ) from None
+        except UnicodeError as error:
+            raise TargetError("protocol", f"cannot encode the request: {error}") from None
 
     async def _send(
-        self, request: Request, endpoint: _Endpoint, target: str, pending: _Head
+        self,
+        request: Request,
+        endpoint: _Endpoint,
+        target: str,
+        pending: _Head,
+        proxy: Proxy | None,
     ) -> Response:
-        payload = _serialize(
-            request, endpoint, target if not self._absolute_form(endpoint) else request.url
-        )
+        forward = proxy if endpoint.scheme == "http" else None  # https is tunnelled: CONNECT
+        if forward is None:
+            payload = _serialize(request, endpoint, target)
+        else:
+            # The absolute form (RFC 9112 3.2.2) is the origin form's path and query, normalized
+            # the same way, after the scheme and authority; never the raw URL (no fragment, no
+            # raw non-ASCII).
+            payload = _serialize(
+                request, endpoint, f"http://{_authority(endpoint)}{target}", forward.authorization
+            )
+        response = await self._exchange(request, endpoint, payload, pending, proxy)
+        if forward is not None:
+            why = proxy_answer(response.status, response.reason, response.headers)
+            if why is not None:
+                raise _proxy_answered(forward, endpoint, why)
+        return response
+
+    async def _exchange(
+        self,
+        request: Request,
+        endpoint: _Endpoint,
+        payload: bytes,
+        pending: _Head,
+        proxy: Proxy | None,
+    ) -> Response:
+        where = f"proxy {proxy.where}" if proxy and endpoint.scheme == "http" else None
         connection = self._take_idle(endpoint)
         if connection is not None:
             try:
                 return await self._round_trip(
-                    connection, endpoint, payload, request.method, pending
+                    connection, endpoint, payload, request.method, pending, where
                 )
             except _NoResponse:
                 # A reused connection gave no byte of a response: the server closed it while it
@@ -268,9 +319,11 @@ class NetworkTransport:
                 # send the request again, once, on a new connection, within the same deadline. A
                 # new connection's failure, or one after a response began, is never retried here.
                 pass
-        connection = await self._connect(endpoint)
+        connection = await self._connect(endpoint, proxy)
         try:
-            return await self._round_trip(connection, endpoint, payload, request.method, pending)
+            return await self._round_trip(
+                connection, endpoint, payload, request.method, pending, where
+            )
         except _NoResponse as failed:
             raise failed.error from None
 
@@ -281,17 +334,19 @@ class NetworkTransport:
         payload: bytes,
         method: str,
         pending: _Head,
+        peer: str | None = None,
     ) -> Response:
         """Send `payload` on `connection` and read the response head; then pool or close the
-        connection. Raises _NoResponse when no byte of a response came back, else TargetError."""
+        connection. Raises _NoResponse when no byte of a response came back, else TargetError.
+        `peer` names what the connection goes to when it is not the target (a proxy)."""
         try:
             connection.writer.write(payload)
             response, keep = await self._read_response(connection, method, pending)
         except (ConnectionError, asyncio.IncompleteReadError) as error:
             connection.close()
             if pending.response is None and _nothing_received(error):
-                raise _NoResponse(_protocol_error(error, endpoint)) from None
-            raise _protocol_error(error, endpoint) from None
+                raise _NoResponse(_protocol_error(error, endpoint, peer)) from None
+            raise _protocol_error(error, endpoint, peer) from None
         except _StrayBytes as error:
             connection.close()
             raise _NoResponse(error) from None
@@ -303,9 +358,6 @@ class NetworkTransport:
         else:
             connection.close()
         return response
-
-    def _absolute_form(self, endpoint: _Endpoint) -> bool:
-        return self._proxy is not None and endpoint.scheme == "http"
 
     def _take_idle(self, endpoint: _Endpoint) -> _Connection | None:
         idle = self._idle.get(endpoint.key)
@@ -323,12 +375,12 @@ class NetworkTransport:
             connection.close()
         return None
 
-    async def _connect(self, endpoint: _Endpoint) -> _Connection:
+    async def _connect(self, endpoint: _Endpoint, proxy: Proxy | None) -> _Connection:
+        if proxy is not None:
+            return await self._connect_through_proxy(endpoint, proxy)
         where = f"{endpoint.host}:{endpoint.port}"
         limit = self._options.max_header_bytes
         try:
-            if self._proxy is not None:
-                return await self._connect_through_proxy(endpoint, self._proxy)
             tls = self._ssl_context() if endpoint.scheme == "https" else None
             reader, writer = await asyncio.open_connection(
                 endpoint.host.strip("[]"),
@@ -352,35 +404,70 @@ class NetworkTransport:
         except ConnectionRefusedError:
             raise TargetError("connect", f"connection refused by {where}") from None
         except OSError as error:
-            raise TargetError(
-                "connect", f"cannot connect to {where}: {error.strerror or error}"
-            ) from None
+            raise TargetError("connect", f"cannot connect to {where}: {_reason(error)}") from None
         return _Connection(reader, writer)
 
-    async def _connect_through_proxy(self, endpoint: _Endpoint, proxy: _Endpoint) -> _Connection:
+    async def _connect_through_proxy(self, endpoint: _Endpoint, proxy: Proxy) -> _Connection:
+        """A connection through `proxy`: as it is for an http:// target (absolute-form requests), a
+        CONNECT tunnel with TLS inside for an https:// one. Every failure is a TargetError that names
+        the proxy; none is judged as the target's answer."""
         try:
             reader, writer = await asyncio.open_connection(
                 proxy.host.strip("[]"), proxy.port, limit=self._options.max_header_bytes
             )
         except OSError as error:
             raise TargetError(
-                "proxy", f"cannot connect to proxy {proxy.host}:{proxy.port}: {error}"
+                "proxy", f"cannot connect to proxy {proxy.where}: {_reason(error)}"
             ) from None
         connection = _Connection(reader, writer)
         if endpoint.scheme == "http":
             return connection
-        authority = f"{endpoint.host}:{endpoint.port}"
-        writer.write(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode("ascii"))
-        response, _ = await self._read_response(connection, "CONNECT")
-        if response.status != 200:
+        authority = _authority(endpoint, always_port=True)
+        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", f"User-Agent: {USER_AGENT}"]
+        if proxy.authorization:
+            lines.append(f"Proxy-Authorization: {proxy.authorization}")
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+            response, _ = await self._read_response(connection, "CONNECT")
+        except (OSError, EOFError) as error:
+            # A proxy that closes instead of answering CONNECT (haproxy with a dead backend does):
+            # the proxy failed; nothing was heard from the target.
             connection.close()
-            raise TargetError("proxy", f"proxy refused CONNECT {authority}: {response.status}")
+            raise TargetError(
+                "proxy",
+                f"proxy {proxy.where} closed the connection instead of answering "
+                f"CONNECT {authority} ({_reason(error)})",
+            ) from None
+        except TargetError as error:
+            connection.close()
+            raise TargetError(
+                "proxy", f"proxy {proxy.where} gave no valid answer to CONNECT {authority}: {error}"
+            ) from None
+        if not 200 <= response.status < 300:
+            connection.close()
+            raise _proxy_answered(
+                proxy, endpoint, f"{response.status} {response.reason}".strip(), "CONNECT"
+            )
         try:
             await writer.start_tls(self._ssl_context(), server_hostname=endpoint.host.strip("[]"))
+        except ssl.SSLCertVerificationError as error:
+            connection.close()
+            raise TargetError(
+                "tls",
+                f"TLS certificate of {authority} not trusted ({error.verify_message}); "
+                "use --insecure to audit it anyway",
+            ) from None
         except ssl.SSLError as error:
             connection.close()
             raise TargetError(
-                "tls", f"TLS handshake with {authority} failed: {error}; try --insecure"
+                "tls", f"TLS handshake with {authority} failed: {error.reason or error}"
+            ) from None
+        except (OSError, EOFError) as error:
+            connection.close()
+            raise TargetError(
+                "connect",
+                f"the tunnel through proxy {proxy.where} to {authority} closed during the TLS "
+                f"handshake ({_reason(error)})",
             ) from None
         return connection
 
@@ -531,8 +618,39 @@ def _holds_nothing(reader: asyncio.StreamReader) -> bool:
     return True
 
 
-def _protocol_error(error: BaseException, endpoint: _Endpoint) -> TargetError:
-    where = f"{endpoint.host}:{endpoint.port}"
+def _reason(error: BaseException) -> str:
+    """An OS or stream error in words, never empty (some carry no message at all)."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if isinstance(error, asyncio.IncompleteReadError):
+        return "the connection was closed" + (" mid-answer" if error.partial else "")
+    return str(error) or type(error).__name__
+
+
+def _proxy_answered(
+    proxy: Proxy, endpoint: _Endpoint, why: str, request: str = "the request"
+) -> TargetError:
+    target = f"{endpoint.host}:{endpoint.port}"
+    if why.startswith("407"):
+        hint = (
+            "it refused the credentials in the proxy URL"
+            if proxy.authorization
+            else "it needs credentials: give them in the proxy URL, as user:password before the host"
+        )
+        return TargetError(
+            "proxy", f"proxy {proxy.where} answered {request} for {target} with {why}; {hint}"
+        )
+    return TargetError(
+        "proxy",
+        f"proxy {proxy.where} answered {request} for {target} itself ({why}): the target was not "
+        "reached, so nothing of it was checked",
+    )
+
+
+def _protocol_error(
+    error: BaseException, endpoint: _Endpoint, peer: str | None = None
+) -> TargetError:
+    where = peer or f"{endpoint.host}:{endpoint.port}"
     if isinstance(error, asyncio.IncompleteReadError):
         if not error.partial:
             # Nothing came back: a connection error (retried), like a reset.
@@ -563,10 +681,20 @@ def _endpoint(url: str) -> tuple[_Endpoint, str]:
     return _Endpoint(scheme, host, port), path + (f"?{query}" if parts.query else "")
 
 
-def _serialize(request: Request, endpoint: _Endpoint, target: str) -> bytes:
+def _authority(endpoint: _Endpoint, always_port: bool = False) -> str:
+    """host[:port] as the Host header writes it: the port only when it is not the scheme's."""
     default = 443 if endpoint.scheme == "https" else 80
-    host = endpoint.host if endpoint.port == default else f"{endpoint.host}:{endpoint.port}"
-    lines = [f"{request.method} {target} HTTP/1.1", f"Host: {host}"]
+    if endpoint.port == default and not always_port:
+        return endpoint.host
+    return f"{endpoint.host}:{endpoint.port}"
+
+
+def _serialize(
+    request: Request, endpoint: _Endpoint, target: str, proxy_authorization: str | None = None
+) -> bytes:
+    lines = [f"{request.method} {target} HTTP/1.1", f"Host: {_authority(endpoint)}"]
+    if proxy_authorization:
+        lines.append(f"Proxy-Authorization: {proxy_authorization}")
     names = set()
     for name, value in request.headers:
         lines.append(f"{name}: {value}")
@@ -576,13 +704,6 @@ def _serialize(request: Request, endpoint: _Endpoint, target: str) -> bytes:
     if request.method in ("POST", "PUT", "PATCH") and "content-length" not in names:
         lines.append("Content-Length: 0")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
-
-
-def _parse_proxy(url: str) -> _Endpoint:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise TargetError("proxy", f"proxy {url!r} must be http://host:port")
-    return _Endpoint("http", parts.hostname, parts.port or 80)
 
 
 def network_transport(options: RunOptions) -> Transport:

@@ -84,6 +84,8 @@ class Report:
     fail_on: str
     targets: tuple[TargetReport, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    # The run stopped early (Ctrl-C, a closed stdout, an error): the targets done so far.
+    partial: bool = False
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio's SIGINT handling reprs the main task's result, and the default
@@ -116,7 +118,7 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return not self.reaches(self.fail_on) and self.error_count == 0
+        return not self.reaches(self.fail_on) and self.error_count == 0 and not self.partial
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +156,7 @@ def summary_to_dict(report: Report) -> dict[str, Any]:
         "errors": report.error_count,
         "requests": sum(t.requests_sent for t in report.targets),
         "passed": report.passed,
+        **({"partial": True} if report.partial else {}),
     }
 
 

@@ -1,0 +1,74 @@
+"""The network options `audit` and `probe` share are one definition: same names, same help."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from corscheck.cli import app
+
+SHARED = ["--proxy", "--no-proxy", "--insecure", "--timeout", "--header", "--app", "--base-url"]
+
+
+def _options(command: str) -> dict[str, Any]:
+    group: Any = typer.main.get_command(app)  # typer's own click: compared by shape, not class
+    found = {}
+    for param in group.commands[command].params:
+        if param.param_type_name == "option":
+            for name in param.opts:
+                found[name] = param
+    return found
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_audit_and_probe_share_the_network_options(name: str) -> None:
+    audit, probe = _options("audit")[name], _options("probe")[name]
+    assert (audit.opts, audit.help, audit.default) == (probe.opts, probe.help, probe.default)
+
+
+@pytest.fixture
+def echo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    (tmp_path / "probe_target.py").write_text(
+        textwrap.dedent(
+            """
+            from starlette.applications import Starlette
+            from starlette.middleware import Middleware
+            from starlette.middleware.cors import CORSMiddleware
+            from starlette.responses import PlainTextResponse
+            from starlette.routing import Route
+
+            async def items(request):
+                return PlainTextResponse("ok")
+
+            app = Starlette(
+                routes=[Route("/api/items", items)],
+                middleware=[Middleware(CORSMiddleware, allow_origins=["https://app.example.com"])],
+            )
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "probe_target:app"
+    sys.modules.pop("probe_target", None)
+
+
+def test_probe_app(echo_app: str) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            *("probe", "/api/items", "--origin", "https://app.example.com"),
+            *("--app", echo_app, "--format", "json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    probe = json.loads(result.stdout)
+    assert probe["browser"]["allowed"] is True
+    assert probe["request"]["url"] == "http://testserver/api/items"

@@ -1,0 +1,170 @@
+"""Reports are whole documents on every exit path: stdout and every -o file hold one complete, valid
+JSON document (errors and a partial mark inside it) or nothing, whatever stops the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corscheck.cli import app
+
+
+class _Slow(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        time.sleep(0.005)
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD = do_OPTIONS = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+def test_ctrl_c_leaves_valid_partial_reports_that_merge_reads(
+    slow_server: str, tmp_path: Path
+) -> None:
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(f"{slow_server}/t{i}\n" for i in range(3000)))
+    report = tmp_path / "report.json"
+    stdout = (tmp_path / "stdout.json").open("wb")
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "corscheck", "audit", "-i", str(urls), "--depth", "quick"),
+            *("--format", "json", "-o", str(report), "--no-proxy"),
+        ],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    partial = Path(f"{report}.partial")
+    try:
+        for _ in range(300):  # up to 30 s for some targets to be written
+            if partial.exists() and partial.stat().st_size > 4000:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the run wrote no targets in time")
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        stdout.close()
+    assert process.returncode == 130, err
+    assert not report.exists()
+    for text in (partial.read_text(), (tmp_path / "stdout.json").read_text()):
+        document = json.loads(text)
+        assert document["summary"]["partial"] is True
+        assert document["summary"]["passed"] is False
+        assert 0 < len(document["targets"]) < 3000
+        assert document["summary"]["targets"] == len(document["targets"])
+    assert b"report.json.partial" in err
+    merged = subprocess.run(
+        [sys.executable, "-m", "corscheck", "merge", str(partial), "--format", "json"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert merged.returncode == 3, merged.stderr  # partial: not every target was audited
+    document = json.loads(merged.stdout)
+    assert document["summary"]["partial"] is True
+    assert any("partial report" in w for w in document["warnings"])
+
+
+def test_closed_stdout_still_finishes_the_files(slow_server: str, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    read, write = os.pipe()
+    os.close(read)  # nobody reads stdout: the first write fails
+    process = subprocess.run(
+        [
+            *(sys.executable, "-m", "corscheck", "audit", f"{slow_server}/a", f"{slow_server}/b"),
+            *("--depth", "quick", "--format", "json", "-o", str(report), "--no-proxy"),
+        ],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    os.close(write)
+    assert process.returncode == 141, process.stderr
+    document = json.loads(Path(f"{report}.partial").read_text())
+    assert document["summary"]["partial"] is True
+
+
+def _invoke_json(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["audit", *args, "--format", "json", "--no-proxy"])
+    return result.exit_code, result.stdout, result.stderr or ""
+
+
+def test_a_stray_error_is_the_targets_error(
+    slow_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception no step named (an EOFError here) is that target's error; the run goes on."""
+    from corscheck.runner import Runner
+
+    real = Runner.judged_exchange
+
+    async def flaky(self: Runner, probe: object) -> object:
+        if "/bad" in probe.url:  # type: ignore[attr-defined]
+            raise EOFError("stream ended")
+        return await real(self, probe)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Runner, "judged_exchange", flaky)
+    code, out, err = _invoke_json(f"{slow_server}/bad", f"{slow_server}/good")
+    document = json.loads(out)
+    assert [t["errors"] for t in document["targets"]] == [
+        [{"kind": "protocol", "message": "EOFError: stream ended"}],
+        [],
+    ]
+    assert code in (1, 3)
+    assert "Aborted" not in err
+
+
+def test_a_bug_is_one_line_and_the_report_is_still_whole(
+    slow_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import corscheck.audit
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(corscheck.audit, "evaluate", broken)
+    monkeypatch.delenv("CORSCHECK_DEBUG", raising=False)
+    code, out, err = _invoke_json(f"{slow_server}/a")
+    assert code == 2
+    assert json.loads(out)["summary"]["partial"] is True
+    assert err.strip().splitlines() == [
+        "corscheck: internal error: TypeError: a bug (set CORSCHECK_DEBUG=1 for details and "
+        "please report it)"
+    ]

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from corscheck import __version__
@@ -34,6 +34,10 @@ from corscheck.report.model import (
 )
 from corscheck.runner import Runner, RunOptions, Transport, run_async
 
+if TYPE_CHECKING:
+    from corscheck.gate import Gate
+    from corscheck.openapi import Route
+
 T = TypeVar("T")
 ProgressCallback = Callable[[int], None]  # called with the number of request chains just finished
 
@@ -43,6 +47,7 @@ class Target:
     url: str
     policy: Policy | None
     source: SourceLocation | None = None  # where the policy file declares it, when it does
+    route: Route | None = None  # the OpenAPI route it was made from (openapi.py)
 
 
 def validate_url(url: str) -> str:
@@ -92,6 +97,7 @@ async def audit_targets(
     framework: str | None = None,
     sinks: Sequence[ReportSink] = (),
     keep_probes: bool = True,
+    gate: Gate | None = None,
 ) -> Report:
     """Audit every target; a target that fails is recorded with its error and the others go on.
 
@@ -99,6 +105,9 @@ async def audit_targets(
     input order, secrets masked), so a streaming writer can emit it and the run need not hold it: with
     `keep_probes=False` the returned report keeps findings, errors and counts but not the probes and
     their responses, and memory stays flat however many targets there are.
+
+    A `gate` marks each target's findings (suppressed, new or unchanged) before the sinks see it, and
+    adds to the finished report what its ignores matched and which baseline findings are gone.
     """
     run_options = options or RunOptions()
     secrets = secrets_in((t.url for t in targets), extra_headers)
@@ -107,7 +116,7 @@ async def audit_targets(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         depth=depth,
         fail_on=fail_on,
-        warnings=tuple(masked(list(warnings), secrets)),
+        warnings=tuple(masked([*warnings, *(gate.warnings() if gate else [])], secrets)),
     )
     for sink in sinks:
         sink.begin(head)
@@ -120,14 +129,18 @@ async def audit_targets(
         each_target = iter(targets)
         async for report in _in_order(jobs, window):
             target = next(each_target)
-            if target.source:
-                report = replace(report, source=target.source)
+            if target.source or target.route:
+                report = replace(report, source=target.source, route=target.route)
             # Secrets by value; URL userinfo (in Location lines, say) by position.
             report = masked(report, secrets, userinfo=may_hold_userinfo(report))
+            if gate is not None:
+                report = gate.mark(report)
             for sink in sinks:
                 sink.add(report)
             kept.append(report if keep_probes else replace(report, probes=()))
     finished = replace(head, targets=tuple(kept))
+    if gate is not None:
+        finished = gate.close(finished)
     for sink in sinks:
         sink.end(finished)
     return finished

@@ -156,7 +156,8 @@ def _policy(data: dict[str, Any] | None) -> Policy | None:
     if data is None:
         return None
     bounds = data.get("max-age")
-    return build_policy(
+    sends = data.get("sends")
+    policy = build_policy(
         origins=data["origins"],
         methods=data["methods"],
         headers=data["headers"],
@@ -164,6 +165,11 @@ def _policy(data: dict[str, Any] | None) -> Policy | None:
         credentials=data["credentials"],
         max_age=MaxAge(bounds.get("min"), bounds.get("max")) if bounds else None,
         private_network=data["private-network"],
+    )
+    if sends is None:
+        return policy
+    return replace(
+        policy, sends_methods=tuple(sends["methods"]), sends_headers=tuple(sends["headers"])
     )
 
 

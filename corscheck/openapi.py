@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from corscheck.errors import UsageError
-from corscheck.policy import Policy, build_policy
+from corscheck.policy import Policy
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
@@ -248,19 +248,17 @@ def document_routes(doc: Mapping[str, Any], base: str) -> list[Route]:
 
 
 def route_policy(policy: Policy, route: Route) -> Policy:
-    """The policy of one route: the policy's origins, credentials and the rest, with the methods and
-    headers the route's calls need (narrowed to the policy's own lists where it has them). Cookie
-    authentication turns credentials on, unless the policy is public (browsers refuse it then)."""
-    methods = [m for m in route.methods if policy.methods is None or policy.allows_method(m)]
-    headers = [h for h in route.headers if policy.headers is None or policy.allows_header(h)]
-    return build_policy(
-        origins=policy.origins,
-        methods=methods,
-        headers=headers,
-        expose=policy.expose,
+    """The policy of one route: the policy's origins, credentials and allow-lists, and as the
+    front-end's requests the methods and headers the route's calls need (narrowed to the policy's
+    lists where it has them). Cookie authentication turns credentials on, unless the policy is
+    public (browsers refuse credentials with "*")."""
+    methods = tuple(m for m in route.methods if policy.allows_method(m))
+    headers = tuple(h for h in route.headers if policy.allows_header(h))
+    return replace(
+        policy,
         credentials=policy.credentials or (route.cookie_auth and not policy.is_public),
-        max_age=policy.max_age,
-        private_network=policy.private_network,
+        sends_methods=methods,
+        sends_headers=headers,
     )
 
 

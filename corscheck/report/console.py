@@ -316,10 +316,15 @@ def _summary(report: Report) -> list[RenderableType]:
         verdict.append(": some targets could not be audited")
     else:
         verdict.append("PASSED", style="bold green")
-        below = sum(counts.values())
+        unchanged = sum(1 for f in report.findings() if f.baseline == "unchanged")
+        below = sum(counts.values()) - unchanged
+        notes = []
+        if unchanged:
+            notes.append(f"{unchanged} unchanged since the baseline")
         if below:
-            gated = "not counted (baseline) or " if report.baseline is not None else ""
-            verdict.append(f" ({below} findings {gated}below '{report.fail_on}')")
+            notes.append(f"{below} findings below '{report.fail_on}'")
+        if notes:
+            verdict.append(f" ({'; '.join(notes)})")
     return [*parts, verdict]
 
 

@@ -46,7 +46,9 @@ def render(report: Report) -> str:
     total = failures = errors = skipped = 0
     for target in report.targets:
         url = _xml(target.url)
-        suite = ET.SubElement(suites, "testsuite", name=url)
+        # A target made from an OpenAPI route names the route: test reports group by it.
+        name = url if target.route is None else _xml(f"{target.route.label} ({target.url})")
+        suite = ET.SubElement(suites, "testsuite", name=name)
         by_rule: dict[str, list[Finding]] = {}
         for finding in target.findings:
             by_rule.setdefault(finding.rule.id, []).append(finding)

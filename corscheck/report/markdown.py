@@ -68,13 +68,16 @@ def _render(report: Report, rows: int) -> str:
         "",
     ]
     findings = report.findings()
+    # Targets made from OpenAPI routes name the route too: findings group by route.
+    routes = {t.url: f" {text(t.route.label)}" for t in targets if t.route is not None}
     if findings:
         out += ["| severity | rule | target | finding |", "|---|---|---|---|"]
         for finding in findings[:rows]:
             state = f" ({finding.baseline})" if finding.baseline else ""
             out.append(
                 f"| {_ICONS[finding.severity]} {finding.severity}{state} | `{finding.rule.id}` | "
-                f"{code(finding.target)} | {text(finding.message)} |"
+                f"{code(finding.target)}{routes.get(finding.target, '')} | "
+                f"{text(finding.message)} |"
             )
         if len(findings) > rows:
             out += ["", f"… and {len(findings) - rows} more findings in the JSON report."]

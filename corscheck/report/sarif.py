@@ -50,8 +50,13 @@ def _rule(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _location(finding: Finding, source: SourceLocation | None) -> dict[str, Any]:
+def _location(
+    finding: Finding, source: SourceLocation | None, route: str | None = None
+) -> dict[str, Any]:
     logical = [{"fullyQualifiedName": finding.target, "kind": "resource"}]
+    if route is not None:
+        # The OpenAPI route the target was made from, as viewers group results by it.
+        logical.append({"fullyQualifiedName": route, "kind": "function"})
     if source is None:
         physical: dict[str, Any] = {"artifactLocation": {"uri": finding.target}}
     else:
@@ -67,6 +72,7 @@ def _result(
     index: dict[str, int],
     source: SourceLocation | None,
     baseline_state: str | None = None,
+    route: str | None = None,
 ) -> dict[str, Any]:
     ev = finding.evidence
     evidence_lines = "; ".join(f"{n}: {v.strip()}" for n, v in ev.response_lines)
@@ -80,7 +86,7 @@ def _result(
             + f"Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}. "
             f"Fix: {finding.fix}"
         },
-        "locations": [_location(finding, source)],
+        "locations": [_location(finding, source, route)],
         "partialFingerprints": {FINGERPRINT_VERSION: finding.fingerprint},
         "properties": {
             "severity": finding.severity,
@@ -116,6 +122,7 @@ def _suppression_location(source: str) -> dict[str, Any]:
 def render(report: Report) -> str:
     index = {rule.id: n for n, rule in enumerate(CATALOG)}
     sources = {t.url: t.source for t in report.targets if t.source is not None}
+    routes = {t.url: t.route.label for t in report.targets if t.route is not None}
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -126,7 +133,7 @@ def render(report: Report) -> str:
             }
         },
         "results": [
-            _result(f, index, sources.get(f.target))
+            _result(f, index, sources.get(f.target), route=routes.get(f.target))
             for f in [*report.findings(), *report.suppressed()]
         ]
         + [

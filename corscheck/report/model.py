@@ -173,8 +173,10 @@ class Report:
         }
 
     def all_warnings(self) -> list[str]:
-        """The run's warnings, then those of its ignores (expired, unused)."""
-        return [*self.warnings, *(w for i in self.ignores if (w := i.warning()))]
+        """The run's warnings (an expired ignore is known before the run, so it is among them),
+        then the ignores that matched nothing, known only at its end."""
+        unused = [w for i in self.ignores if i.state == "unused" and (w := i.warning())]
+        return [*self.warnings, *unused]
 
     @property
     def error_count(self) -> int:

@@ -170,3 +170,16 @@ async def audit_app(
     options.setdefault("framework", loaded.framework)
     async with app_transport(loaded, base_url) as transport:
         return await audit_targets(targets, transport=transport, **options)
+
+
+async def app_get(loaded: LoadedApp, url: str, base_url: str = DEFAULT_BASE_URL) -> httpx.Response:
+    """A plain GET of `url` (a path of the app) answered in-process, its lifespan started around it:
+    how `--openapi /openapi.json` reads the document of an `--app`."""
+    if loaded.kind == "wsgi":
+        client = httpx.AsyncClient(transport=_AsyncWSGITransport(loaded.app), base_url=base_url)
+        async with client:
+            return await client.get(url)
+    async with _lifespan(loaded.app):
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=loaded.app), base_url=base_url)
+        async with client:
+            return await client.get(url)

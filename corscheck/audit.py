@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from corscheck import __version__
@@ -35,6 +35,10 @@ from corscheck.report.model import (
 )
 from corscheck.runner import Runner, RunOptions, Transport, run_async
 
+if TYPE_CHECKING:
+    from corscheck.gate import Gate
+    from corscheck.openapi import Route
+
 T = TypeVar("T")
 # Programming errors: they escape the run, and cli.py shows them as one line asking for
 # CORSCHECK_DEBUG=1. Anything else raised while auditing a target is that target's error.
@@ -47,6 +51,7 @@ class Target:
     url: str
     policy: Policy | None
     source: SourceLocation | None = None  # where the policy file declares it, when it does
+    route: Route | None = None  # the OpenAPI route it was made from (openapi.py)
 
 
 def validate_url(url: str) -> str:
@@ -96,6 +101,7 @@ async def audit_targets(
     framework: str | None = None,
     sinks: Sequence[ReportSink] = (),
     keep_probes: bool = True,
+    gate: Gate | None = None,
 ) -> Report:
     """Audit every target; a target that fails is recorded with its error and the others go on.
 
@@ -103,6 +109,9 @@ async def audit_targets(
     input order, secrets masked), so a streaming writer can emit it and the run need not hold it: with
     `keep_probes=False` the returned report keeps findings, errors and counts but not the probes and
     their responses, and memory stays flat however many targets there are.
+
+    A `gate` marks each target's findings (suppressed, new or unchanged) before the sinks see it, and
+    adds to the finished report what its ignores matched and which baseline findings are gone.
     """
     run_options = options or RunOptions()
     secrets = secrets_in((t.url for t in targets), extra_headers)
@@ -111,7 +120,7 @@ async def audit_targets(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         depth=depth,
         fail_on=fail_on,
-        warnings=tuple(masked(list(warnings), secrets)),
+        warnings=tuple(masked([*warnings, *(gate.warnings() if gate else [])], secrets)),
     )
     kept: list[TargetReport] = []
     # The runner first: a setting it refuses (a proxy it cannot speak to) stops the run before any
@@ -129,10 +138,12 @@ async def audit_targets(
             each_target = iter(targets)
             async for report in _in_order(jobs, window):
                 target = next(each_target)
-                if target.source:
-                    report = replace(report, source=target.source)
+                if target.source or target.route:
+                    report = replace(report, source=target.source, route=target.route)
                 # Secrets by value; URL userinfo (in Location lines, say) by position.
                 report = masked(report, secrets, userinfo=may_hold_userinfo(report))
+                if gate is not None:
+                    report = gate.mark(report)
                 kept.append(report if keep_probes else replace(report, probes=()))
                 _broadcast(live, "add", report)
         except BaseException:
@@ -140,11 +151,15 @@ async def audit_targets(
             # is closed with the targets done so far and marked partial, so it is valid JSON that
             # `corscheck merge` reads; the exception goes on.
             partial = replace(head, targets=tuple(kept), partial=True)
+            if gate is not None:
+                partial = gate.close(partial)
             for sink in live:
                 with contextlib.suppress(Exception):  # its own failure (a closed pipe) is not news
                     sink.end(partial)
             raise
     finished = replace(head, targets=tuple(kept))
+    if gate is not None:
+        finished = gate.close(finished)
     _broadcast(live, "end", finished)
     return finished
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from corscheck.app import LoadedApp
     from corscheck.audit import Target
+    from corscheck.gate import Gate
+    from corscheck.openapi import Route
     from corscheck.plan import Depth as PlanDepth
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
@@ -108,7 +110,13 @@ AppOption = Annotated[
     ),
 ]
 BaseUrlOption = Annotated[
-    str, typer.Option("--base-url", help="Where the --app thinks it is served.")
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="Where the --app thinks it is served (http://testserver); with --openapi, the API's "
+        "base URL instead of the document's servers.",
+        show_default=False,
+    ),
 ]
 
 
@@ -465,10 +473,34 @@ def audit(
         ),
     ] = None,
     app_spec: AppOption = None,
-    base_url: BaseUrlOption = "http://testserver",
+    base_url: BaseUrlOption = None,
     framework: Annotated[
         Framework | None,
         typer.Option("--framework", help="Word fixes for this framework (default: detected)."),
+    ] = None,
+    ignore_rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            help="Accept a rule's findings for this run (repeat); for good, add an [[ignore]] "
+            "with a reason to the policy file.",
+        ),
+    ] = None,
+    baseline_path: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="A JSON report of an earlier run: findings are marked new or unchanged, and "
+            "--fail-on counts only new ones.",
+        ),
+    ] = None,
+    openapi_source: Annotated[
+        str | None,
+        typer.Option(
+            "--openapi",
+            help="Audit every route of an OpenAPI document: a URL, a JSON/YAML file, or with "
+            "--app the path the app serves it at (/openapi.json).",
+        ),
     ] = None,
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings."""
@@ -479,13 +511,18 @@ def audit(
 
         proxy, trust_env = _checked_proxy(proxy, no_proxy)
         loaded = None
+        openapi_base = base_url
+        base_url = base_url or "http://testserver"
+        if openapi_source is not None and (urls or input_file):
+            raise UsageError("--openapi takes the place of URLs and -i: give one or the other")
         if app_spec is not None:
             from corscheck.app import load_app
 
             loaded = load_app(app_spec)
             validate_url(base_url)
             # Paths (on the command line or in -i) are the app's; "/" when none is given at all.
-            urls = [_under(base_url, p) for p in urls or ([] if input_file else ["/"])]
+            if openapi_source is None:
+                urls = [_under(base_url, p) for p in urls or ([] if input_file else ["/"])]
         for url in urls or []:
             validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
         flags = _flag_overrides(
@@ -500,8 +537,16 @@ def audit(
         settings = dict(policy_file.settings) if policy_file else {}
         top = _effective_policy(policy_file.policy if policy_file else None, flags)
         per_url = {t.url: t.policy for t in policy_file.targets} if policy_file else {}
-        targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
-        if loaded is not None:
+        routes = {}
+        if openapi_source is not None:
+            routes = _openapi_routes(
+                openapi_source, loaded, base_url, openapi_base, timeout, insecure
+            )
+            per_url = {}
+            targets_urls = list(routes)
+        else:
+            targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
+        if loaded is not None and openapi_source is None:
             targets_urls = [_under(base_url, u) for u in targets_urls]
         if not targets_urls:
             raise UsageError("no URL given; pass URLs, -i FILE, or [[targets]] in a policy file")
@@ -514,6 +559,12 @@ def audit(
             url: _effective_policy(per_url[url], flags) if url in per_url else top
             for url in targets_urls
         }
+        if routes and top is not None:
+            from corscheck.openapi import route_policy
+
+            # The policy says which origins and whether credentials; each route, which methods and
+            # headers its calls need.
+            policies = {url: route_policy(top, routes[url]) for url in targets_urls}
         if print_policy:
             _print_policies(policies, policy_file.path if policy_file else None)
             raise typer.Exit(EXIT_OK)
@@ -544,7 +595,10 @@ def audit(
             trust_env=trust_env,
         )
         sources = _target_sources(policy_file, targets_urls)
-        targets = [Target(url, policies[url], sources.get(url)) for url in targets_urls]
+        targets = [
+            Target(url, policies[url], sources.get(url), routes.get(url)) for url in targets_urls
+        ]
+        gate = _gate(policy_file, list(ignore_rule or []), baseline_path)
         json_paths = [path for path, kind in output_formats.items() if kind == "json"]
         other_paths = [path for path, kind in output_formats.items() if kind != "json"]
         with _json_streams(fmt == "json", json_paths, len(targets)) as sinks:
@@ -565,6 +619,7 @@ def audit(
                 keep_probes=len(targets) <= LARGE_RUN
                 or verbose
                 or "html" in (fmt, *output_formats.values()),
+                gate=gate,
             )
         _write_outputs(report, other_paths)
         if fmt != "json":
@@ -585,6 +640,62 @@ def audit(
     except Exception as error:
         _internal_error(error)
     raise typer.Exit(_exit_code(report))
+
+
+def _openapi_routes(
+    source: str,
+    loaded: "LoadedApp | None",
+    app_base_url: str,
+    base_url: str | None,
+    timeout: float,
+    insecure: bool,
+) -> "dict[str, Route]":
+    """The routes of the OpenAPI document, by the URL audited. Under --base-url when given; with
+    --app, under the app's base URL (the document's server path kept); else under the document's
+    servers, or the URL it was fetched from."""
+    from urllib.parse import urlsplit
+
+    from corscheck.audit import validate_url
+    from corscheck.openapi import document_base, document_routes, load_document
+
+    document, fetched_from = load_document(
+        source, app=loaded, app_base_url=app_base_url, timeout=timeout, insecure=insecure
+    )
+    base = base_url
+    if base is None:
+        declared = document_base(document, fetched_from)
+        if loaded is not None:
+            base = app_base_url.rstrip("/") + (urlsplit(declared or "").path or "")
+        else:
+            base = declared
+    if base is None or "://" not in base:
+        raise UsageError(
+            f"the OpenAPI document {source} names no server URL; give the API's --base-url"
+        )
+    validate_url(base)
+    routes = {route.url: route for route in document_routes(document, base)}
+    if not routes:
+        raise UsageError(f"the OpenAPI document {source} has no paths with operations")
+    return routes
+
+
+def _gate(
+    policy_file: "PolicyFile | None", ignore_rules: list[str], baseline_path: str | None
+) -> "Gate | None":
+    """The run's suppressions and baseline, or None when it has neither."""
+    from datetime import date
+
+    from corscheck.gate import Gate, Ignore, load_baseline, validate_ignore_rule
+
+    ignores = list(policy_file.ignores if policy_file else ())
+    ignores += [
+        Ignore(validate_ignore_rule(rule), "ignored on the command line", "--ignore")
+        for rule in dict.fromkeys(ignore_rules)
+    ]
+    baseline = load_baseline(baseline_path) if baseline_path is not None else None
+    if not ignores and baseline is None:
+        return None
+    return Gate(ignores, baseline, today=date.today())
 
 
 def _target_sources(
@@ -643,6 +754,7 @@ def _run_audit(
     framework: str | None,
     sinks: "list[ReportSink]",
     keep_probes: bool,
+    gate: "Gate | None" = None,
 ) -> "Report":
     from corscheck.audit import audit_targets
     from corscheck.plan import distinct_chains, estimated_requests, plan_target
@@ -695,6 +807,7 @@ def _run_audit(
                 framework=framework or (loaded.framework if loaded else None),
                 sinks=sinks,
                 keep_probes=keep_probes,
+                gate=gate,
             )
 
     if not show_progress:
@@ -756,7 +869,7 @@ def probe(
     proxy: ProxyOption = None,
     no_proxy: NoProxyOption = False,
     app_spec: AppOption = None,
-    base_url: BaseUrlOption = "http://testserver",
+    base_url: BaseUrlOption = None,
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
     try:
@@ -772,6 +885,7 @@ def probe(
             from corscheck.app import load_app
 
             loaded = load_app(app_spec)
+            base_url = base_url or "http://testserver"
             validate_url(base_url)
             url = _under(base_url, url)
         target = validate_url(url)
@@ -796,7 +910,7 @@ def probe(
             if loaded is not None:
                 from corscheck.app import app_transport
 
-                into_app = app_transport(loaded, base_url)
+                into_app = app_transport(loaded, base_url or "http://testserver")
             async with into_app as transport:
                 return await run_probe(
                     the_probe,

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
 from corscheck.errors import UsageError
-from corscheck.evaluate import Evidence, Finding, ProbeResult
+from corscheck.evaluate import Evidence, Finding, ProbeResult, Suppression
 from corscheck.headers import HeaderList
+from corscheck.openapi import Route
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.report.model import (
     SCHEMA,
+    BaselineRecord,
+    IgnoreRecord,
     Report,
     SourceLocation,
     TargetErrorRecord,
@@ -72,8 +76,36 @@ def merge_reports(paths: Sequence[str]) -> Report:
         first.fail_on,
         tuple(masked(t, userinfo=may_hold_userinfo(t)) for r in reports for t in r.targets),
         tuple(masked(warnings)),
+        _merged_ignores(reports),
+        _merged_baseline(reports),
         partial=any(r.partial for r in reports),
     )
+
+
+def _merged_ignores(reports: Sequence[Report]) -> tuple[IgnoreRecord, ...]:
+    """Each shard ran the same ignores: what they matched adds up, and an ignore is unused only when
+    no shard used it."""
+    merged: dict[tuple[object, ...], IgnoreRecord] = {}
+    for report in reports:
+        for record in report.ignores:
+            key = (record.rule, record.target, record.origin, record.source, record.expires)
+            earlier = merged.get(key)
+            if earlier is None:
+                merged[key] = record
+                continue
+            matched = earlier.matched + record.matched
+            state = earlier.state
+            if state == "unused" and matched:
+                state = "active"
+            merged[key] = replace(earlier, matched=matched, state=state)
+    return tuple(merged.values())
+
+
+def _merged_baseline(reports: Sequence[Report]) -> BaselineRecord | None:
+    baselines = [r.baseline for r in reports if r.baseline is not None]
+    if not baselines:
+        return None
+    return BaselineRecord(baselines[0].path, tuple(f for b in baselines for f in b.fixed))
 
 
 def _load(path: str) -> Report:
@@ -102,6 +134,24 @@ def report_from_dict(data: dict[str, Any]) -> Report:
         fail_on=data["settings"]["fail_on"],
         targets=tuple(_target(t) for t in data["targets"]),
         warnings=tuple(data.get("warnings", ())),
+        ignores=tuple(
+            IgnoreRecord(
+                i["rule"],
+                i["target"],
+                i["origin"],
+                i["reason"],
+                i["expires"],
+                i["source"],
+                i["matched"],
+                i["state"],
+            )
+            for i in data.get("ignores", ())
+        ),
+        baseline=BaselineRecord(
+            baseline["file"], tuple(_finding(f) for f in baseline.get("fixed", ()))
+        )
+        if (baseline := data.get("baseline"))
+        else None,
         partial=bool(data["summary"].get("partial", False)),
     )
 
@@ -114,7 +164,8 @@ def _policy(data: dict[str, Any] | None) -> Policy | None:
     if data is None:
         return None
     bounds = data.get("max-age")
-    return build_policy(
+    sends = data.get("sends")
+    policy = build_policy(
         origins=data["origins"],
         methods=data["methods"],
         headers=data["headers"],
@@ -122,6 +173,11 @@ def _policy(data: dict[str, Any] | None) -> Policy | None:
         credentials=data["credentials"],
         max_age=MaxAge(bounds.get("min"), bounds.get("max")) if bounds else None,
         private_network=data["private-network"],
+    )
+    if sends is None:
+        return policy
+    return replace(
+        policy, sends_methods=tuple(sends["methods"]), sends_headers=tuple(sends["headers"])
     )
 
 
@@ -185,36 +241,7 @@ def _target(data: dict[str, Any]) -> TargetReport:
                 item["outcome"],
             )
         )
-    findings = []
-    for item in data["findings"]:
-        ev = item["evidence"]
-        evidence = Evidence(
-            origin=ev["origin"],
-            method=ev["method"],
-            request_headers=_lines(ev["request_headers"]),
-            credentials=ev["credentials"],
-            step=ev["step"],
-            status=ev["status"],
-            response_lines=_lines(ev["response_lines"]),
-            reason=ev["reason"],
-            related=tuple(ev["related"]),
-            # Reports written before the evidence carried its request lack these two.
-            sent_method=ev.get("sent_method", ""),
-            sent_lines=_lines(ev.get("sent_lines", [])),
-        )
-        if item["severity"] not in SEVERITIES:
-            raise ValueError(f"unknown severity {item['severity']!r}")
-        findings.append(
-            Finding(
-                RULES_BY_ID[item["rule"]],
-                item["severity"],
-                item["target"],
-                item["message"],
-                evidence,
-                tuple(item["notes"]),
-                item["fix"],
-            )
-        )
+    findings = [_finding(item) for item in data["findings"]]
     return TargetReport(
         url=data["url"],
         policy=_policy(data["policy"]),
@@ -225,4 +252,53 @@ def _target(data: dict[str, Any]) -> TargetReport:
         source=SourceLocation(source["file"], source["line"])
         if (source := data.get("source"))
         else None,
+        route=Route(
+            route["path"],
+            data["url"],
+            tuple(route["methods"]),
+            tuple(route["headers"]),
+            route["cookie_auth"],
+            tuple(route["filled"]),
+        )
+        if (route := data.get("route"))
+        else None,
+    )
+
+
+def _finding(item: dict[str, Any]) -> Finding:
+    ev = item["evidence"]
+    evidence = Evidence(
+        origin=ev["origin"],
+        method=ev["method"],
+        request_headers=_lines(ev["request_headers"]),
+        credentials=ev["credentials"],
+        step=ev["step"],
+        status=ev["status"],
+        response_lines=_lines(ev["response_lines"]),
+        reason=ev["reason"],
+        related=tuple(ev["related"]),
+        # Reports written before the evidence carried its request lack these two, and the origin
+        # class came later still.
+        sent_method=ev.get("sent_method", ""),
+        sent_lines=_lines(ev.get("sent_lines", [])),
+        origin_class=ev.get("origin_class", ""),
+    )
+    if item["severity"] not in SEVERITIES:
+        raise ValueError(f"unknown severity {item['severity']!r}")
+    suppressed = item.get("suppressed")
+    baseline = item.get("baseline")
+    if baseline not in (None, "new", "unchanged"):
+        raise ValueError(f"unknown baseline state {baseline!r}")
+    return Finding(
+        RULES_BY_ID[item["rule"]],
+        item["severity"],
+        item["target"],
+        item["message"],
+        evidence,
+        tuple(item["notes"]),
+        item["fix"],
+        suppressed=Suppression(suppressed["reason"], suppressed["expires"], suppressed["source"])
+        if suppressed
+        else None,
+        baseline=baseline,
     )

@@ -128,9 +128,12 @@ def plan_target(
         if policy is None:
             continue
         methods = front_end_methods(policy)
-        headers = [h for h in policy.headers or () if h != "*"]
-        if "*" in (policy.headers or ()):
-            headers.append(WILDCARD_HEADER)
+        if policy.sends_headers is not None:
+            headers = list(policy.sends_headers)
+        else:
+            headers = [h for h in policy.headers or () if h != "*"]
+            if "*" in (policy.headers or ()):
+                headers.append(WILDCARD_HEADER)
         all_headers = _header_lines(headers)
         isolated: set[tuple[str, tuple[HeaderLine, ...]]] = {("GET", ())}
         # The requests the front-end sends: each method with every header at once. A refusal here
@@ -190,7 +193,10 @@ _CREDENTIALS_MODES: tuple[Credentials, ...] = ("omit", "include")
 
 
 def front_end_methods(policy: Policy) -> list[str]:
-    """The methods the front-end uses, as the policy lists them; GET when it does not say."""
+    """The methods the front-end uses: those its calls are known to send (an OpenAPI route), else
+    as the policy lists them; GET when neither says."""
+    if policy.sends_methods is not None:
+        return list(policy.sends_methods) or ["GET"]
     listed = [m for m in policy.methods or () if m != "*"]
     return listed or ["GET"]
 

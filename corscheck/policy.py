@@ -40,6 +40,11 @@ class Policy:
     max_age: MaxAge | None = None
     private_network: bool = False
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # What the front-end's calls send, when that is known apart from what the policy allows (an
+    # OpenAPI route, openapi.py): probed as the front-end's requests, while `methods` and `headers`
+    # still say what is allowed, so nothing beyond them is reported unless the policy lists them.
+    sends_methods: tuple[str, ...] | None = None
+    sends_headers: tuple[str, ...] | None = None
 
     @property
     def is_public(self) -> bool:
@@ -96,6 +101,11 @@ class Policy:
         }
         if self.max_age is not None:
             data["max-age"] = {"min": self.max_age.min, "max": self.max_age.max}
+        if self.sends_methods is not None or self.sends_headers is not None:
+            data["sends"] = {
+                "methods": list(self.sends_methods or ()),
+                "headers": list(self.sends_headers or ()),
+            }
         notes = self.notes()
         if notes:
             data["notes"] = notes

@@ -9,11 +9,15 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corscheck.errors import PolicyError
-from corscheck.policy import MaxAge, Policy, build_policy
+from corscheck.policy import MaxAge, Policy, build_policy, normalize_origin_entry
+
+if TYPE_CHECKING:
+    from corscheck.gate import Ignore
 
 POLICY_KEYS = {
     "origins",
@@ -25,7 +29,8 @@ POLICY_KEYS = {
     "private-network",
 }
 SETTINGS_KEYS = {"depth", "concurrency", "timeout", "fail-on", "headers", "per-host", "rate"}
-TOP_KEYS = {"policy", "targets", "settings"}
+TOP_KEYS = {"policy", "targets", "settings", "ignore"}
+IGNORE_KEYS = {"rule", "target", "origin", "reason", "expires"}
 _MAX_FILE_BYTES = 1024 * 1024  # a policy is a few lines; a megabyte is a mistake, not a policy
 
 
@@ -44,6 +49,7 @@ class PolicyFile:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # The line of the table the file's policy starts at, for reports that point into the file.
     policy_line: int | None = None
+    ignores: tuple[Ignore, ...] = ()
 
 
 def find_policy_file(start: Path) -> Path | None:
@@ -107,6 +113,11 @@ class _Lines:
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
+        # The file as reports name it: relative to the working directory when below it.
+        try:
+            self.shown = Path(name).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except (ValueError, OSError):
+            self.shown = name
         self.text_lines = text.splitlines()
         self.prefix = ""
 
@@ -156,11 +167,12 @@ def parse_policy_document(
     for key in data:
         if key not in TOP_KEYS:
             raise lines.error(
-                f"unknown table or key {key!r}; expected [policy], [[targets]] or [settings]",
+                f"unknown table or key {key!r}; expected [policy], [[targets]], [settings] "
+                "or [[ignore]]",
                 key if isinstance(data[key], dict) else None,
                 None if isinstance(data[key], dict) else key,
             )
-    if "policy" not in data and "targets" not in data:
+    if "policy" not in data and "targets" not in data and "ignore" not in data:
         raise PolicyError(
             "no [policy] table and no [[targets]]: run 'corscheck init' for a template",
             file=lines.name,
@@ -210,7 +222,109 @@ def parse_policy_document(
     if not isinstance(settings, dict):
         raise lines.error("[settings] must be a table", "settings")
     checked_settings = _settings(settings, lines, environ)
-    return PolicyFile(lines.name, policy, tuple(targets), checked_settings, lines.of("policy"))
+    ignores = _ignores(data.get("ignore", []), lines)
+    return PolicyFile(
+        lines.name, policy, tuple(targets), checked_settings, lines.of("policy"), ignores
+    )
+
+
+def _ignores(raw: Any, lines: _Lines) -> tuple[Ignore, ...]:
+    """The [[ignore]] entries: each accepts a rule's findings (on matching targets and origins) with
+    a reason, until an optional expiry date."""
+    from corscheck.gate import Ignore
+    from corscheck.rules import RULES_BY_ID
+
+    if not isinstance(raw, list):
+        raise lines.error("ignore must be an array of tables: [[ignore]]", "ignore")
+    ignores = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise lines.error("each [[ignore]] entry must be a table", "ignore", None, index)
+        for key in entry:
+            if key not in IGNORE_KEYS:
+                raise lines.error(
+                    f"unknown key {key!r} in [[ignore]]; expected one of "
+                    f"{', '.join(sorted(IGNORE_KEYS))}",
+                    "ignore",
+                    key,
+                    index,
+                )
+        rule = entry.get("rule")
+        if not isinstance(rule, str) or not rule:
+            raise lines.error(
+                '[[ignore]] needs rule = "…" (a rule id, see corscheck rules)',
+                "ignore",
+                None,
+                index,
+            )
+        if rule not in RULES_BY_ID:
+            raise lines.error(
+                f"no rule {rule!r}; run 'corscheck rules' for the list", "ignore", "rule", index
+            )
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise lines.error(
+                '[[ignore]] needs reason = "…": say why this finding is accepted',
+                "ignore",
+                "reason" if "reason" in entry else None,
+                index,
+            )
+        target = entry.get("target")
+        if target is not None and (not isinstance(target, str) or not target.strip()):
+            raise lines.error(
+                'target must be a URL or a glob, like "https://api.example.com/*"',
+                "ignore",
+                "target",
+                index,
+            )
+        origin = entry.get("origin")
+        if origin is not None:
+            if not isinstance(origin, str):
+                raise lines.error(
+                    'origin must be a string, like "http://localhost:3000"',
+                    "ignore",
+                    "origin",
+                    index,
+                )
+            try:
+                origin, _ = normalize_origin_entry(origin)
+            except PolicyError as error:
+                raise lines.error(str(error), "ignore", "origin", index) from None
+        expires = entry.get("expires")
+        if expires is not None:
+            expires = _date(expires)
+            if expires is None:
+                raise lines.error(
+                    'expires must be a date, like 2027-03-31 or "2027-03-31"',
+                    "ignore",
+                    "expires",
+                    index,
+                )
+        line = lines.of("ignore", None, index) or 0
+        ignores.append(
+            Ignore(
+                rule=rule,
+                reason=reason.strip(),
+                source=f"{lines.shown}:{line}" if line else lines.shown,
+                target=None if target is None else target.strip(),
+                origin=origin,
+                expires=expires,
+            )
+        )
+    return tuple(ignores)
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _policy(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -27,19 +27,59 @@ def audit_report(
     paths: Sequence[str] = ("/",),
     depth: str = "standard",
     base_url: str = "http://testserver",
+    routes: Literal["paths", "openapi"] = "paths",
+    openapi_path: str = "/openapi.json",
 ) -> Report:
-    """The report of auditing an ASGI/WSGI app object in-process, or a URL over the network."""
+    """The report of auditing an ASGI/WSGI app object in-process, or a URL over the network.
+
+    With `routes="openapi"`, every route of the app's OpenAPI document (served at `openapi_path`;
+    for a URL, at that path of its origin) is audited, each with the methods and headers its calls
+    need, instead of `paths`.
+    """
     from corscheck.app import LoadedApp, _framework, _kind, audit_app
     from corscheck.audit import Target, audit
     from corscheck.runner import run_async
 
     effective = _policy(policy)
-    if isinstance(app_or_url, str):
-        return audit([Target(app_or_url, effective)], depth=depth)
-    loaded = LoadedApp(app_or_url, _kind(app_or_url, repr(app_or_url)), _framework(app_or_url))
-    targets = [Target(base_url.rstrip("/") + "/" + p.lstrip("/"), effective) for p in paths]
+    loaded = None
+    if not isinstance(app_or_url, str):
+        loaded = LoadedApp(app_or_url, _kind(app_or_url, repr(app_or_url)), _framework(app_or_url))
+    if routes == "openapi":
+        targets = _openapi_targets(app_or_url, loaded, effective, base_url, openapi_path)
+    elif isinstance(app_or_url, str):
+        targets = [Target(app_or_url, effective)]
+    else:
+        targets = [Target(base_url.rstrip("/") + "/" + p.lstrip("/"), effective) for p in paths]
+    if loaded is None:
+        return audit(targets, depth=depth)
     report: Report = run_async(audit_app(loaded, targets, base_url=base_url, depth=depth))
     return report
+
+
+def _openapi_targets(
+    app_or_url: Any,
+    loaded: Any,
+    policy: Policy | None,
+    base_url: str,
+    openapi_path: str,
+) -> list[Any]:
+    from urllib.parse import urljoin, urlsplit
+
+    from corscheck.audit import Target
+    from corscheck.openapi import document_base, document_routes, load_document, route_policy
+
+    if loaded is None:
+        source = urljoin(app_or_url, openapi_path)
+        document, fetched_from = load_document(source)
+        base = document_base(document, fetched_from) or source
+    else:
+        document, fetched_from = load_document(openapi_path, app=loaded, app_base_url=base_url)
+        declared = document_base(document, fetched_from) or ""
+        base = base_url.rstrip("/") + urlsplit(declared).path
+    return [
+        Target(r.url, route_policy(policy, r) if policy else None, route=r)
+        for r in document_routes(document, base)
+    ]
 
 
 def assert_cors(
@@ -49,10 +89,15 @@ def assert_cors(
     paths: Sequence[str] = ("/",),
     depth: str = "standard",
     fail_on: str = "low",
+    routes: Literal["paths", "openapi"] = "paths",
+    openapi_path: str = "/openapi.json",
 ) -> Report:
     """Audit and raise AssertionError listing every finding at or above `fail_on`, with evidence
-    and fix. Returns the report when the audit passes."""
-    report = audit_report(app_or_url, policy, paths=paths, depth=depth)
+    and fix. Returns the report when the audit passes. `routes="openapi"` checks every route of
+    the app's OpenAPI document instead of `paths`."""
+    report = audit_report(
+        app_or_url, policy, paths=paths, depth=depth, routes=routes, openapi_path=openapi_path
+    )
     errors = [f"{t.url}: {e.kind}: {e.message}" for t in report.targets for e in t.errors]
     limit = -1 if fail_on == "never" else [str(s) for s in SEVERITIES].index(fail_on)
     failing = [f for f in report.findings() if SEVERITIES.index(f.severity) <= limit]
@@ -61,7 +106,9 @@ def assert_cors(
     lines = [f"corscheck: {len(failing)} CORS finding(s) at or above {fail_on!r}"]
     for finding in failing:
         ev = finding.evidence
-        lines.append(f"\n[{finding.severity}] {finding.rule.id}: {finding.title}")
+        route = next((t.route for t in report.targets if t.url == finding.target), None)
+        where = f" ({route.label})" if route is not None else ""
+        lines.append(f"\n[{finding.severity}] {finding.rule.id}: {finding.title}{where}")
         lines.append(f"  {finding.message}")
         lines.append(f"  request:  {ev.page_request()}")
         lines += [f"  sent:     {line}" for line in ev.sent_request()]

@@ -356,7 +356,7 @@ def test_sarif_structure(report: Report) -> None:
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith(
             "http"
         )
-        assert len(result["partialFingerprints"]["corscheckFinding/v1"]) == 32
+        assert len(result["partialFingerprints"]["corscheckFinding/v2"]) == 32
     again = json.loads(renderer("sarif")(report))
     assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == [
         r["partialFingerprints"] for r in results

@@ -48,15 +48,49 @@ def _tidy(text: str) -> str:
 
 def renderables(report: Report, *, verbose: bool = False) -> list[RenderableType]:
     parts: list[RenderableType] = [_header(report)]
-    parts += [Text(f"warning: {w}", style="yellow") for w in report.warnings]
+    parts += [Text(f"warning: {w}", style="yellow") for w in report.all_warnings()]
     if len(report.targets) > _MAX_TARGETS_IN_FULL and not verbose:
         parts += _large_run(report)
     else:
         for target in report.targets:
             parts.append(Text())
             parts += _target(target, verbose)
+    parts += _suppressed(report)
+    parts += _fixed(report)
     parts.append(Text())
     parts += _summary(report)
+    return parts
+
+
+def _suppressed(report: Report) -> list[RenderableType]:
+    """One line per accepted finding, with its reason: they stay visible, they just do not fail."""
+    suppressed = report.suppressed()
+    if not suppressed:
+        return []
+    parts: list[RenderableType] = [Text(), Text(f"Suppressed ({len(suppressed)})", style="bold")]
+    for finding in suppressed:
+        why = finding.suppressed
+        assert why is not None
+        line = Text(f"  {finding.severity} ", style="dim")
+        line.append(f"{finding.rule.id} ")
+        line.append(finding.target, style="dim")
+        until = f", until {why.expires}" if why.expires else ""
+        line.append(f"  {why.reason} ({why.source}{until})", style="dim")
+        parts.append(line)
+    return parts
+
+
+def _fixed(report: Report) -> list[RenderableType]:
+    if report.baseline is None or not report.baseline.fixed:
+        return []
+    parts: list[RenderableType] = [
+        Text(),
+        Text(f"Fixed since the baseline ({len(report.baseline.fixed)})", style="bold green"),
+    ]
+    for finding in report.baseline.fixed:
+        parts.append(
+            Text(f"  {finding.severity} {finding.rule.id} {finding.target}", style="green")
+        )
     return parts
 
 
@@ -66,7 +100,7 @@ def _large_run(report: Report) -> list[RenderableType]:
     parts: list[RenderableType] = []
     first: dict[str, Finding] = {}  # each rule's first finding in input order
     for target in report.targets:
-        for finding in target.findings:
+        for finding in target.active_findings:
             first.setdefault(finding.rule.id, finding)
     examples = dict(sorted(first.items(), key=lambda item: severity_rank(item[1].severity)))
     if examples:
@@ -88,7 +122,7 @@ def _large_run(report: Report) -> list[RenderableType]:
         else:
             line.append("✗ ", style="bold red")
             line.append(target.url)
-            line.append(f"  {_count_line(target.findings)}")
+            line.append(f"  {_count_line(target.active_findings)}")
         parts.append(line)
     hidden = len(failing) - _MAX_TARGETS_LISTED
     passed = len(report.targets) - len(failing)
@@ -118,17 +152,20 @@ def _header(report: Report) -> Text:
 def _target(target: TargetReport, verbose: bool) -> list[RenderableType]:
     parts: list[RenderableType] = []
     line = Text()
+    findings = target.active_findings
     if target.errors:
         line.append("! ", style="bold magenta")
-    elif target.findings:
+    elif findings:
         line.append("✗ ", style="bold red")
     else:
         line.append("✓ ", style="bold green")
     line.append(target.url, style="bold")
+    if target.route is not None:
+        line.append(f"  {target.route.label}", style="cyan")
     if target.errors:
         line.append("  could not be audited", style="magenta")
-    elif target.findings:
-        line.append(f"  {_count_line(target.findings)}")
+    elif findings:
+        line.append(f"  {_count_line(findings)}")
     else:
         policy = "the policy" if target.policy else "the safe baseline (no policy given)"
         line.append(
@@ -138,7 +175,9 @@ def _target(target: TargetReport, verbose: bool) -> list[RenderableType]:
     parts.append(line)
     for error in target.errors:
         parts.append(Text(f"    {error.kind}: {error.message}", style="magenta"))
-    for finding in target.findings:
+    if target.route is not None and target.route.filled:
+        parts.append(Text(f"    path filled: {'; '.join(target.route.filled)}", style="dim"))
+    for finding in findings:
         parts.append(_finding(finding))
     if verbose and target.probes:
         parts.append(probe_grid(target.probes))
@@ -158,6 +197,8 @@ def _finding(finding: Finding) -> RenderableType:
     head.append(f" {finding.severity.upper()} ", style=SEVERITY_STYLES[finding.severity])
     head.append(f" {finding.title} ", style="bold")
     head.append(f"[{finding.rule.id}]", style="dim")
+    if finding.baseline is not None:
+        head.append(f" {finding.baseline}", style="bold" if finding.baseline == "new" else "dim")
     # Label and value columns, so that long values wrap under their value, not under the label.
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=4)
@@ -253,19 +294,38 @@ def _summary(report: Report) -> list[RenderableType]:
     text.append(f"{len(report.targets)} targets · ")
     text.append(" · ".join(f"{n} {s}" for s, n in counts.items()))
     text.append(f" · {report.error_count} errors")
+    suppressed = len(report.suppressed())
+    if suppressed:
+        text.append(f" · {suppressed} suppressed")
+    parts: list[RenderableType] = [text]
+    baseline = report.baseline_counts()
+    if baseline is not None:
+        parts.append(
+            Text(
+                f"Baseline: {baseline['new']} new · {baseline['unchanged']} unchanged · "
+                f"{baseline['fixed']} fixed"
+            )
+        )
     verdict = Text()
     if report.reaches(report.fail_on):
         verdict.append("FAILED", style="bold red")
-        verdict.append(f": findings at or above '{report.fail_on}'")
+        new = " new" if report.baseline is not None else ""
+        verdict.append(f":{new} findings at or above '{report.fail_on}'")
     elif report.error_count:
         verdict.append("INCOMPLETE", style="bold magenta")
         verdict.append(": some targets could not be audited")
     else:
         verdict.append("PASSED", style="bold green")
-        below = sum(counts.values())
+        unchanged = sum(1 for f in report.findings() if f.baseline == "unchanged")
+        below = sum(counts.values()) - unchanged
+        notes = []
+        if unchanged:
+            notes.append(f"{unchanged} unchanged since the baseline")
         if below:
-            verdict.append(f" ({below} findings below '{report.fail_on}')")
-    return [text, verdict]
+            notes.append(f"{below} findings below '{report.fail_on}'")
+        if notes:
+            verdict.append(f" ({'; '.join(notes)})")
+    return [*parts, verdict]
 
 
 def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:

@@ -125,7 +125,7 @@ def render(report: Report) -> str:
         ),
         f"<div class='count'><b>{report.error_count}</b>errors</div></div>",
     ]
-    parts += [f"<div class='warning'>{escape(w)}</div>" for w in report.warnings]
+    parts += [f"<div class='warning'>{escape(w)}</div>" for w in report.all_warnings()]
     if report.targets:
         parts.append(_overview(report.targets))
     parts += [_target(n, t) for n, t in enumerate(report.targets, 1)]
@@ -144,8 +144,8 @@ def _plural(n: int, word: str) -> str:
 def _status(target: TargetReport) -> tuple[str, str]:
     if target.errors:
         return "not audited", "status-error"
-    if target.findings:
-        return _plural(len(target.findings), "finding"), "status-findings"
+    if target.active_findings:
+        return _plural(len(target.active_findings), "finding"), "status-findings"
     return "passed", "status-passed"
 
 
@@ -155,7 +155,7 @@ def _overview(targets: Sequence[TargetReport]) -> str:
     for n, target in enumerate(targets, 1):
         status, css = _status(target)
         by_severity = dict.fromkeys(SEVERITIES, 0)
-        for finding in target.findings:
+        for finding in target.active_findings:
             by_severity[finding.severity] += 1
         cells = "".join(
             f"<td class='n{'' if by_severity[s] else ' zero'}'>{by_severity[s]}</td>"
@@ -185,7 +185,7 @@ def _target(n: int, target: TargetReport) -> str:
         f"<p class='error-line'>Could not be audited: {escape(e.kind)}: {escape(e.message)}</p>"
         for e in target.errors
     ]
-    out += [_finding(f) for f in target.findings]
+    out += [_finding(f) for f in target.findings]  # suppressed ones too, marked
     if target.probes:
         out.append(_grid(target.probes))
     out.append("</section>")
@@ -210,6 +210,12 @@ def _finding(finding: Finding) -> str:
             )
         )
     rows += [("note", escape(note)) for note in finding.notes]
+    if finding.suppressed is not None:
+        why = finding.suppressed
+        until = f", until {why.expires}" if why.expires else ""
+        rows.insert(0, ("suppressed", escape(f"{why.reason} ({why.source}{until})")))
+    if finding.baseline is not None:
+        rows.insert(0, ("baseline", escape(finding.baseline)))
     evidence = "".join(
         f"<dt>{label}</dt><dd class='text'>{value}</dd>"
         if not value.startswith("<pre>")

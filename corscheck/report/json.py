@@ -15,6 +15,7 @@ from corscheck.report.model import (
     TargetReport,
     head_to_dict,
     summary_to_dict,
+    tail_to_dict,
     target_to_dict,
 )
 
@@ -57,12 +58,13 @@ class JsonStream:
         self._targets += 1
 
     def end(self, report: Report) -> None:
-        summary = self._dumps(summary_to_dict(report))
+        tail = {**tail_to_dict(report), "summary": summary_to_dict(report)}
+        fields = self._dumps(tail).strip()[1:]  # without the opening brace
         if self._indent:
             closing = "\n  ]" if self._targets else "]"
-            self._out.write(closing + ',\n  "summary": ' + summary.replace("\n", "\n  ") + "\n}\n")
+            self._out.write(closing + "," + fields + "\n")
         else:
-            self._out.write('],"summary":' + summary + "}\n")
+            self._out.write("]," + fields + "\n")
 
     def _dumps(self, value: Any) -> str:
         if self._indent:

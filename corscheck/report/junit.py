@@ -46,11 +46,13 @@ def render(report: Report) -> str:
     total = failures = errors = skipped = 0
     for target in report.targets:
         url = _xml(target.url)
-        suite = ET.SubElement(suites, "testsuite", name=url)
+        # A target made from an OpenAPI route names the route: test reports group by it.
+        name = url if target.route is None else _xml(f"{target.route.label} ({target.url})")
+        suite = ET.SubElement(suites, "testsuite", name=name)
         by_rule: dict[str, list[Finding]] = {}
         for finding in target.findings:
             by_rule.setdefault(finding.rule.id, []).append(finding)
-        cases = suite_skipped = 0
+        cases = suite_skipped = suppressed_count = 0
         if target.errors:
             case = ET.SubElement(suite, "testcase", classname=url, name="audit")
             for error in target.errors:
@@ -61,8 +63,18 @@ def render(report: Report) -> str:
             for rule in CATALOG:
                 cases += 1
                 case = ET.SubElement(suite, "testcase", classname=url, name=rule.id)
-                found = by_rule.get(rule.id, [])
-                if not found and target.policy is None and _needs_policy(rule):
+                everything = by_rule.get(rule.id, [])
+                found = [f for f in everything if f.suppressed is None]
+                accepted = [f for f in everything if f.suppressed is not None]
+                if not found and accepted:
+                    # Every finding of the rule here is accepted: skipped, with the reason.
+                    suppressed_count += 1
+                    why = accepted[0].suppressed
+                    assert why is not None
+                    ET.SubElement(
+                        case, "skipped", message=_xml(f"suppressed: {why.reason} ({why.source})")
+                    )
+                elif not found and target.policy is None and _needs_policy(rule):
                     suite_skipped += 1
                     ET.SubElement(case, "skipped", message="no policy given: nothing to compare")
                 elif found:
@@ -78,6 +90,7 @@ def render(report: Report) -> str:
         suite.set("tests", str(cases))
         suite.set("failures", str(suite_failures))
         suite.set("errors", str(suite_errors))
+        suite_skipped += suppressed_count
         suite.set("skipped", str(suite_skipped))
         total, failures, errors = total + cases, failures + suite_failures, errors + suite_errors
         skipped += suite_skipped

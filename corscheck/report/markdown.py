@@ -68,12 +68,16 @@ def _render(report: Report, rows: int) -> str:
         "",
     ]
     findings = report.findings()
+    # Targets made from OpenAPI routes name the route too: findings group by route.
+    routes = {t.url: f" {text(t.route.label)}" for t in targets if t.route is not None}
     if findings:
         out += ["| severity | rule | target | finding |", "|---|---|---|---|"]
         for finding in findings[:rows]:
+            state = f" ({finding.baseline})" if finding.baseline else ""
             out.append(
-                f"| {_ICONS[finding.severity]} {finding.severity} | `{finding.rule.id}` | "
-                f"{code(finding.target)} | {text(finding.message)} |"
+                f"| {_ICONS[finding.severity]} {finding.severity}{state} | `{finding.rule.id}` | "
+                f"{code(finding.target)}{routes.get(finding.target, '')} | "
+                f"{text(finding.message)} |"
             )
         if len(findings) > rows:
             out += ["", f"… and {len(findings) - rows} more findings in the JSON report."]
@@ -81,6 +85,26 @@ def _render(report: Report, rows: int) -> str:
         for rule_id in dict.fromkeys(f.rule.id for f in findings):
             first = next(f for f in findings if f.rule.id == rule_id)
             out.append(f"- **`{rule_id}`** {text(first.title)}: {text(first.fix)}")
+        out += ["", "</details>"]
+    baseline = report.baseline_counts()
+    if baseline is not None:
+        out += [
+            "",
+            f"Baseline: {baseline['new']} new · {baseline['unchanged']} unchanged · "
+            f"{baseline['fixed']} fixed",
+        ]
+    suppressed = report.suppressed()
+    if suppressed:
+        out += ["", f"<details><summary>Suppressed ({len(suppressed)})</summary>", ""]
+        out += ["| severity | rule | target | reason |", "|---|---|---|---|"]
+        for finding in suppressed[: max(rows, 1)]:
+            why = finding.suppressed
+            assert why is not None
+            until = f", until {why.expires}" if why.expires else ""
+            out.append(
+                f"| {finding.severity} | `{finding.rule.id}` | {code(finding.target)} | "
+                f"{text(why.reason)} ({code(why.source)}{until}) |"
+            )
         out += ["", "</details>"]
     errors = [(t.url, e) for t in targets for e in t.errors]
     if errors:
@@ -90,6 +114,7 @@ def _render(report: Report, rows: int) -> str:
         ]
         if len(errors) > max(rows, 1):
             out += ["", f"… and {len(errors) - max(rows, 1)} more errors in the JSON report."]
-    if report.warnings:
-        out += ["", *(f"> warning: {text(w)}" for w in report.warnings)]
+    warnings = report.all_warnings()
+    if warnings:
+        out += ["", *(f"> warning: {text(w)}" for w in warnings)]
     return "\n".join(out) + "\n"

@@ -11,13 +11,14 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from corscheck.browser import Exchange, Hop, Probe, Verdict
 from corscheck.errors import ErrorKind
 from corscheck.evaluate import Finding, ProbeResult
 from corscheck.headers import mask_userinfo
+from corscheck.openapi import Route
 from corscheck.policy import Policy
 from corscheck.rules import SEVERITIES, Severity, severity_rank
 
@@ -47,6 +48,42 @@ class SourceLocation:
     line: int
 
 
+IgnoreState = Literal["active", "expired", "unused"]
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreRecord:
+    """An ignore of the run and what became of it: how many findings it matched, and whether it is
+    active, expired (it suppresses nothing any more) or unused (it matched nothing: remove it)."""
+
+    rule: str
+    target: str | None
+    origin: str | None
+    reason: str
+    expires: str | None
+    source: str
+    matched: int
+    state: IgnoreState
+
+    def warning(self) -> str | None:
+        if self.state == "expired":
+            return (
+                f"ignore of {self.rule} ({self.source}) expired on {self.expires}: "
+                f"its {self.matched} finding{'s' if self.matched != 1 else ''} count again"
+            )
+        if self.state == "unused":
+            return f"ignore of {self.rule} ({self.source}) matched no finding: remove it"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineRecord:
+    """The baseline a run was compared with, and its findings that are gone (fixed)."""
+
+    path: str
+    fixed: tuple[Finding, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class TargetReport:
     url: str
@@ -59,6 +96,9 @@ class TargetReport:
     # Counted from `probes`, and kept when a large run drops them once written (audit.py).
     probes_run: int = 0
     probes_checked: int = 0
+    # For a target made from an OpenAPI route (openapi.py): the path template, its methods and how
+    # the path was filled in.
+    route: Route | None = None
 
     def __post_init__(self) -> None:
         if self.probes:
@@ -71,9 +111,14 @@ class TargetReport:
             object.__setattr__(self, "errors", (TargetErrorRecord("input", NOTHING_SENT),))
 
     @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        """The findings not suppressed by an ignore."""
+        return tuple(f for f in self.findings if f.suppressed is None)
+
+    @property
     def passed(self) -> bool:
         """No finding, no error, and at least one request really made (and answered)."""
-        return not self.findings and not self.errors and self.requests_sent > 0
+        return not self.active_findings and not self.errors and self.requests_sent > 0
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -84,6 +129,8 @@ class Report:
     fail_on: str
     targets: tuple[TargetReport, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    ignores: tuple[IgnoreRecord, ...] = ()
+    baseline: BaselineRecord | None = None
     # The run stopped early (Ctrl-C, a closed stdout, an error): the targets done so far.
     partial: bool = False
 
@@ -93,17 +140,45 @@ class Report:
         return f"<Report {len(self.targets)} targets, {sum(self.counts().values())} findings>"
 
     def findings(self) -> list[Finding]:
+        """The findings not suppressed, most severe first."""
         return sorted(
-            (f for t in self.targets for f in t.findings),
+            (f for t in self.targets for f in t.findings if f.suppressed is None),
+            key=lambda f: (severity_rank(f.severity), f.rule.id, f.target),
+        )
+
+    def suppressed(self) -> list[Finding]:
+        """The findings an ignore accepted, most severe first."""
+        return sorted(
+            (f for t in self.targets for f in t.findings if f.suppressed is not None),
             key=lambda f: (severity_rank(f.severity), f.rule.id, f.target),
         )
 
     def counts(self) -> dict[Severity, int]:
+        """Findings by severity, suppressed ones left out."""
         counts: dict[Severity, int] = dict.fromkeys(SEVERITIES, 0)
         for target in self.targets:
             for finding in target.findings:
-                counts[finding.severity] += 1
+                if finding.suppressed is None:
+                    counts[finding.severity] += 1
         return counts
+
+    def baseline_counts(self) -> dict[str, int] | None:
+        """With a baseline: the findings (not suppressed) that are new and unchanged, and the
+        baseline's findings that are gone."""
+        if self.baseline is None:
+            return None
+        active = [f for t in self.targets for f in t.findings if f.suppressed is None]
+        return {
+            "new": sum(1 for f in active if f.baseline != "unchanged"),
+            "unchanged": sum(1 for f in active if f.baseline == "unchanged"),
+            "fixed": len(self.baseline.fixed),
+        }
+
+    def all_warnings(self) -> list[str]:
+        """The run's warnings (an expired ignore is known before the run, so it is among them),
+        then the ignores that matched nothing, known only at its end."""
+        unused = [w for i in self.ignores if i.state == "unused" and (w := i.warning())]
+        return [*self.warnings, *unused]
 
     @property
     def error_count(self) -> int:
@@ -114,7 +189,11 @@ class Report:
         if threshold == "never":
             return False
         limit = SEVERITIES.index(cast(Severity, threshold))
-        return any(severity_rank(f.severity) <= limit for t in self.targets for f in t.findings)
+        return any(
+            severity_rank(f.severity) <= limit and f.counts
+            for t in self.targets
+            for f in t.findings
+        )
 
     @property
     def passed(self) -> bool:
@@ -124,6 +203,7 @@ class Report:
         return {
             **head_to_dict(self),
             "targets": [target_to_dict(t) for t in self.targets],
+            **tail_to_dict(self),
             "summary": summary_to_dict(self),
         }
 
@@ -149,15 +229,47 @@ def head_to_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def summary_to_dict(report: Report) -> dict[str, Any]:
+def tail_to_dict(report: Report) -> dict[str, Any]:
+    """What only the finished run can tell: the ignores and what they matched, and the baseline's
+    findings that are gone. Written after the targets."""
     return {
+        "ignores": [
+            {
+                "rule": i.rule,
+                "target": i.target,
+                "origin": i.origin,
+                "reason": i.reason,
+                "expires": i.expires,
+                "source": i.source,
+                "matched": i.matched,
+                "state": i.state,
+                "warning": i.warning(),
+            }
+            for i in report.ignores
+        ],
+        "baseline": None
+        if report.baseline is None
+        else {
+            "file": report.baseline.path,
+            "fixed": [finding_to_dict(f) for f in report.baseline.fixed],
+        },
+    }
+
+
+def summary_to_dict(report: Report) -> dict[str, Any]:
+    summary = {
         "targets": len(report.targets),
         "findings": report.counts(),
+        "suppressed": sum(1 for t in report.targets for f in t.findings if f.suppressed),
         "errors": report.error_count,
         "requests": sum(t.requests_sent for t in report.targets),
         "passed": report.passed,
         **({"partial": True} if report.partial else {}),
     }
+    baseline = report.baseline_counts()
+    if baseline is not None:
+        summary["baseline"] = baseline
+    return summary
 
 
 def target_to_dict(target: TargetReport) -> dict[str, Any]:
@@ -184,6 +296,7 @@ def target_to_dict(target: TargetReport) -> dict[str, Any]:
         "source": None
         if target.source is None
         else {"file": target.source.file, "line": target.source.line},
+        "route": None if target.route is None else target.route.to_dict(),
     }
 
 
@@ -259,8 +372,10 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     evidence = finding.evidence
+    suppressed = finding.suppressed
     return {
         "rule": finding.rule.id,
+        "fingerprint": finding.fingerprint,
         "severity": finding.severity,
         "direction": finding.rule.direction,
         "title": finding.title,
@@ -278,10 +393,19 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             "related": list(evidence.related),
             "sent_method": evidence.sent_method,
             "sent_lines": [list(line) for line in evidence.sent_lines],
+            "origin_class": evidence.origin_class,
         },
         "notes": list(finding.notes),
         "explanation": finding.rule.explanation,
         "fix": finding.fix,
+        "suppressed": None
+        if suppressed is None
+        else {
+            "reason": suppressed.reason,
+            "expires": suppressed.expires,
+            "source": suppressed.source,
+        },
+        "baseline": finding.baseline,
     }
 
 

@@ -7,17 +7,21 @@ line of the target's [[targets]] entry, or of the [policy] table when the URL ca
 the artifact is the audited URL itself, a stable URI that viewers list as the "file". The URL is also
 always given as a logical location, so viewers that show those name the endpoint either way.
 
-De-duplication. `partialFingerprints` hashes the rule, the target URL (masked), and the witness probe's
-origin and method, so the same finding on the next run is the same alert, wherever the location is.
+De-duplication. `partialFingerprints` carries the finding's stable fingerprint (evaluate.py
+`fingerprint`: the rule, the normalized target and the root cause), so the same finding on the next
+run is the same alert, wherever the location is.
+
+CI gates. A finding accepted by an ignore carries `suppressions` (external, accepted, with the reason
+as its justification); with `--baseline` every result has a `baselineState`, and the baseline's
+findings that are gone are listed as results in state `absent`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from corscheck.evaluate import Finding
+from corscheck.evaluate import FINGERPRINT_VERSION, Finding
 from corscheck.report.model import Report, SourceLocation
 from corscheck.rules import CATALOG, Rule
 
@@ -46,13 +50,13 @@ def _rule(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _fingerprint(finding: Finding) -> str:
-    key = f"{finding.rule.id}|{finding.target}|{finding.evidence.origin}|{finding.evidence.method}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-def _location(finding: Finding, source: SourceLocation | None) -> dict[str, Any]:
+def _location(
+    finding: Finding, source: SourceLocation | None, route: str | None = None
+) -> dict[str, Any]:
     logical = [{"fullyQualifiedName": finding.target, "kind": "resource"}]
+    if route is not None:
+        # The OpenAPI route the target was made from, as viewers group results by it.
+        logical.append({"fullyQualifiedName": route, "kind": "function"})
     if source is None:
         physical: dict[str, Any] = {"artifactLocation": {"uri": finding.target}}
     else:
@@ -64,11 +68,15 @@ def _location(finding: Finding, source: SourceLocation | None) -> dict[str, Any]
 
 
 def _result(
-    finding: Finding, index: dict[str, int], source: SourceLocation | None
+    finding: Finding,
+    index: dict[str, int],
+    source: SourceLocation | None,
+    baseline_state: str | None = None,
+    route: str | None = None,
 ) -> dict[str, Any]:
     ev = finding.evidence
     evidence_lines = "; ".join(f"{n}: {v.strip()}" for n, v in ev.response_lines)
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.rule.id,
         "ruleIndex": index[finding.rule.id],
         "level": _LEVELS[finding.severity],
@@ -78,8 +86,8 @@ def _result(
             + f"Response {ev.step} {ev.status}: {evidence_lines or 'no CORS headers'}. "
             f"Fix: {finding.fix}"
         },
-        "locations": [_location(finding, source)],
-        "partialFingerprints": {"corscheckFinding/v1": _fingerprint(finding)},
+        "locations": [_location(finding, source, route)],
+        "partialFingerprints": {FINGERPRINT_VERSION: finding.fingerprint},
         "properties": {
             "severity": finding.severity,
             "security-severity": _SECURITY_SEVERITY[finding.severity],
@@ -87,11 +95,34 @@ def _result(
             "related": list(ev.related),
         },
     }
+    if finding.suppressed is not None:
+        until = f" (until {finding.suppressed.expires})" if finding.suppressed.expires else ""
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{finding.suppressed.reason}{until}",
+                "location": {"physicalLocation": _suppression_location(finding.suppressed.source)},
+            }
+        ]
+    state = baseline_state or finding.baseline
+    if state is not None:
+        result["baselineState"] = state
+    return result
+
+
+def _suppression_location(source: str) -> dict[str, Any]:
+    """Where the ignore is written: its file and line, or the command line's --ignore."""
+    path, _, line = source.rpartition(":")
+    if path and line.isdigit() and int(line) > 0:
+        return {"artifactLocation": {"uri": path}, "region": {"startLine": int(line)}}
+    return {"artifactLocation": {"uri": source}}
 
 
 def render(report: Report) -> str:
     index = {rule.id: n for n, rule in enumerate(CATALOG)}
     sources = {t.url: t.source for t in report.targets if t.source is not None}
+    routes = {t.url: t.route.label for t in report.targets if t.route is not None}
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -101,7 +132,14 @@ def render(report: Report) -> str:
                 "rules": [_rule(rule) for rule in CATALOG],
             }
         },
-        "results": [_result(f, index, sources.get(f.target)) for f in report.findings()],
+        "results": [
+            _result(f, index, sources.get(f.target), route=routes.get(f.target))
+            for f in [*report.findings(), *report.suppressed()]
+        ]
+        + [
+            _result(f, index, sources.get(f.target), "absent")
+            for f in (report.baseline.fixed if report.baseline else ())
+        ],
         "invocations": [
             {
                 "executionSuccessful": report.error_count == 0,

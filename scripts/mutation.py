@@ -121,11 +121,10 @@ def _skipped_nodes(tree: ast.Module) -> set[int]:
             skip(node.returns)
         elif isinstance(node, ast.AnnAssign):
             skip(node.annotation)
-        elif isinstance(node, ast.Subscript) and (
-            isinstance(node.value, ast.Name) and node.value.id == "Literal"
-        ):
-            skip(node)
-        elif isinstance(node, ast.JoinedStr):
+        elif (
+            isinstance(node, ast.Subscript)
+            and (isinstance(node.value, ast.Name) and node.value.id == "Literal")
+        ) or isinstance(node, ast.JoinedStr):
             skip(node)
         elif isinstance(node, ast.ClassDef):
             # Decorators and the class body's own statements (dataclass fields) are declarations:
@@ -136,13 +135,15 @@ def _skipped_nodes(tree: ast.Module) -> set[int]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             for decorator in node.decorator_list:
                 skip(decorator)
-        elif isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        elif (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        ) or (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("TypeVar", "cast")
         ):
             skip(node)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id in ("TypeVar", "cast"):
-                skip(node)
     return skipped
 
 
@@ -227,9 +228,7 @@ def mutants_of(module: str) -> list[Mutant]:
             seen[base] = seen.get(base, 0) + 1
             if seen[base] > 1:
                 text += f" #{seen[base]}"
-            mutants.append(
-                Mutant(module, len(mutants), getattr(node, "lineno", 0), scope, text)
-            )
+            mutants.append(Mutant(module, len(mutants), getattr(node, "lineno", 0), scope, text))
     return mutants
 
 
@@ -333,7 +332,7 @@ def apply_mutant(mutant: Mutant) -> None:
     name = f"corscheck.{mutant.module}"
     module = sys.modules[name]
     namespace: dict[str, object] = {"__name__": name, "__file__": module.__file__}
-    exec(mutated_code(mutant.module, mutant.index), namespace)  # noqa: S102 - the mutant itself
+    exec(mutated_code(mutant.module, mutant.index), namespace)
     if mutant.function == "<module>":
         for key, value in namespace.items():
             old = module.__dict__.get(key)
@@ -341,7 +340,10 @@ def apply_mutant(mutant: Mutant) -> None:
                 continue
             if old is not value and old != value:
                 for holder in list(sys.modules.values()):
-                    if (getattr(holder, "__name__", "") or "").split(".")[0] in ("corscheck", "tests"):
+                    if (getattr(holder, "__name__", "") or "").split(".")[0] in (
+                        "corscheck",
+                        "tests",
+                    ):
                         for attr, held in list(vars(holder).items()):
                             if held is old:
                                 setattr(holder, attr, value)

@@ -665,11 +665,10 @@ def test_rule(scenario: Scenario) -> None:
 
 def test_every_rule_id_has_an_allowed_and_a_blocked_case() -> None:
     import re
-    from pathlib import Path
 
-    digest = Path(__file__).resolve().parents[2] / "shared" / "CORS-RULES.md"
-    if not digest.exists():
-        pytest.skip("CORS-RULES.md not found next to the repository")
+    from tests.required import shared_document
+
+    digest = shared_document("CORS-RULES.md")
     ids = set(re.findall(r"^\*\*([A-Z]+(?:-[A-Z0-9]+)+)\*\*", digest.read_text(), re.M))
     covered_allowed = {s.id for s in RULE_SCENARIOS if s.allowed}
     covered_blocked = {s.id for s in RULE_SCENARIOS if not s.allowed}

@@ -14,6 +14,7 @@ from corscheck.headers import parse_origin
 from corscheck.origins import (
     ORIGIN_CLASSES,
     AttackerOrigin,
+    _attackers,
     attacker_origins,
     origin_matches_policy,
     registrable_domain,
@@ -389,12 +390,47 @@ def test_depths_nest() -> None:
 
 def test_order_is_by_class_then_base_and_stable() -> None:
     first = attacker_origins(API, [APP], ["https://partner.example.net"], "thorough")
+    # Stable means computed afresh, not answered from the cache (lru_cache would make a second
+    # call trivially equal); test_standard_order_written_out pins the order itself.
+    _attackers.cache_clear()
     assert first == attacker_origins(API, [APP], ["https://partner.example.net"], "thorough")
     order = list(ORIGIN_CLASSES)
     ranks = [order.index(a.origin_class) for a in first]
     assert ranks == sorted(ranks)
     prefixes = [a.derived_from for a in first if a.origin_class == "prefix"]
     assert prefixes[0] == APP and prefixes[-1] == "https://api.example.com"
+
+
+def test_standard_order_written_out() -> None:
+    """The documented order, written out by hand for one allowed origin (standard depth)."""
+    a, t = "https://app.example.com", "https://api.example.com"
+    assert [(x.origin_class, x.origin, x.derived_from) for x in attacker_origins(API, [APP])] == [
+        ("null", "null", ""),
+        ("unrelated", "https://corscheck-attacker.example", ""),
+        ("prefix", "https://app.example.com.corscheck-attacker.example", a),
+        ("prefix", "https://api.example.com.corscheck-attacker.example", t),
+        ("suffix", "https://corscheck-attackerexample.com", a),  # one site: example.com
+        ("unescaped-dot", "https://appxexample.com", a),
+        ("unescaped-dot", "https://apixexample.com", t),
+        ("subdomain", "https://corscheck-attacker.app.example.com", a),
+        ("subdomain", "https://corscheck-attacker.api.example.com", t),
+        ("scheme-downgrade", "http://app.example.com", a),
+        ("scheme-downgrade", "http://api.example.com", t),
+        ("port", "https://app.example.com:8443", a),
+        ("port", "https://api.example.com:8443", t),
+        ("special-chars", "https://app.example.com_.corscheck-attacker.example", a),
+        ("special-chars", "https://app.example.com`.corscheck-attacker.example", a),
+        ("special-chars", "https://app.example.com}.corscheck-attacker.example", a),
+        ("substring", "https://app.example.co", a),
+        ("substring", "https://example.co", a),
+        ("substring", "https://api.example.co", t),
+        ("localhost", "http://localhost.corscheck-attacker.example", ""),
+        ("developer", "http://localhost:3000", ""),
+        ("developer", "http://127.0.0.1:8080", ""),
+        ("third-party-hosting", "https://corscheck-attacker.github.io", ""),
+        ("third-party-hosting", "https://corscheck-attacker.s3.amazonaws.com", ""),
+        ("third-party-hosting", "https://corscheck-attacker.vercel.app", ""),
+    ]
 
 
 def test_first_class_wins() -> None:

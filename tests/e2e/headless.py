@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.required import find_chromium
+
+# None when no Chromium is on PATH: the tests that use it then skip, or fail under
+# CORSCHECK_REQUIRE_BROWSER=1 (tests/required.py).
+CHROMIUM = find_chromium()
 
 # Every host name resolves to 127.0.0.1, so a page or an API on any made-up host is reachable.
 LAUNCH_ARGS = [
@@ -40,7 +44,8 @@ FETCH_JS = """async ([url, method, headers, credentials, read = []]) => {
 
 
 def launch(sync_api: Any, extra_args: tuple[str, ...] = ()) -> tuple[Any, Any]:
-    """Starts Playwright and /usr/bin/chromium; returns (playwright, browser). Stop both after."""
+    """Starts Playwright and CHROMIUM; returns (playwright, browser). Stop both after."""
+    assert CHROMIUM is not None, "the caller checks for Chromium first"
     playwright = sync_api.sync_playwright().start()
     try:
         browser = playwright.chromium.launch(

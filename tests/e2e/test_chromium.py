@@ -11,7 +11,6 @@ Run: python3 -m pytest tests/e2e/test_chromium.py -m chromium
 
 from __future__ import annotations
 
-import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -32,14 +31,13 @@ from corscheck.browser import (
     next_request,
 )
 from corscheck.headers import parse_header_lines
+from tests import required
 from tests.cors_server import CorsServer, Reply
-from tests.e2e.headless import CHROMIUM, FETCH_JS, launch
+from tests.e2e.headless import FETCH_JS, launch
 
-pytestmark = [
-    pytest.mark.chromium,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="no /usr/bin/chromium"),
-]
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.chromium]
+required.chromium(module_level=True)
+sync_api = required.playwright_sync_api(module_level=True)
 
 PageKind = Literal["app", "null", "api"]
 ACAO = "Access-Control-Allow-Origin"

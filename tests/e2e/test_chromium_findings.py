@@ -28,7 +28,6 @@ Run: python3 -m pytest tests/e2e/test_chromium_findings.py -m chromium
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,15 +50,14 @@ from corscheck.headers import parse_origin
 from corscheck.plan import Depth
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
-from tests.e2e.headless import CHROMIUM, FETCH_JS, launch
+from tests import required
+from tests.e2e.headless import FETCH_JS, launch
 
 from .servers import serve_asgi, serve_wsgi
 
-pytestmark = [
-    pytest.mark.chromium,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="no /usr/bin/chromium"),
-]
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.chromium]
+required.chromium(module_level=True)
+sync_api = required.playwright_sync_api(module_level=True)
 
 REPLAYED = ("over-permissive", "under-permissive")
 PAGE_PATH = "/corscheck-page"

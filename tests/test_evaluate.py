@@ -1,0 +1,1168 @@
+"""evaluate.py on plain data: planned probes, scripted exchanges and real verdicts → findings.
+
+Every rule of the catalog has a case that must fire and one that must not, on either side of the
+boundary that separates them (credentials on or off, one origin or two for Vary, a status that lowers
+the severity, the target's own origin). Exchanges are built by hand from a scripted server: the
+requests are the ones the browser model asks for (browser.next_request), the responses are
+HeaderLists written here, and every verdict comes from browser.judge, so it is the real one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import pytest
+
+from corscheck.browser import (
+    Exchange,
+    Hop,
+    Probe,
+    Request,
+    Response,
+    Verdict,
+    judge,
+    next_request,
+    normalize_method,
+)
+from corscheck.evaluate import (
+    Evidence,
+    Finding,
+    ProbeResult,
+    evaluate,
+    expectation,
+    judge_results,
+    max_age_seconds,
+    outcome_of,
+)
+from corscheck.headers import HeaderList
+from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe, chain_of, plan_target
+from corscheck.policy import MaxAge, Policy, build_policy
+from corscheck.rules import CATALOG, RULES_BY_ID
+
+URL = "https://api.example.com/v1/users"
+APP = "https://app.example.com"
+OTHER = "https://admin.example.com"
+EVIL = "https://corscheck-attacker.example"
+PREFIX = "https://app.example.com.corscheck-attacker.example"
+HTTP_APP = "http://app.example.com"
+LOCALHOST = "http://localhost:3000"
+
+
+def headers(*lines: str) -> HeaderList:
+    """A HeaderList from "Name: value" lines, kept as written."""
+    return HeaderList.of(tuple(line.split(": ", 1)) for line in lines)  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A scripted CORS configuration: what it answers to each request of a browser."""
+
+    trusts: frozenset[str] | None = frozenset({APP})  # None: every origin (reflected)
+    allow_origin: str | None = None  # a fixed Access-Control-Allow-Origin instead of the origin
+    credentials: bool = False
+    methods: str | None = None
+    allow_headers: str | None = None
+    vary: bool = True
+    status: int = 200
+    preflight_status: int = 204
+    max_age: str | None = None
+    expose: str | None = None
+    private_network: bool = False
+    extra: tuple[str, ...] = ()  # more lines on every response
+    extra_preflight: tuple[str, ...] = ()
+
+    def answer(self, request: Request) -> Response:
+        origin = next((v for n, v in request.headers if n.lower() == "origin"), "")
+        lines: list[str] = []
+        if self.trusts is None or origin in self.trusts:
+            lines.append(f"Access-Control-Allow-Origin: {self.allow_origin or origin}")
+            if self.credentials:
+                lines.append("Access-Control-Allow-Credentials: true")
+            if request.method == "OPTIONS":
+                if self.methods is not None:
+                    lines.append(f"Access-Control-Allow-Methods: {self.methods}")
+                if self.allow_headers is not None:
+                    lines.append(f"Access-Control-Allow-Headers: {self.allow_headers}")
+                if self.max_age is not None:
+                    lines.append(f"Access-Control-Max-Age: {self.max_age}")
+                asked = ("Access-Control-Request-Private-Network", "true") in request.headers
+                if self.private_network and asked:
+                    lines.append("Access-Control-Allow-Private-Network: true")
+            elif self.expose is not None:
+                lines.append(f"Access-Control-Expose-Headers: {self.expose}")
+        if self.vary:
+            lines.append("Vary: Origin")
+        if request.method == "OPTIONS":
+            return Response(self.preflight_status, headers(*lines, *self.extra_preflight))
+        return Response(
+            self.status,
+            headers(*lines, "Content-Type: application/json", "X-Request-Id: 7", *self.extra),
+        )
+
+
+Answer = Callable[[Request], Response]
+
+
+def exchange_for(probe: Probe, answer: Answer) -> Exchange:
+    """The exchange the runner would record: each request the browser sends, answered by `answer`;
+    an unsafe actual request is left unsent (no --send-unsafe)."""
+    hops: list[Hop] = []
+    for _ in range(8):  # bounded: a preflight, an actual request and a few redirects
+        step = next_request(probe, hops)
+        if step is None:
+            break
+        kind, request = step
+        if kind == "actual" and normalize_method(request.method) not in ("GET", "HEAD"):
+            return Exchange(tuple(hops), unsent=request)
+        hops.append(Hop(kind, request, answer(request)))
+    return Exchange(tuple(hops))
+
+
+def planned(
+    origin: str,
+    origin_class: str = ALLOWED,
+    aspect: str = "origin",
+    method: str = "GET",
+    lines: tuple[tuple[str, str], ...] = (),
+    subject: str = "",
+    extra: tuple[tuple[str, str], ...] = (),
+) -> list[PlannedProbe]:
+    """The probe in both credentials modes, as the planner makes them."""
+    return [
+        PlannedProbe(
+            Probe(URL, origin, method, lines, credentials, extra),
+            origin_class,
+            origin,
+            aspect,  # type: ignore[arg-type]
+            subject,
+        )
+        for credentials in ("omit", "include")
+    ]
+
+
+def results_for(
+    policy: Policy | None, probes: Sequence[PlannedProbe], answer: Answer
+) -> list[ProbeResult]:
+    """Probes of every credentials mode share one exchange, as in a run."""
+    exchanges: dict[Probe, Exchange] = {}
+    judged = []
+    for p in probes:
+        chain = chain_of(p.probe)
+        if chain not in exchanges:
+            exchanges[chain] = exchange_for(chain, answer)
+        exchange = exchanges[chain]
+        judged.append((p, exchange, judge(p.probe, exchange)))
+    return judge_results(policy, judged)
+
+
+def audit(
+    policy: Policy | None,
+    server: Server | Answer,
+    probes: Sequence[PlannedProbe] | None = None,
+) -> list[Finding]:
+    answer = server.answer if isinstance(server, Server) else server
+    if probes is None:
+        probes = plan_target(URL, policy, "standard")
+    return evaluate(URL, policy, results_for(policy, probes, answer), framework="")
+
+
+def by_rule(findings: Sequence[Finding]) -> dict[str, Finding]:
+    found: dict[str, Finding] = {}
+    for finding in findings:
+        found.setdefault(finding.rule.id, finding)
+    return found
+
+
+# --- the table: every rule, firing and not ---------------------------------------------------------
+
+APP_POLICY = build_policy(origins=[APP])
+CREDENTIALED = build_policy(origins=[APP], credentials=True)
+ANY = Server(trusts=None)
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    fires: bool
+    policy: Policy | None
+    server: Server
+    probes: Callable[[], list[PlannedProbe]] | None = None
+    severity: str | None = None  # when it fires
+    message: str | None = None  # a part of the message, when it fires
+    label: str = ""
+    related: tuple[str, ...] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}-{'fires' if self.fires else 'quiet'}-{self.label}"
+
+
+def _attackers(*origins: tuple[str, str]) -> Callable[[], list[PlannedProbe]]:
+    def make() -> list[PlannedProbe]:
+        probes = planned(APP)
+        for origin, origin_class in origins:
+            probes += planned(origin, origin_class)
+        return probes
+
+    return make
+
+
+CASES = [
+    # Any origin reflected: with credentials or without.
+    Case(
+        "any-origin-with-credentials",
+        True,
+        None,
+        replace(ANY, credentials=True),
+        severity="critical",
+        message=f"{EVIL} can read {URL} with credentials; ",
+        label="reflect+credentials",
+    ),
+    Case("any-origin-with-credentials", False, None, ANY, label="reflect-no-credentials"),
+    Case(
+        "any-origin",
+        True,
+        None,
+        ANY,
+        severity="medium",
+        message=f"{EVIL} can read {URL}; ",
+        label="reflect",
+    ),
+    Case(
+        "any-origin",
+        True,
+        None,
+        replace(ANY, status=404),
+        severity="low",
+        label="reflect-404-lowered",
+    ),
+    Case("any-origin", False, None, Server(), label="allow-list"),
+    Case(
+        "any-origin",
+        True,
+        APP_POLICY,
+        Server(trusts=None, allow_origin="*"),
+        severity="medium",
+        message="Access-Control-Allow-Origin: * lets every origin read",
+        label="wildcard-with-policy",
+    ),
+    Case(
+        "public-wildcard",
+        True,
+        None,
+        Server(trusts=None, allow_origin="*"),
+        severity="low",
+        label="wildcard-no-policy",
+    ),
+    Case(
+        "public-wildcard",
+        False,
+        build_policy(origins=["*"]),
+        Server(trusts=None, allow_origin="*"),
+        label="public-policy",
+    ),
+    Case(
+        "public-wildcard",
+        False,
+        APP_POLICY,
+        Server(trusts=None, allow_origin="*"),
+        label="policy-names-it-any-origin",
+    ),
+    # One class of crafted origin trusted: its own rule; credentials decide the severity.
+    Case(
+        "null-origin",
+        True,
+        APP_POLICY,
+        Server(trusts=frozenset({APP, "null"}), credentials=True),
+        _attackers(("null", "null"), (EVIL, "unrelated")),
+        severity="high",
+        message=f"null can read {URL} with credentials (",
+        label="null+credentials",
+    ),
+    Case(
+        "null-origin",
+        True,
+        APP_POLICY,
+        Server(trusts=frozenset({APP, "null"})),
+        _attackers(("null", "null")),
+        severity="medium",
+        message="without credentials",
+        label="null-no-credentials-lowered",
+    ),
+    Case("null-origin", False, APP_POLICY, Server(), _attackers(("null", "null")), label="refused"),
+    Case(
+        "null-origin",
+        False,
+        build_policy(origins=[APP, "null"]),
+        Server(trusts=frozenset({APP, "null"})),
+        _attackers(("null", "null")),
+        label="policy-allows-null",
+    ),
+    Case(
+        "untrusted-origin",
+        True,
+        APP_POLICY,
+        Server(trusts=frozenset({APP, PREFIX, "https://appxexample.com"}), credentials=True),
+        _attackers((PREFIX, "prefix"), ("https://appxexample.com", "unescaped-dot")),
+        severity="high",
+        message="and 1 more crafted origin (",
+        related=("https://appxexample.com",),
+        label="two-classes-one-finding",
+    ),
+    Case(
+        "untrusted-origin",
+        False,
+        APP_POLICY,
+        Server(),
+        _attackers((PREFIX, "prefix")),
+        label="prefix-refused",
+    ),
+    Case(
+        "insecure-origin",
+        True,
+        APP_POLICY,
+        Server(trusts=frozenset({APP, HTTP_APP}), credentials=True),
+        _attackers((HTTP_APP, "scheme-downgrade")),
+        severity="high",
+        label="http-twin",
+    ),
+    Case(
+        "insecure-origin",
+        False,
+        APP_POLICY,
+        Server(),
+        _attackers((HTTP_APP, "scheme-downgrade")),
+        label="refused",
+    ),
+    Case(
+        "development-origin",
+        True,
+        APP_POLICY,
+        Server(trusts=frozenset({APP, LOCALHOST}), credentials=True),
+        _attackers((LOCALHOST, "developer")),
+        severity="medium",
+        label="localhost+credentials",
+    ),
+    Case(
+        "development-origin",
+        True,
+        APP_POLICY,
+        Server(trusts=frozenset({APP, LOCALHOST})),
+        _attackers((LOCALHOST, "developer")),
+        severity="low",
+        label="localhost-lowered",
+    ),
+    Case(
+        "development-origin",
+        False,
+        APP_POLICY,
+        Server(),
+        _attackers((LOCALHOST, "developer")),
+        label="refused",
+    ),
+    # Private network access.
+    Case(
+        "private-network-untrusted",
+        True,
+        APP_POLICY,
+        Server(trusts=None, private_network=True, methods="PUT", allow_headers="Content-Type"),
+        severity="high",
+        message=f"{EVIL} is granted Access-Control-Allow-Private-Network: true",
+        label="granted-to-attacker",
+    ),
+    Case(
+        "private-network-untrusted",
+        False,
+        APP_POLICY,
+        Server(private_network=True, methods="PUT", allow_headers="Content-Type"),
+        label="cors-refused-so-not-granted",
+    ),
+    Case(
+        "private-network-refused",
+        True,
+        build_policy(origins=[APP], methods=["PUT"], private_network=True),
+        Server(methods="PUT"),
+        severity="medium",
+        message=f"{APP} is not granted private network access",
+        label="not-granted",
+    ),
+    Case(
+        "private-network-refused",
+        False,
+        build_policy(origins=[APP], methods=["PUT"], private_network=True),
+        Server(methods="PUT", private_network=True),
+        label="granted",
+    ),
+    # Beyond the policy.
+    Case(
+        "method-beyond-policy",
+        True,
+        build_policy(origins=[APP], methods=["GET", "PUT"]),
+        Server(methods="GET, PUT, DELETE, PATCH"),
+        severity="medium",
+        message=(
+            f"DELETE, PATCH allowed for {APP} but not in the policy "
+            "(the preflight advertises Access-Control-Allow-Methods: GET, PUT, DELETE, PATCH)"
+        ),
+        related=("PATCH",),
+        label="delete-patch",
+    ),
+    Case(
+        "method-beyond-policy",
+        False,
+        build_policy(origins=[APP], methods=["GET", "PUT"]),
+        Server(methods="GET, PUT"),
+        label="exact",
+    ),
+    Case(
+        "header-beyond-policy",
+        True,
+        build_policy(origins=[APP], headers=["Content-Type"]),
+        Server(allow_headers="Content-Type, X-Corscheck-Probe"),
+        severity="low",
+        message=f"X-Corscheck-Probe allowed for {APP} but not in the policy",
+        label="extra-header",
+    ),
+    Case(
+        "header-beyond-policy",
+        False,
+        build_policy(origins=[APP], headers=["Content-Type"]),
+        Server(allow_headers="Content-Type"),
+        label="exact",
+    ),
+    Case(
+        "credentials-beyond-policy",
+        True,
+        APP_POLICY,
+        Server(credentials=True),
+        severity="medium",
+        message=f"{APP} can read {URL} with credentials",
+        label="policy-no-credentials",
+    ),
+    Case(
+        "credentials-beyond-policy",
+        False,
+        CREDENTIALED,
+        Server(credentials=True),
+        label="policy-credentials",
+    ),
+    # Under-permissive: the front-end is broken.
+    Case(
+        "allowed-origin-refused",
+        True,
+        build_policy(origins=[APP, OTHER]),
+        Server(),
+        severity="high",
+        message=f"{OTHER} is allowed by the policy but cannot read {URL}",
+        label="second-origin",
+    ),
+    Case("allowed-origin-refused", False, APP_POLICY, Server(), label="served"),
+    Case(
+        "credentials-refused",
+        True,
+        CREDENTIALED,
+        Server(),
+        severity="high",
+        message=f"{APP} cannot read {URL} with credentials",
+        label="no-acac",
+    ),
+    Case("credentials-refused", False, CREDENTIALED, Server(credentials=True), label="acac"),
+    Case(
+        "allowed-method-refused",
+        True,
+        build_policy(origins=[APP], methods=["GET", "PUT"]),
+        Server(methods="GET"),
+        severity="high",
+        message=f"PUT is refused for {APP}: the front-end's PUT fails its preflight",
+        label="put-not-listed",
+    ),
+    Case(
+        "allowed-method-refused",
+        False,
+        build_policy(origins=[APP], methods=["GET", "PUT"]),
+        Server(methods="GET, PUT"),
+        label="put-listed",
+    ),
+    Case(
+        "allowed-header-refused",
+        True,
+        build_policy(origins=[APP], headers=["Content-Type", "X-Token"]),
+        Server(allow_headers="Content-Type"),
+        severity="high",
+        message=(
+            f"request header X-Token is refused for {APP}: the front-end's GET with Content-Type, "
+            "X-Token fails its preflight, and so does GET with X-Token alone"
+        ),
+        label="x-token-not-listed",
+    ),
+    Case(
+        "allowed-header-refused",
+        False,
+        build_policy(origins=[APP], headers=["Content-Type", "X-Token"]),
+        Server(allow_headers="Content-Type, X-Token"),
+        label="listed",
+    ),
+    Case(
+        "exposed-header-missing",
+        True,
+        build_policy(origins=[APP], expose=["X-Request-Id"]),
+        Server(),
+        severity="medium",
+        message="the page cannot read X-Request-Id (credentials omit)",
+        label="not-exposed",
+    ),
+    Case(
+        "exposed-header-missing",
+        False,
+        build_policy(origins=[APP], expose=["X-Request-Id"]),
+        Server(expose="X-Request-Id"),
+        label="exposed",
+    ),
+    # Preflight cache.
+    Case(
+        "preflight-cache-too-long",
+        True,
+        build_policy(origins=[APP], methods=["PUT"]),
+        Server(methods="PUT", max_age="86401"),
+        severity=RULES_BY_ID["preflight-cache-too-long"].severity,
+        message="Access-Control-Max-Age is 86401 s, above 86400 s",
+        label="baseline+1",
+    ),
+    Case(
+        "preflight-cache-too-long",
+        False,
+        build_policy(origins=[APP], methods=["PUT"]),
+        Server(methods="PUT", max_age="86400"),
+        label="baseline",
+    ),
+    Case(
+        "preflight-cache-too-long",
+        True,
+        build_policy(origins=[APP], methods=["PUT"], max_age=MaxAge(max=600)),
+        Server(methods="PUT", max_age="601"),
+        message="Access-Control-Max-Age is 601 s, above 600 s",
+        label="policy-max+1",
+    ),
+    Case(
+        "preflight-cache-too-long",
+        False,
+        build_policy(origins=[APP], methods=["PUT"], max_age=MaxAge(max=600)),
+        Server(methods="PUT", max_age="600"),
+        label="policy-max",
+    ),
+    Case(
+        "preflight-cache-too-short",
+        True,
+        build_policy(origins=[APP], methods=["PUT"], max_age=MaxAge(min=600)),
+        Server(methods="PUT", max_age="599"),
+        severity=RULES_BY_ID["preflight-cache-too-short"].severity,
+        message="Access-Control-Max-Age is 599 s, below 600 s",
+        label="min-1",
+    ),
+    Case(
+        "preflight-cache-too-short",
+        True,
+        build_policy(origins=[APP], methods=["PUT"], max_age=MaxAge(min=600)),
+        Server(methods="PUT"),
+        message="Access-Control-Max-Age is absent (browsers use 5 s), below 600 s",
+        label="absent",
+    ),
+    Case(
+        "preflight-cache-too-short",
+        False,
+        build_policy(origins=[APP], methods=["PUT"], max_age=MaxAge(min=600)),
+        Server(methods="PUT", max_age="600"),
+        label="min",
+    ),
+    # Hygiene.
+    Case(
+        "missing-vary-origin",
+        True,
+        APP_POLICY,
+        Server(vary=False),
+        _attackers((EVIL, "unrelated")),
+        severity="medium",
+        message=(
+            f"Access-Control-Allow-Origin differs by Origin ('{APP}' for {APP}, no "
+            f"Access-Control-Allow-Origin for {EVIL}), but the response to {APP} has no Vary: "
+            f"Origin, so a shared cache can hand it to {EVIL}"
+        ),
+        label="two-origins-two-answers",
+    ),
+    Case(
+        "missing-vary-origin",
+        False,
+        APP_POLICY,
+        Server(vary=False),
+        _attackers(),
+        label="one-origin",
+    ),
+    Case(
+        "missing-vary-origin",
+        False,
+        APP_POLICY,
+        Server(vary=True),
+        _attackers((EVIL, "unrelated")),
+        label="vary-origin",
+    ),
+    Case(
+        "missing-vary-origin",
+        False,
+        None,
+        Server(trusts=None, allow_origin="*", vary=False),
+        label="static-wildcard",
+    ),
+    Case(
+        "malformed-cors-header",
+        True,
+        APP_POLICY,
+        Server(extra=(f"Access-Control-Allow-Origin: {APP}",)),
+        severity="medium",
+        message="2 Access-Control-Allow-Origin lines in one actual response",
+        label="two-acao-lines",
+    ),
+    Case(
+        "malformed-cors-header",
+        True,
+        CREDENTIALED,
+        Server(extra=("Access-Control-Allow-Credentials: True",)),
+        message="Access-Control-Allow-Credentials is 'True'; browsers accept only 'true'",
+        label="acac-True",
+    ),
+    Case("malformed-cors-header", False, CREDENTIALED, Server(credentials=True), label="clean"),
+    Case(
+        "wildcard-with-credentials",
+        True,
+        None,
+        Server(trusts=None, allow_origin="*", credentials=True),
+        severity="low",
+        label="star+true",
+    ),
+    Case(
+        "wildcard-with-credentials",
+        False,
+        None,
+        Server(trusts=None, allow_origin="*"),
+        label="star-alone",
+    ),
+    Case(
+        "authorization-by-wildcard",
+        True,
+        build_policy(origins=[APP], headers=["Authorization"]),
+        Server(allow_headers="*"),
+        severity="low",
+        label="star",
+    ),
+    Case(
+        "authorization-by-wildcard",
+        False,
+        build_policy(origins=[APP], headers=["Authorization"]),
+        Server(allow_headers="*, Authorization"),
+        label="named",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_rule(case: Case) -> None:
+    findings = by_rule(audit(case.policy, case.server, case.probes() if case.probes else None))
+    assert (case.rule in findings) is case.fires, sorted(findings)
+    if not case.fires:
+        return
+    finding = findings[case.rule]
+    assert finding.rule is RULES_BY_ID[case.rule]
+    assert finding.target == URL
+    if case.severity is not None:
+        assert finding.severity == case.severity
+    if case.message is not None:
+        assert case.message in finding.message, finding.message
+    if case.related is not None:
+        assert finding.evidence.related == case.related
+
+
+def test_every_rule_has_a_firing_and_a_quiet_case() -> None:
+    ids = {rule.id for rule in CATALOG}
+    assert {c.rule for c in CASES if c.fires} == ids
+    assert {c.rule for c in CASES if not c.fires} == ids
+
+
+# --- exact findings of whole audits --------------------------------------------------------------
+
+
+def test_reflecting_server_gives_one_root_cause() -> None:
+    findings = audit(None, replace(ANY, credentials=True, vary=True))
+    assert [f.rule.id for f in findings] == ["any-origin-with-credentials"]
+    (finding,) = findings
+    assert finding.evidence.origin == EVIL
+    assert finding.evidence.credentials == "include"
+    assert "null" in finding.evidence.related and EVIL not in finding.evidence.related
+    assert finding.message.endswith(
+        f"{len(finding.evidence.related)} other crafted origins got through too"
+    )
+
+
+def test_allow_list_server_matching_its_policy_has_no_finding() -> None:
+    policy = build_policy(
+        origins=[APP],
+        methods=["GET", "PUT"],
+        headers=["Content-Type", "X-Token"],
+        expose=["X-Request-Id"],
+        credentials=True,
+        max_age=MaxAge(min=600, max=7200),
+    )
+    server = Server(
+        credentials=True,
+        methods="GET, PUT",
+        allow_headers="Content-Type, X-Token",
+        expose="X-Request-Id",
+        max_age="3600",
+    )
+    assert audit(policy, server) == []
+
+
+def test_findings_are_sorted_most_severe_first() -> None:
+    server = Server(trusts=frozenset({APP, "null", LOCALHOST}), credentials=True, vary=False)
+    findings = audit(
+        APP_POLICY, server, _attackers(("null", "null"), (LOCALHOST, "developer"), (EVIL, ""))()
+    )
+    ids = [f.rule.id for f in findings]
+    assert ids == [
+        "null-origin",
+        "credentials-beyond-policy",
+        "development-origin",
+        "missing-vary-origin",
+    ]
+
+
+def test_an_error_status_lowers_an_over_permissive_severity_with_a_note() -> None:
+    (finding,) = audit(None, replace(ANY, status=500, credentials=True))
+    assert finding.rule.id == "any-origin-with-credentials"
+    assert finding.severity == "high"
+    assert finding.notes == ("severity lowered: the response was 500, not a success with data",)
+    (ok,) = audit(None, replace(ANY, status=299, credentials=True))
+    assert ok.severity == "critical" and ok.notes == ()
+
+
+def test_an_error_status_does_not_lower_an_under_permissive_finding() -> None:
+    findings = by_rule(audit(build_policy(origins=[APP, OTHER]), Server(status=503)))
+    assert findings["allowed-origin-refused"].severity == "high"
+    assert findings["allowed-origin-refused"].notes == ()
+
+
+# --- outcomes --------------------------------------------------------------------------------------
+
+
+def _verdict(allowed: bool, judged: bool = True) -> Verdict:
+    return Verdict(allowed=allowed, preflight=False, judged=judged)
+
+
+@pytest.mark.parametrize(
+    ("expected", "allowed", "judged", "outcome"),
+    [
+        (True, True, True, "as-expected"),
+        (False, False, True, "as-expected"),
+        (False, True, True, "over-permissive"),
+        (True, False, True, "under-permissive"),
+        (None, True, True, "not-checked"),
+        (True, False, False, "not-checked"),
+    ],
+)
+def test_outcome_of(expected: bool | None, allowed: bool, judged: bool, outcome: str) -> None:
+    assert outcome_of(expected, _verdict(allowed, judged)) == outcome
+
+
+def test_same_origin_is_never_compared() -> None:
+    own = planned("https://api.example.com", "subdomain")
+    results = results_for(APP_POLICY, own, ANY.answer)
+    assert [r.outcome for r in results] == ["same-origin", "same-origin"]
+    assert [r.expected for r in results] == [None, None]
+    assert evaluate(URL, APP_POLICY, results) == []
+    # The same server and a cross-origin page: compared, and over-permissive.
+    cross = results_for(APP_POLICY, planned(EVIL, "unrelated"), ANY.answer)
+    assert [r.outcome for r in cross] == ["over-permissive", "as-expected"]
+
+
+def test_an_unjudged_probe_is_never_evidence() -> None:
+    # A simple POST: no preflight, and the unsafe actual request is not sent.
+    policy = build_policy(origins=[APP], methods=["POST"])
+    probes = planned(APP, aspect="request", method="POST", subject="POST")
+    results = results_for(policy, probes, Server(trusts=frozenset()).answer)
+    assert [r.verdict.judged for r in results] == [False, False]
+    assert {r.outcome for r in results} == {"not-checked"}
+    assert evaluate(URL, policy, results) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "probe", "expected"),
+    [
+        (None, planned(APP)[0], None),
+        (None, planned(EVIL, "unrelated")[0], False),
+        (APP_POLICY, planned(APP)[0], True),
+        (APP_POLICY, planned(APP)[1], False),  # credentials beyond the policy
+        (CREDENTIALED, planned(APP)[1], True),
+        (build_policy(origins=["*"]), planned(EVIL, ALLOWED)[1], False),  # * never with cookies
+        (APP_POLICY, planned(OTHER)[0], False),
+        (build_policy(origins=[APP], methods=["GET"]), planned(APP, method="PUT")[0], False),
+        (build_policy(origins=[APP], methods=["PUT"]), planned(APP, method="put")[0], True),
+        (
+            build_policy(origins=[APP], headers=["X-Token"]),
+            planned(APP, lines=(("X-Token", "1"),))[0],
+            True,
+        ),
+        (
+            build_policy(origins=[APP], headers=["X-Token"]),
+            planned(APP, lines=(("X-Other", "1"),))[0],
+            False,
+        ),
+        (
+            build_policy(origins=[APP], headers=["X-Token"]),
+            planned(APP, lines=(("Accept", "text/html"),))[0],  # safelisted: needs no listing
+            True,
+        ),
+        (
+            APP_POLICY,
+            planned(APP, aspect="private-network", extra=(PRIVATE_NETWORK_REQUEST,))[0],
+            False,
+        ),
+        (
+            build_policy(origins=[APP], private_network=True),
+            planned(APP, aspect="private-network", extra=(PRIVATE_NETWORK_REQUEST,))[0],
+            True,
+        ),
+    ],
+)
+def test_expectation(policy: Policy | None, probe: PlannedProbe, expected: bool | None) -> None:
+    assert expectation(policy, probe) is expected
+
+
+# --- the front-end's request and its culprits ----------------------------------------------------
+
+
+def test_refused_front_end_request_names_the_header_not_the_method() -> None:
+    policy = build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"])
+    findings = audit(policy, Server(methods="PUT"))
+    assert [(f.rule.id, f.message) for f in findings] == [
+        (
+            "allowed-header-refused",
+            f"request header X-Token is refused for {APP}: the front-end's PUT with X-Token "
+            "fails its preflight, and so does GET with X-Token alone",
+        )
+    ]
+    evidence = findings[0].evidence
+    assert (evidence.method, evidence.step, evidence.status) == ("PUT", "preflight", 204)
+    assert evidence.related == ("GET with X-Token",)
+
+
+def test_refused_safelisted_method_beside_a_passing_header_is_the_method() -> None:
+    # POST is preflighted only because of X-Token; X-Token passes with GET, so POST is refused
+    # (Starlette answers a preflight for a method it does not allow with 400).
+    def answer(request: Request) -> Response:
+        server = Server(methods="GET", allow_headers="X-Token")
+        if ("Access-Control-Request-Method", "POST") in request.headers:
+            server = replace(server, preflight_status=400)
+        return server.answer(request)
+
+    policy = build_policy(origins=[APP], methods=["POST"], headers=["X-Token"])
+    findings = audit(policy, answer)
+    assert [(f.rule.id, f.message) for f in findings] == [
+        (
+            "allowed-method-refused",
+            f"POST is refused for {APP}: the front-end's POST with X-Token fails its preflight, "
+            "while each of its headers passes with GET",
+        )
+    ]
+
+
+def test_method_and_header_both_refused_are_two_findings() -> None:
+    policy = build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"])
+    findings = audit(policy, Server(methods="GET"))
+    assert sorted((f.rule.id, f.message.partition(f"{APP}:")[0]) for f in findings) == [
+        ("allowed-header-refused", "request header X-Token is refused for "),
+        ("allowed-method-refused", "PUT is refused for "),
+    ]
+
+
+def test_two_refused_headers_of_one_request_are_one_finding() -> None:
+    policy = build_policy(origins=[APP], headers=["X-Token", "X-Trace"])
+    findings = audit(policy, Server(allow_headers="Content-Type"))
+    assert [(f.rule.id, f.message) for f in findings] == [
+        (
+            "allowed-header-refused",
+            f"request headers X-Token, X-Trace are refused for {APP}: the front-end's GET with "
+            "X-Token, X-Trace fails its preflight, and so does GET with each alone",
+        )
+    ]
+
+
+def test_a_refusal_of_the_combination_only() -> None:
+    """Each header passes alone, and the method alone; only the whole request is refused."""
+
+    def answer(request: Request) -> Response:
+        asked = dict((n.lower(), v) for n, v in request.headers)
+        lines = [f"Access-Control-Allow-Origin: {APP}", "Vary: Origin"]
+        if request.method == "OPTIONS":
+            names = asked.get("access-control-request-headers", "")
+            lines.append("Access-Control-Allow-Methods: PUT")
+            lines.append(f"Access-Control-Allow-Headers: {names}")
+            both = asked.get("access-control-request-method") == "PUT" and "," in names
+            return Response(403 if both else 204, headers(*lines))
+        return Response(200, headers(*lines))
+
+    policy = build_policy(origins=[APP], methods=["PUT"], headers=["X-Token", "X-Trace"])
+    findings = [f for f in audit(policy, answer) if f.rule.direction == "under-permissive"]
+    assert [(f.rule.id, f.message) for f in findings] == [
+        (
+            "allowed-method-refused",
+            f"the front-end's PUT with X-Token, X-Trace fails its preflight for {APP}, although "
+            "its method and each of its headers pass alone",
+        )
+    ]
+
+
+def test_refusal_only_with_credentials_says_so() -> None:
+    policy = build_policy(origins=[APP], methods=["PUT"], credentials=True)
+    findings = audit(policy, Server(credentials=True, methods="*"))
+    assert [(f.rule.id, f.message) for f in findings] == [
+        (
+            "allowed-method-refused",
+            f"PUT is refused for {APP}: the front-end's PUT fails its preflight when credentials "
+            "are included (a '*' in the preflight does not cover them)",
+        ),
+        (
+            "method-beyond-policy",
+            f"DELETE, PATCH allowed for {APP} but not in the policy "
+            "(the preflight advertises Access-Control-Allow-Methods: *)",
+        ),
+    ]
+
+
+def test_refused_origin_is_not_also_refused_per_method() -> None:
+    policy = build_policy(origins=[APP, OTHER], methods=["PUT"], headers=["X-Token"])
+    findings = audit(policy, Server(methods="PUT", allow_headers="X-Token"))
+    assert [(f.rule.id, f.evidence.origin) for f in findings] == [("allowed-origin-refused", OTHER)]
+
+
+def test_credentials_refused_when_the_origin_works_without() -> None:
+    policy = build_policy(origins=[APP], methods=["PUT"], credentials=True)
+    findings = audit(policy, Server(methods="PUT"))
+    # The origin's credentialed read fails: one finding, not one per method.
+    assert [f.rule.id for f in findings] == ["credentials-refused"]
+    assert findings[0].evidence.credentials == "include"
+
+
+# --- fixes for the browser's actual objection -------------------------------------------------------
+
+
+def test_fix_for_two_allow_origin_lines() -> None:
+    server = Server(extra=(f"Access-Control-Allow-Origin: {APP}",))
+    finding = by_rule(audit(build_policy(origins=[APP]), server))["allowed-origin-refused"]
+    assert finding.fix.startswith(
+        "The response carries 2 Access-Control-Allow-Origin lines, and browsers accept exactly one"
+    )
+    assert finding.evidence.reason and "multiple values" in finding.evidence.reason
+
+
+def test_fix_for_a_list_of_origins_in_one_line() -> None:
+    server = Server(allow_origin=f"{APP}, {OTHER}")
+    finding = by_rule(audit(APP_POLICY, server))["allowed-origin-refused"]
+    assert finding.fix.startswith("The response carries a list of origins")
+
+
+def test_fix_for_another_origin() -> None:
+    server = Server(allow_origin=APP + "/")
+    finding = by_rule(audit(APP_POLICY, server))["allowed-origin-refused"]
+    assert finding.fix.startswith(
+        f"The server answers Access-Control-Allow-Origin: {APP}/, which is not the page's origin "
+        f"{APP}"
+    )
+
+
+def test_fix_for_a_redirected_preflight() -> None:
+    policy = build_policy(origins=[APP], methods=["PUT"])
+    server = Server(methods="PUT", preflight_status=301, extra_preflight=(f"Location: {URL}/",))
+    finding = by_rule(audit(policy, server))["allowed-method-refused"]
+    assert finding.fix.startswith("Answer the preflight (OPTIONS) at this URL itself")
+
+
+def test_fix_for_an_unparsable_allow_list() -> None:
+    policy = build_policy(origins=[APP], methods=["PUT"])
+    finding = by_rule(audit(policy, Server(methods='"PUT"')))["allowed-method-refused"]
+    assert finding.fix.startswith("Send Access-Control-Allow-Methods and")
+
+
+def test_fix_for_conflicting_duplicate_lines() -> None:
+    server = Server(extra=("Content-Length: 1", "Content-Length: 2"))
+    finding = by_rule(audit(APP_POLICY, server))
+    assert finding["allowed-origin-refused"].fix.startswith("Send Content-Length")
+
+
+def test_an_over_permissive_finding_keeps_the_rule_fix() -> None:
+    server = Server(trusts=frozenset({APP, "null"}), allow_origin=None)
+    finding = by_rule(audit(APP_POLICY, server, _attackers(("null", "null"))()))["null-origin"]
+    assert finding.fix == RULES_BY_ID["null-origin"].fix
+
+
+def test_an_under_permissive_finding_without_a_special_reason_keeps_the_rule_fix() -> None:
+    finding = by_rule(audit(build_policy(origins=[APP, OTHER]), Server()))
+    assert finding["allowed-origin-refused"].fix == RULES_BY_ID["allowed-origin-refused"].fix
+
+
+def test_framework_fix_when_detected() -> None:
+    server = replace(ANY, extra=("Server: uvicorn",))
+    results = results_for(None, plan_target(URL, None), server.answer)
+    (finding,) = evaluate(URL, None, results)
+    assert finding.fix != RULES_BY_ID["any-origin"].fix
+    (plain,) = evaluate(URL, None, results, framework="")
+    assert plain.fix == RULES_BY_ID["any-origin"].fix
+
+
+# --- evidence ------------------------------------------------------------------------------------------
+
+
+def test_evidence_of_a_preflight_finding_shows_the_request_sent() -> None:
+    policy = build_policy(origins=[APP], methods=["GET"])
+    finding = by_rule(audit(policy, Server(methods="GET, DELETE")))["method-beyond-policy"]
+    evidence = finding.evidence
+    assert evidence.step == "preflight" and evidence.status == 204
+    assert evidence.sent_method == "OPTIONS"
+    assert evidence.sent_lines == (
+        ("Origin", APP),
+        ("Access-Control-Request-Method", "DELETE"),
+    )
+    assert evidence.sent_request() == [
+        "OPTIONS (preflight)",
+        f"Origin: {APP}",
+        "Access-Control-Request-Method: DELETE",
+    ]
+    assert evidence.response_lines == (
+        ("Access-Control-Allow-Origin", APP),
+        ("Access-Control-Allow-Methods", "GET, DELETE"),
+        ("Vary", "Origin"),
+    )
+    assert evidence.page_request() == f"fetch() from {APP}: DELETE, credentials omit"
+
+
+def test_evidence_of_an_actual_response() -> None:
+    (finding,) = audit(None, ANY)
+    evidence = finding.evidence
+    assert evidence.step == "actual" and evidence.sent_method == "GET"
+    assert evidence.sent_request() == ["GET (actual request)", f"Origin: {EVIL}"]
+    assert evidence.response() == [
+        "actual → 200",
+        f"Access-Control-Allow-Origin: {EVIL}",
+        "Vary: Origin",
+    ]
+
+
+def test_evidence_rendering_without_response_or_lines() -> None:
+    evidence = Evidence(
+        origin=APP,
+        method="PUT",
+        request_headers=(("X-Token", "1"),),
+        credentials="include",
+        step="none",
+        status=None,
+        response_lines=(),
+    )
+    assert evidence.sent_request() == []
+    assert evidence.response() == ["no response (no CORS headers)"]
+    assert evidence.page_request() == f"fetch() from {APP}: PUT, credentials include, X-Token: 1"
+    later = replace(evidence, step="actual", status=404)
+    assert later.response() == ["actual → 404 (no CORS headers)"]
+
+
+def test_unsent_actual_request_is_noted() -> None:
+    policy = build_policy(origins=[APP], methods=["GET"])
+    finding = by_rule(audit(policy, Server(methods="GET, DELETE")))["method-beyond-policy"]
+    assert finding.notes == (
+        "the unsafe actual request was not sent (--send-unsafe); judged on the preflight",
+    )
+
+
+# --- Vary by differing answers ----------------------------------------------------------------------
+
+
+def test_vary_differing_only_in_credentials() -> None:
+    def answer(request: Request) -> Response:
+        origin = dict(request.headers)["Origin"]
+        lines = ["Access-Control-Allow-Origin: *"]
+        if origin == APP:
+            lines.append("Access-Control-Allow-Credentials: true")
+        return Response(200, headers(*lines))
+
+    findings = by_rule(audit(APP_POLICY, answer, _attackers((EVIL, "unrelated"))()))
+    message = findings["missing-vary-origin"].message
+    assert message.startswith("Access-Control-Allow-Credentials differs by Origin (")
+
+
+def test_vary_differing_in_both() -> None:
+    server = Server(credentials=True, vary=False)
+    finding = by_rule(audit(CREDENTIALED, server, _attackers((EVIL, "unrelated"))()))
+    message = finding["missing-vary-origin"].message
+    assert message.startswith(
+        "Access-Control-Allow-Origin and Access-Control-Allow-Credentials differ by Origin "
+        f"('{APP}' with credentials 'true' for {APP}, no Access-Control-Allow-Origin for {EVIL})"
+    )
+
+
+def test_vary_star_counts_and_refusals_without_vary_are_witnesses_only_after_grants() -> None:
+    def answer(request: Request) -> Response:
+        origin = dict(request.headers)["Origin"]
+        if origin == APP:
+            return Response(200, headers(f"Access-Control-Allow-Origin: {APP}", "Vary: *"))
+        return Response(200, headers())
+
+    probes = _attackers((EVIL, "unrelated"), (PREFIX, "prefix"))()
+    finding = by_rule(audit(APP_POLICY, answer, probes))["missing-vary-origin"]
+    # The grant varies; the refusals do not: the witness is a refusal, the other refusal related.
+    assert finding.evidence.origin == EVIL
+    assert finding.evidence.related == (PREFIX,)
+
+
+def test_vary_ignores_same_origin_redirects_and_preflighted_probes() -> None:
+    def answer(request: Request) -> Response:
+        origin = dict(request.headers).get("Origin", "")
+        if origin == EVIL and not request.url.endswith("?next"):
+            # A redirect the browser follows: two hops, so not one answer to compare.
+            return Response(
+                302, headers(f"Location: {URL}?next", f"Access-Control-Allow-Origin: {EVIL}")
+            )
+        return Response(200, headers(f"Access-Control-Allow-Origin: {origin}"))
+
+    probes = [
+        *planned(APP),
+        *planned(EVIL, "unrelated"),
+        *planned("https://api.example.com", "subdomain"),
+        *planned(OTHER, aspect="header", lines=(("X-Token", "1"),)),
+    ]
+    findings = by_rule(audit(APP_POLICY, answer, probes))
+    assert "missing-vary-origin" not in findings
+
+
+# --- small helpers with public names --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "seconds"),
+    [((), None), (("Access-Control-Max-Age: 600",), 600), (("Access-Control-Max-Age: 6s",), -1)],
+)
+def test_max_age_seconds(lines: tuple[str, ...], seconds: int | None) -> None:
+    assert max_age_seconds(Response(204, headers(*lines))) == seconds
+
+
+def test_malformed_max_age_and_allow_lists() -> None:
+    policy = build_policy(origins=[APP], methods=["PUT"])
+    bad_age = by_rule(audit(policy, Server(methods="PUT", max_age="soon")))
+    assert bad_age["malformed-cors-header"].message == (
+        "Access-Control-Max-Age is not a number of seconds: 'soon'"
+    )
+    bad_list = by_rule(audit(policy, Server(methods="PUT, GET/POST")))
+    assert bad_list["malformed-cors-header"].message == (
+        "Access-Control-Allow-Methods cannot be parsed: 'PUT, GET/POST'"
+    )
+
+
+def test_finding_title_is_the_rules() -> None:
+    (finding,) = audit(None, ANY)
+    assert finding.title == finding.rule.title

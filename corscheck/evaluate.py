@@ -600,9 +600,17 @@ def _refused_requests(
         elif kind == "header":
             rule = rules.ALLOWED_HEADER_REFUSED
             several = ", " in subject
+            # Said only where the probe with the header alone was refused too: a header named by
+            # the browser's reason alone may pass on its own (the server refuses the combination).
+            refused_alone = all(
+                (single := _sibling(witness, results, "GET", [name.lower()])) is not None
+                and single.verdict.judged
+                and not single.verdict.allowed
+                for name in subject.split(", ")
+            )
             alone = (
                 f", and so does GET with {'each' if several else subject} alone"
-                if front_end
+                if front_end and refused_alone
                 else ""
             )
             message = (

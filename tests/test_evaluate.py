@@ -920,6 +920,33 @@ def test_a_refusal_of_the_combination_only() -> None:
     ]
 
 
+def test_a_header_named_only_by_the_browser_is_not_said_to_fail_alone() -> None:
+    """The PUT with both headers gets no Access-Control-Allow-Headers; each header alone passes.
+    The browser names X-Token, but no probe showed X-Token failing alone: the message must not."""
+
+    def answer(request: Request) -> Response:
+        asked = dict((n.lower(), v) for n, v in request.headers)
+        lines = [f"Access-Control-Allow-Origin: {APP}", "Vary: Origin"]
+        if request.method == "OPTIONS":
+            names = asked.get("access-control-request-headers", "")
+            lines.append("Access-Control-Allow-Methods: PUT")
+            both = asked.get("access-control-request-method") == "PUT" and "," in names
+            if not both:
+                lines.append(f"Access-Control-Allow-Headers: {names}")
+            return Response(204, headers(*lines))
+        return Response(200, headers(*lines))
+
+    policy = build_policy(origins=[APP], methods=["PUT"], headers=["X-Token", "X-Trace"])
+    findings = [f for f in audit(policy, answer) if f.rule.direction == "under-permissive"]
+    assert [(f.rule.id, f.message) for f in findings] == [
+        (
+            "allowed-header-refused",
+            f"request header X-Token is refused for {APP}: the front-end's PUT with X-Token, "
+            "X-Trace fails its preflight",
+        )
+    ]
+
+
 def test_refusal_only_with_credentials_says_so() -> None:
     policy = build_policy(origins=[APP], methods=["PUT"], credentials=True)
     findings = audit(policy, Server(credentials=True, methods="*"))

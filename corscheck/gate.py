@@ -8,13 +8,11 @@ counting for `--fail-on` (`Finding.counts`).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 from corscheck import rules
 from corscheck.errors import UsageError
@@ -72,16 +70,9 @@ class Baseline:
 
 def load_baseline(path: str) -> Baseline:
     """The findings of any corscheck JSON report (merged ones included). Raises UsageError."""
-    from corscheck.merge import report_from_dict
+    from corscheck.merge import read_report_data, report_from_dict
 
-    try:
-        data = json.loads(Path(path).read_text("utf-8"))
-    except OSError as error:
-        raise UsageError(f"cannot read the baseline {path!r}: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UsageError(f"baseline {path!r} is not a corscheck JSON report") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise UsageError(f"baseline {path!r} is not a {SCHEMA} report")
+    data = read_report_data(path, "the baseline ")
     try:
         report = report_from_dict(data)
         found: list[tuple[str, Finding]] = []

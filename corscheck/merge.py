@@ -108,15 +108,22 @@ def _merged_baseline(reports: Sequence[Report]) -> BaselineRecord | None:
     return BaselineRecord(baselines[0].path, tuple(f for b in baselines for f in b.fixed))
 
 
-def _load(path: str) -> Report:
+def read_report_data(path: str, label: str = "") -> dict[str, Any]:
+    """The JSON document of a corscheck report at `path`, checked for the schema id; `label` names
+    the report in errors ("baseline "). Raises UsageError."""
     try:
         data = json.loads(Path(path).read_text("utf-8"))
     except OSError as error:
-        raise UsageError(f"cannot read {path!r}: {error.strerror}") from None
+        raise UsageError(f"cannot read {label}{path!r}: {error.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UsageError(f"{path!r} is not a corscheck JSON report") from None
+        raise UsageError(f"{label}{path!r} is not a corscheck JSON report") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise UsageError(f"{path!r} is not a {SCHEMA} report")
+        raise UsageError(f"{label}{path!r} is not a {SCHEMA} report")
+    return data
+
+
+def _load(path: str) -> Report:
+    data = read_report_data(path)
     try:
         return report_from_dict(data)
     except KeyError as error:

@@ -1,0 +1,569 @@
+"""`corscheck audit`: targets and policy from the command line, a policy file or an OpenAPI document;
+the run; the reports; the exit code."""
+
+import gc
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from corscheck.commands.edge import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TARGET,
+    EXIT_USAGE,
+    exit_code,
+    fail,
+    github_extras,
+    internal_error,
+    json_streams,
+    print_report,
+    write_outputs,
+)
+from corscheck.commands.options import (
+    AppOption,
+    BaseUrlOption,
+    Depth,
+    FailOn,
+    Framework,
+    HeaderOption,
+    InsecureOption,
+    NoProxyOption,
+    ProxyOption,
+    TimeoutOption,
+    checked_proxy,
+    parse_header,
+    parse_rate,
+    under,
+)
+from corscheck.errors import CorscheckError, TargetError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from corscheck.app import LoadedApp
+    from corscheck.audit import Target
+    from corscheck.gate import Gate
+    from corscheck.openapi import Route
+    from corscheck.plan import Depth as PlanDepth
+    from corscheck.policy import Policy
+    from corscheck.policyfile import PolicyFile
+    from corscheck.report.model import Report, ReportSink, SourceLocation
+    from corscheck.runner import RunOptions, Transport
+
+
+def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
+    """URLs from the arguments and -i (one a line, # comments and blanks skipped), duplicates once."""
+    collected = list(urls)
+    if input_file is not None:
+        try:
+            if input_file == "-":
+                text = sys.stdin.read()
+            else:
+                data = Path(input_file).read_bytes()
+                if b"\0" in data:
+                    raise UsageError(f"input file {input_file!r} is binary, not a list of URLs")
+                text = data.decode("utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot read input file {input_file!r}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"input file {input_file!r} is not UTF-8 text") from None
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+            if line:
+                collected.append(line)
+    return list(dict.fromkeys(collected))
+
+
+def _flag_overrides(
+    origins: list[str],
+    methods: list[str],
+    headers: list[str],
+    expose: list[str],
+    credentials: bool | None,
+    max_age: int | None,
+) -> dict[str, object]:
+    """The policy fields given on the command line; they override the policy file's."""
+    from corscheck.policy import MaxAge
+
+    given: dict[str, object] = {
+        "origins": origins,
+        "methods": methods,
+        "headers": headers,
+        "expose": expose,
+    }
+    overrides = {key: value for key, value in given.items() if value}
+    if credentials is not None:
+        overrides["credentials"] = credentials
+    if max_age is not None:
+        overrides["max_age"] = MaxAge(max=max_age)
+    return overrides
+
+
+def _effective_policy(base: "Policy | None", overrides: dict[str, object]) -> "Policy | None":
+    """The policy file's policy with the command line's fields on top; None for the safe baseline."""
+    from corscheck.policy import build_policy
+
+    if base is None and not overrides:
+        return None
+    fields: dict[str, object] = (
+        {
+            "origins": base.origins,
+            "methods": base.methods,
+            "headers": base.headers,
+            "expose": base.expose,
+            "credentials": base.credentials,
+            "max_age": base.max_age,
+            "private_network": base.private_network,
+        }
+        if base
+        else {}
+    )
+    fields.update(overrides)
+    if not fields.get("origins"):
+        raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
+    return build_policy(**fields)  # type: ignore[arg-type]
+
+
+def _find_policy_file(path: str | None) -> "PolicyFile | None":
+    from corscheck.policyfile import find_policy_file, load_policy_file
+
+    if path is not None:
+        return load_policy_file(Path(path))
+    found = find_policy_file(Path.cwd())
+    return load_policy_file(found) if found else None
+
+
+def _print_policies(policies: "dict[str, Policy | None]", source: str | None) -> None:
+    import json
+
+    from corscheck.headers import mask_url
+
+    typer.echo(f"# policy file: {source or 'none'}; command-line flags override it")
+    for url, policy in policies.items():
+        shown = policy.to_dict() if policy else "safe baseline (no policy)"
+        typer.echo(f"{mask_url(url)}\n  {json.dumps(shown)}")
+
+
+def audit(
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="URLs to audit.", show_default=False)
+    ] = None,
+    input_file: Annotated[
+        str | None, typer.Option("-i", "--input", help="File of URLs, one a line ('-' for stdin).")
+    ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-origin", help="An origin the policy allows (repeat; '*' for public)."
+        ),
+    ] = None,
+    allow_method: Annotated[
+        list[str] | None,
+        typer.Option("--allow-method", help="A method the policy allows (repeat)."),
+    ] = None,
+    allow_header: Annotated[
+        list[str] | None,
+        typer.Option("--allow-header", help="A request header the policy allows (repeat)."),
+    ] = None,
+    expose_header: Annotated[
+        list[str] | None,
+        typer.Option("--expose-header", help="A response header the page must read (repeat)."),
+    ] = None,
+    credentials: Annotated[
+        bool | None,
+        typer.Option(
+            "--credentials/--no-credentials",
+            help="Whether allowed origins send cookies/HTTP auth.",
+            show_default=False,
+        ),
+    ] = None,
+    max_age: Annotated[
+        int | None,
+        typer.Option("--max-age", help="Largest acceptable Access-Control-Max-Age (s).", min=0),
+    ] = None,
+    header: HeaderOption = None,
+    depth: Annotated[Depth, typer.Option(help="Coverage against requests sent.")] = Depth.standard,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="stdout: console, json, sarif, junit, markdown, github or html "
+            "(in GitHub Actions the console report comes with annotations).",
+        ),
+    ] = "console",
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-o", "--output", help="Also write a report; format from the extension (repeat)."
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
+    ] = FailOn.medium,
+    concurrency: Annotated[
+        int, typer.Option(help="Requests in flight in total.", min=1, max=10000)
+    ] = 64,
+    per_host: Annotated[
+        int, typer.Option("--per-host", help="Requests in flight per host.", min=1)
+    ] = 16,
+    rate: Annotated[
+        str | None, typer.Option("--rate", help="Max requests per second per host, e.g. 20/s.")
+    ] = None,
+    timeout: TimeoutOption = 10.0,
+    send_unsafe: Annotated[
+        bool, typer.Option("--send-unsafe", help="Also send unsafe actual requests (POST, PUT, …).")
+    ] = False,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    no_proxy: NoProxyOption = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Show the request count and the probe grid.")
+    ] = False,
+    policy_path: Annotated[
+        str | None,
+        typer.Option(
+            "-p",
+            "--policy",
+            help="Policy file (default: corscheck.toml here or above, or [tool.corscheck]).",
+        ),
+    ] = None,
+    print_policy: Annotated[
+        bool, typer.Option("--print-policy", help="Print the effective policy per target and exit.")
+    ] = False,
+    shard_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--shard", help="Audit share K of N of the targets (CI matrix jobs), e.g. 2/4."
+        ),
+    ] = None,
+    app_spec: AppOption = None,
+    base_url: BaseUrlOption = None,
+    framework: Annotated[
+        Framework | None,
+        typer.Option("--framework", help="Word fixes for this framework (default: detected)."),
+    ] = None,
+    ignore_rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            help="Accept a rule's findings for this run (repeat); for good, add an [[ignore]] "
+            "with a reason to the policy file.",
+        ),
+    ] = None,
+    baseline_path: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="A JSON report of an earlier run: findings are marked new or unchanged, and "
+            "--fail-on counts only new ones.",
+        ),
+    ] = None,
+    openapi_source: Annotated[
+        str | None,
+        typer.Option(
+            "--openapi",
+            help="Audit every route of an OpenAPI document: a URL, a JSON/YAML file, or with "
+            "--app the path the app serves it at (/openapi.json).",
+        ),
+    ] = None,
+) -> None:
+    """Audit URLs: probe them as browsers would and report findings."""
+    json_paths: list[str] = []
+    try:
+        from corscheck.audit import Target, validate_url
+        from corscheck.runner import RunOptions
+
+        proxy, trust_env = checked_proxy(proxy, no_proxy)
+        loaded = None
+        openapi_base = base_url
+        base_url = base_url or "http://testserver"
+        if openapi_source is not None and (urls or input_file):
+            raise UsageError("--openapi takes the place of URLs and -i: give one or the other")
+        if app_spec is not None:
+            from corscheck.app import load_app
+
+            loaded = load_app(app_spec)
+            validate_url(base_url)
+            # Paths (on the command line or in -i) are the app's; "/" when none is given at all.
+            if openapi_source is None:
+                urls = [under(base_url, p) for p in urls or ([] if input_file else ["/"])]
+        for url in urls or []:
+            validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
+        flags = _flag_overrides(
+            list(allow_origin or []),
+            list(allow_method or []),
+            list(allow_header or []),
+            list(expose_header or []),
+            credentials,
+            max_age,
+        )
+        policy_file = _find_policy_file(policy_path)
+        settings = dict(policy_file.settings) if policy_file else {}
+        top = _effective_policy(policy_file.policy if policy_file else None, flags)
+        per_url = {t.url: t.policy for t in policy_file.targets} if policy_file else {}
+        routes = {}
+        if openapi_source is not None:
+            routes = _openapi_routes(
+                openapi_source, loaded, base_url, openapi_base, timeout, insecure
+            )
+            per_url = {}
+            targets_urls = list(routes)
+        else:
+            targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
+        if loaded is not None and openapi_source is None:
+            targets_urls = [under(base_url, u) for u in targets_urls]
+        if not targets_urls:
+            raise UsageError("no URL given; pass URLs, -i FILE, or [[targets]] in a policy file")
+        if shard_spec is not None:
+            from corscheck.shard import parse_shard, shard
+
+            # An empty share is fine: its report has no targets, and merge joins it like the others.
+            targets_urls = shard(targets_urls, *parse_shard(shard_spec))
+        policies = {
+            url: _effective_policy(per_url[url], flags) if url in per_url else top
+            for url in targets_urls
+        }
+        if routes and top is not None:
+            from corscheck.openapi import route_policy
+
+            # The policy says which origins and whether credentials; each route, which methods and
+            # headers its calls need.
+            policies = {url: route_policy(top, routes[url]) for url in targets_urls}
+        if print_policy:
+            _print_policies(policies, policy_file.path if policy_file else None)
+            raise typer.Exit(EXIT_OK)
+        depth = Depth(settings.get("depth", depth)) if depth is Depth.standard else depth
+        fail_on = FailOn(settings.get("fail-on", fail_on)) if fail_on is FailOn.medium else fail_on
+        concurrency = settings.get("concurrency", concurrency) if concurrency == 64 else concurrency
+        per_host = settings.get("per-host", per_host) if per_host == 16 else per_host
+        timeout = settings.get("timeout", timeout) if timeout == 10.0 else timeout
+        if rate is None and "rate" in settings:
+            rate = str(settings["rate"])
+        extra = tuple(settings.get("headers", ())) + tuple(parse_header(h) for h in header or [])
+        if fmt not in ("console", "json"):
+            from corscheck.report import renderer
+
+            renderer(fmt)  # raises the usage error for an unknown format
+        from corscheck.report import format_for_path
+        from corscheck.report.model import LARGE_RUN
+
+        output_formats = {path: format_for_path(path) for path in output or []}
+        options = RunOptions(
+            concurrency=concurrency,
+            per_host=per_host,
+            timeout=timeout,
+            rate=parse_rate(rate),
+            send_unsafe=send_unsafe,
+            insecure=insecure,
+            proxy=proxy,
+            trust_env=trust_env,
+        )
+        sources = _target_sources(policy_file, targets_urls)
+        targets = [
+            Target(url, policies[url], sources.get(url), routes.get(url)) for url in targets_urls
+        ]
+        gate = _gate(policy_file, list(ignore_rule or []), baseline_path)
+        json_paths = [path for path, kind in output_formats.items() if kind == "json"]
+        other_paths = [path for path, kind in output_formats.items() if kind != "json"]
+        with json_streams(fmt == "json", json_paths, len(targets)) as sinks:
+            report = run_audit(
+                loaded,
+                base_url,
+                targets,
+                depth.value,
+                fail_on.value,
+                options,
+                extra,
+                verbose,
+                tuple(dict.fromkeys(w for p in policies.values() if p for w in p.warnings)),
+                framework.value if framework else None,
+                sinks,
+                # Past a screenful of targets the reports summarize: the probes are written to the
+                # JSON as each target finishes and dropped, so memory stays flat.
+                keep_probes=len(targets) <= LARGE_RUN
+                or verbose
+                or "html" in (fmt, *output_formats.values()),
+                gate=gate,
+            )
+        write_outputs(report, other_paths)
+        if fmt != "json":
+            print_report(report, fmt, verbose)
+        github_extras(report, annotate=fmt == "console")
+    except CorscheckError as error:
+        fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+    except KeyboardInterrupt:
+        kept = "".join(f"; the targets done so far are in {p}.partial" for p in json_paths)
+        fail(f"interrupted{kept}", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of stdout left (`| head`): stop quietly, as a tool killed by SIGPIPE does, and
+        # keep Python's exit-time flush from failing on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        internal_error(error)
+    raise typer.Exit(exit_code(report))
+
+
+def _openapi_routes(
+    source: str,
+    loaded: "LoadedApp | None",
+    app_base_url: str,
+    base_url: str | None,
+    timeout: float,
+    insecure: bool,
+) -> "dict[str, Route]":
+    """The routes of the OpenAPI document, by the URL audited. Under --base-url when given; with
+    --app, under the app's base URL (the document's server path kept); else under the document's
+    servers, or the URL it was fetched from."""
+    from urllib.parse import urlsplit
+
+    from corscheck.audit import validate_url
+    from corscheck.openapi import document_base, document_routes, load_document
+
+    document, fetched_from = load_document(
+        source, app=loaded, app_base_url=app_base_url, timeout=timeout, insecure=insecure
+    )
+    base = base_url
+    if base is None:
+        declared = document_base(document, fetched_from)
+        if loaded is not None:
+            base = app_base_url.rstrip("/") + (urlsplit(declared or "").path or "")
+        else:
+            base = declared
+    if base is None or "://" not in base:
+        raise UsageError(
+            f"the OpenAPI document {source} names no server URL; give the API's --base-url"
+        )
+    validate_url(base)
+    routes = {route.url: route for route in document_routes(document, base)}
+    if not routes:
+        raise UsageError(f"the OpenAPI document {source} has no paths with operations")
+    return routes
+
+
+def _gate(
+    policy_file: "PolicyFile | None", ignore_rules: list[str], baseline_path: str | None
+) -> "Gate | None":
+    """The run's suppressions and baseline, or None when it has neither."""
+    from datetime import date
+
+    from corscheck.gate import Gate, Ignore, load_baseline, validate_ignore_rule
+
+    ignores = list(policy_file.ignores if policy_file else ())
+    ignores += [
+        Ignore(validate_ignore_rule(rule), "ignored on the command line", "--ignore")
+        for rule in dict.fromkeys(ignore_rules)
+    ]
+    baseline = load_baseline(baseline_path) if baseline_path is not None else None
+    if not ignores and baseline is None:
+        return None
+    return Gate(ignores, baseline, today=date.today())
+
+
+def _target_sources(
+    policy_file: "PolicyFile | None", urls: list[str]
+) -> "dict[str, SourceLocation]":
+    """Where the policy file declares each target: its [[targets]] entry, else the [policy] table that
+    applies to it. The path is relative to the working directory when it lies below it, as SARIF
+    viewers resolve it against the repository root."""
+    from corscheck.report.model import SourceLocation
+
+    if policy_file is None:
+        return {}
+    path = Path(policy_file.path)
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        shown = path.resolve().as_posix()
+    lines = {t.url: t.line for t in policy_file.targets}
+    sources = {}
+    for url in urls:
+        line = lines.get(url, policy_file.policy_line if policy_file.policy else None)
+        if line:  # 1-based; a line the file does not show is no location
+            sources[url] = SourceLocation(shown, line)
+    return sources
+
+
+def run_audit(
+    loaded: "LoadedApp | None",
+    base_url: str,
+    targets: "list[Target]",
+    depth: "PlanDepth",
+    fail_on: str,
+    options: "RunOptions",
+    extra: tuple[tuple[str, str], ...],
+    verbose: bool,
+    warnings: tuple[str, ...],
+    framework: str | None,
+    sinks: "list[ReportSink]",
+    keep_probes: bool,
+    gate: "Gate | None" = None,
+) -> "Report":
+    from corscheck.audit import audit_targets
+    from corscheck.plan import distinct_chains, estimated_requests, plan_target
+    from corscheck.runner import run_async
+
+    # An audit allocates millions of short-lived objects that hold no cycles (header lines, verdicts,
+    # report dicts); at the default thresholds the cycle collector rescans the survivors hundreds of
+    # times and takes about a tenth of the run, and collects next to nothing. Less often, it costs
+    # nearly nothing (benchmarks/README.md); what was imported is set aside for good.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    show_progress = sys.stderr.isatty() and len(targets) > 20
+    chain_count = 0
+    if verbose or show_progress:
+        request_count = 0
+        for target in targets:
+            try:
+                planned = plan_target(target.url, target.policy, depth, extra_headers=extra)
+            except CorscheckError:
+                continue  # a bad input line: the audit records it as that target's error
+            chains = distinct_chains(planned)
+            chain_count += len(chains)
+            request_count += estimated_requests(chains, options.send_unsafe)
+        if verbose:
+            typer.echo(
+                f"corscheck: {len(targets)} targets, {chain_count} distinct request chains, "
+                f"about {request_count} requests (plus redirects and discovered origins)",
+                err=True,
+            )
+
+    async def run(progress: "Callable[[int], None] | None") -> "Report":
+        from contextlib import AbstractAsyncContextManager, nullcontext
+
+        # An in-process app brings its own transport (and lifespan); the network needs none here.
+        into_app: AbstractAsyncContextManager[Transport | None] = nullcontext(None)
+        if loaded is not None:
+            from corscheck.app import app_transport
+
+            into_app = app_transport(loaded, base_url)
+        async with into_app as transport:
+            return await audit_targets(
+                targets,
+                depth=depth,
+                fail_on=fail_on,
+                options=options,
+                extra_headers=extra,
+                warnings=warnings,
+                progress=progress,
+                transport=transport,
+                framework=framework or (loaded.framework if loaded else None),
+                sinks=sinks,
+                keep_probes=keep_probes,
+                gate=gate,
+            )
+
+    if not show_progress:
+        return run_async(run(None))
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("probing", total=chain_count)
+        return run_async(run(lambda n: bar.advance(task, n)))

@@ -13,9 +13,11 @@ import typer
 from corscheck import __version__
 from corscheck.commands import audit, demo, init, merge, probe, rules
 from corscheck.commands.edge import EXIT_USAGE
+from corscheck.commands.usage import Command, Group
 
 app = typer.Typer(
     name="corscheck",
+    cls=Group,
     help="Audit an API's CORS behaviour exactly as Chromium judges it, against the policy you meant.",
     no_args_is_help=True,
     add_completion=False,
@@ -43,12 +45,21 @@ def main_options(
     """corscheck: what a browser lets other origins do with your API, and is that what you meant."""
 
 
-app.command()(audit.audit)
-app.command()(probe.probe)
-app.command()(demo.demo)
-app.command()(init.init)
-app.command()(merge.merge)
-app.command()(rules.rules)
+# Each command's line in `corscheck --help`, whole: click would cut its docstring at 45 characters.
+app.command(
+    cls=Command, short_help="Audit URLs as browsers would; report findings.", epilog=audit.EPILOG
+)(audit.audit)
+app.command(cls=Command, short_help="One fetch() from a page on ORIGIN: allowed or blocked?")(
+    probe.probe
+)
+app.command(cls=Command, short_help="Audit the bundled misconfigured demo API (no network).")(
+    demo.demo
+)
+app.command(cls=Command, short_help="Write a policy file: a template, or learned from a URL.")(
+    init.init
+)
+app.command(cls=Command, short_help="Join the JSON reports of sharded runs into one.")(merge.merge)
+app.command(cls=Command, short_help="List the rule catalog, or explain one rule.")(rules.rules)
 
 
 def main() -> None:

@@ -208,7 +208,8 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path) -> No
             connection.close()
     assert child.returncode == 130
     assert stderr.strip().splitlines() == [
-        f"corscheck: error: interrupted; the targets done so far are in {out}.partial"
+        "corscheck: error: interrupted: 0 of 60 targets audited, 0 findings so far; "
+        f"the targets done so far are in {out}.partial"
     ]
     assert (tmp_path / "report.json.partial").exists() and not out.exists()
 

@@ -13,10 +13,9 @@ from corscheck.commands.edge import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_TARGET,
-    EXIT_USAGE,
     exit_code,
     fail,
+    fail_with,
     github_extras,
     internal_error,
     json_streams,
@@ -24,26 +23,36 @@ from corscheck.commands.edge import (
     write_outputs,
 )
 from corscheck.commands.options import (
+    OUTPUT,
+    POLICY,
+    POLITENESS,
+    REQUESTS,
+    TARGETS,
     AppOption,
     BaseUrlOption,
+    ColorOption,
     Depth,
     FailOn,
+    FormatOption,
     Framework,
     HeaderOption,
     InsecureOption,
     NoProxyOption,
+    OutputOption,
     ProxyOption,
+    QuietOption,
     TimeoutOption,
+    at_least,
+    check_format,
     checked_proxy,
     parse_header,
     parse_rate,
     under,
 )
-from corscheck.errors import CorscheckError, TargetError, UsageError
+from corscheck.commands.progress import Progress, plural
+from corscheck.errors import CorscheckError, PolicyError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from corscheck.app import LoadedApp
     from corscheck.audit import Target
     from corscheck.gate import Gate
@@ -107,8 +116,8 @@ def _effective_policy(base: "Policy | None", overrides: dict[str, object]) -> "P
     """The policy file's policy with the command line's fields on top; None for the safe baseline."""
     from corscheck.policy import build_policy
 
-    if base is None and not overrides:
-        return None
+    if not overrides:
+        return base  # as the file built it, with its warnings
     fields: dict[str, object] = (
         {
             "origins": base.origins,
@@ -125,7 +134,17 @@ def _effective_policy(base: "Policy | None", overrides: dict[str, object]) -> "P
     fields.update(overrides)
     if not fields.get("origins"):
         raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
-    return build_policy(**fields)  # type: ignore[arg-type]
+    try:
+        return build_policy(**fields)  # type: ignore[arg-type]
+    except PolicyError as error:
+        # Said in the words the user wrote: flags, not the policy file's TOML.
+        message = str(error)
+        if "origins" in overrides:
+            message = message.replace('origins = ["*"]', "--allow-origin '*'")
+        if "credentials" in overrides:
+            message = message.replace("credentials = true", "--credentials")
+            message = message.replace("set credentials = false", "pass --no-credentials")
+        raise PolicyError(message) from None
 
 
 def _find_policy_file(path: str | None) -> "PolicyFile | None":
@@ -137,148 +156,270 @@ def _find_policy_file(path: str | None) -> "PolicyFile | None":
     return load_policy_file(found) if found else None
 
 
-def _print_policies(policies: "dict[str, Policy | None]", source: str | None) -> None:
+def _print_policies(
+    top: "Policy | None", policies: "dict[str, Policy | None]", source: str | None
+) -> None:
+    """The [policy] that applies where no target says otherwise, then each target's."""
     import json
 
     from corscheck.headers import mask_url
 
+    def shown(policy: "Policy | None") -> str:
+        return json.dumps(policy.to_dict()) if policy else "safe baseline (no policy)"
+
     typer.echo(f"# policy file: {source or 'none'}; command-line flags override it")
+    typer.echo(f"[policy]\n  {shown(top)}")
     for url, policy in policies.items():
-        shown = policy.to_dict() if policy else "safe baseline (no policy)"
-        typer.echo(f"{mask_url(url)}\n  {json.dumps(shown)}")
+        typer.echo(f"{mask_url(url)}\n  {shown(policy)}")
+
+
+PROGRESS_AFTER = 20  # targets: a shorter run is over before progress would tell anything
+
+EPILOG = """\b
+Examples:
+  corscheck audit https://api.example.com/v1/users
+  corscheck audit -i urls.txt --allow-origin https://app.example.com
+  corscheck audit -p corscheck.toml -o report.sarif --fail-on high
+  corscheck audit --app myproject.main:app /api/items
+
+\b
+Exit codes:
+  0    no finding at or above --fail-on
+  1    findings at or above --fail-on
+  2    usage, policy-file or input error
+  3    a target could not be audited (and no finding reached --fail-on)
+  130  interrupted (Ctrl-C)
+"""
 
 
 def audit(
     urls: Annotated[
-        list[str] | None, typer.Argument(help="URLs to audit.", show_default=False)
+        list[str] | None,
+        typer.Argument(
+            help="URLs to audit (paths with --app).", metavar="URL…", show_default=False
+        ),
     ] = None,
     input_file: Annotated[
-        str | None, typer.Option("-i", "--input", help="File of URLs, one a line ('-' for stdin).")
-    ] = None,
-    allow_origin: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-origin", help="An origin the policy allows (repeat; '*' for public)."
-        ),
-    ] = None,
-    allow_method: Annotated[
-        list[str] | None,
-        typer.Option("--allow-method", help="A method the policy allows (repeat)."),
-    ] = None,
-    allow_header: Annotated[
-        list[str] | None,
-        typer.Option("--allow-header", help="A request header the policy allows (repeat)."),
-    ] = None,
-    expose_header: Annotated[
-        list[str] | None,
-        typer.Option("--expose-header", help="A response header the page must read (repeat)."),
-    ] = None,
-    credentials: Annotated[
-        bool | None,
-        typer.Option(
-            "--credentials/--no-credentials",
-            help="Whether allowed origins send cookies/HTTP auth.",
-            show_default=False,
-        ),
-    ] = None,
-    max_age: Annotated[
-        int | None,
-        typer.Option("--max-age", help="Largest acceptable Access-Control-Max-Age (s).", min=0),
-    ] = None,
-    header: HeaderOption = None,
-    depth: Annotated[Depth, typer.Option(help="Coverage against requests sent.")] = Depth.standard,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="stdout: console, json, sarif, junit, markdown, github or html "
-            "(in GitHub Actions the console report comes with annotations).",
-        ),
-    ] = "console",
-    output: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-o", "--output", help="Also write a report; format from the extension (repeat)."
-        ),
-    ] = None,
-    fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
-    ] = FailOn.medium,
-    concurrency: Annotated[
-        int, typer.Option(help="Requests in flight in total.", min=1, max=10000)
-    ] = 64,
-    per_host: Annotated[
-        int, typer.Option("--per-host", help="Requests in flight per host.", min=1)
-    ] = 16,
-    rate: Annotated[
-        str | None, typer.Option("--rate", help="Max requests per second per host, e.g. 20/s.")
-    ] = None,
-    timeout: TimeoutOption = 10.0,
-    send_unsafe: Annotated[
-        bool, typer.Option("--send-unsafe", help="Also send unsafe actual requests (POST, PUT, …).")
-    ] = False,
-    insecure: InsecureOption = False,
-    proxy: ProxyOption = None,
-    no_proxy: NoProxyOption = False,
-    verbose: Annotated[
-        bool, typer.Option("-v", "--verbose", help="Show the request count and the probe grid.")
-    ] = False,
-    policy_path: Annotated[
         str | None,
         typer.Option(
-            "-p",
-            "--policy",
-            help="Policy file (default: corscheck.toml here or above, or [tool.corscheck]).",
-        ),
-    ] = None,
-    print_policy: Annotated[
-        bool, typer.Option("--print-policy", help="Print the effective policy per target and exit.")
-    ] = False,
-    shard_spec: Annotated[
-        str | None,
-        typer.Option(
-            "--shard", help="Audit share K of N of the targets (CI matrix jobs), e.g. 2/4."
-        ),
-    ] = None,
-    app_spec: AppOption = None,
-    base_url: BaseUrlOption = None,
-    framework: Annotated[
-        Framework | None,
-        typer.Option("--framework", help="Word fixes for this framework (default: detected)."),
-    ] = None,
-    ignore_rule: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ignore",
-            help="Accept a rule's findings for this run (repeat); for good, add an [[ignore]] "
-            "with a reason to the policy file.",
-        ),
-    ] = None,
-    baseline_path: Annotated[
-        str | None,
-        typer.Option(
-            "--baseline",
-            help="A JSON report of an earlier run: findings are marked new or unchanged, and "
-            "--fail-on counts only new ones.",
+            "-i",
+            "--input",
+            metavar="FILE",
+            help="URLs, one a line ('-' for stdin; # comments).",
+            rich_help_panel=TARGETS,
         ),
     ] = None,
     openapi_source: Annotated[
         str | None,
         typer.Option(
             "--openapi",
+            metavar="SOURCE",
             help="Audit every route of an OpenAPI document: a URL, a JSON/YAML file, or with "
             "--app the path the app serves it at (/openapi.json).",
+            rich_help_panel=TARGETS,
         ),
     ] = None,
+    shard_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Audit share K of N of the targets (CI matrix jobs), e.g. 2/4.",
+            rich_help_panel=TARGETS,
+        ),
+    ] = None,
+    policy_path: Annotated[
+        str | None,
+        typer.Option(
+            "-p",
+            "--policy",
+            metavar="FILE",
+            help="Policy file (default: corscheck.toml here or above, or [tool.corscheck] in "
+            "pyproject.toml).",
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-origin",
+            metavar="ORIGIN",
+            help="An origin the policy allows (repeat; '*' for a public API).",
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    allow_method: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-method",
+            metavar="METHOD",
+            help="A method the policy allows (repeat).",
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    allow_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-header",
+            metavar="HEADER",
+            help="A request header the policy allows (repeat).",
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    expose_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expose-header",
+            metavar="HEADER",
+            help="A response header the page must read (repeat).",
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    credentials: Annotated[
+        bool | None,
+        typer.Option(
+            "--credentials/--no-credentials",
+            help="Whether allowed origins send cookies or HTTP authentication.",
+            show_default=False,
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    max_age: Annotated[
+        int | None,
+        typer.Option(
+            "--max-age",
+            metavar="SECONDS",
+            help="The largest acceptable Access-Control-Max-Age.",
+            callback=at_least(0),
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    ignore_rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            metavar="RULE",
+            help="Accept a rule's findings for this run (repeat); for good, add an [[ignore]] "
+            "with a reason to the policy file.",
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    baseline_path: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="A JSON report of an earlier run: findings are marked new or unchanged, and "
+            "--fail-on counts only new ones.",
+            rich_help_panel=POLICY,
+        ),
+    ] = None,
+    print_policy: Annotated[
+        bool,
+        typer.Option(
+            "--print-policy",
+            help="Print the effective policy ([policy] and each target's) and exit.",
+            rich_help_panel=POLICY,
+        ),
+    ] = False,
+    depth: Annotated[
+        Depth,
+        typer.Option(
+            metavar="quick|standard|thorough",
+            help="Coverage against requests sent (standard: about 30 a URL).",
+            rich_help_panel=REQUESTS,
+        ),
+    ] = Depth.standard,
+    header: HeaderOption = None,
+    send_unsafe: Annotated[
+        bool,
+        typer.Option(
+            "--send-unsafe",
+            help="Also send unsafe actual requests (POST, PUT, …).",
+            rich_help_panel=REQUESTS,
+        ),
+    ] = False,
+    timeout: TimeoutOption = 10.0,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    no_proxy: NoProxyOption = False,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Requests in flight in total, up to 10000.",
+            callback=at_least(1, 10000),
+            rich_help_panel=POLITENESS,
+        ),
+    ] = 64,
+    per_host: Annotated[
+        int,
+        typer.Option(
+            "--per-host",
+            metavar="N",
+            help="Requests in flight per host.",
+            callback=at_least(1),
+            rich_help_panel=POLITENESS,
+        ),
+    ] = 16,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            "--rate",
+            metavar="N/s",
+            help="Most requests per second per host, e.g. 20/s (default: no cap).",
+            rich_help_panel=POLITENESS,
+        ),
+    ] = None,
+    fmt: FormatOption = "console",
+    output: OutputOption = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Lowest severity that makes the exit code 1: critical, high, medium, low or "
+            "never.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = FailOn.medium,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "-v",
+            "--verbose",
+            help="Show the request count and the probe grid.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = False,
+    quiet: QuietOption = False,
+    colored: ColorOption = None,
+    framework: Annotated[
+        Framework | None,
+        typer.Option(
+            "--framework",
+            metavar="NAME",
+            help="Word fixes for this framework: fastapi, starlette, flask, django, express, "
+            "spring, nginx or generic (default: detected).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    app_spec: AppOption = None,
+    base_url: BaseUrlOption = None,
 ) -> None:
-    """Audit URLs: probe them as browsers would and report findings."""
+    """Audit URLs: probe them as browsers would and report findings.
+
+    The policy comes from the flags, a policy file (corscheck init writes one) or, without either,
+    the safe baseline: no attacker-crafted origin may read.
+    """
     json_paths: list[str] = []
+    progress: Progress | None = None
     try:
         from corscheck.audit import Target, validate_url
         from corscheck.runner import RunOptions
 
         proxy, trust_env = checked_proxy(proxy, no_proxy)
+        check_format(fmt)
         loaded = None
         openapi_base = base_url
         base_url = base_url or "http://testserver"
@@ -290,7 +431,7 @@ def audit(
             loaded = load_app(app_spec)
             validate_url(base_url)
             # Paths (on the command line or in -i) are the app's; "/" when none is given at all.
-            if openapi_source is None:
+            if openapi_source is None and not print_policy:
                 urls = [under(base_url, p) for p in urls or ([] if input_file else ["/"])]
         for url in urls or []:
             validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
@@ -317,8 +458,8 @@ def audit(
             targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
         if loaded is not None and openapi_source is None:
             targets_urls = [under(base_url, u) for u in targets_urls]
-        if not targets_urls:
-            raise UsageError("no URL given; pass URLs, -i FILE, or [[targets]] in a policy file")
+        if not targets_urls and not print_policy:
+            raise _no_targets(input_file)
         if shard_spec is not None:
             from corscheck.shard import parse_shard, shard
 
@@ -335,7 +476,7 @@ def audit(
             # headers its calls need.
             policies = {url: route_policy(top, routes[url]) for url in targets_urls}
         if print_policy:
-            _print_policies(policies, policy_file.path if policy_file else None)
+            _print_policies(top, policies, policy_file.path if policy_file else None)
             raise typer.Exit(EXIT_OK)
         depth = Depth(settings.get("depth", depth)) if depth is Depth.standard else depth
         fail_on = FailOn(settings.get("fail-on", fail_on)) if fail_on is FailOn.medium else fail_on
@@ -345,10 +486,6 @@ def audit(
         if rate is None and "rate" in settings:
             rate = str(settings["rate"])
         extra = tuple(settings.get("headers", ())) + tuple(parse_header(h) for h in header or [])
-        if fmt not in ("console", "json"):
-            from corscheck.report import renderer
-
-            renderer(fmt)  # raises the usage error for an unknown format
         from corscheck.report import format_for_path
         from corscheck.report.model import LARGE_RUN
 
@@ -370,6 +507,7 @@ def audit(
         gate = _gate(policy_file, list(ignore_rule or []), baseline_path)
         json_paths = [path for path, kind in output_formats.items() if kind == "json"]
         other_paths = [path for path, kind in output_formats.items() if kind != "json"]
+        progress = Progress(len(targets), show=not quiet and len(targets) > PROGRESS_AFTER)
         with json_streams(fmt == "json", json_paths, len(targets)) as sinks:
             report = run_audit(
                 loaded,
@@ -379,10 +517,10 @@ def audit(
                 fail_on.value,
                 options,
                 extra,
-                verbose,
+                verbose and not quiet,
                 tuple(dict.fromkeys(w for p in policies.values() if p for w in p.warnings)),
                 framework.value if framework else None,
-                sinks,
+                [*sinks, progress],
                 # Past a screenful of targets the reports summarize: the probes are written to the
                 # JSON as each target finishes and dropped, so memory stays flat.
                 keep_probes=len(targets) <= LARGE_RUN
@@ -392,13 +530,14 @@ def audit(
             )
         write_outputs(report, other_paths)
         if fmt != "json":
-            print_report(report, fmt, verbose)
+            print_report(report, fmt, verbose, colored)
         github_extras(report, annotate=fmt == "console")
     except CorscheckError as error:
-        fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+        fail_with(error)
     except KeyboardInterrupt:
+        how_far = f": {progress.so_far()}" if progress is not None else ""
         kept = "".join(f"; the targets done so far are in {p}.partial" for p in json_paths)
-        fail(f"interrupted{kept}", EXIT_INTERRUPTED)
+        fail(f"interrupted{how_far}{kept}", EXIT_INTERRUPTED)
     except BrokenPipeError:
         # The reader of stdout left (`| head`): stop quietly, as a tool killed by SIGPIPE does, and
         # keep Python's exit-time flush from failing on the closed pipe.
@@ -409,6 +548,19 @@ def audit(
     except Exception as error:
         internal_error(error)
     raise typer.Exit(exit_code(report))
+
+
+def _no_targets(input_file: str | None) -> UsageError:
+    if input_file is not None:
+        name = "stdin" if input_file == "-" else repr(input_file)
+        return UsageError(
+            f"input file {name} has no URLs (only blank lines and # comments)",
+            hint="put one URL a line in it",
+        )
+    return UsageError(
+        "no URL given",
+        hint="pass URLs, -i FILE, --openapi SOURCE, or list [[targets]] in a policy file",
+    )
 
 
 def _openapi_routes(
@@ -516,10 +668,8 @@ def run_audit(
     # nearly nothing (benchmarks/README.md); what was imported is set aside for good.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    show_progress = sys.stderr.isatty() and len(targets) > 20
-    chain_count = 0
-    if verbose or show_progress:
-        request_count = 0
+    if verbose:
+        chain_count = request_count = 0
         for target in targets:
             try:
                 planned = plan_target(target.url, target.policy, depth, extra_headers=extra)
@@ -528,14 +678,14 @@ def run_audit(
             chains = distinct_chains(planned)
             chain_count += len(chains)
             request_count += estimated_requests(chains, options.send_unsafe)
-        if verbose:
-            typer.echo(
-                f"corscheck: {len(targets)} targets, {chain_count} distinct request chains, "
-                f"about {request_count} requests (plus redirects and discovered origins)",
-                err=True,
-            )
+        typer.echo(
+            f"corscheck: {plural(len(targets), 'target')}, "
+            f"{plural(chain_count, 'distinct request chain')}, about "
+            f"{plural(request_count, 'request')} (plus redirects and discovered origins)",
+            err=True,
+        )
 
-    async def run(progress: "Callable[[int], None] | None") -> "Report":
+    async def run() -> "Report":
         from contextlib import AbstractAsyncContextManager, nullcontext
 
         # An in-process app brings its own transport (and lifespan); the network needs none here.
@@ -552,7 +702,6 @@ def run_audit(
                 options=options,
                 extra_headers=extra,
                 warnings=warnings,
-                progress=progress,
                 transport=transport,
                 framework=framework or (loaded.framework if loaded else None),
                 sinks=sinks,
@@ -560,10 +709,4 @@ def run_audit(
                 gate=gate,
             )
 
-    if not show_progress:
-        return run_async(run(None))
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task("probing", total=chain_count)
-        return run_async(run(lambda n: bar.advance(task, n)))
+    return run_async(run())

@@ -5,19 +5,27 @@ from typing import Annotated
 import typer
 
 from corscheck.commands.audit import run_audit
-from corscheck.commands.edge import EXIT_TARGET, fail, print_report, write_outputs
+from corscheck.commands.edge import EXIT_TARGET, fail_with, print_report, write_outputs
+from corscheck.commands.options import (
+    OUTPUT,
+    ColorOption,
+    FormatOption,
+    OutputOption,
+    QuietOption,
+    check_format,
+)
 from corscheck.errors import CorscheckError
 
 
 def demo(
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Add the probe grid.")] = False,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
-    output: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-o", "--output", help="Also write a report; format from the extension (repeat)."
-        ),
-    ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("-v", "--verbose", help="Add the probe grid.", rich_help_panel=OUTPUT),
+    ] = False,
+    fmt: FormatOption = "console",
+    output: OutputOption = None,
+    quiet: QuietOption = False,
+    colored: ColorOption = None,
 ) -> None:
     """Audit the bundled, deliberately misconfigured demo API on a loopback port (no network needed).
 
@@ -30,11 +38,12 @@ def demo(
     try:
         from corscheck.report import format_for_path
 
+        check_format(fmt)
         for path in output or []:
             format_for_path(path)  # before the demo starts: a bad -o is a usage error, nothing else
         with serve_demo() as base:
             targets = [Target(url, DEMO_POLICY) for url in demo_urls(base)]
-            if fmt == "console":
+            if fmt == "console" and not quiet:
                 policy = DEMO_POLICY
                 typer.echo(
                     f"Demo: a deliberately misconfigured API on {base}, audited against the\n"
@@ -53,15 +62,15 @@ def demo(
                 "medium",
                 RunOptions(trust_env=False),  # the demo API is on loopback: never via a proxy
                 (),
-                verbose,
+                verbose and not quiet,
                 (),
                 None,
                 [],
                 keep_probes=True,
             )
         write_outputs(report, list(output or []))
-        print_report(report, fmt, verbose)
+        print_report(report, fmt, verbose, colored)
     except CorscheckError as error:
-        fail(str(error))
+        fail_with(error)
     if report.error_count:
         raise typer.Exit(EXIT_TARGET)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from corscheck.errors import UsageError
+from corscheck.errors import CorscheckError, TargetError, UsageError
 
 if TYPE_CHECKING:
     from corscheck.report.model import Report, ReportSink
@@ -34,23 +34,45 @@ def internal_error(error: Exception) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+def error_lines(message: str, hint: str | None = None) -> str:
+    """The text of an error: `corscheck: error: …` a line per problem, and a hint line."""
     from corscheck.headers import mask_userinfo
 
     # Whatever raised it, an error line never shows a URL's userinfo (a proxy's password, say).
-    typer.echo(f"corscheck: error: {mask_userinfo(message)}", err=True)
+    lines = [f"corscheck: error: {mask_userinfo(line)}" for line in message.splitlines() or [""]]
+    if hint:
+        lines.append(f"corscheck: hint: {mask_userinfo(hint)}")
+    return "\n".join(lines)
+
+
+def fail(message: str, code: int = EXIT_USAGE, hint: str | None = None) -> NoReturn:
+    typer.echo(error_lines(message, hint), err=True)
     raise typer.Exit(code)
 
 
-def color() -> bool:
+def fail_with(error: CorscheckError) -> NoReturn:
+    """The error as its exit code says: 3 for a target that could not be reached, else 2."""
+    fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE, error.hint)
+
+
+def color(choice: bool | None = None) -> bool:
+    """--color/--no-color when given; else colour on a terminal unless NO_COLOR is set."""
+    if choice is not None:
+        return choice
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 def width() -> int:
+    """The console report's width: the terminal's, 80 to 140 columns; piped, COLUMNS when it is set
+    (at least 40), else 100."""
     try:
         return max(80, min(os.get_terminal_size().columns, 140))
     except OSError:
-        return 100
+        pass
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(40, min(int(columns), 1000))
+    return 100
 
 
 def exit_code(report: "Report") -> int:
@@ -106,11 +128,12 @@ def json_streams(
             raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
 
 
-def print_report(report: "Report", fmt: str, verbose: bool) -> None:
+def print_report(report: "Report", fmt: str, verbose: bool, colored: bool | None = None) -> None:
     if fmt == "console":
         from corscheck.report import console
 
-        typer.echo(console.render(report, color=color(), verbose=verbose, width=width()), nl=False)
+        text = console.render(report, color=color(colored), verbose=verbose, width=width())
+        typer.echo(text, nl=False, color=color(colored))
     else:
         from corscheck.report import renderer
 

@@ -5,33 +5,41 @@ from typing import Annotated
 
 import typer
 
-from corscheck.commands.edge import EXIT_TARGET, EXIT_USAGE, fail
-from corscheck.errors import CorscheckError, TargetError, UsageError
+from corscheck.commands.edge import fail, fail_with
+from corscheck.commands.options import InsecureOption, QuietOption, TimeoutOption
+from corscheck.errors import CorscheckError, UsageError
 
 
 def init(
     from_url: Annotated[
         str | None,
-        typer.Option("--from-url", help="Learn the policy from what this URL allows today."),
+        typer.Option(
+            "--from-url", metavar="URL", help="Learn the policy from what this URL allows today."
+        ),
     ] = None,
     origin: Annotated[
         list[str] | None,
-        typer.Option("--origin", help="A front-end origin to learn for (repeat; with --from-url)."),
+        typer.Option(
+            "--origin",
+            metavar="ORIGIN",
+            help="A front-end origin to learn for (repeat; with --from-url).",
+        ),
     ] = None,
     pyproject: Annotated[
         bool,
-        typer.Option("--pyproject", help="Append [tool.corscheck] to ./pyproject.toml instead."),
+        typer.Option(
+            "--pyproject", help="Append [tool.corscheck] to the pyproject.toml here instead."
+        ),
     ] = False,
     output: Annotated[
-        str, typer.Option("-o", "--output", help="File to write.")
+        str, typer.Option("-o", "--output", metavar="PATH", help="File to write.")
     ] = "corscheck.toml",
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing policy file.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.01, max=600)] = 10.0,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
-    ] = False,
+    timeout: TimeoutOption = 10.0,
+    insecure: InsecureOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write a commented policy file: a template, or the policy a live API follows today."""
     from corscheck.policy import build_policy
@@ -39,6 +47,12 @@ def init(
 
     try:
         targets: list[str] = []
+        path = Path("pyproject.toml" if pyproject else output)
+        if pyproject and not path.is_file():
+            raise UsageError(
+                "no pyproject.toml here to add [tool.corscheck] to",
+                hint="run corscheck init without --pyproject for a corscheck.toml",
+            )
         if from_url is None:
             if origin:
                 raise UsageError("--origin goes with --from-url")
@@ -61,23 +75,23 @@ def init(
             origins = [o if o == "null" else serialize_origin(o) for o in origin]
             options = RunOptions(timeout=timeout, insecure=insecure)
             policy, notes = run_async(learn_policy(url, origins, options))
-            for note in notes:
-                typer.echo(f"corscheck: note: {note}", err=True)
+            if not quiet:
+                for note in notes:
+                    typer.echo(f"corscheck: note: {note}", err=True)
             targets = [url]
         text = render_policy_file(policy, targets, pyproject=pyproject)
-        path = Path("pyproject.toml" if pyproject else output)
         if pyproject:
-            existing = path.read_text("utf-8") if path.exists() else ""
+            existing = path.read_text("utf-8")
             if "[tool.corscheck" in existing:
                 raise UsageError(f"{path} already has a [tool.corscheck] table; edit it there")
             path.write_text(existing + ("\n" if existing else "") + text, encoding="utf-8")
         else:
             if path.exists() and not force:
-                raise UsageError(f"{path} exists; pass --force to overwrite it")
+                raise UsageError(f"{path} exists", hint="pass --force to overwrite it")
             path.write_text(text, encoding="utf-8")
         load_policy_file(path)  # what we write must load back
     except OSError as error:
         fail(f"cannot write the policy file: {error.strerror}")
     except CorscheckError as error:
-        fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+        fail_with(error)
     typer.echo(f"wrote {path}")

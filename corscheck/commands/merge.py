@@ -4,25 +4,37 @@ from typing import Annotated
 
 import typer
 
-from corscheck.commands.edge import exit_code, fail, github_extras, print_report, write_outputs
-from corscheck.commands.options import FailOn
+from corscheck.commands.edge import exit_code, fail_with, github_extras, print_report, write_outputs
+from corscheck.commands.options import (
+    OUTPUT,
+    ColorOption,
+    FailOn,
+    FormatOption,
+    OutputOption,
+    check_format,
+)
 from corscheck.errors import CorscheckError
 
 
 def merge(
     reports: Annotated[
-        list[str], typer.Argument(help="JSON reports of the shards.", show_default=False)
+        list[str],
+        typer.Argument(
+            help="JSON reports of the shards.", metavar="REPORT.json…", show_default=False
+        ),
     ],
-    output: Annotated[
-        list[str] | None,
-        typer.Option("-o", "--output", help="Write the merged report; format from the extension."),
-    ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="stdout format, as for audit.")
-    ] = "console",
+    output: OutputOption = None,
+    fmt: FormatOption = "console",
     fail_on: Annotated[
-        FailOn | None, typer.Option("--fail-on", help="Override the shards' threshold.")
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Override the shards' threshold: critical, high, medium, low or never.",
+            rich_help_panel=OUTPUT,
+        ),
     ] = None,
+    colored: ColorOption = None,
 ) -> None:
     """Join the JSON reports of sharded runs into one report (any format); exit code as audit."""
     from dataclasses import replace
@@ -30,12 +42,13 @@ def merge(
     from corscheck.merge import merge_reports
 
     try:
+        check_format(fmt)
         merged = merge_reports(reports)
         if fail_on is not None:
             merged = replace(merged, fail_on=fail_on.value)
         write_outputs(merged, list(output or []))
-        print_report(merged, fmt, verbose=False)
+        print_report(merged, fmt, False, colored)
         github_extras(merged, annotate=fmt == "console")
     except CorscheckError as error:
-        fail(str(error))
+        fail_with(error)
     raise typer.Exit(exit_code(merged))

@@ -5,16 +5,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from corscheck.commands.edge import (
-    EXIT_TARGET,
-    EXIT_USAGE,
     color,
-    fail,
+    fail_with,
     internal_error,
     width,
 )
 from corscheck.commands.options import (
+    OUTPUT,
     AppOption,
     BaseUrlOption,
+    ColorOption,
     HeaderOption,
     InsecureOption,
     NoProxyOption,
@@ -25,7 +25,7 @@ from corscheck.commands.options import (
     parse_header,
     under,
 )
-from corscheck.errors import CorscheckError, TargetError
+from corscheck.errors import CorscheckError
 
 if TYPE_CHECKING:
     from corscheck.probe import ProbeReport
@@ -56,13 +56,22 @@ def _split_probe_headers(
 
 
 def probe(
-    url: Annotated[str, typer.Argument(help="The URL the page fetches.", show_default=False)],
+    url: Annotated[
+        str, typer.Argument(help="The URL the page fetches.", metavar="URL", show_default=False)
+    ],
     origin: Annotated[
         str,
-        typer.Option("--origin", help="The page's origin, e.g. https://app.example.com or null."),
+        typer.Option(
+            "--origin",
+            metavar="ORIGIN",
+            help="The page's origin, e.g. https://app.example.com or null.",
+        ),
     ],
     method: Annotated[
-        str, typer.Option("--method", "-X", help="fetch() method, as the page writes it.")
+        str,
+        typer.Option(
+            "--method", "-X", metavar="METHOD", help="fetch() method, as the page writes it."
+        ),
     ] = "GET",
     header: HeaderOption = None,
     credentials: Annotated[
@@ -73,8 +82,16 @@ def probe(
         typer.Option("--send-unsafe", help="Send an unsafe actual request (POST, PUT, …) too."),
     ] = False,
     fmt: Annotated[
-        ProbeFormat, typer.Option("--format", "-f", help="Output format.")
+        ProbeFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="console, or json: the stable contract of README's probe section.",
+            rich_help_panel=OUTPUT,
+        ),
     ] = ProbeFormat.console,
+    colored: ColorOption = None,
     timeout: TimeoutOption = 10.0,
     insecure: InsecureOption = False,
     proxy: ProxyOption = None,
@@ -136,7 +153,7 @@ def probe(
 
         result = run_async(run())
     except CorscheckError as error:
-        fail(str(error), EXIT_TARGET if isinstance(error, TargetError) else EXIT_USAGE)
+        fail_with(error)
     except (typer.Exit, typer.Abort):
         raise
     except Exception as error:
@@ -148,4 +165,8 @@ def probe(
     else:
         from corscheck.report.console import render_probe
 
-        typer.echo(render_probe(result, color=color(), width=width()), nl=False)
+        typer.echo(
+            render_probe(result, color=color(colored), width=width()),
+            nl=False,
+            color=color(colored),
+        )

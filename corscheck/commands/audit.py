@@ -679,9 +679,9 @@ def run_audit(
             chain_count += len(chains)
             request_count += estimated_requests(chains, options.send_unsafe)
         typer.echo(
-            f"corscheck: {plural(len(targets), 'target')}, "
-            f"{plural(chain_count, 'distinct request chain')}, about "
-            f"{plural(request_count, 'request')} (plus redirects and discovered origins)",
+            f"corscheck: {plural(len(targets), 'target')} · "
+            f"{plural(chain_count, 'request chain')} · about "
+            f"{plural(request_count, 'request')} (more with redirects)",
             err=True,
         )
 

@@ -1,11 +1,12 @@
 """`corscheck demo`: the bundled, deliberately misconfigured API, audited on a loopback port."""
 
+import textwrap
 from typing import Annotated
 
 import typer
 
 from corscheck.commands.audit import run_audit
-from corscheck.commands.edge import EXIT_TARGET, fail_with, print_report, write_outputs
+from corscheck.commands.edge import EXIT_TARGET, fail_with, print_report, width, write_outputs
 from corscheck.commands.options import (
     OUTPUT,
     ColorOption,
@@ -45,15 +46,17 @@ def demo(
             targets = [Target(url, DEMO_POLICY) for url in demo_urls(base)]
             if fmt == "console" and not quiet:
                 policy = DEMO_POLICY
-                typer.echo(
-                    f"Demo: a deliberately misconfigured API on {base}, audited against the\n"
-                    f"policy it was meant to follow: origins {', '.join(policy.origins)};\n"
+                intro = (
+                    f"Demo: a deliberately misconfigured API on {base}, audited against the "
+                    f"policy it was meant to follow: origins {', '.join(policy.origins)}; "
                     f"methods {', '.join(policy.methods or ('GET',))}; "
                     f"headers {', '.join(policy.headers or ())}; "
                     f"credentials {'yes' if policy.credentials else 'no'}; "
                     f"expose {', '.join(policy.expose)}.\n"
-                    "Each route makes one classic mistake; /api/status is the one done right.\n"
+                    "Each route makes one classic mistake; /api/status is the one done right."
                 )
+                wrapped = [textwrap.fill(part, width()) for part in intro.split("\n")]
+                typer.echo("\n".join(wrapped) + "\n")
             report = run_audit(
                 None,
                 "",

@@ -681,7 +681,7 @@ def run_audit(
         typer.echo(
             f"corscheck: {plural(len(targets), 'target')} · "
             f"{plural(chain_count, 'request chain')} · about "
-            f"{plural(request_count, 'request')} (more with redirects)",
+            f"{plural(request_count, 'request')}",
             err=True,
         )
 

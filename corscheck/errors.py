@@ -10,7 +10,13 @@ ErrorKind = Literal[
 
 
 class CorscheckError(Exception):
-    """Base of every error corscheck reports to the user as one line."""
+    """Base of every error corscheck reports to the user as one line, with an optional hint line."""
+
+    hint: str | None = None
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
 
 
 class UsageError(CorscheckError):
@@ -33,3 +39,16 @@ class TargetError(CorscheckError):
     def __init__(self, kind: ErrorKind, message: str) -> None:
         self.kind: ErrorKind = kind
         super().__init__(message)
+
+
+class PolicyProblems(PolicyError):
+    """Every problem of one policy file, each with its line: a line of the message each."""
+
+    def __init__(self, problems: list[PolicyError]) -> None:
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        super().__init__("", file=first.file, line=first.line)
+        self.args = ("\n".join(str(problem) for problem in self.problems),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])

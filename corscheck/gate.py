@@ -53,7 +53,7 @@ class Ignore:
 def validate_ignore_rule(rule: str) -> str:
     """The rule id if the catalog has it; raises UsageError otherwise."""
     if rule not in rules.RULES_BY_ID:
-        raise UsageError(f"no rule {rule!r} to ignore; run 'corscheck rules' for the list")
+        raise UsageError(f"no rule {rule!r} to ignore", hint=rules.unknown_rule_hint(rule))
     return rule
 
 

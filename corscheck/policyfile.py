@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corscheck.errors import PolicyError
+from corscheck.errors import PolicyError, PolicyProblems
 from corscheck.policy import MaxAge, Policy, build_policy, normalize_origin_entry
 
 if TYPE_CHECKING:
@@ -63,13 +64,19 @@ def find_policy_file(start: Path) -> Path | None:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
-                if (
-                    "tool" in (data := tomllib.loads(candidate.read_text("utf-8")))
-                    and "corscheck" in data["tool"]
-                ):
-                    return candidate
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text("utf-8")
+            except (OSError, UnicodeDecodeError):
                 continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                # A pyproject.toml that does not parse but means to configure corscheck is an
+                # error to report (with its line), never a silent fall-back to the safe baseline.
+                if re.search(r"^\s*\[+\s*tool\.corscheck\b", text, re.MULTILINE):
+                    return candidate
+                continue
+            if isinstance(data.get("tool"), dict) and "corscheck" in data["tool"]:
+                return candidate
     return None
 
 
@@ -120,6 +127,26 @@ class _Lines:
             self.shown = name
         self.text_lines = text.splitlines()
         self.prefix = ""
+        self.problems: list[PolicyError] = []
+
+    @contextmanager
+    def each(self) -> Iterator[None]:
+        """One unit of checking: its first problem is kept and checking goes on with the next unit,
+        so that one run reports every problem of the file."""
+        try:
+            yield
+        except _Abandoned:
+            pass
+        except PolicyError as error:
+            self.problems.append(error)
+
+    def note(self, error: PolicyError) -> None:
+        self.problems.append(error)
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            ordered = sorted(self.problems, key=lambda e: e.line or 0)
+            raise PolicyProblems(ordered)
 
     def of(self, table: str | None, key: str | None = None, occurrence: int = 0) -> int | None:
         if table is None:
@@ -161,16 +188,30 @@ class _Lines:
         return PolicyError(message, file=self.name, line=self.of(table, key, occurrence))
 
 
+def _closest(key: str, known: set[str], otherwise: str) -> str:
+    """'did you mean …?' for a misspelt key, else the list of the keys expected."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else otherwise
+
+
+class _Abandoned(Exception):
+    """A unit whose problems are already noted: nothing more can be built from it."""
+
+
 def parse_policy_document(
     data: Mapping[str, Any], lines: _Lines, environ: Mapping[str, str]
 ) -> PolicyFile:
     for key in data:
         if key not in TOP_KEYS:
-            raise lines.error(
-                f"unknown table or key {key!r}; expected [policy], [[targets]], [settings] "
-                "or [[ignore]]",
-                key if isinstance(data[key], dict) else None,
-                None if isinstance(data[key], dict) else key,
+            lines.note(
+                lines.error(
+                    f"unknown table or key {key!r}; expected [policy], [[targets]], [settings] "
+                    "or [[ignore]]",
+                    key if isinstance(data[key], dict) else None,
+                    None if isinstance(data[key], dict) else key,
+                )
             )
     if "policy" not in data and "targets" not in data and "ignore" not in data:
         raise PolicyError(
@@ -179,30 +220,63 @@ def parse_policy_document(
         )
     top = data.get("policy")
     policy = None
+    policy_broken = False
     if top is not None:
-        if not isinstance(top, dict):
-            raise lines.error("[policy] must be a table", "policy")
-        policy = _policy(top, lines, "policy", 0, base=None)
+        policy_broken = True
+        with lines.each():
+            if not isinstance(top, dict):
+                raise lines.error("[policy] must be a table", "policy")
+            policy = _policy(top, lines, "policy", 0, base=None)
+            policy_broken = False
     targets: list[FileTarget] = []
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
-        raise lines.error("targets must be an array of tables: [[targets]]", "targets")
+        lines.note(lines.error("targets must be an array of tables: [[targets]]", "targets"))
+        raw_targets = []
     for index, entry in enumerate(raw_targets):
+        with lines.each():
+            target = _target(entry, index, lines, policy, policy_broken)
+            if target is not None:
+                targets.append(target)
+    settings = data.get("settings", {})
+    checked_settings: dict[str, Any] = {}
+    if not isinstance(settings, dict):
+        lines.note(lines.error("[settings] must be a table", "settings"))
+    else:
+        checked_settings = _settings(settings, lines, environ)
+    ignores: tuple[Ignore, ...] = ()
+    with lines.each():
+        ignores = _ignores(data.get("ignore", []), lines)
+    lines.raise_problems()
+    return PolicyFile(
+        lines.name, policy, tuple(targets), checked_settings, lines.of("policy"), ignores
+    )
+
+
+def _target(
+    entry: Any, index: int, lines: _Lines, policy: Policy | None, policy_broken: bool
+) -> FileTarget | None:
+    """One [[targets]] entry, or None when its problems are noted."""
+    if True:
         if not isinstance(entry, dict):
             raise lines.error("each [[targets]] entry must be a table", "targets", None, index)
-        for key in entry:
-            if key not in ("url", "policy"):
-                raise lines.error(
+        unknown = [key for key in entry if key not in ("url", "policy")]
+        for key in unknown:
+            lines.note(
+                lines.error(
                     f"unknown key {key!r} in [[targets]]; expected url and policy",
                     "targets",
                     key,
                     index,
                 )
+            )
         url = entry.get("url")
         if not isinstance(url, str) or not url.strip():
             raise lines.error('[[targets]] needs url = "https://…"', "targets", None, index)
         override = entry.get("policy")
         if override is None:
+            if policy_broken:
+                return None  # the [policy] table's own problems are noted already
             if policy is None:
                 raise lines.error(
                     f"target {url} has no policy: add a [policy] table or a per-target policy",
@@ -215,40 +289,42 @@ def parse_policy_document(
             if not isinstance(override, dict):
                 raise lines.error("a target's policy must be a table", "targets", "policy", index)
             target_policy = _policy(override, lines, "targets", index, base=policy)
-        targets.append(
-            FileTarget(url.strip(), target_policy, lines.of("targets", "url", index) or 0)
-        )
-    settings = data.get("settings", {})
-    if not isinstance(settings, dict):
-        raise lines.error("[settings] must be a table", "settings")
-    checked_settings = _settings(settings, lines, environ)
-    ignores = _ignores(data.get("ignore", []), lines)
-    return PolicyFile(
-        lines.name, policy, tuple(targets), checked_settings, lines.of("policy"), ignores
-    )
+        if unknown:
+            return None
+        return FileTarget(url.strip(), target_policy, lines.of("targets", "url", index) or 0)
 
 
 def _ignores(raw: Any, lines: _Lines) -> tuple[Ignore, ...]:
     """The [[ignore]] entries: each accepts a rule's findings (on matching targets and origins) with
     a reason, until an optional expiry date."""
-    from corscheck.gate import Ignore
-    from corscheck.rules import RULES_BY_ID
 
     if not isinstance(raw, list):
         raise lines.error("ignore must be an array of tables: [[ignore]]", "ignore")
     ignores = []
     for index, entry in enumerate(raw):
+        with lines.each():
+            ignores.append(_ignore(entry, index, lines))
+    return tuple(ignores)
+
+
+def _ignore(entry: Any, index: int, lines: _Lines) -> Ignore:
+    from corscheck.gate import Ignore
+    from corscheck.rules import RULES_BY_ID, unknown_rule_hint
+
+    if True:
         if not isinstance(entry, dict):
             raise lines.error("each [[ignore]] entry must be a table", "ignore", None, index)
-        for key in entry:
-            if key not in IGNORE_KEYS:
-                raise lines.error(
+        unknown = [key for key in entry if key not in IGNORE_KEYS]
+        for key in unknown:
+            lines.note(
+                lines.error(
                     f"unknown key {key!r} in [[ignore]]; expected one of "
                     f"{', '.join(sorted(IGNORE_KEYS))}",
                     "ignore",
                     key,
                     index,
                 )
+            )
         rule = entry.get("rule")
         if not isinstance(rule, str) or not rule:
             raise lines.error(
@@ -259,7 +335,7 @@ def _ignores(raw: Any, lines: _Lines) -> tuple[Ignore, ...]:
             )
         if rule not in RULES_BY_ID:
             raise lines.error(
-                f"no rule {rule!r}; run 'corscheck rules' for the list", "ignore", "rule", index
+                f"no rule {rule!r} ({unknown_rule_hint(rule)})", "ignore", "rule", index
             )
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
@@ -300,18 +376,17 @@ def _ignores(raw: Any, lines: _Lines) -> tuple[Ignore, ...]:
                     "expires",
                     index,
                 )
+        if unknown:
+            raise _Abandoned
         line = lines.of("ignore", None, index) or 0
-        ignores.append(
-            Ignore(
-                rule=rule,
-                reason=reason.strip(),
-                source=f"{lines.shown}:{line}" if line else lines.shown,
-                target=None if target is None else target.strip(),
-                origin=origin,
-                expires=expires,
-            )
+        return Ignore(
+            rule=rule,
+            reason=reason.strip(),
+            source=f"{lines.shown}:{line}" if line else lines.shown,
+            target=None if target is None else target.strip(),
+            origin=origin,
+            expires=expires,
         )
-    return tuple(ignores)
 
 
 def _date(value: Any) -> date | None:
@@ -330,13 +405,19 @@ def _date(value: Any) -> date | None:
 def _policy(
     table: Mapping[str, Any], lines: _Lines, where: str, index: int, base: Policy | None
 ) -> Policy:
+    before = len(lines.problems)
     for key in table:
         if key not in POLICY_KEYS:
-            raise lines.error(
-                f"unknown policy key {key!r}; expected one of {', '.join(sorted(POLICY_KEYS))}",
-                where,
-                key,
-                index,
+            lines.note(
+                lines.error(
+                    f"unknown policy key {key!r}; "
+                    + _closest(
+                        key, POLICY_KEYS, f"expected one of {', '.join(sorted(POLICY_KEYS))}"
+                    ),
+                    where,
+                    key,
+                    index,
+                )
             )
 
     def strings(key: str) -> list[str] | None:
@@ -376,18 +457,25 @@ def _policy(
                     index,
                 )
             bounds = MaxAge(min=values[0], max=values[1])
-    origins = strings("origins")
-    methods = strings("methods")
-    headers = strings("headers")
-    expose = strings("expose")
-    credentials = boolean("credentials")
-    private_network = boolean("private-network")
+    fields: dict[str, Any] = {}
+    for key in ("origins", "methods", "headers", "expose"):
+        with lines.each():
+            fields[key] = strings(key)
+    for key in ("credentials", "private-network"):
+        with lines.each():
+            fields[key] = boolean(key)
+    if len(lines.problems) > before:
+        raise _Abandoned
+    origins, methods, headers, expose = (
+        fields[k] for k in ("origins", "methods", "headers", "expose")
+    )
+    credentials, private_network = fields["credentials"], fields["private-network"]
     if origins is None and base is None:
         raise lines.error(
             'a policy needs origins = ["https://…"] (or ["*"] for a public API)', where, None, index
         )
     try:
-        return build_policy(
+        policy = build_policy(
             origins=origins if origins is not None else (base.origins if base else ()),
             methods=methods if methods is not None else (base.methods if base else None),
             headers=headers if headers is not None else (base.headers if base else None),
@@ -400,6 +488,12 @@ def _policy(
         )
     except PolicyError as error:
         raise lines.error(str(error), where, _key_of_error(str(error)), index) from None
+    if not policy.warnings:
+        return policy
+    # A value the file wrote otherwise than browsers send it: warned about where it is written.
+    line = lines.of(where, "origins", index)
+    at = f"{lines.shown}:{line}: " if line else f"{lines.shown}: "
+    return replace(policy, warnings=tuple(at + warning for warning in policy.warnings))
 
 
 def _key_of_error(message: str) -> str | None:
@@ -419,9 +513,21 @@ def _settings(
 ) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key, value in table.items():
+        with lines.each():
+            _setting(key, value, lines, environ, checked)
+    return checked
+
+
+def _setting(
+    key: str, value: Any, lines: _Lines, environ: Mapping[str, str], checked: dict[str, Any]
+) -> None:
+    if True:
         if key not in SETTINGS_KEYS:
             raise lines.error(
-                f"unknown setting {key!r}; expected one of {', '.join(sorted(SETTINGS_KEYS))}",
+                f"unknown setting {key!r}; "
+                + _closest(
+                    key, SETTINGS_KEYS, f"expected one of {', '.join(sorted(SETTINGS_KEYS))}"
+                ),
                 "settings",
                 key,
             )
@@ -465,7 +571,6 @@ def _settings(
                     "fail-on must be critical, high, medium, low or never", "settings", key
                 )
             checked[key] = value
-    return checked
 
 
 def _decode_error_line(message: str) -> int | None:
@@ -536,7 +641,7 @@ def render_policy_file(policy: Policy, targets: Sequence[str] = (), pyproject: b
     out += [
         "",
         *(
-            line.replace("[", f"[{prefix}", 1) if line.startswith("# [") else line
+            re.sub(r"^# \[(\[?)", lambda m: f"# [{m[1]}{prefix}", line)
             for line in TEMPLATE_TAIL.splitlines()
         ),
     ]

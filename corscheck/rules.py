@@ -293,3 +293,13 @@ CATALOG: tuple[Rule, ...] = (
     MAX_AGE_TOO_SHORT,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in CATALOG}
+
+
+def unknown_rule_hint(text: str) -> str:
+    """The hint for a rule id the catalog does not have: the closest ids, or where the list is."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(text.strip().lower(), list(RULES_BY_ID), n=2, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(repr(rule) for rule in close) + "?"
+    return "'corscheck rules' lists them"

@@ -170,7 +170,13 @@ BAD_INPUT = [
     ),
     ("init-origin-alone", ["init", "--origin", "https://a.example"], "--from-url"),
     ("merge-missing-file", ["merge", "/nonexistent/shard.json"], "cannot read"),
-    ("merge-nothing", ["merge"], "Missing argument"),
+    ("merge-nothing", ["merge"], "missing argument"),
+    ("unknown-option", ["audit", "--nope"], "no option --nope"),
+    ("unknown-command", ["adit"], "no command 'adit'"),
+    ("bad-depth", ["audit", "http://127.0.0.1:9/", "--depth", "deep"], "--depth"),
+    ("bad-max-age", ["audit", "http://127.0.0.1:9/", "--max-age", "-1"], "--max-age"),
+    ("probe-no-origin", ["probe", "http://127.0.0.1:9/"], "--origin"),
+    ("demo-bad-format", ["demo", "--format", "yaml"], "unknown format"),
     ("demo-bad-output", ["demo", "-o", "demo.pdf"], "extension"),
     ("audit-bad-shard", ["audit", "http://127.0.0.1:9/", "--shard", "5/4"], "--shard"),
     (
@@ -186,10 +192,49 @@ BAD_INPUT = [
     ("args", "message"), [b[1:] for b in BAD_INPUT], ids=[b[0] for b in BAD_INPUT]
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    """Every error in one style: `corscheck: error: …` on one line, an optional hint line."""
     code, out = invoke(*args)
     assert code == 2, out
     assert message in out
-    assert len([line for line in out.splitlines() if line.strip()]) <= 4
+    lines = out.splitlines()
+    assert lines[0].startswith("corscheck: error: "), out
+    assert len(lines) <= 2 and all(line.startswith("corscheck: hint: ") for line in lines[1:]), out
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["audit", "--no-proxi"], "did you mean '--no-proxy'"),
+        (["adit"], "did you mean 'audit'?"),
+        (["rules", "any-origin-with-credential"], "'any-origin-with-credentials'"),
+        (["audit", "http://127.0.0.1:9/", "--ignore", "untrusted-orign"], "'untrusted-origin'"),
+    ],
+    ids=["option", "command", "rule", "ignore-rule"],
+)
+def test_did_you_mean(args: list[str], hint: str) -> None:
+    code, out = invoke(*args)
+    assert code == 2
+    assert out.splitlines()[1].startswith("corscheck: hint: did you mean")
+    assert hint in out
+
+
+def test_help_names_what_goes_there() -> None:
+    for command in ("audit", "probe", "demo", "init", "merge", "rules"):
+        code, out = invoke(command, "--help")
+        assert code == 0
+        for bad in ("<str>", "<int", "<float", "range>", "[x>=", "[x<", "{url}", "[urls]"):
+            assert bad not in out, (command, bad)
+    _, out = invoke("audit", "--help")
+    assert "Usage: corscheck audit [OPTIONS] [URL…]" in out
+    for panel in ("Policy:", "Requests:", "Output:", "Politeness:", "In-process:", "Exit codes:"):
+        assert panel in out
+    assert "-i, --input FILE" in out and "--rate N/s" in out and "--shard K/N" in out
+
+
+def test_command_descriptions_are_whole() -> None:
+    _, out = invoke("--help")
+    commands = out.split("Commands:")[1]
+    assert "..." not in commands
 
 
 def test_bad_line_in_input_file_is_recorded_and_others_audited(tmp_path: Path) -> None:

@@ -215,6 +215,111 @@ def test_init_refuses_to_overwrite_and_writes_pyproject(
     assert load_policy_file(tmp_path / "pyproject.toml").policy is not None
 
 
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout + (result.stderr or "")
+
+
+def test_every_problem_of_a_file_in_one_run(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[policy]\norgins = ["https://a.example"]\ncredentails = true\n'
+        '[settings]\ndepht = "quick"\n',
+    )
+    with pytest.raises(PolicyError) as error:
+        load_policy_file(path)
+    assert str(error.value).splitlines() == [
+        f"{path}:2: unknown policy key 'orgins'; did you mean 'origins'?",
+        f"{path}:3: unknown policy key 'credentails'; did you mean 'credentials'?",
+        f"{path}:5: unknown setting 'depht'; did you mean 'depth'?",
+    ]
+    code, out = _run("audit", "http://127.0.0.1:9/", "-p", str(path))
+    assert code == 2
+    assert [line.split(": ")[1] for line in out.splitlines()] == ["error"] * 3
+
+
+def test_broken_pyproject_table_is_an_error_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.corscheck.policy]\norigins = ["https://a.example"\n'
+        "credentials = true\n"
+    )
+    code, out = _run("audit", "http://127.0.0.1:9/", "--depth", "quick")
+    assert code == 2
+    assert out.startswith("corscheck: error: ") and "pyproject.toml:6: not valid TOML" in out
+
+
+def test_a_pyproject_that_is_not_corschecks_stays_ignored(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 1\n")
+    assert find_policy_file(tmp_path) is None
+
+
+def test_values_normalized_in_a_file_are_warned_with_their_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, '[policy]\n\norigins = ["HTTPS://App.Example.com:443"]\n')
+    code, out = _run("audit", "http://127.0.0.1:9/", "--depth", "quick", "--no-proxy")
+    assert code == 3
+    assert "warning: corscheck.toml:3: 'HTTPS://App.Example.com:443' normalized" in out
+
+
+def test_flags_are_answered_in_flag_words() -> None:
+    code, out = _run("audit", "http://127.0.0.1:9/", "--allow-origin", "*", "--credentials")
+    assert code == 2
+    assert "--allow-origin '*' with --credentials is refused by every browser" in out
+    assert "credentials = true" not in out
+
+
+def test_init_pyproject_writes_valid_commented_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tomllib
+
+    monkeypatch.chdir(tmp_path)
+    code, out = _run("init", "--pyproject")
+    assert code == 2 and "no pyproject.toml here" in out
+    assert not (tmp_path / "pyproject.toml").exists()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert _run("init", "--pyproject")[0] == 0
+    text = (tmp_path / "pyproject.toml").read_text()
+    assert "# [[tool.corscheck.targets]]" in text and "# [tool.corscheck.settings]" in text
+    uncommented = "\n".join(
+        line[2:] if line.startswith("# [") or line.startswith("# url") else line
+        for line in text.splitlines()
+    )
+    assert tomllib.loads(uncommented)["tool"]["corscheck"]["targets"][0]["url"]
+
+
+def test_print_policy_without_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path,
+        '[policy]\norigins = ["https://a.example"]\n\n[[targets]]\nurl = "https://x.example/"\n'
+        'policy = { origins = ["*"] }\n',
+    )
+    code, out = _run("audit", "--print-policy")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[1] == "[policy]" and '"origins": ["https://a.example"]' in lines[2]
+    assert lines[3] == "https://x.example/" and '"origins": ["*"]' in lines[4]
+    write(tmp_path, '[policy]\norigins = ["https://b.example"]\n')
+    code, out = _run("audit", "--print-policy")
+    assert code == 0 and '"origins": ["https://b.example"]' in out
+
+
+def test_empty_input_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.txt").write_text("# nothing yet\n\n")
+    code, out = _run("audit", "-i", "empty.txt")
+    assert code == 2
+    assert out.splitlines()[0] == (
+        "corscheck: error: input file 'empty.txt' has no URLs (only blank lines and # comments)"
+    )
+
+
 _KEYS = sorted(
     {"origins", "methods", "headers", "expose", "credentials", "max-age", "private-network", "url",
      "policy", "depth", "fail-on", "timeout", "x", "Origins"}
@@ -251,7 +356,7 @@ def test_fuzzed_policy_documents_give_only_policy_errors(
     try:
         loaded = load_policy_file(path, environ={"X": "1"})
     except PolicyError as error:
-        assert str(error).startswith(str(path))
-        assert "\n" not in str(error)
+        # Every problem of the file, a line each, each naming the file.
+        assert all(line.startswith(str(path)) for line in str(error).splitlines())
     else:
         assert loaded.policy is not None or loaded.targets

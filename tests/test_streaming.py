@@ -124,7 +124,10 @@ def test_a_large_run_writes_the_whole_json_and_summarizes_the_console(tmp_path: 
     assert list(data)[-1] == "summary" and data["summary"]["targets"] == count
     assert not list(tmp_path.glob("*.partial"))
     # The console names the failing targets up to a screenful and counts the rest.
-    assert "Findings by rule" in result.output and "passed. The JSON report" in result.output
+    assert (
+        "Findings by rule" in result.output
+        and "passed. For every target with its evidence, write a JSON report" in result.output
+    )
     assert "Summary:" in result.output
 
 
@@ -208,7 +211,8 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path) -> No
             connection.close()
     assert child.returncode == 130
     assert stderr.strip().splitlines() == [
-        f"corscheck: error: interrupted; the targets done so far are in {out}.partial"
+        "corscheck: error: interrupted: 0 of 60 targets audited, 0 findings so far; "
+        f"the targets done so far are in {out}.partial"
     ]
     assert (tmp_path / "report.json.partial").exists() and not out.exists()
 

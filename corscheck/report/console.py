@@ -30,13 +30,18 @@ _MAX_TARGETS_LISTED = 20  # failing targets listed a line each in a large run's 
 _MAX_RELATED = 4
 
 
-_GRID_WIDTH = 160  # the probe grid needs room: one column per request kind
+_GRID_ORIGIN_WIDTH = 34  # the origin column of the probe grid: longer origins end in …
+_GRID_CLASS_WIDTH = 11
+_GRID_CELL_WIDTH = 4  # a cell (✓✓!) and the space before it
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def render(report: Report, *, color: bool = False, verbose: bool = False, width: int = 100) -> str:
-    # A squeezed grid drops whole columns; lines wider than the terminal wrap, which reads better.
-    console, buffer = _console(color, max(width, _GRID_WIDTH) if verbose else width)
-    for part in renderables(report, verbose=verbose):
+    console, buffer = _console(color, width)
+    for part in renderables(report, verbose=verbose, width=width):
         console.print(part)
     return _tidy(buffer.getvalue())
 
@@ -46,7 +51,7 @@ def _tidy(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
-def renderables(report: Report, *, verbose: bool = False) -> list[RenderableType]:
+def renderables(report: Report, *, verbose: bool = False, width: int = 100) -> list[RenderableType]:
     parts: list[RenderableType] = [_header(report)]
     parts += [Text(f"warning: {w}", style="yellow") for w in report.all_warnings()]
     if len(report.targets) > _MAX_TARGETS_IN_FULL and not verbose:
@@ -54,7 +59,7 @@ def renderables(report: Report, *, verbose: bool = False) -> list[RenderableType
     else:
         for target in report.targets:
             parts.append(Text())
-            parts += _target(target, verbose)
+            parts += _target(target, verbose, width)
     parts += _suppressed(report)
     parts += _fixed(report)
     parts.append(Text())
@@ -129,8 +134,8 @@ def _large_run(report: Report) -> list[RenderableType]:
     parts.append(
         Text(
             (f"  … and {hidden} more. " if hidden > 0 else "  ")
-            + f"{passed} passed. The JSON report (-o report.json) has every target with its "
-            "evidence.",
+            + f"{passed} passed. For every target with its evidence, write a JSON report "
+            "(-o report.json).",
             style="dim",
         )
     )
@@ -143,13 +148,13 @@ def _header(report: Report) -> Text:
     text.append(report.version)
     count = len(report.targets)
     text.append(
-        f" · {count} target{'s' if count != 1 else ''} · depth {report.depth} · {requests} requests sent",
+        f" · {plural(count, 'target')} · depth {report.depth} · {plural(requests, 'request')} sent",
         style="dim",
     )
     return text
 
 
-def _target(target: TargetReport, verbose: bool) -> list[RenderableType]:
+def _target(target: TargetReport, verbose: bool, width: int = 100) -> list[RenderableType]:
     parts: list[RenderableType] = []
     line = Text()
     findings = target.active_findings
@@ -180,7 +185,7 @@ def _target(target: TargetReport, verbose: bool) -> list[RenderableType]:
     for finding in findings:
         parts.append(_finding(finding))
     if verbose and target.probes:
-        parts.append(probe_grid(target.probes))
+        parts.append(probe_grid(target.probes, width))
     return parts
 
 
@@ -189,11 +194,11 @@ def _count_line(findings: Sequence[Finding]) -> str:
     for f in findings:
         counts[f.severity] = counts.get(f.severity, 0) + 1
     detail = ", ".join(f"{n} {s}" for s, n in counts.items())
-    return f"{len(findings)} finding{'s' if len(findings) != 1 else ''} ({detail})"
+    return f"{plural(len(findings), 'finding')} ({detail})"
 
 
 def _finding(finding: Finding) -> RenderableType:
-    head = Text("  ")
+    head = Text()
     head.append(f" {finding.severity.upper()} ", style=SEVERITY_STYLES[finding.severity])
     head.append(f" {finding.title} ", style="bold")
     head.append(f"[{finding.rule.id}]", style="dim")
@@ -219,14 +224,20 @@ def _finding(finding: Finding) -> RenderableType:
     for note in finding.notes:
         grid.add_row("", "note", Text(note))
     grid.add_row("", Text("fix", style="green"), Text(finding.fix))
-    return Group(head, grid)
+    # The head in its own column: a long title wraps under itself, never to column 0.
+    heading = Table.grid()
+    heading.add_column(width=2)
+    heading.add_column()
+    heading.add_row("", head)
+    return Group(heading, grid)
 
 
-def probe_grid(probes: Sequence[ProbeResult]) -> RenderableType:
+def probe_grid(probes: Sequence[ProbeResult], width: int = 100) -> RenderableType:
     """Origins down, requests across; each cell: without credentials, then with them.
 
     ✓ the page can read, · blocked, ! where that differs from the policy (red: too open, yellow: the
-    real front-end breaks).
+    real front-end breaks). The request kinds are numbered, with a key above the grid, and the grid
+    is split into as many tables as `width` needs, so no line is wider than it.
     """
     columns: list[str] = []
     rows: dict[tuple[str, str], dict[str, dict[str, ProbeResult]]] = {}
@@ -237,20 +248,35 @@ def probe_grid(probes: Sequence[ProbeResult]) -> RenderableType:
             columns.append(column)
         row = rows.setdefault((probe.origin, result.planned.origin_class), {})
         row.setdefault(column, {})[probe.credentials] = result
-    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
-    table.add_column("origin", no_wrap=True, max_width=52, overflow="ellipsis")
-    table.add_column("class", style="dim", no_wrap=True)
-    for column in columns:
-        table.add_column(column, justify="center", no_wrap=True, min_width=len(column))
-    for (origin, origin_class), cells in rows.items():
-        marks = [_cell(cells.get(column, {})) for column in columns]
-        table.add_row(Text(origin), Text(origin_class), *marks)
+    indent = 4
+    origin_width = min(max((len(o) for o, _ in rows), default=6), _GRID_ORIGIN_WIDTH)
+    class_width = min(max((len(c) for _, c in rows), default=5), _GRID_CLASS_WIDTH)
+    room = width - indent - (origin_width + 1) - (class_width + 1)
+    per_table = max(1, room // _GRID_CELL_WIDTH)
     legend = Text(
-        "    probe grid: each cell is without credentials, then with them; "
+        "probe grid: each cell is without credentials, then with them; "
         "✓ readable · blocked ! differs from the policy",
         style="dim",
     )
-    return Group(legend, Padding(table, (0, 0, 0, 4)))
+    key = Text("requests: ", style="dim")
+    for number, column in enumerate(columns, 1):
+        key.append(f"{number}={column}" + ("  " if number < len(columns) else ""), style="dim")
+    parts: list[RenderableType] = [
+        Padding(legend, (0, 0, 0, indent)),
+        Padding(key, (0, 0, 0, indent)),
+    ]
+    for start in range(0, len(columns), per_table):
+        shown = columns[start : start + per_table]
+        table = Table(box=None, padding=(0, 0, 0, 1), header_style="bold", show_edge=False)
+        table.add_column("origin", no_wrap=True, width=origin_width, overflow="ellipsis")
+        table.add_column("class", style="dim", no_wrap=True, width=class_width, overflow="ellipsis")
+        for number in range(start + 1, start + len(shown) + 1):
+            table.add_column(str(number), justify="center", no_wrap=True, width=3)
+        for (origin, origin_class), cells in rows.items():
+            marks = [_cell(cells.get(column, {})) for column in shown]
+            table.add_row(Text(origin), Text(origin_class), *marks)
+        parts.append(Padding(table, (0, 0, 0, indent)))
+    return Group(*parts)
 
 
 def _cell(by_mode: dict[str, ProbeResult]) -> Text:
@@ -291,9 +317,9 @@ def _top_rules(report: Report, examples: dict[str, Finding]) -> Table:
 def _summary(report: Report) -> list[RenderableType]:
     counts = report.counts()
     text = Text("Summary: ", style="bold")
-    text.append(f"{len(report.targets)} targets · ")
+    text.append(f"{plural(len(report.targets), 'target')} · ")
     text.append(" · ".join(f"{n} {s}" for s, n in counts.items()))
-    text.append(f" · {report.error_count} errors")
+    text.append(f" · {plural(report.error_count, 'error')}")
     suppressed = len(report.suppressed())
     if suppressed:
         text.append(f" · {suppressed} suppressed")
@@ -322,7 +348,7 @@ def _summary(report: Report) -> list[RenderableType]:
         if unchanged:
             notes.append(f"{unchanged} unchanged since the baseline")
         if below:
-            notes.append(f"{below} findings below '{report.fail_on}'")
+            notes.append(f"{plural(below, 'finding')} below '{report.fail_on}'")
         if notes:
             verdict.append(f" ({'; '.join(notes)})")
     return [*parts, verdict]
@@ -364,8 +390,6 @@ def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) 
     )
     if verdict.reason:
         console.print(Text(f"reason: {verdict.reason}", style="bold"))
-        if verdict.reason_id:
-            console.print(Text(f"rule:   {verdict.reason_id} (see CORS-RULES)", style="dim"))
     for note in verdict.notes:
         console.print(Text(f"note:   {note}", style="yellow"))
     for hop in result.exchange.hops:

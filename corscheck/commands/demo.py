@@ -1,0 +1,79 @@
+"""`corscheck demo`: the bundled, deliberately misconfigured API, audited on a loopback port."""
+
+import textwrap
+from typing import Annotated
+
+import typer
+
+from corscheck.commands.audit import run_audit
+from corscheck.commands.edge import EXIT_TARGET, fail_with, print_report, width, write_outputs
+from corscheck.commands.options import (
+    OUTPUT,
+    ColorOption,
+    FormatOption,
+    OutputOption,
+    QuietOption,
+    check_format,
+)
+from corscheck.errors import CorscheckError
+
+
+def demo(
+    verbose: Annotated[
+        bool,
+        typer.Option("-v", "--verbose", help="Add the probe grid.", rich_help_panel=OUTPUT),
+    ] = False,
+    fmt: FormatOption = "console",
+    output: OutputOption = None,
+    quiet: QuietOption = False,
+    colored: ColorOption = None,
+) -> None:
+    """Audit the bundled, deliberately misconfigured demo API on a loopback port (no network needed).
+
+    Exits 0 when the audit ran: the findings are the point of the demo.
+    """
+    from corscheck.audit import Target
+    from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
+    from corscheck.runner import RunOptions
+
+    try:
+        from corscheck.report import format_for_path
+
+        check_format(fmt)
+        for path in output or []:
+            format_for_path(path)  # before the demo starts: a bad -o is a usage error, nothing else
+        with serve_demo() as base:
+            targets = [Target(url, DEMO_POLICY) for url in demo_urls(base)]
+            if fmt == "console" and not quiet:
+                policy = DEMO_POLICY
+                intro = (
+                    f"Demo: a deliberately misconfigured API on {base}, audited against the "
+                    f"policy it was meant to follow: origins {', '.join(policy.origins)}; "
+                    f"methods {', '.join(policy.methods or ('GET',))}; "
+                    f"headers {', '.join(policy.headers or ())}; "
+                    f"credentials {'yes' if policy.credentials else 'no'}; "
+                    f"expose {', '.join(policy.expose)}.\n"
+                    "Each route makes one classic mistake; /api/status is the one done right."
+                )
+                wrapped = [textwrap.fill(part, width()) for part in intro.split("\n")]
+                typer.echo("\n".join(wrapped) + "\n")
+            report = run_audit(
+                None,
+                "",
+                targets,
+                "standard",
+                "medium",
+                RunOptions(trust_env=False),  # the demo API is on loopback: never via a proxy
+                (),
+                verbose and not quiet,
+                (),
+                None,
+                [],
+                keep_probes=True,
+            )
+        write_outputs(report, list(output or []))
+        print_report(report, fmt, verbose, colored)
+    except CorscheckError as error:
+        fail_with(error)
+    if report.error_count:
+        raise typer.Exit(EXIT_TARGET)

@@ -1,0 +1,97 @@
+"""`corscheck init`: a commented policy file, from a template or learned from a live API."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from corscheck.commands.edge import fail, fail_with
+from corscheck.commands.options import InsecureOption, QuietOption, TimeoutOption
+from corscheck.errors import CorscheckError, UsageError
+
+
+def init(
+    from_url: Annotated[
+        str | None,
+        typer.Option(
+            "--from-url", metavar="URL", help="Learn the policy from what this URL allows today."
+        ),
+    ] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--origin",
+            metavar="ORIGIN",
+            help="A front-end origin to learn for (repeat; with --from-url).",
+        ),
+    ] = None,
+    pyproject: Annotated[
+        bool,
+        typer.Option(
+            "--pyproject", help="Append [tool.corscheck] to the pyproject.toml here instead."
+        ),
+    ] = False,
+    output: Annotated[
+        str, typer.Option("-o", "--output", metavar="PATH", help="File to write.")
+    ] = "corscheck.toml",
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing policy file.")
+    ] = False,
+    timeout: TimeoutOption = 10.0,
+    insecure: InsecureOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Write a commented policy file: a template, or the policy a live API follows today."""
+    from corscheck.policy import build_policy
+    from corscheck.policyfile import load_policy_file, render_policy_file
+
+    try:
+        targets: list[str] = []
+        path = Path("pyproject.toml" if pyproject else output)
+        if pyproject and not path.is_file():
+            raise UsageError(
+                "no pyproject.toml here to add [tool.corscheck] to",
+                hint="run corscheck init without --pyproject for a corscheck.toml",
+            )
+        if from_url is None:
+            if origin:
+                raise UsageError("--origin goes with --from-url")
+            policy = build_policy(
+                origins=["https://app.example.com"],
+                methods=["GET", "POST"],
+                headers=["Content-Type"],
+            )
+        else:
+            from corscheck.audit import validate_url
+            from corscheck.headers import serialize_origin
+            from corscheck.learn import learn_policy
+            from corscheck.runner import RunOptions, run_async
+
+            url = validate_url(from_url)
+            if not origin:
+                raise UsageError(
+                    "--from-url needs at least one --origin (the front-ends to learn for)"
+                )
+            origins = [o if o == "null" else serialize_origin(o) for o in origin]
+            options = RunOptions(timeout=timeout, insecure=insecure)
+            policy, notes = run_async(learn_policy(url, origins, options))
+            if not quiet:
+                for note in notes:
+                    typer.echo(f"corscheck: note: {note}", err=True)
+            targets = [url]
+        text = render_policy_file(policy, targets, pyproject=pyproject)
+        if pyproject:
+            existing = path.read_text("utf-8")
+            if "[tool.corscheck" in existing:
+                raise UsageError(f"{path} already has a [tool.corscheck] table; edit it there")
+            path.write_text(existing + ("\n" if existing else "") + text, encoding="utf-8")
+        else:
+            if path.exists() and not force:
+                raise UsageError(f"{path} exists", hint="pass --force to overwrite it")
+            path.write_text(text, encoding="utf-8")
+        load_policy_file(path)  # what we write must load back
+    except OSError as error:
+        fail(f"cannot write the policy file: {error.strerror}")
+    except CorscheckError as error:
+        fail_with(error)
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,54 @@
+"""`corscheck merge`: the JSON reports of sharded runs joined into one."""
+
+from typing import Annotated
+
+import typer
+
+from corscheck.commands.edge import exit_code, fail_with, github_extras, print_report, write_outputs
+from corscheck.commands.options import (
+    OUTPUT,
+    ColorOption,
+    FailOn,
+    FormatOption,
+    OutputOption,
+    check_format,
+)
+from corscheck.errors import CorscheckError
+
+
+def merge(
+    reports: Annotated[
+        list[str],
+        typer.Argument(
+            help="JSON reports of the shards.", metavar="REPORT.json…", show_default=False
+        ),
+    ],
+    output: OutputOption = None,
+    fmt: FormatOption = "console",
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Override the shards' threshold: critical, high, medium, low or never.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    colored: ColorOption = None,
+) -> None:
+    """Join the JSON reports of sharded runs into one report (any format); exit code as audit."""
+    from dataclasses import replace
+
+    from corscheck.merge import merge_reports
+
+    try:
+        check_format(fmt)
+        merged = merge_reports(reports)
+        if fail_on is not None:
+            merged = replace(merged, fail_on=fail_on.value)
+        write_outputs(merged, list(output or []))
+        print_report(merged, fmt, False, colored)
+        github_extras(merged, annotate=fmt == "console")
+    except CorscheckError as error:
+        fail_with(error)
+    raise typer.Exit(exit_code(merged))

@@ -1,0 +1,231 @@
+"""Option definitions more than one command shares, defined once so they cannot drift, and the parsers
+of their values."""
+
+import os
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from corscheck.errors import PolicyError, UsageError
+
+
+class Depth(StrEnum):
+    quick = "quick"
+    standard = "standard"
+    thorough = "thorough"
+
+
+class FailOn(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    never = "never"
+
+
+class Framework(StrEnum):
+    fastapi = "fastapi"
+    starlette = "starlette"
+    flask = "flask"
+    django = "django"
+    express = "express"
+    spring = "spring"
+    nginx = "nginx"
+    generic = "generic"
+
+
+class ProbeFormat(StrEnum):
+    console = "console"
+    json = "json"
+
+
+# Help panels, in the order `audit --help` shows them.
+TARGETS, POLICY, REQUESTS, POLITENESS, OUTPUT, IN_PROCESS = (
+    "Targets",
+    "Policy",
+    "Requests",
+    "Politeness",
+    "Output",
+    "In-process",
+)
+FORMATS_HELP = "console, json, sarif, junit, markdown, github or html"
+
+
+def at_least(low: float, high: float | None = None) -> Callable[[Any], Any]:
+    """A callback that refuses a number below `low` (or above `high`); the help says the bounds in
+    words, where click's ranges would print `[x>=0]`."""
+
+    def check(value: Any) -> Any:
+        if value is not None and (value < low or (high is not None and value > high)):
+            bounds = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
+            raise typer.BadParameter(f"{value:g} is out of range; give {bounds}")
+        return value
+
+    return check
+
+
+# The network options `audit` and `probe` share.
+HeaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-H",
+        "--header",
+        metavar="'NAME: VALUE'",
+        help="Audit sends it with every request, probe as a fetch() header (repeat); secrets "
+        "are masked in output.",
+        rich_help_panel=REQUESTS,
+    ),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        metavar="SECONDS",
+        help="Seconds per request, up to 600.",
+        callback=at_least(0.01, 600),
+        rich_help_panel=REQUESTS,
+    ),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option("--insecure", help="Do not verify TLS certificates.", rich_help_panel=REQUESTS),
+]
+ProxyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy",
+        metavar="URL",
+        help="HTTP proxy for every target, http://[user:password@]host:port (default: "
+        "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY).",
+        show_default=False,
+        rich_help_panel=REQUESTS,
+    ),
+]
+NoProxyOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-proxy",
+        help="Connect directly; ignore the proxy environment variables.",
+        rich_help_panel=REQUESTS,
+    ),
+]
+AppOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app",
+        metavar="MODULE:APP",
+        help="Send to an ASGI/WSGI app in-process; URLs (and -i lines) are paths.",
+        rich_help_panel=IN_PROCESS,
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        help="Where the --app thinks it is served (http://testserver); with --openapi, the API's "
+        "base URL instead of the document's servers.",
+        show_default=False,
+        rich_help_panel=IN_PROCESS,
+    ),
+]
+
+# The output options of the commands that print a report.
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help=f"The report on stdout: {FORMATS_HELP}.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+OutputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="Also write a report; its format from the extension: .json, .sarif, .xml (JUnit), "
+        ".md, .html, .txt (repeat).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "-q",
+        "--quiet",
+        help="Only the report: no progress, notes or intro.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+ColorOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--color/--no-color",
+        help="Colour the console report (default: on a terminal, unless NO_COLOR is set).",
+        show_default=False,
+        rich_help_panel=OUTPUT,
+    ),
+]
+
+
+def check_format(fmt: str) -> str:
+    """The --format name if corscheck renders it; raises UsageError otherwise."""
+    from corscheck.report import renderer
+
+    renderer(fmt)
+    return fmt
+
+
+def checked_proxy(proxy: str | None, no_proxy: bool) -> tuple[str | None, bool]:
+    """`--proxy` and `--no-proxy` as RunOptions takes them (proxy, trust_env), checked with the
+    environment's proxies before any output begins: a proxy corscheck cannot speak to is a usage
+    error, never a half-written report."""
+    from corscheck.proxy import proxy_routes
+
+    if proxy is not None and no_proxy:
+        raise UsageError("--proxy and --no-proxy contradict each other; give one")
+    proxy_routes(proxy, use_environment=not no_proxy, environ=os.environ)
+    return proxy, not no_proxy
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    from corscheck.policy import validate_header_name
+
+    name, sep, value = text.partition(":")
+    if not sep:
+        raise UsageError(f"header {text!r} has no colon; write -H 'Name: value'")
+    name = name.strip()
+    try:
+        validate_header_name(name)
+    except PolicyError:
+        raise UsageError(f"header {text!r}: {name!r} is not a valid header name") from None
+    if any(c in value for c in "\r\n\0"):
+        raise UsageError(f"header {name!r}: the value contains a line break or NUL byte")
+    return name, value.strip()
+
+
+def parse_rate(text: str | None) -> float | None:
+    if text is None:
+        return None
+    number = text.strip().removesuffix("/s")
+    try:
+        rate = float(number)
+    except ValueError:
+        raise UsageError(
+            f"--rate {text!r} is not a number of requests per second (e.g. 20/s)"
+        ) from None
+    if not rate > 0 or rate == float("inf"):
+        raise UsageError(f"--rate must be above 0, got {text!r}")
+    return rate
+
+
+def under(base_url: str, path_or_url: str) -> str:
+    """An --app target: a path joined to the app's base URL; a full URL as it is."""
+    if "://" in path_or_url:
+        return path_or_url
+    return base_url.rstrip("/") + "/" + path_or_url.lstrip("/")

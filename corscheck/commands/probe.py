@@ -1,0 +1,172 @@
+"""`corscheck probe`: one fetch() from a page on an origin, and whether the browser lets it read."""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from corscheck.commands.edge import (
+    color,
+    fail_with,
+    internal_error,
+    width,
+)
+from corscheck.commands.options import (
+    OUTPUT,
+    AppOption,
+    BaseUrlOption,
+    ColorOption,
+    HeaderOption,
+    InsecureOption,
+    NoProxyOption,
+    ProbeFormat,
+    ProxyOption,
+    TimeoutOption,
+    checked_proxy,
+    parse_header,
+    under,
+)
+from corscheck.errors import CorscheckError
+
+if TYPE_CHECKING:
+    from corscheck.probe import ProbeReport
+    from corscheck.runner import Transport
+
+_FORBIDDEN_PREFIXES = ("proxy-", "sec-")
+_FORBIDDEN_HEADERS = {
+    "accept-charset", "accept-encoding", "access-control-request-headers",
+    "access-control-request-method", "connection", "content-length", "cookie", "cookie2", "date",
+    "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te", "trailer",
+    "transfer-encoding", "upgrade", "via",
+}  # fmt: skip
+_SENSITIVE_HEADER = ("authorization", "cookie", "token", "key", "secret", "password", "session")
+
+
+def _split_probe_headers(
+    raw: list[str],
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The page's fetch() headers, and the ones a page cannot set (REQ-FORBIDDEN-HEADER), sent as-is."""
+    page: list[tuple[str, str]] = []
+    extra: list[tuple[str, str]] = []
+    for text in raw:
+        name, value = parse_header(text)
+        lower = name.lower()
+        forbidden = lower in _FORBIDDEN_HEADERS or lower.startswith(_FORBIDDEN_PREFIXES)
+        (extra if forbidden else page).append((name, value))
+    return tuple(page), tuple(extra)
+
+
+def probe(
+    url: Annotated[
+        str, typer.Argument(help="The URL the page fetches.", metavar="URL", show_default=False)
+    ],
+    origin: Annotated[
+        str,
+        typer.Option(
+            "--origin",
+            metavar="ORIGIN",
+            help="The page's origin, e.g. https://app.example.com or null.",
+        ),
+    ],
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method", "-X", metavar="METHOD", help="fetch() method, as the page writes it."
+        ),
+    ] = "GET",
+    header: HeaderOption = None,
+    credentials: Annotated[
+        bool, typer.Option("--credentials", help="credentials: 'include' (default: 'same-origin').")
+    ] = False,
+    send_unsafe: Annotated[
+        bool,
+        typer.Option("--send-unsafe", help="Send an unsafe actual request (POST, PUT, …) too."),
+    ] = False,
+    fmt: Annotated[
+        ProbeFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="console, or json: the stable contract of README's probe section.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = ProbeFormat.console,
+    colored: ColorOption = None,
+    timeout: TimeoutOption = 10.0,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    no_proxy: NoProxyOption = False,
+    app_spec: AppOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
+    try:
+        from corscheck.audit import validate_url
+        from corscheck.browser import Probe
+        from corscheck.headers import serialize_origin
+        from corscheck.probe import run_probe
+        from corscheck.runner import run_async
+
+        proxy, trust_env = checked_proxy(proxy, no_proxy)
+        loaded = None
+        if app_spec is not None:
+            from corscheck.app import load_app
+
+            loaded = load_app(app_spec)
+            base_url = base_url or "http://testserver"
+            validate_url(base_url)
+            url = under(base_url, url)
+        target = validate_url(url)
+        page_origin = "null" if origin.strip() == "null" else serialize_origin(origin.strip())
+        page_headers, extra = _split_probe_headers(list(header or []))
+        the_probe = Probe(
+            url=target,
+            origin=page_origin,
+            method=method,
+            headers=page_headers,
+            credentials="include" if credentials else "same-origin",
+            extra_headers=extra,
+        )
+        secrets = tuple(
+            v for n, v in page_headers + extra if any(s in n.lower() for s in _SENSITIVE_HEADER)
+        )
+
+        async def run() -> "ProbeReport":
+            from contextlib import AbstractAsyncContextManager, nullcontext
+
+            into_app: AbstractAsyncContextManager[Transport | None] = nullcontext(None)
+            if loaded is not None:
+                from corscheck.app import app_transport
+
+                into_app = app_transport(loaded, base_url or "http://testserver")
+            async with into_app as transport:
+                return await run_probe(
+                    the_probe,
+                    timeout=timeout,
+                    send_unsafe=send_unsafe,
+                    insecure=insecure,
+                    secrets=secrets,
+                    proxy=proxy,
+                    trust_env=trust_env,
+                    transport=transport,
+                )
+
+        result = run_async(run())
+    except CorscheckError as error:
+        fail_with(error)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        internal_error(error)
+    if fmt is ProbeFormat.json:
+        import json
+
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from corscheck.report.console import render_probe
+
+        typer.echo(
+            render_probe(result, color=color(colored), width=width()),
+            nl=False,
+            color=color(colored),
+        )

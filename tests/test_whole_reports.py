@@ -20,11 +20,21 @@ from typer.testing import CliRunner
 from corscheck.cli import app
 
 
-class _Slow(BaseHTTPRequestHandler):
+class _Stalling(BaseHTTPRequestHandler):
+    """Answers the first ANSWERED requests, then holds every other one until the test ends: the run
+    can write some targets but never finish, however fast or slow the machine is."""
+
+    ANSWERED = 400
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
-        time.sleep(0.005)
+        server = self.server
+        assert isinstance(server, _StallingServer)
+        with server.lock:
+            server.count += 1
+            stall = server.count > self.ANSWERED
+        if stall:
+            server.release.wait(timeout=120)  # bounded: the fixture sets it at teardown
         self.send_response(204)
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Content-Length", "0")
@@ -36,15 +46,25 @@ class _Slow(BaseHTTPRequestHandler):
         pass
 
 
+class _StallingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Stalling)
+        self.lock = threading.Lock()
+        self.count = 0
+        self.release = threading.Event()
+
+
 @pytest.fixture
 def slow_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    server.daemon_threads = True
+    server = _StallingServer()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        server.release.set()
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
@@ -68,7 +88,7 @@ def test_ctrl_c_leaves_valid_partial_reports_that_merge_reads(
     )
     partial = Path(f"{report}.partial")
     try:
-        for _ in range(300):  # up to 30 s for some targets to be written
+        for _ in range(600):  # up to 60 s for the answered targets to be written
             if partial.exists() and partial.stat().st_size > 4000:
                 break
             time.sleep(0.1)

@@ -326,7 +326,7 @@ def audit(
         Depth,
         typer.Option(
             metavar="quick|standard|thorough",
-            help="Coverage against requests sent (standard: about 30 a URL).",
+            help="Coverage against requests sent (standard: about 40 a URL).",
             rich_help_panel=REQUESTS,
         ),
     ] = Depth.standard,

@@ -52,7 +52,12 @@ MODULES: dict[str, list[str]] = {
         "tests/test_wpt_cases.py",
         "tests/test_browser_fuzz.py",
     ],
-    "headers": ["tests/test_headers.py", "tests/test_browser.py", "tests/test_origins.py"],
+    "headers": [
+        "tests/test_headers.py",
+        "tests/test_masking.py",
+        "tests/test_browser.py",
+        "tests/test_origins.py",
+    ],
     "origins": ["tests/test_origins.py", "tests/test_plan.py"],
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
     "plan": ["tests/test_plan.py", "tests/test_verdict_rules.py", "tests/test_evaluate.py"],

@@ -21,6 +21,9 @@ MASK_URL = [
     ("http://a b:pw@127.0.0.1/", "http://****@127.0.0.1/"),  # invalid, still masked whole
     ("alice:pw@127.0.0.1:9/", "****@127.0.0.1:9/"),  # no scheme: all of it could be userinfo
     ("//u:p@127.0.0.1/", "//****@127.0.0.1/"),
+    # an empty userinfo is masked like any other: the output does not tell it from a real one
+    ("@127.0.0.1:9/", "****@127.0.0.1:9/"),
+    ("http://@127.0.0.1/", "http://****@127.0.0.1/"),
     ("http:\\\\u:p@127.0.0.1", "http:\\\\****@127.0.0.1"),
     # unchanged: no userinfo
     ("http://127.0.0.1:9/", "http://127.0.0.1:9/"),

@@ -242,6 +242,8 @@ DERIVED_CASES = [
     # IPv6: nothing can follow "]", so only the scheme and the port change.
     derived("ipv6-downgrade", V6, [], "scheme-downgrade", "http://[2001:db8::1]"),
     derived("ipv6-port", V6, [], "port", "https://[2001:db8::1]:8443"),
+    # `startswith("http://[::1]:3000")` passes port 30000: the port grows though the host cannot.
+    derived("ipv6-prefix-port", "http://[::1]:3000/", [], "prefix", "http://[::1]:30000"),
     derived("ipv6-no-subdomain", V6, [], "subdomain", f"https://{ATK}.[2001:db8::1]", False),
     # Ports: an origin with a port gets the default port and another one, and one more digit.
     derived("port-to-default", API, [f"{APP}:8443"], "port", APP),

@@ -352,6 +352,7 @@ def apply_mutant(mutant: Mutant) -> None:
                         for attr, held in list(vars(holder).items()):
                             if held is old:
                                 setattr(holder, attr, value)
+        _clear_caches()
         return
     where = _target_of(module, mutant.function)
     fresh = _target_of(types.SimpleNamespace(**namespace), mutant.function)
@@ -361,10 +362,18 @@ def apply_mutant(mutant: Mutant) -> None:
     assert original is not None and replacement is not None, mutant.function
     original.__code__ = replacement.__code__
     original.__defaults__ = replacement.__defaults__
-    for value in vars(module).values():
-        clear = getattr(value, "cache_clear", None)
-        if callable(clear):
-            clear()
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    """Empties every memo of corscheck: a result cached before the fork (a test module computes
+    some at collection time, through any module) was made by the unmutated code."""
+    for name, loaded in list(sys.modules.items()):
+        if name.split(".")[0] == "corscheck":
+            for value in list(vars(loaded).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear):
+                    clear()
 
 
 class _Plugin:

@@ -48,6 +48,7 @@ EQUIVALENT = ROOT / "tests" / "mutation-equivalent.txt"
 MODULES: dict[str, list[str]] = {
     "browser": [
         "tests/test_browser.py",
+        "tests/test_browser_steps.py",
         "tests/test_verdict_rules.py",
         "tests/test_wpt_cases.py",
         "tests/test_browser_fuzz.py",

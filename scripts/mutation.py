@@ -62,7 +62,7 @@ MODULES: dict[str, list[str]] = {
     "origins": ["tests/test_origins.py", "tests/test_plan.py"],
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
     "plan": ["tests/test_plan.py", "tests/test_verdict_rules.py", "tests/test_evaluate.py"],
-    "evaluate": ["tests/test_evaluate.py", "tests/test_fixes.py"],
+    "evaluate": ["tests/test_evaluate.py", "tests/test_fingerprints.py", "tests/test_fixes.py"],
 }
 
 _SWAP_COMPARE: dict[type[ast.cmpop], type[ast.cmpop]] = {

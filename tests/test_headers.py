@@ -89,8 +89,11 @@ def test_is_token(text: str, token: bool) -> None:
         ("wss://app.example.com:444", "wss://app.example.com:444"),
         ("ftp://files.example.com:22", "ftp://files.example.com:22"),
         ("http://app.example.com:443", "http://app.example.com:443"),
-        # UTS #46 maps upper case before punycode, as browsers do.
+        # UTS #46 maps upper case, full-width letters and soft hyphens before punycode, as
+        # browsers do.
         ("https://BÜCHER.example", "https://xn--bcher-kva.example"),
+        ("https://\uff42ücher.example", "https://xn--bcher-kva.example"),
+        ("https://a\u00adb.example", "https://ab.example"),
         # Printable characters (space, !) in the path are not control characters.
         ("https://app.example.com/a b!", "https://app.example.com"),
     ],
@@ -114,6 +117,8 @@ def test_is_token(text: str, token: bool) -> None:
         "ftp-port",
         "http-on-443",
         "idn-upper",
+        "idn-full-width",
+        "idn-soft-hyphen",
         "printable-path",
     ],
 )

@@ -609,13 +609,30 @@ def test_port_variants(
     ] == expected
 
 
-def test_standard_keeps_one_port_extension_per_base() -> None:
-    """At standard depth a derived class keeps the most telling candidate of each base."""
-    derived = attacker_origins("http://api.example.io:8080", ["https://app.example.io:8443"])
-    assert by_class(derived)["prefix"] == [
-        "https://app.example.io.corscheck-attacker.example:8443",
-        "http://api.example.io.corscheck-attacker.example:8080",
+def test_standard_keeps_one_candidate_per_base() -> None:
+    """At standard depth a derived class keeps the most telling candidate of each base: here the
+    longer host, not the longer port (:30000, :44430), which thorough adds."""
+    allowed = ["https://app.example.io:3000"]
+    standard = attacker_origins("https://api.example.io:4443", allowed)
+    assert by_class(standard)["prefix"] == [
+        "https://app.example.io.corscheck-attacker.example:3000",
+        "https://api.example.io.corscheck-attacker.example:4443",
     ]
+    thorough = attacker_origins("https://api.example.io:4443", allowed, depth="thorough")
+    assert by_class(thorough)["prefix"] == [
+        "https://app.example.io.corscheck-attacker.example:3000",
+        "https://app.example.io:30000",
+        "https://api.example.io.corscheck-attacker.example:4443",
+        "https://api.example.io:44430",
+    ]
+
+
+def test_neither_the_target_nor_a_trusted_origin_is_derived_again() -> None:
+    # The trusted origin's port variant :8443 is the target itself: it is not an attacker.
+    target, trusted = "https://api.example.com:8443", "https://api.example.com"
+    derived = [a.origin for a in attacker_origins(target, [], [trusted], "thorough")]
+    assert target not in derived and trusted not in derived
+    assert "https://api.example.com:8444" in derived
 
 
 # --- substrings and unescaped dots: only names someone else could register -----------------------
@@ -627,6 +644,13 @@ SUBSTRING_CASES = [
     ("https://x.example.travel", ["https://x.example.tr", "https://xample.travel"]),
     ("https://api.example.museum", ["https://api.example.mu", "https://xample.museum"]),
     ("https://shop.example.dk", ["https://xample.dk"]),
+    # the first cut someone else could register, not every one (www.example.co is one too)
+    ("https://www.example.com.au", ["https://www.example.com", "https://xample.com.au"]),
+    # with a port: the cut host with it (host-level checks) and without it (whole-origin checks)
+    (
+        "https://www.example.com.au:8443",
+        ["https://www.example.com:8443", "https://www.example.com", "https://xample.com.au:8443"],
+    ),
 ]
 
 

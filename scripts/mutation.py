@@ -363,6 +363,7 @@ def apply_mutant(mutant: Mutant) -> None:
     assert original is not None and replacement is not None, mutant.function
     original.__code__ = replacement.__code__
     original.__defaults__ = replacement.__defaults__
+    original.__kwdefaults__ = replacement.__kwdefaults__
     _clear_caches()
 
 

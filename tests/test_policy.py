@@ -265,6 +265,7 @@ def test_normalize_origin_entry_edges(entry: str, canonical: str) -> None:
     [
         ("https://a.example:65536", "port 65536 is out of range"),
         ("https://a.example:abc", r"is not an origin: expected scheme://host\[:port\]$"),
+        ("https://EXAMPLE.com:abc", r"is not an origin: expected scheme://host\[:port\]$"),
         ("https://a.example#f", "no path, query or fragment"),
     ],
 )

@@ -1193,3 +1193,173 @@ def test_malformed_max_age_and_allow_lists() -> None:
 def test_finding_title_is_the_rules() -> None:
     (finding,) = audit(None, ANY)
     assert finding.title == finding.rule.title
+
+
+# --- evidence and witnesses written out ----------------------------------------------------------
+
+
+def evidence_of(finding: Finding) -> tuple[object, ...]:
+    e = finding.evidence
+    return (
+        finding.rule.id,
+        e.origin,
+        e.method,
+        e.request_headers,
+        e.credentials,
+        e.step,
+        e.status,
+        e.sent_method,
+        e.sent_lines,
+        e.response_lines,
+        e.related,
+    )
+
+
+def test_evidence_shows_every_cors_line_of_its_step_and_nothing_else() -> None:
+    policy = build_policy(origins=[APP], methods=["GET"])
+    server = Server(
+        methods="GET, PUT, DELETE, PATCH",
+        allow_headers="X-A",
+        max_age="600",
+        expose="X-Id",
+        credentials=True,
+        extra_preflight=("X-Other: 1", "Access-Control-Allow-Private-Network: true"),
+    )
+    assert [evidence_of(f) for f in audit(policy, server)] == [
+        (
+            "credentials-beyond-policy",
+            APP,
+            "GET",
+            (),
+            "include",
+            "actual",
+            200,
+            "GET",
+            (("Origin", APP),),
+            (
+                ("Access-Control-Allow-Origin", APP),
+                ("Access-Control-Allow-Credentials", "true"),
+                ("Access-Control-Expose-Headers", "X-Id"),
+                ("Vary", "Origin"),
+            ),
+            (),
+        ),
+        (
+            "method-beyond-policy",
+            APP,
+            "DELETE",
+            (),
+            "omit",
+            "preflight",
+            204,
+            "OPTIONS",
+            (("Origin", APP), ("Access-Control-Request-Method", "DELETE")),
+            (
+                ("Access-Control-Allow-Origin", APP),
+                ("Access-Control-Allow-Credentials", "true"),
+                ("Access-Control-Allow-Methods", "GET, PUT, DELETE, PATCH"),
+                ("Access-Control-Allow-Headers", "X-A"),
+                ("Access-Control-Max-Age", "600"),
+                ("Vary", "Origin"),
+                ("Access-Control-Allow-Private-Network", "true"),
+            ),
+            ("PATCH", "PUT"),
+        ),
+    ]
+
+
+def test_authorization_by_wildcard_is_one_finding_on_the_preflight() -> None:
+    policy = build_policy(origins=[APP], methods=["GET"], headers=["X-A"])
+    findings = audit(policy, Server(allow_headers="*"))
+    by_wildcard = [f for f in findings if f.rule.id == "authorization-by-wildcard"]
+    assert [evidence_of(f) for f in by_wildcard] == [
+        (
+            "authorization-by-wildcard",
+            APP,
+            "GET",
+            (("Authorization", "Bearer corscheck-probe-token"),),
+            "omit",
+            "preflight",
+            204,
+            "OPTIONS",
+            (
+                ("Origin", APP),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "authorization"),
+            ),
+            (
+                ("Access-Control-Allow-Origin", APP),
+                ("Access-Control-Allow-Headers", "*"),
+                ("Vary", "Origin"),
+            ),
+            (),
+        )
+    ]
+    beyond = by_rule(findings)["header-beyond-policy"]
+    assert beyond.evidence.step == "preflight"
+    assert beyond.message.endswith("(the preflight advertises Access-Control-Allow-Headers: *)")
+
+
+def test_authorization_by_wildcard_needs_the_request_to_pass() -> None:
+    # The preflight says "*", but the actual response names no origin: nothing passes, so there
+    # is nothing a wildcard lets through.
+    def answer(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Server(allow_headers="*").answer(request)
+        return Response(200, headers("Vary: Origin"))
+
+    policy = build_policy(origins=[APP], headers=["Authorization"])
+    assert "authorization-by-wildcard" not in by_rule(audit(policy, answer))
+
+
+def test_a_wildcard_witness_is_the_unrelated_origin() -> None:
+    finding = by_rule(audit(None, Server(trusts=None, allow_origin="*")))["public-wildcard"]
+    assert finding.evidence.origin == EVIL
+
+
+def test_each_class_of_crafted_origins_is_judged_past_a_wildcard_only_class() -> None:
+    """null gets `*` (no finding of its own), development front-ends are reflected."""
+
+    def answer(request: Request) -> Response:
+        origin = next((v for n, v in request.headers if n.lower() == "origin"), "")
+        if origin == "null":
+            return Response(200, headers("Access-Control-Allow-Origin: *"))
+        if origin in (LOCALHOST, "http://127.0.0.1:8080"):
+            return Response(200, headers(f"Access-Control-Allow-Origin: {origin}", "Vary: Origin"))
+        return Response(200, headers("Vary: Origin"))
+
+    findings = by_rule(audit(None, answer))
+    assert findings["public-wildcard"].evidence.origin == "null"
+    assert findings["development-origin"].evidence.origin == LOCALHOST
+    assert findings["development-origin"].evidence.related == ("http://127.0.0.1:8080",)
+    assert "null-origin" not in findings
+
+
+def test_credentials_refused_for_one_origin_beside_a_refused_origin() -> None:
+    policy = build_policy(origins=[APP, OTHER], credentials=True)
+    findings = audit(policy, Server(trusts=frozenset({OTHER})))
+    assert [(f.rule.id, f.evidence.origin, f.evidence.credentials) for f in findings] == [
+        ("allowed-origin-refused", APP, "omit"),
+        ("credentials-refused", OTHER, "include"),
+    ]
+
+
+def test_credentials_beyond_policy_is_about_the_origins_own_reads() -> None:
+    # Only the preflight grants credentials (for PUT, left unsent): no credentialed read passed.
+    server = Server(methods="PUT", extra_preflight=("Access-Control-Allow-Credentials: true",))
+    findings = by_rule(audit(build_policy(origins=[APP], methods=["PUT"]), server))
+    assert "credentials-beyond-policy" not in findings
+
+
+def test_a_wildcard_never_grants_credentials_in_a_policy() -> None:
+    policy = Policy(origins=("*", APP), credentials=True)
+    assert expectation(policy, planned(EVIL, "unrelated")[1]) is False  # include
+    assert expectation(policy, planned(APP)[1]) is True
+    assert expectation(policy, planned(EVIL, "unrelated")[0]) is True  # omit: "*" lets it read
+
+
+def test_page_request_in_one_line() -> None:
+    evidence = Evidence(APP, "PUT", (("X-A", "1"), ("X-B", "2")), "include", "preflight", 204, ())
+    assert (
+        evidence.page_request() == f"fetch() from {APP}: PUT, credentials include, X-A: 1, X-B: 2"
+    )

@@ -208,13 +208,23 @@ def test_safelisted_total_over_1024_bytes_makes_every_name_unsafe() -> None:
         ),
         # the page's origin as the browser serializes it
         (Probe(API, "https://App.Example.com:443"), (("Accept", "*/*"), ("Origin", APP))),
-        # same-origin GET: no Origin header
+        # same-origin GET or HEAD: no Origin header; any other method carries it
         (Probe(API, SAME), (("Accept", "*/*"),)),
+        (Probe(API, SAME, "HEAD"), (("Accept", "*/*"),)),
+        (Probe(API, SAME, "POST"), (("Accept", "*/*"), ("Origin", SAME))),
     ],
-    ids=["default-accept", "own-accept", "accept-first", "serialized-origin", "same-origin"],
+    ids=[
+        "default-accept",
+        "own-accept",
+        "accept-first",
+        "serialized-origin",
+        "same-origin",
+        "same-origin-head",
+        "same-origin-post",
+    ],
 )
 def test_actual_request_headers(probe: Probe, headers: tuple[tuple[str, str], ...]) -> None:
-    assert next_request(probe, []) == ("actual", Request("GET", API, headers))
+    assert next_request(probe, []) == ("actual", Request(probe.method, API, headers))
 
 
 def test_advance_while_a_request_is_pending_is_not_allowed() -> None:
@@ -241,6 +251,7 @@ def test_same_origin_reads_every_header() -> None:
     [
         ("nope", "The 'Access-Control-Allow-Origin' header contains the invalid value 'nope'."),
         ("app.example.com", "contains the invalid value 'app.example.com'"),
+        ("//app.example.com", "contains the invalid value '//app.example.com'"),  # no scheme
         ("https://other.example", "has a value 'https://other.example' that is not equal"),
         ("null", "has a value 'null' that is not equal"),
         ("mailto:x", "has a value 'mailto:x' that is not equal"),  # a scheme and a colon: a URL
@@ -406,3 +417,18 @@ def test_an_unsent_simple_post_fails_on_the_actual_step() -> None:
     assert step is not None
     verdict = judge(probe, Exchange((), unsent=step[1]))
     assert (verdict.failed_step, verdict.judged) == ("actual", False)
+
+
+def test_set_cookie_lines_are_never_readable() -> None:
+    lines = (
+        STAR,
+        ("Access-Control-Expose-Headers", "*"),
+        ("Set-Cookie", "a=b"),
+        ("Set-Cookie2", "c=d"),
+    )
+    probe = Probe(API, APP)
+    verdict = judge(probe, run(probe, {API: [resp(200, *lines)]}))
+    assert verdict.readable_headers == (
+        "access-control-allow-origin",
+        "access-control-expose-headers",
+    )

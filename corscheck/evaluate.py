@@ -995,19 +995,6 @@ def _varies_on_origin(result: ProbeResult) -> bool:
     return "origin" in listed or "*" in listed
 
 
-def _is_actual(result: ProbeResult) -> bool:
-    hop = _final_response(result.exchange)
-    return hop is not None and hop.kind == "actual"
-
-
-def _header(result: ProbeResult, name: str) -> str | None:
-    hop = _final_response(result.exchange)
-    if hop is None:
-        return None
-    value = hop.response.headers.combined(name)
-    return value.strip() if value is not None else None
-
-
 def _malformed(result: ProbeResult) -> str | None:
     for hop in result.exchange.hops:
         headers = hop.response.headers

@@ -1363,3 +1363,11 @@ def test_page_request_in_one_line() -> None:
     assert (
         evidence.page_request() == f"fetch() from {APP}: PUT, credentials include, X-A: 1, X-B: 2"
     )
+
+
+def test_private_network_is_not_judged_for_the_targets_own_origin() -> None:
+    """A page on the target's own origin sends no preflight (same-origin is not CORS): there is
+    nothing to grant, so no private-network-refused finding."""
+    own = "https://api.example.com"
+    policy = build_policy(origins=[own], private_network=True)
+    assert audit(policy, Server(trusts=frozenset({own}))) == []

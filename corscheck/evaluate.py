@@ -855,8 +855,8 @@ def _private_network_findings(
         for r in results
         if PRIVATE_NETWORK_REQUEST in r.planned.probe.extra_headers
         and r.planned.probe.credentials == "omit"
-        and r.outcome
-        != "same-origin"  # no preflight, so nothing to grant: the page is the server's
+        # A page on the target's own origin sends no preflight: there is nothing to grant.
+        and r.outcome != "same-origin"
     ]
     for result in asked:
         probe = result.planned.probe

@@ -452,7 +452,7 @@ def _beyond_policy_findings(
                 witness,
                 f"{', '.join(subjects)} allowed for {witness.planned.probe.origin} but not in the policy"
                 + (f" (the preflight advertises {advertised})" if advertised else ""),
-                related=tuple(subjects[1:]),
+                related=tuple(s for s in subjects if s != witness.planned.subject),
                 step="preflight",
             )
         )

@@ -1297,6 +1297,10 @@ def test_authorization_by_wildcard_is_one_finding_on_the_preflight() -> None:
     ]
     beyond = by_rule(findings)["header-beyond-policy"]
     assert beyond.evidence.step == "preflight"
+    # The evidence is one header's probe; related names the others, not that one again.
+    assert beyond.message.startswith(f"Authorization, X-Corscheck-Probe allowed for {APP}")
+    assert beyond.evidence.request_headers[0][0] == "X-Corscheck-Probe"
+    assert beyond.evidence.related == ("Authorization",)
     assert beyond.message.endswith("(the preflight advertises Access-Control-Allow-Headers: *)")
 
 

@@ -1375,3 +1375,155 @@ def test_private_network_is_not_judged_for_the_targets_own_origin() -> None:
     own = "https://api.example.com"
     policy = build_policy(origins=[own], private_network=True)
     assert audit(policy, Server(trusts=frozenset({own}))) == []
+
+
+# --- hygiene, Vary, exposed headers, max-age: witnesses and counts ---------------------------------
+
+OWN = "https://api.example.com"  # the target's own origin
+
+
+def _origin_of(request: Request) -> str | None:
+    return next((v for n, v in request.headers if n.lower() == "origin"), None)
+
+
+def test_wildcard_with_credentials_is_judged_on_each_final_response_once() -> None:
+    """Only the preflights say `*` with credentials: the witness is the probe whose last response
+    is such a preflight (an unsafe request left unsent), not one whose actual response is fine."""
+
+    def answer(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(
+                204,
+                headers(
+                    "Access-Control-Allow-Origin: *",
+                    "Access-Control-Allow-Credentials: true",
+                    "Access-Control-Allow-Headers: *",
+                    "Access-Control-Allow-Methods: *",
+                ),
+            )
+        return Server().answer(request)
+
+    findings = audit(build_policy(origins=[APP], headers=["X-A"]), answer)
+    [finding] = [f for f in findings if f.rule.id == "wildcard-with-credentials"]
+    evidence = finding.evidence
+    assert (evidence.origin, evidence.method, evidence.credentials, evidence.step) == (
+        EVIL,
+        "PUT",
+        "omit",
+        "preflight",
+    )
+
+
+def test_wildcard_with_credentials_past_a_request_that_was_not_sent() -> None:
+    # The target's own origin sends its PUT unsent and unanswered (same-origin, unsafe): the
+    # cross-origin responses after it still count.
+    def answer(request: Request) -> Response:
+        if _origin_of(request) is None:
+            return Response(200, headers("Content-Type: text/plain"))
+        lines = ("Access-Control-Allow-Origin: *", "Access-Control-Allow-Credentials: true")
+        return Response(204 if request.method == "OPTIONS" else 200, headers(*lines))
+
+    findings = by_rule(audit(build_policy(origins=[OWN, APP], methods=["PUT"]), answer))
+    assert findings["wildcard-with-credentials"].evidence.origin == APP
+
+
+@pytest.mark.parametrize(
+    ("policy", "server", "message"),
+    [
+        (
+            APP_POLICY,
+            Server(allow_origin=f"{APP}, {OTHER}"),
+            f"Access-Control-Allow-Origin lists several origins: '{APP}, {OTHER}'",
+        ),
+        (
+            build_policy(origins=[APP], headers=["X-A"]),
+            Server(allow_headers='"X-A"'),
+            "Access-Control-Allow-Headers cannot be parsed: '\"X-A\"'",
+        ),
+        (APP_POLICY, Server(extra=("Access-Control-Allow-Credentials: false",)), None),
+    ],
+    ids=["origin-list", "quoted-header", "credentials-false-is-well-formed"],
+)
+def test_malformed_header_once(policy: Policy, server: Server, message: str | None) -> None:
+    malformed = [f for f in audit(policy, server) if f.rule.id == "malformed-cors-header"]
+    assert [f.message for f in malformed] == ([message] if message else [])
+
+
+def test_missing_vary_witness_is_a_grant() -> None:
+    """The witness is the response that names an origin without Vary (a cache would hand it to
+    another origin), though refusals without Vary come first in the plan."""
+
+    def answer(request: Request) -> Response:
+        if _origin_of(request) == LOCALHOST:
+            return Response(200, headers(f"Access-Control-Allow-Origin: {LOCALHOST}"))
+        return Response(200, headers("Content-Type: text/plain"))
+
+    finding = by_rule(audit(None, answer))["missing-vary-origin"]
+    assert finding.evidence.origin == LOCALHOST
+    assert finding.evidence.related[0] == "null"
+
+
+def test_missing_vary_compares_past_a_same_origin_probe() -> None:
+    def answer(request: Request) -> Response:
+        if _origin_of(request) == APP:
+            return Response(200, headers(f"Access-Control-Allow-Origin: {APP}"))
+        return Response(200, headers("Content-Type: text/plain"))
+
+    finding = by_rule(audit(build_policy(origins=[OWN, APP]), answer))["missing-vary-origin"]
+    assert finding.evidence.origin == APP
+
+
+def test_exposed_headers_missing_is_one_finding_naming_each() -> None:
+    findings = audit(build_policy(origins=[APP], expose=["X-A", "X-B"]), Server())
+    missing = [f for f in findings if f.rule.id == "exposed-header-missing"]
+    assert [(f.message, f.evidence.related) for f in missing] == [
+        ("the page cannot read X-A, X-B (credentials omit)", ("X-B",))
+    ]
+
+
+def test_no_exposed_header_finding_when_the_origin_cannot_read_at_all() -> None:
+    findings = audit(build_policy(origins=[APP], expose=["X-A"]), Server(trusts=frozenset()))
+    assert [f.rule.id for f in findings] == ["allowed-origin-refused"]
+
+
+def test_max_age_findings_show_the_preflight() -> None:
+    policy = build_policy(origins=[APP], headers=["X-A"])
+    # The witness is the GET with X-A: a preflight and an actual response; the preflight is shown.
+    finding = by_rule(audit(policy, Server(allow_headers="X-A", max_age="100000")))[
+        "preflight-cache-too-long"
+    ]
+    assert (finding.evidence.step, finding.message) == (
+        "preflight",
+        "Access-Control-Max-Age is 100000 s, above 86400 s",
+    )
+    bounded = replace(policy, max_age=MaxAge(min=600))
+    finding = by_rule(audit(bounded, Server(allow_headers="X-A", max_age="abc")))[
+        "preflight-cache-too-short"
+    ]
+    assert (finding.evidence.step, finding.message) == (
+        "preflight",
+        "Access-Control-Max-Age is unusable (browsers do not cache), below 600 s",
+    )
+
+
+def test_a_300_response_lowers_an_over_permissive_severity() -> None:
+    finding = by_rule(audit(None, replace(ANY, status=300)))["any-origin"]
+    assert finding.severity == "low"
+    assert finding.notes == ("severity lowered: the response was 300, not a success with data",)
+
+
+def test_evidence_of_a_request_refused_before_sending() -> None:
+    # A probe fetch() refuses to send (TRACE): no response, no request line, the rule's own fix.
+    probes = planned(APP, method="TRACE")
+    findings = evaluate(URL, APP_POLICY, results_for(APP_POLICY, probes, Server().answer), "")
+    [finding] = findings
+    evidence = finding.evidence
+    assert finding.rule.id == "allowed-origin-refused"
+    assert (evidence.step, evidence.status, evidence.sent_method, evidence.sent_lines) == (
+        "none",
+        None,
+        "",
+        (),
+    )
+    assert finding.fix == finding.rule.fix
+    assert evidence.response() == ["no response (no CORS headers)"]

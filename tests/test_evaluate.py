@@ -1527,3 +1527,228 @@ def test_evidence_of_a_request_refused_before_sending() -> None:
     )
     assert finding.fix == finding.rule.fix
     assert evidence.response() == ["no response (no CORS headers)"]
+
+
+# --- which method or header a refused request is blamed on -----------------------------------------
+
+TOKEN = "corscheck-probe-token"
+X_A, X_B = ("X-A", TOKEN), ("X-B", TOKEN)
+
+
+def _asked(request: Request, name: str) -> str:
+    return next((v for n, v in request.headers if n.lower() == name), "")
+
+
+def _put_preflight_403(request: Request) -> Response:
+    """Every preflight for PUT is answered 403 (a framework that rejects a method it does not
+    allow), whatever the headers."""
+    if request.method == "OPTIONS" and _asked(request, "access-control-request-method") == "PUT":
+        return Response(403, headers(f"Access-Control-Allow-Origin: {APP}"))
+    return Server(methods="PUT", allow_headers="X-A").answer(request)
+
+
+def _post_preflight_400(request: Request) -> Response:
+    server = Server(methods="GET", allow_headers="X-A, X-B")
+    if _asked(request, "access-control-request-method") == "POST":
+        server = replace(server, preflight_status=400)
+    return server.answer(request)
+
+
+def _combination_403(methods: str | None) -> Answer:
+    """Each header alone passes; a preflight asking for two headers at once gets 403."""
+
+    def answer(request: Request) -> Response:
+        names = _asked(request, "access-control-request-headers")
+        server = Server(methods=methods, allow_headers=names or None)
+        if request.method == "OPTIONS" and "," in names:
+            server = replace(server, preflight_status=403)
+        return server.answer(request)
+
+    return answer
+
+
+def _x_a_only_beside_put(request: Request) -> Response:
+    # Per-route configuration: X-A is allowed for PUT, not for GET.
+    if _asked(request, "access-control-request-method") == "GET":
+        return Server(methods="PUT").answer(request)
+    return Server(methods="PUT", allow_headers="X-A").answer(request)
+
+
+def _by_origin(request: Request) -> Response:
+    # APP: no credentials at all. OTHER: credentials, but methods only by "*".
+    if _asked(request, "origin") == APP:
+        return Server(methods="PUT").answer(request)
+    return Server(trusts=frozenset({OTHER}), credentials=True, methods="*").answer(request)
+
+
+PUT_X_A = build_policy(origins=[APP], methods=["PUT"], headers=["X-A"])
+BLAME = [
+    pytest.param(
+        PUT_X_A,
+        Server(methods="GET", allow_headers="X-A"),
+        None,
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {APP}: the front-end's PUT with X-A fails its preflight",
+                ("PUT",),
+            )
+        ],
+        id="method-refused-header-passes",
+    ),
+    pytest.param(
+        PUT_X_A,
+        Server(methods="GET", allow_headers="X-A"),
+        lambda: plan_target(URL, PUT_X_A, "quick"),
+        # quick sends no method alone: the browser's reason (PRE-METHOD) names the method
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {APP}: the front-end's PUT with X-A fails its preflight",
+                (),
+            )
+        ],
+        id="quick-method-by-reason",
+    ),
+    pytest.param(
+        PUT_X_A,
+        _put_preflight_403,
+        None,
+        # 403, not PRE-METHOD: PUT alone fails too, GET with X-A passes
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {APP}: the front-end's PUT with X-A fails its preflight",
+                ("PUT",),
+            )
+        ],
+        id="method-alone-refused",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["POST"], headers=["X-A", "X-B"]),
+        _post_preflight_400,
+        None,
+        # no GET with both headers was sent: each header alone passing is enough
+        [
+            (
+                "allowed-method-refused",
+                f"POST is refused for {APP}: the front-end's POST with X-A, X-B fails its "
+                "preflight, while each of its headers passes with GET",
+                (),
+            )
+        ],
+        id="safelisted-method-two-headers",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], headers=["X-A", "X-B"]),
+        _combination_403(None),
+        None,
+        [
+            (
+                "allowed-method-refused",
+                f"the front-end's GET with X-A, X-B fails its preflight for {APP}, although its "
+                "method and each of its headers pass alone",
+                (),
+            )
+        ],
+        id="get-combination",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["PUT"], headers=["X-A", "X-B"]),
+        _combination_403("PUT"),
+        # the headers were tried alone, the method was not: no claim that it passes alone
+        lambda: (
+            planned(APP)
+            + planned(APP, aspect="request", method="PUT", lines=(X_A, X_B), subject="PUT")
+            + planned(APP, aspect="header", lines=(X_A,), subject="X-A")
+            + planned(APP, aspect="header", lines=(X_B,), subject="X-B")
+        ),
+        [
+            (
+                "allowed-method-refused",
+                f"the front-end's PUT with X-A, X-B fails its preflight for {APP}; --depth "
+                "standard tells which of its method and headers the server refuses",
+                (),
+            )
+        ],
+        id="method-not-tried-alone",
+    ),
+    pytest.param(
+        PUT_X_A,
+        _x_a_only_beside_put,
+        None,
+        # the front-end's PUT passes: the refusal is GET's alone, and not said to be the front-end's
+        [
+            (
+                "allowed-header-refused",
+                f"request header X-A is refused for {APP}: GET with X-A fails its preflight",
+                (),
+            )
+        ],
+        id="header-refused-beside-get-only",
+    ),
+    pytest.param(
+        build_policy(origins=[APP, OTHER], headers=["X-Token", "X-Trace"]),
+        Server(trusts=frozenset({APP, OTHER}), allow_headers="Content-Type"),
+        None,
+        [
+            (
+                "allowed-header-refused",
+                f"request headers X-Token, X-Trace are refused for {o}: the front-end's GET with "
+                "X-Token, X-Trace fails its preflight, and so does GET with each alone",
+                ("GET with X-Token",),
+            )
+            for o in (OTHER, APP)
+        ],
+        id="two-origins-two-headers",
+    ),
+    pytest.param(
+        build_policy(origins=[APP, OTHER], methods=["PUT"], credentials=True),
+        _by_origin,
+        None,
+        # APP's PUT with credentials is part of its credentials refusal; OTHER's is its own
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {OTHER}: the front-end's PUT fails its preflight when "
+                "credentials are included (a '*' in the preflight does not cover them)",
+                (),
+            ),
+            ("credentials-refused", f"{APP} cannot read {URL} with credentials", ()),
+        ],
+        id="credentials-refused-beside-another-origin",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"]),
+        Server(methods="PUT"),
+        # the user's own -H header on every probe does not hide the probes with one header alone
+        lambda: plan_target(
+            URL,
+            build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"]),
+            "standard",
+            extra_headers=(("Authorization", "Bearer x"),),
+        ),
+        [
+            (
+                "allowed-header-refused",
+                f"request header X-Token is refused for {APP}: the front-end's PUT with X-Token "
+                "fails its preflight, and so does GET with X-Token alone",
+                ("GET with X-Token",),
+            )
+        ],
+        id="user-headers-on-every-probe",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "server", "probes", "expected"), BLAME)
+def test_refused_requests_are_blamed_on(
+    policy: Policy,
+    server: Server | Answer,
+    probes: Callable[[], list[PlannedProbe]] | None,
+    expected: list[tuple[str, str, tuple[str, ...]]],
+) -> None:
+    findings = audit(policy, server, probes() if probes else None)
+    refused = [f for f in findings if f.rule.direction == "under-permissive"]
+    assert [(f.rule.id, f.message, f.evidence.related) for f in refused] == expected
+    assert all(f.evidence.credentials == "omit" for f in refused if "credentials" not in f.message)

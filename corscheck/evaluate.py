@@ -857,6 +857,7 @@ def _private_network_findings(
         and r.planned.probe.credentials == "omit"
         # A page on the target's own origin sends no preflight: there is nothing to grant.
         and r.outcome != "same-origin"
+        and r.verdict.judged  # an exchange that ended early shows nothing either way
     ]
     for result in asked:
         probe = result.planned.probe

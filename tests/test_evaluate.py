@@ -1752,3 +1752,13 @@ def test_refused_requests_are_blamed_on(
     refused = [f for f in findings if f.rule.direction == "under-permissive"]
     assert [(f.rule.id, f.message, f.evidence.related) for f in refused] == expected
     assert all(f.evidence.credentials == "omit" for f in refused if "credentials" not in f.message)
+
+
+def test_an_unanswered_private_network_probe_is_never_evidence() -> None:
+    """Nothing was answered (the exchange ended before the preflight): neither refused nor granted."""
+    policy = build_policy(origins=[APP], private_network=True)
+    probes = planned(APP, aspect="private-network", method="PUT", extra=(PRIVATE_NETWORK_REQUEST,))
+    probes += planned(EVIL, "unrelated", "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))
+    results = judge_results(policy, [(p, Exchange(), judge(p.probe, Exchange())) for p in probes])
+    assert {r.outcome for r in results} == {"not-checked"}
+    assert evaluate(URL, policy, results, "") == []

@@ -9,7 +9,14 @@ from dataclasses import replace
 import pytest
 
 from corscheck import rules
-from corscheck.evaluate import Evidence, Finding, Suppression, fingerprint, normalized_target
+from corscheck.evaluate import (
+    BaselineState,
+    Evidence,
+    Finding,
+    Suppression,
+    fingerprint,
+    normalized_target,
+)
 
 
 def finding(
@@ -190,6 +197,7 @@ def test_fingerprint_is_the_documented_key(found: Finding, key: tuple[str, ...])
         ("https://a.example?b=1&a=", "https://a.example/?a=&b=1"),  # blank values are kept
         ("HTTPS://[::1]/#f", "https://[::1]/"),
         ("https://A.example/P?q=1#frag", "https://a.example/P?q=1"),  # the path keeps its case
+        ("/v1/users?b=1&a=2", "/v1/users?a=2&b=1"),  # no host: none is made up
     ],
 )
 def test_normalized_target_table(url: str, normalized: str) -> None:
@@ -207,7 +215,7 @@ def test_normalized_target_table(url: str, normalized: str) -> None:
     ],
 )
 def test_which_findings_count_for_fail_on(
-    suppressed: bool | None, baseline: str | None, counts: bool
+    suppressed: bool | None, baseline: BaselineState | None, counts: bool
 ) -> None:
     found = replace(
         finding(),

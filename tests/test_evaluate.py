@@ -1863,3 +1863,12 @@ def test_private_network_evidence_is_the_preflight_when_the_actual_request_was_s
         ]
         assert kinds[0] == ["preflight", "actual"], rule
         assert evidence.step == "preflight", rule
+
+
+def test_a_public_policy_that_allows_private_network_access_lets_anyone_have_it() -> None:
+    policy = build_policy(origins=["*"], private_network=True)
+    server = Server(trusts=None, methods="PUT", allow_headers="Content-Type", private_network=True)
+    assert "private-network-untrusted" not in by_rule(audit(policy, server))
+    # ... while an allow-list policy does not.
+    listed = build_policy(origins=[APP], private_network=True)
+    assert "private-network-untrusted" in by_rule(audit(listed, server))

@@ -1872,3 +1872,28 @@ def test_a_public_policy_that_allows_private_network_access_lets_anyone_have_it(
     # ... while an allow-list policy does not.
     listed = build_policy(origins=[APP], private_network=True)
     assert "private-network-untrusted" in by_rule(audit(listed, server))
+
+
+def test_wildcard_with_credentials_on_a_redirect_before_a_refused_preflight() -> None:
+    """The front-end's GET with X-A is redirected by a response saying `*` with credentials; the
+    fetch then fails at the next preflight. The redirect is the last response the page's request
+    got, so it is the one judged, not the preflight after it."""
+    cdn = "https://cdn.example.net/v1/users"
+
+    def answer(request: Request) -> Response:
+        if request.url != URL:
+            return Response(403 if request.method == "OPTIONS" else 200, headers())
+        if request.method == "OPTIONS":
+            return Server(allow_headers="X-A").answer(request)
+        return Response(
+            307,
+            headers(
+                "Access-Control-Allow-Origin: *",
+                "Access-Control-Allow-Credentials: true",
+                f"Location: {cdn}",
+            ),
+        )
+
+    findings = audit(build_policy(origins=[APP], headers=["X-A"]), answer)
+    [finding] = [f for f in findings if f.rule.id == "wildcard-with-credentials"]
+    assert (finding.evidence.origin, finding.evidence.request_headers) == (APP, (X_A,))

@@ -452,7 +452,7 @@ def _beyond_policy_findings(
                 witness,
                 f"{', '.join(subjects)} allowed for {witness.planned.probe.origin} but not in the policy"
                 + (f" (the preflight advertises {advertised})" if advertised else ""),
-                related=tuple(subjects[1:]),
+                related=tuple(s for s in subjects if s != witness.planned.subject),
                 step="preflight",
             )
         )
@@ -855,6 +855,9 @@ def _private_network_findings(
         for r in results
         if PRIVATE_NETWORK_REQUEST in r.planned.probe.extra_headers
         and r.planned.probe.credentials == "omit"
+        # A page on the target's own origin sends no preflight: there is nothing to grant.
+        and r.outcome != "same-origin"
+        and r.verdict.judged  # an exchange that ended early shows nothing either way
     ]
     for result in asked:
         probe = result.planned.probe
@@ -993,19 +996,6 @@ def _varies_on_origin(result: ProbeResult) -> bool:
         v.strip().lower() for v in split_header_list(hop.response.headers.combined("Vary") or "")
     }
     return "origin" in listed or "*" in listed
-
-
-def _is_actual(result: ProbeResult) -> bool:
-    hop = _final_response(result.exchange)
-    return hop is not None and hop.kind == "actual"
-
-
-def _header(result: ProbeResult, name: str) -> str | None:
-    hop = _final_response(result.exchange)
-    if hop is None:
-        return None
-    value = hop.response.headers.combined(name)
-    return value.strip() if value is not None else None
 
 
 def _malformed(result: ProbeResult) -> str | None:

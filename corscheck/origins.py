@@ -333,10 +333,11 @@ def _origin(scheme: str, host: str, port: int | None) -> str:
 
 
 def _prefix(base: _Base) -> list[str]:
-    if base.is_ipv6:  # nothing can follow "]" in a host
-        return []
-    # `origin.startswith(trusted)` and `host.startswith(trusted_host)`.
-    found = [_origin(base.scheme, f"{base.host}.{ATTACKER_DOMAIN}", base.port)]
+    # `origin.startswith(trusted)` and `host.startswith(trusted_host)`; nothing can follow "]" in an
+    # IPv6 host, but its port can still grow.
+    found = (
+        [] if base.is_ipv6 else [_origin(base.scheme, f"{base.host}.{ATTACKER_DOMAIN}", base.port)]
+    )
     if base.port is not None:
         # With a port in the trusted origin, `startswith` passes one more digit: ":80" -> ":800".
         longer = int(f"{base.port}0")

@@ -48,15 +48,21 @@ EQUIVALENT = ROOT / "tests" / "mutation-equivalent.txt"
 MODULES: dict[str, list[str]] = {
     "browser": [
         "tests/test_browser.py",
+        "tests/test_browser_steps.py",
         "tests/test_verdict_rules.py",
         "tests/test_wpt_cases.py",
         "tests/test_browser_fuzz.py",
     ],
-    "headers": ["tests/test_headers.py", "tests/test_browser.py", "tests/test_origins.py"],
+    "headers": [
+        "tests/test_headers.py",
+        "tests/test_masking.py",
+        "tests/test_browser.py",
+        "tests/test_origins.py",
+    ],
     "origins": ["tests/test_origins.py", "tests/test_plan.py"],
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
     "plan": ["tests/test_plan.py", "tests/test_verdict_rules.py", "tests/test_evaluate.py"],
-    "evaluate": ["tests/test_evaluate.py", "tests/test_fixes.py"],
+    "evaluate": ["tests/test_evaluate.py", "tests/test_fingerprints.py", "tests/test_fixes.py"],
 }
 
 _SWAP_COMPARE: dict[type[ast.cmpop], type[ast.cmpop]] = {
@@ -347,6 +353,7 @@ def apply_mutant(mutant: Mutant) -> None:
                         for attr, held in list(vars(holder).items()):
                             if held is old:
                                 setattr(holder, attr, value)
+        _clear_caches()
         return
     where = _target_of(module, mutant.function)
     fresh = _target_of(types.SimpleNamespace(**namespace), mutant.function)
@@ -356,10 +363,19 @@ def apply_mutant(mutant: Mutant) -> None:
     assert original is not None and replacement is not None, mutant.function
     original.__code__ = replacement.__code__
     original.__defaults__ = replacement.__defaults__
-    for value in vars(module).values():
-        clear = getattr(value, "cache_clear", None)
-        if callable(clear):
-            clear()
+    original.__kwdefaults__ = replacement.__kwdefaults__
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    """Empties every memo of corscheck: a result cached before the fork (a test module computes
+    some at collection time, through any module) was made by the unmutated code."""
+    for name, loaded in list(sys.modules.items()):
+        if name.split(".")[0] == "corscheck":
+            for value in list(vars(loaded).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear):
+                    clear()
 
 
 class _Plugin:

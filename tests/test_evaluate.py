@@ -1193,3 +1193,707 @@ def test_malformed_max_age_and_allow_lists() -> None:
 def test_finding_title_is_the_rules() -> None:
     (finding,) = audit(None, ANY)
     assert finding.title == finding.rule.title
+
+
+# --- evidence and witnesses written out ----------------------------------------------------------
+
+
+def evidence_of(finding: Finding) -> tuple[object, ...]:
+    e = finding.evidence
+    return (
+        finding.rule.id,
+        e.origin,
+        e.method,
+        e.request_headers,
+        e.credentials,
+        e.step,
+        e.status,
+        e.sent_method,
+        e.sent_lines,
+        e.response_lines,
+        e.related,
+    )
+
+
+def test_evidence_shows_every_cors_line_of_its_step_and_nothing_else() -> None:
+    policy = build_policy(origins=[APP], methods=["GET"])
+    server = Server(
+        methods="GET, PUT, DELETE, PATCH",
+        allow_headers="X-A",
+        max_age="600",
+        expose="X-Id",
+        credentials=True,
+        extra_preflight=("X-Other: 1", "Access-Control-Allow-Private-Network: true"),
+    )
+    assert [evidence_of(f) for f in audit(policy, server)] == [
+        (
+            "credentials-beyond-policy",
+            APP,
+            "GET",
+            (),
+            "include",
+            "actual",
+            200,
+            "GET",
+            (("Origin", APP),),
+            (
+                ("Access-Control-Allow-Origin", APP),
+                ("Access-Control-Allow-Credentials", "true"),
+                ("Access-Control-Expose-Headers", "X-Id"),
+                ("Vary", "Origin"),
+            ),
+            (),
+        ),
+        (
+            "method-beyond-policy",
+            APP,
+            "DELETE",
+            (),
+            "omit",
+            "preflight",
+            204,
+            "OPTIONS",
+            (("Origin", APP), ("Access-Control-Request-Method", "DELETE")),
+            (
+                ("Access-Control-Allow-Origin", APP),
+                ("Access-Control-Allow-Credentials", "true"),
+                ("Access-Control-Allow-Methods", "GET, PUT, DELETE, PATCH"),
+                ("Access-Control-Allow-Headers", "X-A"),
+                ("Access-Control-Max-Age", "600"),
+                ("Vary", "Origin"),
+                ("Access-Control-Allow-Private-Network", "true"),
+            ),
+            ("PATCH", "PUT"),
+        ),
+    ]
+
+
+def test_authorization_by_wildcard_is_one_finding_on_the_preflight() -> None:
+    policy = build_policy(origins=[APP], methods=["GET"], headers=["X-A"])
+    findings = audit(policy, Server(allow_headers="*"))
+    by_wildcard = [f for f in findings if f.rule.id == "authorization-by-wildcard"]
+    assert [evidence_of(f) for f in by_wildcard] == [
+        (
+            "authorization-by-wildcard",
+            APP,
+            "GET",
+            (("Authorization", "Bearer corscheck-probe-token"),),
+            "omit",
+            "preflight",
+            204,
+            "OPTIONS",
+            (
+                ("Origin", APP),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "authorization"),
+            ),
+            (
+                ("Access-Control-Allow-Origin", APP),
+                ("Access-Control-Allow-Headers", "*"),
+                ("Vary", "Origin"),
+            ),
+            (),
+        )
+    ]
+    beyond = by_rule(findings)["header-beyond-policy"]
+    assert beyond.evidence.step == "preflight"
+    # The evidence is one header's probe; related names the others, not that one again.
+    assert beyond.message.startswith(f"Authorization, X-Corscheck-Probe allowed for {APP}")
+    assert beyond.evidence.request_headers[0][0] == "X-Corscheck-Probe"
+    assert beyond.evidence.related == ("Authorization",)
+    assert beyond.message.endswith("(the preflight advertises Access-Control-Allow-Headers: *)")
+
+
+def test_authorization_by_wildcard_needs_the_request_to_pass() -> None:
+    # The preflight says "*", but the actual response names no origin: nothing passes, so there
+    # is nothing a wildcard lets through.
+    def answer(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Server(allow_headers="*").answer(request)
+        return Response(200, headers("Vary: Origin"))
+
+    policy = build_policy(origins=[APP], headers=["Authorization"])
+    assert "authorization-by-wildcard" not in by_rule(audit(policy, answer))
+
+
+def test_a_wildcard_witness_is_the_unrelated_origin() -> None:
+    finding = by_rule(audit(None, Server(trusts=None, allow_origin="*")))["public-wildcard"]
+    assert finding.evidence.origin == EVIL
+
+
+def test_each_class_of_crafted_origins_is_judged_past_a_wildcard_only_class() -> None:
+    """null gets `*` (no finding of its own), development front-ends are reflected."""
+
+    def answer(request: Request) -> Response:
+        origin = next((v for n, v in request.headers if n.lower() == "origin"), "")
+        if origin == "null":
+            return Response(200, headers("Access-Control-Allow-Origin: *"))
+        if origin in (LOCALHOST, "http://127.0.0.1:8080"):
+            return Response(200, headers(f"Access-Control-Allow-Origin: {origin}", "Vary: Origin"))
+        return Response(200, headers("Vary: Origin"))
+
+    findings = by_rule(audit(None, answer))
+    assert findings["public-wildcard"].evidence.origin == "null"
+    assert findings["development-origin"].evidence.origin == LOCALHOST
+    assert findings["development-origin"].evidence.related == ("http://127.0.0.1:8080",)
+    assert "null-origin" not in findings
+
+
+def test_credentials_refused_for_one_origin_beside_a_refused_origin() -> None:
+    policy = build_policy(origins=[APP, OTHER], credentials=True)
+    findings = audit(policy, Server(trusts=frozenset({OTHER})))
+    assert [(f.rule.id, f.evidence.origin, f.evidence.credentials) for f in findings] == [
+        ("allowed-origin-refused", APP, "omit"),
+        ("credentials-refused", OTHER, "include"),
+    ]
+
+
+def test_credentials_beyond_policy_is_about_the_origins_own_reads() -> None:
+    # Only the preflight grants credentials (for PUT, left unsent): no credentialed read passed.
+    server = Server(methods="PUT", extra_preflight=("Access-Control-Allow-Credentials: true",))
+    findings = by_rule(audit(build_policy(origins=[APP], methods=["PUT"]), server))
+    assert "credentials-beyond-policy" not in findings
+
+
+def test_a_wildcard_never_grants_credentials_in_a_policy() -> None:
+    policy = Policy(origins=("*", APP), credentials=True)
+    assert expectation(policy, planned(EVIL, "unrelated")[1]) is False  # include
+    assert expectation(policy, planned(APP)[1]) is True
+    assert expectation(policy, planned(EVIL, "unrelated")[0]) is True  # omit: "*" lets it read
+
+
+def test_page_request_in_one_line() -> None:
+    evidence = Evidence(APP, "PUT", (("X-A", "1"), ("X-B", "2")), "include", "preflight", 204, ())
+    assert (
+        evidence.page_request() == f"fetch() from {APP}: PUT, credentials include, X-A: 1, X-B: 2"
+    )
+
+
+def test_private_network_is_not_judged_for_the_targets_own_origin() -> None:
+    """A page on the target's own origin sends no preflight (same-origin is not CORS): there is
+    nothing to grant, so no private-network-refused finding."""
+    own = "https://api.example.com"
+    policy = build_policy(origins=[own], private_network=True)
+    assert audit(policy, Server(trusts=frozenset({own}))) == []
+
+
+# --- hygiene, Vary, exposed headers, max-age: witnesses and counts ---------------------------------
+
+OWN = "https://api.example.com"  # the target's own origin
+
+
+def _origin_of(request: Request) -> str | None:
+    return next((v for n, v in request.headers if n.lower() == "origin"), None)
+
+
+def test_wildcard_with_credentials_is_judged_on_each_final_response_once() -> None:
+    """Only the preflights say `*` with credentials: the witness is the probe whose last response
+    is such a preflight (an unsafe request left unsent), not one whose actual response is fine."""
+
+    def answer(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(
+                204,
+                headers(
+                    "Access-Control-Allow-Origin: *",
+                    "Access-Control-Allow-Credentials: true",
+                    "Access-Control-Allow-Headers: *",
+                    "Access-Control-Allow-Methods: *",
+                ),
+            )
+        return Server().answer(request)
+
+    findings = audit(build_policy(origins=[APP], headers=["X-A"]), answer)
+    [finding] = [f for f in findings if f.rule.id == "wildcard-with-credentials"]
+    evidence = finding.evidence
+    assert (evidence.origin, evidence.method, evidence.credentials, evidence.step) == (
+        EVIL,
+        "PUT",
+        "omit",
+        "preflight",
+    )
+
+
+def test_wildcard_with_credentials_past_a_request_that_was_not_sent() -> None:
+    # The target's own origin sends its PUT unsent and unanswered (same-origin, unsafe): the
+    # cross-origin responses after it still count.
+    def answer(request: Request) -> Response:
+        if _origin_of(request) is None:
+            return Response(200, headers("Content-Type: text/plain"))
+        lines = ("Access-Control-Allow-Origin: *", "Access-Control-Allow-Credentials: true")
+        return Response(204 if request.method == "OPTIONS" else 200, headers(*lines))
+
+    findings = audit(build_policy(origins=[OWN, APP], methods=["PUT"]), answer)
+    wildcard = [f for f in findings if f.rule.id == "wildcard-with-credentials"]
+    assert [f.evidence.origin for f in wildcard] == [APP]  # once, however many responses say so
+
+
+@pytest.mark.parametrize(
+    ("policy", "server", "message"),
+    [
+        (
+            APP_POLICY,
+            Server(allow_origin=f"{APP}, {OTHER}"),
+            f"Access-Control-Allow-Origin lists several origins: '{APP}, {OTHER}'",
+        ),
+        (
+            build_policy(origins=[APP], headers=["X-A"]),
+            Server(allow_headers='"X-A"'),
+            "Access-Control-Allow-Headers cannot be parsed: '\"X-A\"'",
+        ),
+        (APP_POLICY, Server(extra=("Access-Control-Allow-Credentials: false",)), None),
+    ],
+    ids=["origin-list", "quoted-header", "credentials-false-is-well-formed"],
+)
+def test_malformed_header_once(policy: Policy, server: Server, message: str | None) -> None:
+    malformed = [f for f in audit(policy, server) if f.rule.id == "malformed-cors-header"]
+    assert [f.message for f in malformed] == ([message] if message else [])
+
+
+def test_missing_vary_witness_is_a_grant() -> None:
+    """The witness is the response that names an origin without Vary (a cache would hand it to
+    another origin), though refusals without Vary come first in the plan."""
+
+    def answer(request: Request) -> Response:
+        if _origin_of(request) == LOCALHOST:
+            return Response(200, headers(f"Access-Control-Allow-Origin: {LOCALHOST}"))
+        return Response(200, headers("Content-Type: text/plain"))
+
+    finding = by_rule(audit(None, answer))["missing-vary-origin"]
+    assert finding.evidence.origin == LOCALHOST
+    assert finding.evidence.related[0] == "null"
+
+
+def test_missing_vary_compares_past_a_same_origin_probe() -> None:
+    def answer(request: Request) -> Response:
+        if _origin_of(request) == APP:
+            return Response(200, headers(f"Access-Control-Allow-Origin: {APP}"))
+        return Response(200, headers("Content-Type: text/plain"))
+
+    finding = by_rule(audit(build_policy(origins=[OWN, APP]), answer))["missing-vary-origin"]
+    assert finding.evidence.origin == APP
+
+
+def test_exposed_headers_missing_is_one_finding_naming_each() -> None:
+    findings = audit(build_policy(origins=[APP], expose=["X-A", "X-B"]), Server())
+    missing = [f for f in findings if f.rule.id == "exposed-header-missing"]
+    assert [(f.message, f.evidence.related) for f in missing] == [
+        ("the page cannot read X-A, X-B (credentials omit)", ("X-B",))
+    ]
+
+
+def test_no_exposed_header_finding_when_the_origin_cannot_read_at_all() -> None:
+    findings = audit(build_policy(origins=[APP], expose=["X-A"]), Server(trusts=frozenset()))
+    assert [f.rule.id for f in findings] == ["allowed-origin-refused"]
+
+
+def test_max_age_findings_show_the_preflight() -> None:
+    policy = build_policy(origins=[APP], headers=["X-A"])
+    # The witness is the GET with X-A: a preflight and an actual response; the preflight is shown.
+    finding = by_rule(audit(policy, Server(allow_headers="X-A", max_age="100000")))[
+        "preflight-cache-too-long"
+    ]
+    assert (finding.evidence.step, finding.message) == (
+        "preflight",
+        "Access-Control-Max-Age is 100000 s, above 86400 s",
+    )
+    bounded = replace(policy, max_age=MaxAge(min=600))
+    finding = by_rule(audit(bounded, Server(allow_headers="X-A", max_age="abc")))[
+        "preflight-cache-too-short"
+    ]
+    assert (finding.evidence.step, finding.message) == (
+        "preflight",
+        "Access-Control-Max-Age is unusable (browsers do not cache), below 600 s",
+    )
+
+
+def test_a_300_response_lowers_an_over_permissive_severity() -> None:
+    finding = by_rule(audit(None, replace(ANY, status=300)))["any-origin"]
+    assert finding.severity == "low"
+    assert finding.notes == ("severity lowered: the response was 300, not a success with data",)
+
+
+def test_evidence_of_a_request_refused_before_sending() -> None:
+    # A probe fetch() refuses to send (TRACE): no response, no request line, the rule's own fix.
+    probes = planned(APP, method="TRACE")
+    findings = evaluate(URL, APP_POLICY, results_for(APP_POLICY, probes, Server().answer), "")
+    [finding] = findings
+    evidence = finding.evidence
+    assert finding.rule.id == "allowed-origin-refused"
+    assert (evidence.step, evidence.status, evidence.sent_method, evidence.sent_lines) == (
+        "none",
+        None,
+        "",
+        (),
+    )
+    assert finding.fix == finding.rule.fix
+    assert evidence.response() == ["no response (no CORS headers)"]
+
+
+# --- which method or header a refused request is blamed on -----------------------------------------
+
+TOKEN = "corscheck-probe-token"
+X_A, X_B = ("X-A", TOKEN), ("X-B", TOKEN)
+
+
+def _asked(request: Request, name: str) -> str:
+    return next((v for n, v in request.headers if n.lower() == name), "")
+
+
+def _put_preflight_403(request: Request) -> Response:
+    """Every preflight for PUT is answered 403 (a framework that rejects a method it does not
+    allow), whatever the headers."""
+    if request.method == "OPTIONS" and _asked(request, "access-control-request-method") == "PUT":
+        return Response(403, headers(f"Access-Control-Allow-Origin: {APP}"))
+    return Server(methods="PUT", allow_headers="X-A").answer(request)
+
+
+def _post_preflight_400(request: Request) -> Response:
+    server = Server(methods="GET", allow_headers="X-A, X-B")
+    if _asked(request, "access-control-request-method") == "POST":
+        server = replace(server, preflight_status=400)
+    return server.answer(request)
+
+
+def _combination_403(methods: str | None) -> Answer:
+    """Each header alone passes; a preflight asking for two headers at once gets 403."""
+
+    def answer(request: Request) -> Response:
+        names = _asked(request, "access-control-request-headers")
+        server = Server(methods=methods, allow_headers=names or None)
+        if request.method == "OPTIONS" and "," in names:
+            server = replace(server, preflight_status=403)
+        return server.answer(request)
+
+    return answer
+
+
+def _x_a_only_beside_put(request: Request) -> Response:
+    # Per-route configuration: X-A is allowed for PUT, not for GET.
+    if _asked(request, "access-control-request-method") == "GET":
+        return Server(methods="PUT").answer(request)
+    return Server(methods="PUT", allow_headers="X-A").answer(request)
+
+
+def _by_origin(request: Request) -> Response:
+    # APP: no credentials at all. OTHER: credentials, but methods only by "*".
+    if _asked(request, "origin") == APP:
+        return Server(methods="PUT").answer(request)
+    return Server(trusts=frozenset({OTHER}), credentials=True, methods="*").answer(request)
+
+
+PUT_X_A = build_policy(origins=[APP], methods=["PUT"], headers=["X-A"])
+BLAME = [
+    pytest.param(
+        PUT_X_A,
+        Server(methods="GET", allow_headers="X-A"),
+        None,
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {APP}: the front-end's PUT with X-A fails its preflight",
+                ("PUT",),
+            )
+        ],
+        id="method-refused-header-passes",
+    ),
+    pytest.param(
+        PUT_X_A,
+        Server(methods="GET", allow_headers="X-A"),
+        lambda: plan_target(URL, PUT_X_A, "quick"),
+        # quick sends no method alone: the browser's reason (PRE-METHOD) names the method
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {APP}: the front-end's PUT with X-A fails its preflight",
+                (),
+            )
+        ],
+        id="quick-method-by-reason",
+    ),
+    pytest.param(
+        PUT_X_A,
+        _put_preflight_403,
+        None,
+        # 403, not PRE-METHOD: PUT alone fails too, GET with X-A passes
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {APP}: the front-end's PUT with X-A fails its preflight",
+                ("PUT",),
+            )
+        ],
+        id="method-alone-refused",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["POST"], headers=["X-A", "X-B"]),
+        _post_preflight_400,
+        None,
+        # no GET with both headers was sent: each header alone passing is enough
+        [
+            (
+                "allowed-method-refused",
+                f"POST is refused for {APP}: the front-end's POST with X-A, X-B fails its "
+                "preflight, while each of its headers passes with GET",
+                (),
+            )
+        ],
+        id="safelisted-method-two-headers",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], headers=["X-A", "X-B"]),
+        _combination_403(None),
+        None,
+        [
+            (
+                "allowed-method-refused",
+                f"the front-end's GET with X-A, X-B fails its preflight for {APP}, although its "
+                "method and each of its headers pass alone",
+                (),
+            )
+        ],
+        id="get-combination",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["PUT"], headers=["X-A", "X-B"]),
+        _combination_403("PUT"),
+        # the headers were tried alone, the method was not: no claim that it passes alone
+        lambda: (
+            planned(APP)
+            + planned(APP, aspect="request", method="PUT", lines=(X_A, X_B), subject="PUT")
+            + planned(APP, aspect="header", lines=(X_A,), subject="X-A")
+            + planned(APP, aspect="header", lines=(X_B,), subject="X-B")
+        ),
+        [
+            (
+                "allowed-method-refused",
+                f"the front-end's PUT with X-A, X-B fails its preflight for {APP}; --depth "
+                "standard tells which of its method and headers the server refuses",
+                (),
+            )
+        ],
+        id="method-not-tried-alone",
+    ),
+    pytest.param(
+        PUT_X_A,
+        _x_a_only_beside_put,
+        None,
+        # the front-end's PUT passes: the refusal is GET's alone, and not said to be the front-end's
+        [
+            (
+                "allowed-header-refused",
+                f"request header X-A is refused for {APP}: GET with X-A fails its preflight",
+                (),
+            )
+        ],
+        id="header-refused-beside-get-only",
+    ),
+    pytest.param(
+        build_policy(origins=[APP, OTHER], headers=["X-Token", "X-Trace"]),
+        Server(trusts=frozenset({APP, OTHER}), allow_headers="Content-Type"),
+        None,
+        [
+            (
+                "allowed-header-refused",
+                f"request headers X-Token, X-Trace are refused for {o}: the front-end's GET with "
+                "X-Token, X-Trace fails its preflight, and so does GET with each alone",
+                ("GET with X-Token",),
+            )
+            for o in (OTHER, APP)
+        ],
+        id="two-origins-two-headers",
+    ),
+    pytest.param(
+        build_policy(origins=[APP, OTHER], methods=["PUT"], credentials=True),
+        _by_origin,
+        None,
+        # APP's PUT with credentials is part of its credentials refusal; OTHER's is its own
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {OTHER}: the front-end's PUT fails its preflight when "
+                "credentials are included (a '*' in the preflight does not cover them)",
+                (),
+            ),
+            ("credentials-refused", f"{APP} cannot read {URL} with credentials", ()),
+        ],
+        id="credentials-refused-beside-another-origin",
+    ),
+    pytest.param(
+        replace(PUT_X_A, credentials=True),
+        Server(methods="GET", allow_headers="X-A", credentials=True),
+        None,
+        # refused with credentials and without: the witness is the request without
+        [
+            (
+                "allowed-method-refused",
+                f"PUT is refused for {APP}: the front-end's PUT with X-A fails its preflight",
+                ("PUT",),
+            )
+        ],
+        id="refused-in-both-modes",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["POST"], headers=["X-A", "X-B"]),
+        _post_preflight_400,
+        # X-B was never tried alone: the safelisted POST is not blamed on a guess
+        lambda: (
+            planned(APP)
+            + planned(APP, aspect="request", method="POST", lines=(X_A, X_B), subject="POST")
+            + planned(APP, aspect="header", lines=(X_A,), subject="X-A")
+        ),
+        [
+            (
+                "allowed-header-refused",
+                f"the front-end's POST with X-A, X-B fails its preflight for {APP}; --depth "
+                "standard tells which of its headers the server refuses",
+                (),
+            )
+        ],
+        id="safelisted-method-header-not-tried",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["GET", "POST"], headers=["X-A", "X-B"]),
+        _post_preflight_400,
+        # ... but GET with both headers passing shows the method is what is refused
+        lambda: (
+            planned(APP)
+            + planned(APP, aspect="request", method="GET", lines=(X_A, X_B), subject="GET")
+            + planned(APP, aspect="request", method="POST", lines=(X_A, X_B), subject="POST")
+            + planned(APP, aspect="header", lines=(X_A,), subject="X-A")
+        ),
+        [
+            (
+                "allowed-method-refused",
+                f"POST is refused for {APP}: the front-end's POST with X-A, X-B fails its "
+                "preflight, while each of its headers passes with GET",
+                (),
+            )
+        ],
+        id="safelisted-method-get-with-every-header-passes",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"]),
+        Server(methods="PUT"),
+        # the user's own -H header on every probe does not hide the probes with one header alone
+        lambda: plan_target(
+            URL,
+            build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"]),
+            "standard",
+            extra_headers=(("Authorization", "Bearer x"),),
+        ),
+        [
+            (
+                "allowed-header-refused",
+                f"request header X-Token is refused for {APP}: the front-end's PUT with X-Token "
+                "fails its preflight, and so does GET with X-Token alone",
+                ("GET with X-Token",),
+            )
+        ],
+        id="user-headers-on-every-probe",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "server", "probes", "expected"), BLAME)
+def test_refused_requests_are_blamed_on(
+    policy: Policy,
+    server: Server | Answer,
+    probes: Callable[[], list[PlannedProbe]] | None,
+    expected: list[tuple[str, str, tuple[str, ...]]],
+) -> None:
+    findings = audit(policy, server, probes() if probes else None)
+    refused = [f for f in findings if f.rule.direction == "under-permissive"]
+    assert [(f.rule.id, f.message, f.evidence.related) for f in refused] == expected
+    assert all(f.evidence.credentials == "omit" for f in refused if "credentials" not in f.message)
+
+
+def test_an_unanswered_private_network_probe_is_never_evidence() -> None:
+    """Nothing was answered (the exchange ended before the preflight): neither refused nor granted."""
+    policy = build_policy(origins=[APP], private_network=True)
+    probes = planned(APP, aspect="private-network", method="PUT", extra=(PRIVATE_NETWORK_REQUEST,))
+    probes += planned(EVIL, "unrelated", "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))
+    results = judge_results(policy, [(p, Exchange(), judge(p.probe, Exchange())) for p in probes])
+    assert {r.outcome for r in results} == {"not-checked"}
+    assert evaluate(URL, policy, results, "") == []
+
+
+def test_exposed_headers_are_judged_on_one_read() -> None:
+    policy = build_policy(origins=[APP], expose=["X-A"], credentials=True)
+    findings = audit(policy, Server(credentials=True))
+    missing = [f for f in findings if f.rule.id == "exposed-header-missing"]
+    assert [f.message for f in missing] == ["the page cannot read X-A (credentials omit)"]
+
+
+def test_authorization_by_wildcard_once_and_never_for_the_own_origin() -> None:
+    # Two requests carry Authorization (the front-end's and the header alone): one finding.
+    policy = build_policy(origins=[APP], headers=["Authorization", "X-A"])
+    findings = audit(policy, Server(allow_headers="*"))
+    assert [f.rule.id for f in findings].count("authorization-by-wildcard") == 1
+    # A page on the target's own origin sends no preflight: no wildcard is involved.
+    own = build_policy(origins=[OWN], headers=["Authorization"])
+    assert "authorization-by-wildcard" not in by_rule(audit(own, Server(trusts=frozenset({OWN}))))
+
+
+def test_private_network_evidence_is_the_preflight_when_the_actual_request_was_sent() -> None:
+    """With --send-unsafe the PUT goes out after its preflight; the grant is on the preflight."""
+
+    def sent(probe: Probe, answer: Answer) -> Exchange:
+        hops: list[Hop] = []
+        while (step := next_request(probe, hops)) is not None:
+            hops.append(Hop(step[0], step[1], answer(step[1])))
+        return Exchange(tuple(hops))
+
+    policy = build_policy(origins=[APP], private_network=True)
+    for server, rule in (
+        (Server(methods="PUT"), "private-network-refused"),
+        (
+            Server(trusts=None, methods="PUT", allow_headers="Content-Type", private_network=True),
+            "private-network-untrusted",
+        ),
+    ):
+        probes = [p for p in plan_target(URL, policy, "standard") if p.aspect == "private-network"]
+        judged = []
+        for p in probes:
+            exchange = sent(chain_of(p.probe), server.answer)
+            judged.append((p, exchange, judge(p.probe, exchange)))
+        evidence = by_rule(evaluate(URL, policy, judge_results(policy, judged), ""))[rule].evidence
+        kinds = [
+            [h.kind for h in e.hops] for p, e, _ in judged if p.probe.origin == evidence.origin
+        ]
+        assert kinds[0] == ["preflight", "actual"], rule
+        assert evidence.step == "preflight", rule
+
+
+def test_a_public_policy_that_allows_private_network_access_lets_anyone_have_it() -> None:
+    policy = build_policy(origins=["*"], private_network=True)
+    server = Server(trusts=None, methods="PUT", allow_headers="Content-Type", private_network=True)
+    assert "private-network-untrusted" not in by_rule(audit(policy, server))
+    # ... while an allow-list policy does not.
+    listed = build_policy(origins=[APP], private_network=True)
+    assert "private-network-untrusted" in by_rule(audit(listed, server))
+
+
+def test_wildcard_with_credentials_on_a_redirect_before_a_refused_preflight() -> None:
+    """The front-end's GET with X-A is redirected by a response saying `*` with credentials; the
+    fetch then fails at the next preflight. The redirect is the last response the page's request
+    got, so it is the one judged, not the preflight after it."""
+    cdn = "https://cdn.example.net/v1/users"
+
+    def answer(request: Request) -> Response:
+        if request.url != URL:
+            return Response(403 if request.method == "OPTIONS" else 200, headers())
+        if request.method == "OPTIONS":
+            return Server(allow_headers="X-A").answer(request)
+        return Response(
+            307,
+            headers(
+                "Access-Control-Allow-Origin: *",
+                "Access-Control-Allow-Credentials: true",
+                f"Location: {cdn}",
+            ),
+        )
+
+    findings = audit(build_policy(origins=[APP], headers=["X-A"]), answer)
+    [finding] = [f for f in findings if f.rule.id == "wildcard-with-credentials"]
+    assert (finding.evidence.origin, finding.evidence.request_headers) == (APP, (X_A,))

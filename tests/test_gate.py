@@ -19,118 +19,16 @@ from typer.testing import CliRunner
 from corscheck import rules
 from corscheck.cli import app
 from corscheck.errors import PolicyError
-from corscheck.evaluate import Evidence, Finding, fingerprint, normalized_target
+from corscheck.evaluate import Finding, fingerprint
 from corscheck.gate import Gate, Ignore
 from corscheck.merge import report_from_dict
 from corscheck.policyfile import load_policy_file
 from corscheck.report.model import Report, TargetReport
 
+from .test_fingerprints import finding
 from .test_formats import report_schema, sarif_validator
 
 TODAY = date(2026, 6, 1)
-
-
-def finding(
-    rule: rules.Rule = rules.DEVELOPMENT_ORIGIN,
-    target: str = "https://api.example.com/v1/users",
-    origin: str = "http://localhost:3000",
-    origin_class: str = "developer",
-    method: str = "GET",
-    headers: tuple[tuple[str, str], ...] = (),
-) -> Finding:
-    evidence = Evidence(
-        origin=origin,
-        method=method,
-        request_headers=headers,
-        credentials="include",
-        step="actual",
-        status=200,
-        response_lines=(("Access-Control-Allow-Origin", origin),),
-        origin_class=origin_class,
-    )
-    return Finding(rule, rule.severity, target, f"{origin} can read {target}", evidence)
-
-
-# --- fingerprints ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        (finding(), finding(origin="http://127.0.0.1:8080")),
-        (
-            finding(rules.UNTRUSTED_ORIGIN, origin="https://app.example.com.evil.example"),
-            finding(rules.UNTRUSTED_ORIGIN, origin="https://appxexample.com", origin_class="dot"),
-        ),
-        (finding(target="https://API.example.com:443/v1/users"), finding()),
-        (
-            finding(target="https://api.example.com/?b=2&a=1"),
-            finding(target="https://api.example.com?a=1&b=2"),
-        ),
-        (
-            finding(
-                rules.ALLOWED_HEADER_REFUSED,
-                origin="https://app.example.com",
-                origin_class="allowed",
-                method="put",
-                headers=(("X-Tenant", "a"),),
-            ),
-            finding(
-                rules.ALLOWED_HEADER_REFUSED,
-                origin="https://app.example.com",
-                origin_class="allowed",
-                method="PUT",
-                headers=(("x-tenant", "b"),),
-            ),
-        ),
-    ],
-    ids=[
-        "crafted-origin-label",
-        "witness-class-of-one-mistake",
-        "host-case-default-port",
-        "query-order",
-        "header-case-and-value",
-    ],
-)
-def test_fingerprint_is_the_same_for_the_same_root_cause(a: Finding, b: Finding) -> None:
-    assert fingerprint(a) == fingerprint(b)
-    assert len(fingerprint(a)) == 32
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        (finding(), finding(rules.NULL_ORIGIN, origin="null", origin_class="null")),
-        (finding(), finding(target="https://api.example.com/v1/orders")),
-        (
-            finding(
-                rules.ALLOWED_HEADER_REFUSED,
-                origin="https://app.example.com",
-                origin_class="allowed",
-            ),
-            finding(
-                rules.ALLOWED_HEADER_REFUSED,
-                origin="https://app.example.com",
-                origin_class="allowed",
-                headers=(("X-Tenant", "a"),),
-            ),
-        ),
-    ],
-    ids=["rule", "target", "refused-header"],
-)
-def test_fingerprint_differs_for_another_root_cause(a: Finding, b: Finding) -> None:
-    assert fingerprint(a) != fingerprint(b)
-
-
-def test_fingerprint_ignores_message_severity_and_notes() -> None:
-    plain = finding()
-    reworded = replace(plain, message="reworded by a later version", severity="low", notes=("x",))
-    assert fingerprint(plain) == fingerprint(reworded)
-
-
-def test_normalized_target() -> None:
-    assert normalized_target("HTTP://Example.COM:80") == "http://example.com/"
-    assert normalized_target("https://[::1]:8443/a?z=1&a=2#f") == "https://[::1]:8443/a?a=2&z=1"
 
 
 # --- the gate ----------------------------------------------------------------------------------------

@@ -81,6 +81,21 @@ def test_is_token(text: str, token: bool) -> None:
         ("http://[0:0:0:0:0:0:0:1]", "http://[::1]"),
         ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
         ("  https://app.example.com  ", "https://app.example.com"),
+        # WHATWG URL default ports: dropped for every special scheme, kept when not the default.
+        ("ws://app.example.com:80/socket", "ws://app.example.com"),
+        ("wss://app.example.com:443", "wss://app.example.com"),
+        ("ftp://files.example.com:21", "ftp://files.example.com"),
+        ("ws://app.example.com:81", "ws://app.example.com:81"),
+        ("wss://app.example.com:444", "wss://app.example.com:444"),
+        ("ftp://files.example.com:22", "ftp://files.example.com:22"),
+        ("http://app.example.com:443", "http://app.example.com:443"),
+        # UTS #46 maps upper case, full-width letters and soft hyphens before punycode, as
+        # browsers do.
+        ("https://BÜCHER.example", "https://xn--bcher-kva.example"),
+        ("https://\uff42ücher.example", "https://xn--bcher-kva.example"),
+        ("https://a\u00adb.example", "https://ab.example"),
+        # Printable characters (space, !) in the path are not control characters.
+        ("https://app.example.com/a b!", "https://app.example.com"),
     ],
     ids=[
         "plain",
@@ -94,6 +109,17 @@ def test_is_token(text: str, token: bool) -> None:
         "ipv6-long",
         "ipv4",
         "padded",
+        "ws-default",
+        "wss-default",
+        "ftp-default",
+        "ws-port",
+        "wss-port",
+        "ftp-port",
+        "http-on-443",
+        "idn-upper",
+        "idn-full-width",
+        "idn-soft-hyphen",
+        "printable-path",
     ],
 )
 def test_serialize_origin(url: str, origin: str) -> None:
@@ -113,6 +139,10 @@ def test_serialize_origin(url: str, origin: str) -> None:
         "https://a\x00.example",
         "//app.example.com",
         "http://exa<mple.com",
+        "https://app.example.com/a\x01b",
+        "https://app.example.com/a\x1fb",
+        "https://app.example.com/a\x7fb",
+        "//app.example.com/?next=http://x",
     ],
     ids=[
         "no-scheme",
@@ -125,6 +155,10 @@ def test_serialize_origin(url: str, origin: str) -> None:
         "nul",
         "scheme-relative",
         "forbidden-char",
+        "control-in-path",
+        "unit-separator-in-path",
+        "del-in-path",
+        "scheme-relative-with-url-in-query",
     ],
 )
 def test_serialize_origin_rejects(url: str) -> None:
@@ -179,6 +213,25 @@ def test_header_list_basics() -> None:
     assert headers.combined("A") == "1, 2"
     assert headers.combined("missing") is None
     assert HeaderList.from_raw([(b"X", b"\xff")]).lines == (("X", "\xff"),)
+    assert len(headers) == 3 and len(HeaderList()) == 0
+    assert 1 not in headers and None not in headers  # only a string names a header
+
+
+def test_header_list_matching_keeps_the_lines_as_received() -> None:
+    """The report's evidence: every line of one header, its name spelt as the server sent it."""
+    headers = HeaderList.of(
+        [
+            ("Access-Control-Allow-Origin", "a"),
+            ("Vary", "Origin"),
+            ("access-control-allow-origin", "b"),
+        ]
+    )
+    assert headers.matching("ACCESS-CONTROL-ALLOW-ORIGIN") == [
+        ("Access-Control-Allow-Origin", "a"),
+        ("access-control-allow-origin", "b"),
+    ]
+    assert headers.matching("vary") == [("Vary", "Origin")]
+    assert headers.matching("X-Missing") == []
 
 
 # --- Properties: hostile input never raises anything but documented errors -----------------------

@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corscheck.errors import UsageError
-from corscheck.headers import parse_origin
+from corscheck.headers import parse_origin, serialize_origin
 from corscheck.origins import (
     ORIGIN_CLASSES,
     AttackerOrigin,
     _attackers,
+    _registrable_by_others,
     attacker_origins,
     origin_matches_policy,
     registrable_domain,
@@ -242,6 +243,8 @@ DERIVED_CASES = [
     # IPv6: nothing can follow "]", so only the scheme and the port change.
     derived("ipv6-downgrade", V6, [], "scheme-downgrade", "http://[2001:db8::1]"),
     derived("ipv6-port", V6, [], "port", "https://[2001:db8::1]:8443"),
+    # `startswith("http://[::1]:3000")` passes port 30000: the port grows though the host cannot.
+    derived("ipv6-prefix-port", "http://[::1]:3000/", [], "prefix", "http://[::1]:30000"),
     derived("ipv6-no-subdomain", V6, [], "subdomain", f"https://{ATK}.[2001:db8::1]", False),
     # Ports: an origin with a port gets the default port and another one, and one more digit.
     derived("port-to-default", API, [f"{APP}:8443"], "port", APP),
@@ -502,3 +505,225 @@ def _canonical(origin: str) -> str:
     from corscheck.headers import serialize_origin
 
     return serialize_origin(origin)
+
+
+# --- the target-independent lists, written out (thorough) --------------------------------------
+
+
+def test_thorough_generic_classes_written_out() -> None:
+    """Every development front-end, loose-localhost edge and hosting platform corscheck probes."""
+    derived = by_class(attacker_origins(API, [APP], depth="thorough"))
+    assert derived["localhost"] == [
+        "http://localhost.corscheck-attacker.example",
+        "https://localhost.corscheck-attacker.example",
+        "http://127.0.0.1.corscheck-attacker.example",
+        "https://corscheck-attacker-localhost.example",
+    ]
+    assert derived["developer"] == [
+        "http://localhost:3000",
+        "http://127.0.0.1:8080",
+        "http://localhost:5173",
+        "http://localhost:8080",
+        "http://localhost:4200",
+        "http://localhost:8000",
+        "http://localhost:5000",
+        "http://localhost",
+        "http://127.0.0.1:3000",
+        "http://127.0.0.1",
+        "http://[::1]:3000",
+        "https://localhost:3000",
+    ]
+    assert derived["third-party-hosting"] == [
+        f"https://{ATK}.github.io",
+        f"https://{ATK}.s3.amazonaws.com",
+        f"https://{ATK}.vercel.app",
+        f"https://{ATK}.netlify.app",
+        f"https://{ATK}.herokuapp.com",
+        f"https://{ATK}.pages.dev",
+        "https://codepen.io",
+        "https://cdpn.io",
+        "https://jsfiddle.net",
+        "https://fiddle.jshell.net",
+        f"https://{ATK}.gitlab.io",
+        f"https://{ATK}.web.app",
+        f"https://{ATK}.firebaseapp.com",
+        f"https://{ATK}.azurewebsites.net",
+        f"https://{ATK}.blob.core.windows.net",
+        "https://storage.googleapis.com",
+        f"https://{ATK}.appspot.com",
+        f"https://{ATK}.workers.dev",
+        f"https://{ATK}.onrender.com",
+        f"https://{ATK}.glitch.me",
+        f"https://{ATK}.surge.sh",
+        f"https://{ATK}.ngrok-free.app",
+    ]
+    assert [o for o in derived["special-chars"] if o.startswith(APP)] == [
+        f"{APP}{c}.{ATK}.example" for c in "_`}{!$&'()*+,;=~-"
+    ]
+
+
+# --- ports, per scheme ----------------------------------------------------------------------------
+
+PORT_CASES = [
+    # (target, allowed, class, origins of that class derived from the allowed entry or target)
+    (
+        "http://api.example.io:8080/",
+        [],
+        "port",
+        ["http://api.example.io", "http://api.example.io:8081"],
+    ),
+    (
+        "https://api.example.io:8443/",
+        [],
+        "port",
+        ["https://api.example.io", "https://api.example.io:8444"],
+    ),
+    # schemes without alternates of their own take 8443/8444
+    (API, ["wss://socket.example.com"], "port", ["wss://socket.example.com:8443"]),
+    (
+        API,
+        ["wss://socket.example.com:8443"],
+        "port",
+        ["wss://socket.example.com", "wss://socket.example.com:8444"],
+    ),
+    # `startswith("http://h.example.com:8")` passes :80, which is http://h.example.com itself: that
+    # one is a port variant, not a longer prefix.
+    (
+        "http://h.example.com:8/",
+        [],
+        "prefix",
+        ["http://h.example.com.corscheck-attacker.example:8"],
+    ),
+    ("http://h.example.com:8/", [], "port", ["http://h.example.com", "http://h.example.com:8080"]),
+]
+
+
+@pytest.mark.parametrize(("target", "allowed", "origin_class", "expected"), PORT_CASES)
+def test_port_variants(
+    target: str, allowed: list[str], origin_class: str, expected: list[str]
+) -> None:
+    derived = attacker_origins(target, allowed, depth="thorough")
+    source = allowed[0] if allowed else serialize_origin(target)
+    assert [
+        a.origin for a in derived if a.origin_class == origin_class and a.derived_from == source
+    ] == expected
+
+
+def test_standard_keeps_one_candidate_per_base() -> None:
+    """At standard depth a derived class keeps the most telling candidate of each base: here the
+    longer host, not the longer port (:30000, :44430), which thorough adds."""
+    allowed = ["https://app.example.io:3000"]
+    standard = attacker_origins("https://api.example.io:4443", allowed)
+    assert by_class(standard)["prefix"] == [
+        "https://app.example.io.corscheck-attacker.example:3000",
+        "https://api.example.io.corscheck-attacker.example:4443",
+    ]
+    thorough = attacker_origins("https://api.example.io:4443", allowed, depth="thorough")
+    assert by_class(thorough)["prefix"] == [
+        "https://app.example.io.corscheck-attacker.example:3000",
+        "https://app.example.io:30000",
+        "https://api.example.io.corscheck-attacker.example:4443",
+        "https://api.example.io:44430",
+    ]
+
+
+def test_neither_the_target_nor_a_trusted_origin_is_derived_again() -> None:
+    # The trusted origin's port variant :8443 is the target itself: it is not an attacker.
+    target, trusted = "https://api.example.com:8443", "https://api.example.com"
+    derived = [a.origin for a in attacker_origins(target, [], [trusted], "thorough")]
+    assert target not in derived and trusted not in derived
+    assert "https://api.example.com:8444" in derived
+
+
+# --- substrings and unescaped dots: only names someone else could register -----------------------
+
+SUBSTRING_CASES = [
+    ("https://api.example.io", ["https://xample.io"]),  # api.example.i: no such suffix
+    ("https://api.shop.example.info", ["https://api.shop.example.in", "https://xample.info"]),
+    ("https://a.example.jobs", ["https://a.example.jo", "https://xample.jobs"]),
+    ("https://x.example.travel", ["https://x.example.tr", "https://xample.travel"]),
+    ("https://api.example.museum", ["https://api.example.mu", "https://xample.museum"]),
+    ("https://shop.example.dk", ["https://xample.dk"]),
+    # the first cut someone else could register, not every one (www.example.co is one too)
+    ("https://www.example.com.au", ["https://www.example.com", "https://xample.com.au"]),
+    # with a port: the cut host with it (host-level checks) and without it (whole-origin checks)
+    (
+        "https://www.example.com.au:8443",
+        ["https://www.example.com:8443", "https://www.example.com", "https://xample.com.au:8443"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("target", "expected"), SUBSTRING_CASES)
+def test_substring_cuts(target: str, expected: list[str]) -> None:
+    derived = by_class(attacker_origins(target, [], depth="thorough"))
+    assert derived.get("substring", []) == expected
+
+
+def test_unescaped_dot_inside_the_trusted_site_is_no_bypass() -> None:
+    # api.v1xexample.com is under example.com itself: only the dot before the site is a bypass.
+    derived = by_class(attacker_origins("https://api.v1.example.com", [], depth="thorough"))
+    assert derived["unescaped-dot"] == ["https://api.v1xexample.com"]
+
+
+# --- policy entries -------------------------------------------------------------------------------
+
+MATCH_CASES = [
+    # an entry that is no origin is skipped, and the next entries still count
+    ("https://a.example.com", ["junk", "https://*.example.com"], True),
+    ("https://a.example.com", ["https://b.example.com", "https://*.example.com"], True),
+    # host names are case-insensitive in an entry, as in any URL
+    ("https://a.example.com", ["https://*.EXAMPLE.COM"], True),
+    ("https://a.example.com", ["https://A.Example.com"], True),
+    # an entry with a path, userinfo, query or fragment is no origin: it never matches
+    ("https://a.example.com", ["https://a.example.com/"], False),
+    ("https://a.example.com", ["https://a.example.com/app"], False),
+    ("https://a.example.com", ["https://u@a.example.com"], False),
+    ("https://a.example.com", ["https://a.example.com?x"], False),
+    ("https://a.example.com", ["https://a.example.com#f"], False),
+    ("https://a.example.com", ["https://*.example.com/app"], False),
+]
+
+
+@pytest.mark.parametrize(("origin", "allowed", "matches"), MATCH_CASES)
+def test_policy_entries_match(origin: str, allowed: list[str], matches: bool) -> None:
+    assert origin_matches_policy(origin, allowed) is matches
+
+
+def test_entries_that_are_no_origin_derive_nothing() -> None:
+    assert attacker_origins(API, ["https://", "http://a b.example"]) == attacker_origins(API, [])
+
+
+REGISTRABLE_CASES = [
+    ("a.example.com.", "example.com."),  # fully qualified: the root dot is kept
+    ("a.example.com..", None),  # an empty label
+    ("a\u3002example\u3002com", "example.com"),  # ideographic full stop
+    ("a\uff0eexample\uff0ecom", "example.com"),  # full-width full stop
+    ("a\uff61example\uff61com", "example.com"),  # halfwidth ideographic full stop
+    ("[::ffff:1.2.3.4]", None),  # IPv6 literal with an IPv4 tail
+    ("0x7f.1", None),  # the WHATWG parser reads this as IPv4
+    ("a.0xab", None),
+    ("a.0xg", "a.0xg"),  # not hexadecimal: a name
+    ("kawasaki.jp", "kawasaki.jp"),  # *.kawasaki.jp needs a label in front of kawasaki.jp
+    ("a.kawasaki.jp", None),
+    ("www.city.kawasaki.jp", "city.kawasaki.jp"),  # !city.kawasaki.jp
+]
+
+
+@pytest.mark.parametrize(("host", "expected"), REGISTRABLE_CASES)
+def test_registrable_domain_edges(host: str, expected: str | None) -> None:
+    assert registrable_domain(host) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "victim", "others"),
+    [
+        ("evil.example.co", "example.com", True),
+        ("www.example.com", "example.com", False),  # the trusted site itself
+        ("www.city.kawasaki.jp", None, True),  # an exception rule is a listed rule
+        ("a.b.internal", None, False),  # only the implicit "*" rule: no one can register it
+        ("github.io", None, False),  # a public suffix has no site
+    ],
+)
+def test_registrable_by_others(host: str, victim: str | None, others: bool) -> None:
+    assert _registrable_by_others(host, victim) is others

@@ -4,13 +4,16 @@ from collections import Counter
 
 import pytest
 
+from corscheck.browser import Probe
 from corscheck.plan import (
     ALLOWED,
+    concrete_allowed_origins,
     distinct_chains,
     estimated_requests,
+    front_end_methods,
     plan_target,
 )
-from corscheck.policy import build_policy
+from corscheck.policy import Policy, build_policy
 
 URL = "https://api.example.com/v1/users"
 POLICY = build_policy(
@@ -84,3 +87,306 @@ def test_extra_headers_on_every_probe() -> None:
     extra = (("Authorization", "Bearer x"),)
     planned = plan_target(URL, POLICY, "quick", extra_headers=extra)
     assert all(p.probe.extra_headers[: len(extra)] == extra for p in planned)
+
+
+# --- plans written out -----------------------------------------------------------------------------
+
+APP = "https://app.example.com"
+UNRELATED = "https://corscheck-attacker.example"
+PNA = (("Access-Control-Request-Private-Network", "true"),)
+TOKEN = "corscheck-probe-token"
+EVERY_HEADER = (
+    ("Accept", "application/json"),
+    ("Content-Language", "en-US"),
+    ("Accept-Language", "en-US"),
+    ("X-Api", TOKEN),
+    ("X-Corscheck-Any", TOKEN),
+)
+# Rows: (origin class, aspect, origin, method, request headers, extra headers, subject), the omit
+# probe of each pair; the probes of the allowed origins and the private-network ones (standard).
+WRITTEN_OUT = [
+    pytest.param(
+        build_policy(
+            origins=[APP],
+            methods=["GET", "PUT", "patch"],
+            headers=["Accept", "Content-Language", "Accept-Language", "X-Api", "*"],
+            private_network=True,
+        ),
+        [
+            # the allowed origin alone, then the requests the front-end really sends
+            (ALLOWED, "origin", APP, "GET", (), (), ""),
+            (ALLOWED, "request", APP, "GET", EVERY_HEADER, (), "GET"),
+            (ALLOWED, "request", APP, "PUT", EVERY_HEADER, (), "PUT"),
+            (ALLOWED, "request", APP, "patch", EVERY_HEADER, (), "patch"),
+            # each non-safelisted method and each header alone, with sample values that are not
+            # safelisted (application/json), "*" as a header of corscheck's own
+            (ALLOWED, "method", APP, "PUT", (), (), "PUT"),
+            (ALLOWED, "method", APP, "patch", (), (), "patch"),
+            (ALLOWED, "header", APP, "GET", (("Accept", "application/json"),), (), "Accept"),
+            (
+                ALLOWED,
+                "header",
+                APP,
+                "GET",
+                (("Content-Language", "en-US"),),
+                (),
+                "Content-Language",
+            ),
+            (ALLOWED, "header", APP, "GET", (("Accept-Language", "en-US"),), (), "Accept-Language"),
+            (ALLOWED, "header", APP, "GET", (("X-Api", TOKEN),), (), "X-Api"),
+            (ALLOWED, "header", APP, "GET", (("X-Corscheck-Any", TOKEN),), (), "X-Corscheck-Any"),
+            # beyond the policy: methods it does not list; "*" does not cover Authorization
+            (ALLOWED, "method", APP, "DELETE", (), (), "DELETE"),
+            (ALLOWED, "method", APP, "PATCH", (), (), "PATCH"),
+            (
+                ALLOWED,
+                "header",
+                APP,
+                "GET",
+                (("Authorization", "Bearer corscheck-probe-token"),),
+                (),
+                "Authorization",
+            ),
+            (ALLOWED, "private-network", APP, "PUT", (), PNA, ""),
+            # the preflight path, from the unrelated origin
+            (
+                "unrelated",
+                "private-network",
+                UNRELATED,
+                "PUT",
+                (("Content-Type", "application/json"),),
+                PNA,
+                "",
+            ),
+        ],
+        id="methods-headers-star-private-network",
+    ),
+    pytest.param(
+        build_policy(origins=[APP], methods=["*"], headers=["Authorization"]),
+        [
+            (ALLOWED, "origin", APP, "GET", (), (), ""),
+            # "*" methods: the front-end's method is GET; nothing beyond a "*"
+            (
+                ALLOWED,
+                "request",
+                APP,
+                "GET",
+                (("Authorization", "Bearer corscheck-probe-token"),),
+                (),
+                "GET",
+            ),
+            (
+                ALLOWED,
+                "header",
+                APP,
+                "GET",
+                (("X-Corscheck-Probe", TOKEN),),
+                (),
+                "X-Corscheck-Probe",
+            ),
+            (
+                "unrelated",
+                "private-network",
+                UNRELATED,
+                "PUT",
+                (("Content-Type", "application/json"),),
+                PNA,
+                "",
+            ),
+        ],
+        id="any-method-one-header",
+    ),
+    pytest.param(
+        # An OpenAPI route: what its calls send is probed; what the policy allows bounds the beyond.
+        Policy(origins=(APP,), methods=("PUT",), sends_methods=(), sends_headers=("X-Sent",)),
+        [
+            (ALLOWED, "origin", APP, "GET", (), (), ""),
+            (ALLOWED, "request", APP, "GET", (("X-Sent", TOKEN),), (), "GET"),
+            (ALLOWED, "method", APP, "DELETE", (), (), "DELETE"),
+            (ALLOWED, "method", APP, "PATCH", (), (), "PATCH"),
+            (
+                "unrelated",
+                "private-network",
+                UNRELATED,
+                "PUT",
+                (("Content-Type", "application/json"),),
+                PNA,
+                "",
+            ),
+        ],
+        id="sends-no-method",
+    ),
+    pytest.param(
+        # GET with no header is the origin probe itself: no second request for it.
+        build_policy(origins=[APP], methods=["GET"], headers=[]),
+        [
+            (ALLOWED, "origin", APP, "GET", (), (), ""),
+            (ALLOWED, "method", APP, "DELETE", (), (), "DELETE"),
+            (ALLOWED, "method", APP, "PATCH", (), (), "PATCH"),
+            (ALLOWED, "method", APP, "PUT", (), (), "PUT"),
+            (
+                ALLOWED,
+                "header",
+                APP,
+                "GET",
+                (("X-Corscheck-Probe", TOKEN),),
+                (),
+                "X-Corscheck-Probe",
+            ),
+            (
+                ALLOWED,
+                "header",
+                APP,
+                "GET",
+                (("Authorization", "Bearer corscheck-probe-token"),),
+                (),
+                "Authorization",
+            ),
+            (
+                "unrelated",
+                "private-network",
+                UNRELATED,
+                "PUT",
+                (("Content-Type", "application/json"),),
+                PNA,
+                "",
+            ),
+        ],
+        id="get-only",
+    ),
+    pytest.param(
+        # A method or header named twice is one request.
+        Policy(origins=(APP,), sends_methods=("PUT", "PUT"), sends_headers=("X-A", "X-A")),
+        [
+            (ALLOWED, "origin", APP, "GET", (), (), ""),
+            (ALLOWED, "request", APP, "PUT", (("X-A", TOKEN), ("X-A", TOKEN)), (), "PUT"),
+            (ALLOWED, "method", APP, "PUT", (), (), "PUT"),
+            (ALLOWED, "header", APP, "GET", (("X-A", TOKEN),), (), "X-A"),
+            (
+                "unrelated",
+                "private-network",
+                UNRELATED,
+                "PUT",
+                (("Content-Type", "application/json"),),
+                PNA,
+                "",
+            ),
+        ],
+        id="named-twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "rows"), WRITTEN_OUT)
+def test_plan_written_out(policy: Policy, rows: list[tuple[object, ...]]) -> None:
+    planned = plan_target(URL, policy, "standard")
+    assert [
+        (
+            p.origin_class,
+            p.aspect,
+            p.probe.origin,
+            p.probe.method,
+            p.probe.headers,
+            p.probe.extra_headers,
+            p.subject,
+        )
+        for p in planned
+        if p.probe.credentials == "omit"
+        and (p.origin_class == ALLOWED or p.aspect == "private-network")
+    ] == rows
+
+
+def test_attackers_probe_the_origin_and_one_preflight_path() -> None:
+    planned = [p for p in plan_target(URL, POLICY, "standard") if p.origin_class != ALLOWED]
+    aspects = Counter(p.aspect for p in planned if p.probe.credentials == "omit")
+    assert aspects["private-network"] == 1
+    assert set(aspects) == {"origin", "private-network"}
+
+
+@pytest.mark.parametrize(
+    ("depth", "trusted", "preflight_path"),
+    [
+        ("quick", (), False),
+        ("standard", (), True),
+        ("thorough", (), True),
+        ("standard", ("https://partner.example.net",), False),
+    ],
+    ids=["quick", "standard", "thorough", "second-round"],
+)
+def test_preflight_path_probe_per_depth(
+    depth: str, trusted: tuple[str, ...], preflight_path: bool
+) -> None:
+    planned = plan_target(URL, POLICY, depth, trusted=trusted)  # type: ignore[arg-type]
+    assert (
+        any(p.aspect == "private-network" and p.origin_class != ALLOWED for p in planned)
+        is preflight_path
+    )
+
+
+def test_preflight_path_falls_back_to_the_first_attacker() -> None:
+    # The unrelated origin is allowed here, so it is no attacker: the first attacker (null) asks.
+    policy = build_policy(origins=[APP, UNRELATED])
+    [probe] = [
+        p
+        for p in plan_target(URL, policy, "standard")
+        if p.aspect == "private-network" and p.probe.credentials == "omit"
+    ]
+    assert (probe.origin_class, probe.probe.origin) == ("null", "null")
+
+
+def test_public_policy_still_has_attackers() -> None:
+    """With "*" credentialed reads must stay refused: attackers are probed, a made-up origin reads."""
+    planned = plan_target(URL, build_policy(origins=["*"]), "standard")
+    assert {p.probe.origin for p in planned if p.origin_class == ALLOWED} == {
+        "https://corscheck-public.example"
+    }
+    assert UNRELATED in {p.probe.origin for p in planned if p.origin_class == "unrelated"}
+
+
+def test_quick_plans_the_requests_of_every_allowed_origin() -> None:
+    policy = build_policy(origins=[APP, "https://admin.example.com"], methods=["PUT"])
+    planned = plan_target(URL, policy, "quick")
+    requests = {(p.probe.origin, p.probe.method) for p in planned if p.aspect == "request"}
+    assert requests == {(APP, "PUT"), ("https://admin.example.com", "PUT")}
+    assert not [p for p in planned if p.aspect in ("method", "header", "private-network")]
+
+
+def test_concrete_allowed_origins() -> None:
+    policy = build_policy(
+        origins=["*", "https://*.example.com", "https://a.example", "https://*.example.com"]
+    )
+    assert concrete_allowed_origins(policy) == [
+        "https://corscheck-public.example",
+        "https://corscheck-probe.example.com",
+        "https://a.example",
+    ]
+
+
+def test_front_end_methods() -> None:
+    assert front_end_methods(build_policy(methods=["*", "PUT"])) == ["PUT"]
+    assert front_end_methods(build_policy(methods=["*"])) == ["GET"]
+    assert front_end_methods(build_policy()) == ["GET"]
+    assert front_end_methods(Policy(methods=("PUT",), sends_methods=("POST",))) == ["POST"]
+    assert front_end_methods(Policy(methods=("PUT",), sends_methods=())) == ["GET"]
+
+
+def chain(method: str, headers: tuple[tuple[str, str], ...] = ()) -> Probe:
+    return Probe(URL, APP, method, headers, "omit")
+
+
+@pytest.mark.parametrize(
+    ("chains", "send_unsafe", "requests"),
+    [
+        ([chain("GET")], False, 1),
+        ([chain("HEAD")], False, 1),
+        ([chain("get")], False, 1),  # normalized as fetch() does
+        ([chain("POST")], False, 0),  # simple, but it changes state: not sent
+        ([chain("POST")], True, 1),
+        ([chain("PUT")], False, 1),  # the preflight only
+        ([chain("PUT")], True, 2),
+        ([chain("GET", (("X-Api", TOKEN),))], False, 2),
+        ([chain("GET"), chain("PUT"), chain("DELETE")], False, 3),
+    ],
+)
+def test_estimated_requests(chains: list[Probe], send_unsafe: bool, requests: int) -> None:
+    assert estimated_requests(chains, send_unsafe) == requests

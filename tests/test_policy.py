@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from corscheck.errors import PolicyError
-from corscheck.policy import MaxAge, build_policy, normalize_origin_entry, origin_matches
+from corscheck.policy import (
+    MaxAge,
+    Policy,
+    build_policy,
+    normalize_origin_entry,
+    origin_matches,
+    validate_method,
+)
 
 MATCHES = [
     ("exact", "https://app.example.com", ["https://app.example.com"], True),
@@ -134,3 +141,144 @@ def test_notes_say_which_values_need_no_cors_permission() -> None:
 def test_no_notes_when_every_value_needs_permission() -> None:
     policy = build_policy(origins=["https://a.example"], methods=["PUT"], headers=["X-Token"])
     assert "notes" not in policy.to_dict()
+
+
+# --- what a policy allows -------------------------------------------------------------------------
+
+ALLOWS = [
+    # (method or header, methods, headers, the name asked, allowed)
+    ("method", None, None, "DELETE", True),  # the policy does not say: nothing is beyond it
+    ("method", ["*"], None, "DELETE", True),
+    ("method", ["PUT"], None, "PUT", True),
+    ("method", ["PUT"], None, "GET", True),  # safelisted methods need no permission
+    ("method", ["PUT"], None, "HEAD", True),
+    ("method", ["PUT"], None, "POST", True),
+    ("method", ["PUT"], None, "DELETE", False),
+    ("header", None, None, "X-Anything", True),
+    ("header", None, ["*"], "X-Anything", True),
+    ("header", None, ["X-Api"], "x-api", True),
+    ("header", None, ["X-Api"], "X-Other", False),
+    ("header", None, [], "X-Api", False),
+]
+
+
+@pytest.mark.parametrize(("kind", "methods", "headers", "asked", "allowed"), ALLOWS)
+def test_policy_allows(
+    kind: str, methods: list[str] | None, headers: list[str] | None, asked: str, allowed: bool
+) -> None:
+    policy = build_policy(origins=["https://a.example"], methods=methods, headers=headers)
+    check = policy.allows_method if kind == "method" else policy.allows_header
+    assert check(asked) is allowed
+
+
+def test_is_public_only_with_star() -> None:
+    assert build_policy(origins=["*"]).is_public is True
+    assert build_policy(origins=["https://a.example", "null"]).is_public is False
+
+
+def test_methods_fetch_normalizes_are_upper_cased() -> None:
+    policy = build_policy(methods=["delete", "head", "options", "post", "put", "get", "patch"])
+    assert policy.methods == ("DELETE", "HEAD", "OPTIONS", "POST", "PUT", "GET", "patch")
+
+
+def test_defaults_and_to_dict_written_out() -> None:
+    assert build_policy().to_dict() == {
+        "origins": [],
+        "methods": None,
+        "headers": None,
+        "expose": [],
+        "credentials": False,
+        "private-network": False,
+    }
+    policy = build_policy(
+        origins=["HTTPS://App.example.com", "https://*.example.org", "null"],
+        methods=["PUT"],
+        headers=["X-Api", "*"],
+        expose=["X-Id"],
+        credentials=True,
+        max_age=MaxAge(min=60, max=60),  # equal bounds are a fixed value, not an error
+        private_network=True,
+    )
+    assert policy.to_dict() == {
+        "origins": ["https://app.example.com", "https://*.example.org", "null"],
+        "methods": ["PUT"],
+        "headers": ["X-Api", "*"],
+        "expose": ["X-Id"],
+        "credentials": True,
+        "private-network": True,
+        "max-age": {"min": 60, "max": 60},
+    }
+    assert policy.warnings == (
+        "'HTTPS://App.example.com' normalized to 'https://app.example.com', as browsers send it",
+    )
+
+
+@pytest.mark.parametrize(
+    ("sends_methods", "sends_headers", "sends"),
+    [
+        (None, None, None),
+        (("PUT",), None, {"methods": ["PUT"], "headers": []}),
+        (None, ("X-Api",), {"methods": [], "headers": ["X-Api"]}),
+        ((), (), {"methods": [], "headers": []}),  # known to send nothing is still known
+    ],
+)
+def test_to_dict_says_what_the_front_end_sends(
+    sends_methods: tuple[str, ...] | None,
+    sends_headers: tuple[str, ...] | None,
+    sends: dict[str, list[str]] | None,
+) -> None:
+    data = Policy(sends_methods=sends_methods, sends_headers=sends_headers).to_dict()
+    assert data.get("sends") == sends
+
+
+@pytest.mark.parametrize(
+    ("methods", "headers", "notes"),
+    [
+        (["HEAD"], None, ["HEAD is a CORS-safelisted method"]),
+        (None, ["Accept"], ["Accept is CORS-safelisted for common values; other values need"]),
+        (None, ["accept-language"], ["accept-language is CORS-safelisted for common values"]),
+        (None, ["Content-Language"], ["Content-Language is CORS-safelisted for common values"]),
+        (None, ["Content-Type"], ["Content-Type is CORS-safelisted for common values (only"]),
+    ],
+)
+def test_notes_per_value(
+    methods: list[str] | None, headers: list[str] | None, notes: list[str]
+) -> None:
+    written = build_policy(methods=methods, headers=headers).notes()
+    assert len(written) == len(notes)
+    assert all(w.startswith(n) for w, n in zip(written, notes, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("entry", "canonical"),
+    [
+        ("null", "null"),
+        ("https://a.example:65535", "https://a.example:65535"),
+    ],
+)
+def test_normalize_origin_entry_edges(entry: str, canonical: str) -> None:
+    assert normalize_origin_entry(entry) == (canonical, None)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("https://a.example:65536", "port 65536 is out of range"),
+        ("https://a.example:abc", r"is not an origin: expected scheme://host\[:port\]$"),
+        ("https://EXAMPLE.com:abc", r"is not an origin: expected scheme://host\[:port\]$"),
+        ("https://a.example#f", "no path, query or fragment"),
+    ],
+)
+def test_bad_origin_entry_hints(entry: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        normalize_origin_entry(entry)
+
+
+@pytest.mark.parametrize("method", ["*", "patch", "PUT", "X-Custom"])
+def test_valid_methods_are_kept_as_written(method: str) -> None:
+    assert validate_method(method) == method
+    assert build_policy(methods=[method]).methods == (method,)
+
+
+def test_star_is_a_valid_header_entry() -> None:
+    assert build_policy(headers=["*"], expose=["*"]).to_dict()["headers"] == ["*"]

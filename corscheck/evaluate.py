@@ -576,7 +576,10 @@ def _refused_requests(
         key = (origin, id(witnesses[0]))
         if kind == "header" and key in first_header:
             _, _, shown = first_header[key]
-            merged[(origin, kind, f"{shown}, {subject}")] = merged.pop(first_header[key])
+            earlier = merged.pop(first_header[key])
+            merged[(origin, kind, f"{shown}, {subject}")] = list(
+                {id(w): w for w in (*earlier, *witnesses)}.values()
+            )
             first_header[key] = (origin, kind, f"{shown}, {subject}")
             continue
         if kind == "header":
@@ -587,7 +590,18 @@ def _refused_requests(
         witness = witnesses[0]
         requests = list(dict.fromkeys(_request_summary(w) for w in witnesses))
         front_end = "the front-end's " if witness.planned.aspect == "request" else ""
-        failing = f"{front_end}{requests[0]} fails its preflight"
+        step = witness.verdict.failed_step
+        if step == "preflight":
+            failing = f"{front_end}{requests[0]} fails its preflight"
+        else:
+            # The preflight let it through; the response itself fails the CORS check (an error
+            # page without CORS headers, typically).
+            hop = _evidence_hop(witness.exchange, step)
+            status = f" ({hop.response.status})" if hop is not None else ""
+            failing = (
+                f"{front_end}{requests[0]} passes its preflight, but its {step or 'actual'} "
+                f"response{status} fails the CORS check"
+            )
         clause = _only_with_credentials(witness, results)
         if kind == "method":
             rule = rules.ALLOWED_METHOD_REFUSED
@@ -604,6 +618,7 @@ def _refused_requests(
             # the browser's reason alone may pass on its own (the server refuses the combination).
             refused_alone = all(
                 (single := _sibling(witness, results, "GET", [name.lower()])) is not None
+                and single is not witness
                 and single.verdict.judged
                 and not single.verdict.allowed
                 for name in subject.split(", ")
@@ -633,7 +648,7 @@ def _refused_requests(
                 f"{'headers' if simple else 'method and headers'} the server refuses"
             )
         findings.append(
-            _finding(rule, target, witness, message, related=tuple(requests[1:]), step="preflight")
+            _finding(rule, target, witness, message, related=tuple(requests[1:]), step=step)
         )
     return findings
 
@@ -1096,16 +1111,24 @@ def _fix_for_reason(rule: Rule, result: ProbeResult, hop: Hop | None) -> str | N
         return None
     reason_id = result.verdict.reason_id
     headers = hop.response.headers
-    if (
-        reason_id == "CHECK-ACAO-MULTIPLE"
-        or len(headers.get_all("Access-Control-Allow-Origin")) > 1
-    ):
+    if reason_id == "CHECK-ACAO-MULTIPLE":
         count = len(headers.get_all("Access-Control-Allow-Origin"))
         copies = f"{count} Access-Control-Allow-Origin lines" if count > 1 else "a list of origins"
         return (
             f"The response carries {copies}, and browsers accept exactly one origin. Two layers "
             "usually add it (the framework's CORS middleware and a proxy's add_header, or two "
             "middlewares): keep CORS in one layer and remove it from the other."
+        )
+    if (
+        reason_id == "CHECK-ACAO-MISSING"
+        and result.verdict.failed_step == "actual"
+        and result.verdict.preflight
+    ):
+        return (
+            f"The preflight passes, but the actual response ({hop.response.status}) carries no "
+            "Access-Control-Allow-Origin: send the CORS headers on every response, errors "
+            "included (an authentication or error handler that answers before the CORS "
+            "middleware often drops them)."
         )
     if reason_id == "CHECK-ACAO-MATCH":
         value = (headers.combined("Access-Control-Allow-Origin") or "").strip()

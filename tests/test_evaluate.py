@@ -1697,7 +1697,7 @@ BLAME = [
                 "allowed-header-refused",
                 f"request headers X-Token, X-Trace are refused for {o}: the front-end's GET with "
                 "X-Token, X-Trace fails its preflight, and so does GET with each alone",
-                ("GET with X-Token",),
+                ("GET with X-Token", "GET with X-Trace"),  # each header's own refusal
             )
             for o in (OTHER, APP)
         ],
@@ -1897,3 +1897,30 @@ def test_wildcard_with_credentials_on_a_redirect_before_a_refused_preflight() ->
     findings = audit(build_policy(origins=[APP], headers=["X-A"]), answer)
     [finding] = [f for f in findings if f.rule.id == "wildcard-with-credentials"]
     assert (finding.evidence.origin, finding.evidence.request_headers) == (APP, (X_A,))
+
+
+def test_a_request_refused_after_its_preflight_says_which_response_failed() -> None:
+    """The preflight allows X-Token, but the actual response (a 401 from an auth layer) has no
+    Access-Control-Allow-Origin: the finding says so, shows that response, and its fix is about
+    CORS headers on every response, not about Access-Control-Allow-Headers."""
+
+    def answer(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Server(allow_headers="X-Token").answer(request)
+        asked = {n.lower() for n, _ in request.headers}
+        if "x-token" in asked:
+            return Response(401, headers("Content-Type: application/json"))
+        return Server().answer(request)
+
+    policy = build_policy(origins=[APP], headers=["X-Token"])
+    findings = [f for f in audit(policy, answer) if f.rule.direction == "under-permissive"]
+    assert [(f.rule.id, f.message) for f in findings] == [
+        (
+            "allowed-header-refused",
+            f"request header X-Token is refused for {APP}: the front-end's GET with X-Token passes "
+            "its preflight, but its actual response (401) fails the CORS check",
+        )
+    ]
+    (finding,) = findings
+    assert (finding.evidence.step, finding.evidence.status) == ("actual", 401)
+    assert "every response" in finding.fix and "Allow-Headers" not in finding.fix

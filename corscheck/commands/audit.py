@@ -42,6 +42,7 @@ from corscheck.commands.options import (
     ProxyOption,
     QuietOption,
     TimeoutOption,
+    app_or_network,
     at_least,
     check_format,
     checked_proxy,
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
     from corscheck.report.model import Report, ReportSink, SourceLocation
-    from corscheck.runner import RunOptions, Transport
+    from corscheck.runner import RunOptions
 
 
 def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
@@ -686,15 +687,7 @@ def run_audit(
         )
 
     async def run() -> "Report":
-        from contextlib import AbstractAsyncContextManager, nullcontext
-
-        # An in-process app brings its own transport (and lifespan); the network needs none here.
-        into_app: AbstractAsyncContextManager[Transport | None] = nullcontext(None)
-        if loaded is not None:
-            from corscheck.app import app_transport
-
-            into_app = app_transport(loaded, base_url)
-        async with into_app as transport:
+        async with app_or_network(loaded, base_url) as transport:
             return await audit_targets(
                 targets,
                 depth=depth,

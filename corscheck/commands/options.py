@@ -3,12 +3,17 @@ of their values."""
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from corscheck.errors import PolicyError, UsageError
+
+if TYPE_CHECKING:
+    from corscheck.app import LoadedApp
+    from corscheck.runner import Transport
 
 
 class Depth(StrEnum):
@@ -229,3 +234,16 @@ def under(base_url: str, path_or_url: str) -> str:
     if "://" in path_or_url:
         return path_or_url
     return base_url.rstrip("/") + "/" + path_or_url.lstrip("/")
+
+
+def app_or_network(
+    loaded: "LoadedApp | None", base_url: str | None
+) -> AbstractAsyncContextManager["Transport | None"]:
+    """What `--app` and `--base-url` give a run: a transport into the app (its lifespan started
+    and stopped around the run), or None for the network's own. The app module (and httpx) is
+    imported only when an app is given."""
+    if loaded is None:
+        return nullcontext(None)
+    from corscheck.app import DEFAULT_BASE_URL, app_transport
+
+    return app_transport(loaded, base_url or DEFAULT_BASE_URL)

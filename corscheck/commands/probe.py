@@ -21,6 +21,7 @@ from corscheck.commands.options import (
     ProbeFormat,
     ProxyOption,
     TimeoutOption,
+    app_or_network,
     checked_proxy,
     parse_header,
     under,
@@ -29,7 +30,6 @@ from corscheck.errors import CorscheckError
 
 if TYPE_CHECKING:
     from corscheck.probe import ProbeReport
-    from corscheck.runner import Transport
 
 _FORBIDDEN_PREFIXES = ("proxy-", "sec-")
 _FORBIDDEN_HEADERS = {
@@ -132,14 +132,7 @@ def probe(
         )
 
         async def run() -> "ProbeReport":
-            from contextlib import AbstractAsyncContextManager, nullcontext
-
-            into_app: AbstractAsyncContextManager[Transport | None] = nullcontext(None)
-            if loaded is not None:
-                from corscheck.app import app_transport
-
-                into_app = app_transport(loaded, base_url or "http://testserver")
-            async with into_app as transport:
+            async with app_or_network(loaded, base_url) as transport:
                 return await run_probe(
                     the_probe,
                     timeout=timeout,

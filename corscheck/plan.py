@@ -128,12 +128,7 @@ def plan_target(
         if policy is None:
             continue
         methods = front_end_methods(policy)
-        if policy.sends_headers is not None:
-            headers = list(policy.sends_headers)
-        else:
-            headers = [h for h in policy.headers or () if h != "*"]
-            if "*" in (policy.headers or ()):
-                headers.append(WILDCARD_HEADER)
+        headers = front_end_headers(policy)
         all_headers = _header_lines(headers)
         isolated: set[tuple[str, tuple[HeaderLine, ...]]] = {("GET", ())}
         # The requests the front-end sends: each method with every header at once. A refusal here
@@ -199,6 +194,17 @@ def front_end_methods(policy: Policy) -> list[str]:
         return list(policy.sends_methods) or ["GET"]
     listed = [m for m in policy.methods or () if m != "*"]
     return listed or ["GET"]
+
+
+def front_end_headers(policy: Policy) -> list[str]:
+    """The request headers the front-end sets: those its calls are known to send (an OpenAPI
+    route), else the policy's, with a stand-in header for a `*`."""
+    if policy.sends_headers is not None:
+        return list(policy.sends_headers)
+    headers = [h for h in policy.headers or () if h != "*"]
+    if "*" in (policy.headers or ()):
+        headers.append(WILDCARD_HEADER)
+    return headers
 
 
 def _header_lines(names: Iterable[str]) -> tuple[HeaderLine, ...]:

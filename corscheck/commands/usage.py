@@ -2,19 +2,27 @@
 errors in corscheck's own style — `corscheck: error: …` on one line, an optional hint line, exit 2 —
 in place of click's `Usage/Try/Error` block."""
 
+from __future__ import annotations
+
 import sys
 from collections.abc import Sequence
 from difflib import get_close_matches
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import typer
 from typer import Abort
-
-# typer vendors click: its commands are these classes and raise these exceptions.
-from typer import _click as click
-from typer._click.exceptions import NoArgsIsHelpError, NoSuchOption, UsageError
 from typer.core import TyperCommand, TyperGroup
 
 from corscheck.commands.edge import EXIT_USAGE, error_lines
+
+if TYPE_CHECKING:
+    # The types mypy checks against: typer 0.26+ vendors click as typer._click.
+    from typer import _click as click
+
+# click's exceptions, wherever this typer keeps them (its own vendored copy from 0.26, the click
+# package before): found through typer's public BadParameter, so no private module is imported.
+_click_errors: Any = sys.modules[typer.BadParameter.__module__]
+
 
 _DEFAULT_PANEL = "Options"
 
@@ -86,19 +94,23 @@ class Group(TyperGroup):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except NoArgsIsHelpError as error:
+        except _NoArgsIsHelp as error:
             error.show()
             sys.exit(error.exit_code)
-        except click.ClickException as error:
-            click.echo(error_lines(*_describe(error)), err=True)
+        except _click_errors.ClickException as error:
+            typer.echo(error_lines(*_describe(error)), err=True)
             sys.exit(EXIT_USAGE)
         except Abort:
-            click.echo("corscheck: error: aborted", err=True)
+            typer.echo("corscheck: error: aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
-class _Unknown(UsageError):
+# click 8.2+ raises this for a command run without arguments; older clicks exit after the help.
+_NoArgsIsHelp: Any = getattr(_click_errors, "NoArgsIsHelpError", type("_Never", (Exception,), {}))
+
+
+class _Unknown(_click_errors.UsageError):  # type: ignore[misc]
     def __init__(self, message: str, hint: str | None) -> None:
         super().__init__(message)
         self.hint = hint
@@ -112,7 +124,7 @@ def _describe(error: click.ClickException) -> tuple[str, str | None]:
         command = "'corscheck " + " ".join([*ctx.command_path.split()[1:], "-h"]) + "'"
     if isinstance(error, _Unknown):
         return error.message, error.hint or "'corscheck -h' lists the commands"
-    if isinstance(error, NoSuchOption):
+    if isinstance(error, _click_errors.NoSuchOption):
         names: list[str] = []
         if ctx is not None:
             for param in ctx.command.get_params(ctx):

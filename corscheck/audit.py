@@ -10,82 +10,37 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
 
 from corscheck import __version__
 from corscheck.browser import Exchange, Probe, Verdict, judge
 from corscheck.errors import TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results
-from corscheck.headers import HeaderLine, mask_url, mask_userinfo, parse_origin
+from corscheck.headers import HeaderLine, parse_origin
+from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
 from corscheck.plan import Depth, PlannedProbe, chain_of, distinct_chains, plan_target
 from corscheck.policy import Policy
 from corscheck.report.model import (
     NOTHING_SENT,
     Report,
     ReportSink,
-    SourceLocation,
     TargetErrorRecord,
     TargetReport,
-    masked,
     may_hold_userinfo,
-    secrets_in,
 )
 from corscheck.runner import Runner, RunOptions, Transport, run_async
+from corscheck.target import Target, validate_url
 
 if TYPE_CHECKING:
     from corscheck.gate import Gate
-    from corscheck.openapi import Route
 
 T = TypeVar("T")
 # Programming errors: they escape the run, and cli.py shows them as one line asking for
 # CORSCHECK_DEBUG=1. Anything else raised while auditing a target is that target's error.
 _BUGS = (AssertionError, AttributeError, NameError, TypeError, LookupError, RecursionError)
 ProgressCallback = Callable[[int], None]  # called with the number of request chains just finished
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    url: str
-    policy: Policy | None
-    source: SourceLocation | None = None  # where the policy file declares it, when it does
-    route: Route | None = None  # the OpenAPI route it was made from (openapi.py)
-
-
-def validate_url(url: str) -> str:
-    """The URL if corscheck can audit it; raises UsageError with a one-line reason otherwise.
-
-    Messages quote the URL with its userinfo masked: the URL may carry a password.
-    """
-    text = url.strip()
-    shown = mask_url(url)
-    if not text:
-        raise UsageError("empty URL")
-    if any(c.isspace() for c in text):
-        raise UsageError(f"URL {shown!r} contains whitespace")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as error:
-        raise UsageError(f"URL {shown!r} is not valid: {mask_userinfo(str(error))}") from None
-    if parts.scheme not in ("http", "https"):
-        if not parts.scheme or "://" not in text:
-            raise UsageError(f"URL {shown!r} has no scheme; write http://… or https://…")
-        raise UsageError(f"URL {shown!r}: scheme {parts.scheme!r} is not http or https")
-    if not parts.hostname:
-        raise UsageError(f"URL {shown!r} has no host")
-    if "@" in parts.netloc:
-        # Browsers refuse to fetch a URL with credentials in it (browser.py REQ-URL-CREDENTIALS):
-        # every probe would be blocked before it is sent, and nothing would be checked.
-        raise UsageError(
-            f"URL {shown!r} contains a username or password; browsers refuse to fetch such a URL. "
-            "Remove the username and password from the URL and send the credentials as a header "
-            "instead, e.g. -H 'Authorization: Basic …'"
-        )
-    del port
-    return text
 
 
 async def audit_targets(

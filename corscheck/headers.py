@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -217,49 +216,3 @@ def parse_header_lines(lines: Iterable[str]) -> HeaderList:
         if colon:
             pairs.append((name, value))
     return HeaderList.of(pairs)
-
-
-# --- userinfo --------------------------------------------------------------------------------------
-# A URL's userinfo (`user:password@`) is masked by its POSITION in the URL, never by matching the
-# secret's value: a short password (`pw`) or a username that is also a common word (`http`, `127`)
-# would otherwise leak, or mangle the rest of the output.
-
-USERINFO_MASK = "****"
-_SCHEME_SLASHES = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.\-]*:[/\\]+|\s*[/\\]{2}")
-_AUTHORITY_END = re.compile(r"[/\\?#]")
-# In free text, the userinfo of every URL: after `//` (`scheme://`, scheme-relative `//`), after
-# `scheme:/` (browsers read `http:/user@host` as userinfo too) or from the start of a word (a bare
-# `user:password@host`), up to the last `@` before the host begins; a URL in text ends at / \ ? #
-# or whitespace. Greedy on purpose: `a@b:c@host` is masked up to the last `@`.
-_USERINFO_IN_TEXT = re.compile(
-    r"(?:(?<![^\s'\"<(\[{,;=])|(?<=[/\\][/\\])|(?<=:[/\\]))"
-    r"[^\s/\\?#]*@"
-)
-
-
-def mask_url(url: str) -> str:
-    """`url` with its userinfo, if any, replaced by `****` (http://****@host/path).
-
-    For one URL, valid or not: the authority starts after `scheme:` and its slashes (or at the
-    start when no slash follows a scheme, as in `user:pw@host`, which browsers may still read as
-    userinfo) and ends at the first / \\ ? or #; everything before its last `@` is userinfo.
-    """
-    if "@" not in url:
-        return url
-    lead = _SCHEME_SLASHES.match(url)
-    start = lead.end() if lead else len(url) - len(url.lstrip())
-    end_match = _AUTHORITY_END.search(url, start)
-    end = end_match.start() if end_match else len(url)
-    at = url.rfind("@", start, end)
-    if at < 0:
-        return url
-    return url[:start] + USERINFO_MASK + url[at:]
-
-
-def mask_userinfo(text: str) -> str:
-    """`text` (a message, a header value, a report line) with the userinfo of every URL in it
-    replaced by `****`; URLs in text end at whitespace, so a URL with spaces in it should go
-    through `mask_url` before it is quoted in a message."""
-    if "@" not in text:
-        return text
-    return _USERINFO_IN_TEXT.sub(USERINFO_MASK + "@", text)

@@ -17,7 +17,7 @@ from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
 from corscheck.errors import UsageError
 from corscheck.evaluate import Evidence, Finding, ProbeResult, Suppression
 from corscheck.headers import HeaderList
-from corscheck.openapi import Route
+from corscheck.masking import masked
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.report.model import (
@@ -25,14 +25,13 @@ from corscheck.report.model import (
     BaselineRecord,
     IgnoreRecord,
     Report,
-    SourceLocation,
     TargetErrorRecord,
     TargetReport,
-    masked,
     may_hold_userinfo,
 )
 from corscheck.rules import RULES_BY_ID, SEVERITIES
 from corscheck.shard import in_shard, parse_shard, shard
+from corscheck.target import Route, SourceLocation
 
 __all__ = ["in_shard", "merge_reports", "parse_shard", "report_from_dict", "shard"]
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from corscheck.errors import UsageError
 from corscheck.policy import Policy
+from corscheck.target import Route
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
@@ -51,32 +52,6 @@ _FORMAT_PLACEHOLDERS = {
 _MAX_REF_DEPTH = 32
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A path of the document and what the front-end's calls to it send."""
-
-    path: str  # the template, as the document writes it: /items/{item_id}
-    url: str  # the URL audited: the server's base and the path filled in
-    methods: tuple[str, ...]
-    headers: tuple[str, ...]
-    cookie_auth: bool = False
-    # How each path parameter was filled: "item_id = 1 (placeholder for an integer)".
-    filled: tuple[str, ...] = field(default=())
-
-    @property
-    def label(self) -> str:
-        return f"{', '.join(self.methods)} {self.path}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "methods": list(self.methods),
-            "headers": list(self.headers),
-            "cookie_auth": self.cookie_auth,
-            "filled": list(self.filled),
-        }
-
-
 _MAX_DOCUMENT_BYTES = 32 * 1024 * 1024  # hundreds of routes are a few megabytes
 
 
@@ -100,7 +75,7 @@ def load_document(
         response = run_async(app_get(app, url, app_base_url))
         return _from_response(response, source), url
     if "://" in source:
-        from corscheck.audit import validate_url
+        from corscheck.target import validate_url
 
         url = validate_url(source)
         try:

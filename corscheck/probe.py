@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from corscheck.browser import Exchange, Probe, Verdict, judge
-from corscheck.report.model import exchange_to_dict, masked, request_to_dict, verdict_to_dict
+from corscheck.masking import masked
+from corscheck.report.model import exchange_to_dict, request_to_dict, verdict_to_dict
 from corscheck.runner import Runner, RunOptions, Transport
 
 

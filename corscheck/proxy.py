@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from corscheck.errors import UsageError
-from corscheck.headers import HeaderList, mask_url
+from corscheck.headers import HeaderList
+from corscheck.masking import mask_url
 
 
 @dataclass(frozen=True, slots=True)

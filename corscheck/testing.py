@@ -37,8 +37,9 @@ def audit_report(
     need, instead of `paths`.
     """
     from corscheck.app import LoadedApp, _framework, _kind, audit_app
-    from corscheck.audit import Target, audit
+    from corscheck.audit import audit
     from corscheck.runner import run_async
+    from corscheck.target import Target
 
     effective = _policy(policy)
     loaded = None
@@ -65,8 +66,8 @@ def _openapi_targets(
 ) -> list[Any]:
     from urllib.parse import urljoin, urlsplit
 
-    from corscheck.audit import Target
     from corscheck.openapi import document_base, document_routes, load_document, route_policy
+    from corscheck.target import Target
 
     if loaded is None:
         source = urljoin(app_or_url, openapi_path)

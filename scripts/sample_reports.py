@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corscheck.audit import Target, audit
+from corscheck.audit import audit
 from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
 from corscheck.report import EXTENSIONS, renderer
 from corscheck.report.console import render as render_console
+from corscheck.target import Target
 
 OUT = Path(__file__).resolve().parent.parent / "sample_reports"
 

@@ -10,17 +10,12 @@ from __future__ import annotations
 from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
 from corscheck.evaluate import Evidence, Finding, ProbeResult
 from corscheck.headers import HeaderList
+from corscheck.masking import masked, secrets_in
 from corscheck.plan import ALLOWED, PlannedProbe
 from corscheck.policy import MaxAge, build_policy
-from corscheck.report.model import (
-    Report,
-    SourceLocation,
-    TargetErrorRecord,
-    TargetReport,
-    masked,
-    secrets_in,
-)
+from corscheck.report.model import Report, TargetErrorRecord, TargetReport
 from corscheck.rules import ALLOWED_METHOD_REFUSED, MISSING_VARY, UNTRUSTED_ORIGIN
+from corscheck.target import SourceLocation
 
 SECRET = "tok-5ecr3t-canary"  # must never appear in any output
 API_KEY = "key-canary-42"

@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from corscheck.audit import Target, audit
+from corscheck.audit import audit
 from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
 from corscheck.report import EXTENSIONS, FORMATS, format_for_path, renderer
 from corscheck.report.github import escape_data, escape_property
 from corscheck.report.model import SCHEMA, Report
 from corscheck.rules import CATALOG
+from corscheck.target import Target
 from tests.fixed_report import API_KEY, SECRET, fixed_report
 from tests.required import SHARED_DIR, chromium, playwright_sync_api, shared_document
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from corscheck.headers import mask_url, mask_userinfo
-from corscheck.report.model import masked, secrets_in
+from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
 
 # --- masking by position -------------------------------------------------------------------------
 

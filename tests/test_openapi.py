@@ -12,7 +12,6 @@ import pytest
 
 from corscheck.errors import UsageError
 from corscheck.openapi import (
-    Route,
     document_base,
     document_routes,
     load_document,
@@ -21,6 +20,7 @@ from corscheck.openapi import (
 )
 from corscheck.plan import plan_target
 from corscheck.policy import build_policy
+from corscheck.target import Route
 
 OPENAPI_3: dict[str, Any] = {
     "openapi": "3.1.0",

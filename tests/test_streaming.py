@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from corscheck.audit import Target, _in_order, audit
+from corscheck.audit import _in_order, audit
 from corscheck.cli import app
 from corscheck.demo import DEMO_POLICY, serve_demo
 from corscheck.report.json import JsonStream
 from corscheck.report.model import LARGE_RUN, Report, TargetReport
+from corscheck.target import Target
 
 runner = CliRunner()
 

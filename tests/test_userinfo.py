@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from corscheck.audit import validate_url
 from corscheck.cli import app
 from corscheck.demo import serve_demo
 from corscheck.errors import UsageError
@@ -24,6 +23,7 @@ from corscheck.report.model import (
     TargetErrorRecord,
     TargetReport,
 )
+from corscheck.target import validate_url
 from tests.cors_server import CorsServer, Reply
 
 # Userinfo that value-based masking got wrong: short passwords (kept when shorter than 3), user

@@ -55,14 +55,13 @@ from corscheck.errors import CorscheckError, PolicyError, UsageError
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
-    from corscheck.audit import Target
     from corscheck.gate import Gate
-    from corscheck.openapi import Route
     from corscheck.plan import Depth as PlanDepth
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
-    from corscheck.report.model import Report, ReportSink, SourceLocation
+    from corscheck.report.model import Report, ReportSink
     from corscheck.runner import RunOptions
+    from corscheck.target import Route, SourceLocation, Target
 
 
 def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
@@ -163,7 +162,7 @@ def _print_policies(
     """The [policy] that applies where no target says otherwise, then each target's."""
     import json
 
-    from corscheck.headers import mask_url
+    from corscheck.masking import mask_url
 
     def shown(policy: "Policy | None") -> str:
         return json.dumps(policy.to_dict()) if policy else "safe baseline (no policy)"
@@ -416,8 +415,8 @@ def audit(
     json_paths: list[str] = []
     progress: Progress | None = None
     try:
-        from corscheck.audit import Target, validate_url
         from corscheck.runner import RunOptions
+        from corscheck.target import Target, validate_url
 
         proxy, trust_env = checked_proxy(proxy, no_proxy)
         check_format(fmt)
@@ -577,8 +576,8 @@ def _openapi_routes(
     servers, or the URL it was fetched from."""
     from urllib.parse import urlsplit
 
-    from corscheck.audit import validate_url
     from corscheck.openapi import document_base, document_routes, load_document
+    from corscheck.target import validate_url
 
     document, fetched_from = load_document(
         source, app=loaded, app_base_url=app_base_url, timeout=timeout, insecure=insecure
@@ -626,7 +625,7 @@ def _target_sources(
     """Where the policy file declares each target: its [[targets]] entry, else the [policy] table that
     applies to it. The path is relative to the working directory when it lies below it, as SARIF
     viewers resolve it against the repository root."""
-    from corscheck.report.model import SourceLocation
+    from corscheck.target import SourceLocation
 
     if policy_file is None:
         return {}

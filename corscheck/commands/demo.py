@@ -32,9 +32,9 @@ def demo(
 
     Exits 0 when the audit ran: the findings are the point of the demo.
     """
-    from corscheck.audit import Target
     from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
     from corscheck.runner import RunOptions
+    from corscheck.target import Target
 
     try:
         from corscheck.report import format_for_path

@@ -36,7 +36,7 @@ def internal_error(error: Exception) -> NoReturn:
 
 def error_lines(message: str, hint: str | None = None) -> str:
     """The text of an error: `corscheck: error: …` a line per problem, and a hint line."""
-    from corscheck.headers import mask_userinfo
+    from corscheck.masking import mask_userinfo
 
     # Whatever raised it, an error line never shows a URL's userinfo (a proxy's password, say).
     lines = [f"corscheck: error: {mask_userinfo(line)}" for line in message.splitlines() or [""]]

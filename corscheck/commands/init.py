@@ -62,10 +62,10 @@ def init(
                 headers=["Content-Type"],
             )
         else:
-            from corscheck.audit import validate_url
             from corscheck.headers import serialize_origin
             from corscheck.learn import learn_policy
             from corscheck.runner import RunOptions, run_async
+            from corscheck.target import validate_url
 
             url = validate_url(from_url)
             if not origin:

@@ -101,11 +101,11 @@ def probe(
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
     try:
-        from corscheck.audit import validate_url
         from corscheck.browser import Probe
         from corscheck.headers import serialize_origin
         from corscheck.probe import run_probe
         from corscheck.runner import run_async
+        from corscheck.target import validate_url
 
         proxy, trust_env = checked_proxy(proxy, no_proxy)
         loaded = None

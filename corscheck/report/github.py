@@ -7,7 +7,8 @@ level per step, so findings come most severe first.
 
 from __future__ import annotations
 
-from corscheck.report.model import Report, SourceLocation
+from corscheck.report.model import Report
+from corscheck.target import SourceLocation
 
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 

@@ -7,20 +7,16 @@ breaking change.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, cast
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, Literal, Protocol, cast
 
 from corscheck.browser import Exchange, Hop, Probe, Verdict
 from corscheck.errors import ErrorKind
 from corscheck.evaluate import Finding, ProbeResult
-from corscheck.headers import mask_userinfo
-from corscheck.openapi import Route
 from corscheck.policy import Policy
 from corscheck.rules import SEVERITIES, Severity, severity_rank
+from corscheck.target import Route, SourceLocation
 
 SCHEMA = "corscheck.report/1"
 MASK = "****"
@@ -37,15 +33,6 @@ _SENSITIVE_QUERY = re.compile(
 class TargetErrorRecord:
     kind: ErrorKind
     message: str
-
-
-@dataclass(frozen=True, slots=True)
-class SourceLocation:
-    """Where a target is declared: the policy file and the line of its [[targets]] entry (or of the
-    [policy] table that applies to it). SARIF points findings there."""
-
-    file: str
-    line: int
 
 
 IgnoreState = Literal["active", "expired", "unused"]
@@ -420,39 +407,6 @@ def probe_column(result: ProbeResult) -> str:
     return probe.method + "".join(f"+{name}" for name, _ in probe.headers)
 
 
-# --- secrets -----------------------------------------------------------------------------------------
-
-
-def secrets_in(urls: Iterable[str], headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """Values that must never appear in any output: -H values and sensitive query values.
-
-    A URL's userinfo is not among them: it is masked by its position (`mask_userinfo`), since a
-    short password or a username such as `http` cannot be masked safely by its value.
-    """
-    found: list[str] = [value.strip() for _, value in headers if value.strip()]
-    for url in urls:
-        try:
-            query = urlsplit(url).query
-        except ValueError:
-            continue
-        found += [
-            v for k, v in parse_qsl(query, keep_blank_values=False) if _SENSITIVE_QUERY.search(k)
-        ]
-    # Longest first, so that a secret containing another is masked whole.
-    return tuple(sorted({s for s in found if len(s) >= 3}, key=len, reverse=True))
-
-
-T = TypeVar("T")
-
-
-def masked(value: T, secrets: Sequence[str] = (), *, userinfo: bool = True) -> T:
-    """A copy of `value` (dataclasses, tuples, lists, dicts, strings) with every secret replaced and,
-    with `userinfo`, the userinfo of every URL in its strings masked by position."""
-    if not secrets and not userinfo:
-        return value
-    return _mask(value, secrets, userinfo)  # type: ignore[no-any-return]
-
-
 def may_hold_userinfo(target: TargetReport) -> bool:
     """Whether a URL's userinfo may appear in `target`: some text it was built from has an `@`.
 
@@ -481,27 +435,3 @@ def _hops_hold_at(exchange: Exchange) -> bool:
             return True
     unsent = exchange.unsent
     return unsent is not None and ("@" in unsent.url or any("@" in v for _, v in unsent.headers))
-
-
-def _mask(value: Any, secrets: Sequence[str], userinfo: bool) -> Any:
-    if isinstance(value, str):
-        if userinfo:
-            value = mask_userinfo(value)
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, tuple):
-        return tuple(_mask(v, secrets, userinfo) for v in value)
-    if isinstance(value, list):
-        return [_mask(v, secrets, userinfo) for v in value]
-    if isinstance(value, dict):
-        return {k: _mask(v, secrets, userinfo) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _mask(getattr(value, f.name), secrets, userinfo)
-            for f in dataclasses.fields(value)
-            if f.init
-        }
-        return dataclasses.replace(value, **changes)
-    return value

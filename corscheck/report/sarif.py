@@ -22,8 +22,9 @@ import json
 from typing import Any
 
 from corscheck.evaluate import FINGERPRINT_VERSION, Finding
-from corscheck.report.model import Report, SourceLocation
+from corscheck.report.model import Report
 from corscheck.rules import CATALOG, Rule
+from corscheck.target import SourceLocation
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}

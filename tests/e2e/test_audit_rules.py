@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from corscheck.audit import Target, audit
+from corscheck.audit import audit
 from corscheck.demo import HeaderLines, serve_routes
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.rules import CATALOG
+from corscheck.target import Target
 
 FRONTEND = "https://app.example.com"
 POLICY = build_policy(

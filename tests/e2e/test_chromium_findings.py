@@ -44,12 +44,13 @@ from flask_cors import CORS
 from starlette.responses import JSONResponse
 
 from corscheck import demo
-from corscheck.audit import Target, audit
+from corscheck.audit import audit
 from corscheck.evaluate import Finding
 from corscheck.headers import parse_origin
 from corscheck.plan import Depth
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
+from corscheck.target import Target
 from tests import required
 from tests.e2e.headless import FETCH_JS, launch
 

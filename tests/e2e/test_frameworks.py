@@ -11,9 +11,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from flask import Flask
 from flask_cors import CORS
 
-from corscheck.audit import Target, audit
+from corscheck.audit import audit
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
+from corscheck.target import Target
 
 from .servers import serve_asgi, serve_wsgi
 

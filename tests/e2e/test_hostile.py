@@ -17,11 +17,12 @@ import pytest
 import trustme
 from typer.testing import CliRunner
 
-from corscheck.audit import Target, audit
+from corscheck.audit import audit
 from corscheck.cli import app
 from corscheck.policy import MaxAge, build_policy
 from corscheck.report.model import Report
 from corscheck.runner import RunOptions
+from corscheck.target import Target
 from tests.cors_server import CorsServer, Reply
 
 Behaviour = Callable[[socket.socket], None]

@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from corscheck.audit import Target, audit
+from corscheck.audit import audit
 from corscheck.evaluate import Finding
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import TargetReport
 from corscheck.rules import SEVERITIES
+from corscheck.target import Target
 
 from .servers import serve_asgi
 

@@ -11,16 +11,19 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from corscheck import __version__
 from corscheck.browser import Exchange, Probe, Verdict, judge
+from corscheck.config import AuditConfig
 from corscheck.errors import TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results
+from corscheck.gate import Gate
 from corscheck.headers import HeaderLine, parse_origin
 from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
-from corscheck.plan import Depth, PlannedProbe, chain_of, distinct_chains, plan_target
+from corscheck.origins import Depth
+from corscheck.plan import PlannedProbe, chain_of, distinct_chains, plan_target
 from corscheck.policy import Policy
 from corscheck.report.model import (
     NOTHING_SENT,
@@ -30,11 +33,12 @@ from corscheck.report.model import (
     TargetReport,
     may_hold_userinfo,
 )
-from corscheck.runner import Runner, RunOptions, Transport, run_async
+from corscheck.runner import Runner, run_async
 from corscheck.target import Target, validate_url
+from corscheck.transport import Transport, open_transport
 
 if TYPE_CHECKING:
-    from corscheck.gate import Gate
+    from corscheck.app import LoadedApp
 
 T = TypeVar("T")
 # Programming errors: they escape the run, and cli.py shows them as one line asking for
@@ -44,38 +48,42 @@ ProgressCallback = Callable[[int], None]  # called with the number of request ch
 
 
 async def audit_targets(
-    targets: Sequence[Target],
+    config: AuditConfig,
     *,
-    depth: Depth = "standard",
-    fail_on: str = "medium",
-    options: RunOptions | None = None,
-    extra_headers: tuple[HeaderLine, ...] = (),
     transport: Transport | None = None,
     progress: ProgressCallback | None = None,
-    warnings: Sequence[str] = (),
-    framework: str | None = None,
     sinks: Sequence[ReportSink] = (),
     keep_probes: bool = True,
-    gate: Gate | None = None,
 ) -> Report:
-    """Audit every target; a target that fails is recorded with its error and the others go on.
+    """Audit every target of `config`; a target that fails is recorded with its error and the others
+    go on. `transport` replaces the network (an in-process app, a mocked one).
 
     Each target's report goes to the `sinks` as soon as it and every target before it are done (in
     input order, secrets masked), so a streaming writer can emit it and the run need not hold it: with
     `keep_probes=False` the returned report keeps findings, errors and counts but not the probes and
     their responses, and memory stays flat however many targets there are.
 
-    A `gate` marks each target's findings (suppressed, new or unchanged) before the sinks see it, and
-    adds to the finished report what its ignores matched and which baseline findings are gone.
+    The config's ignores and baseline make a gate that marks each target's findings (suppressed, new
+    or unchanged) before the sinks see it, and adds to the finished report what its ignores matched
+    and which baseline findings are gone.
     """
-    run_options = options or RunOptions()
+    targets = config.targets
+    run_options = config.options
+    depth = config.depth
+    extra_headers = config.extra_headers
+    framework = config.framework
+    gate = (
+        Gate(config.ignores, config.baseline, today=date.today())
+        if config.ignores or config.baseline is not None
+        else None
+    )
     secrets = secrets_in((t.url for t in targets), extra_headers)
     head = Report(
         version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         depth=depth,
-        fail_on=fail_on,
-        warnings=tuple(masked([*warnings, *(gate.warnings() if gate else [])], secrets)),
+        fail_on=config.fail_on,
+        warnings=tuple(masked([*config.warnings, *(gate.warnings() if gate else [])], secrets)),
     )
     kept: list[TargetReport] = []
     # The runner first: a setting it refuses (a proxy it cannot speak to) stops the run before any
@@ -159,9 +167,25 @@ async def _in_order(jobs: Iterable[Coroutine[object, object, T]], window: int) -
             task.cancel()
 
 
-def audit(targets: Sequence[Target], **kwargs: object) -> Report:
+async def run_config(
+    config: AuditConfig,
+    *,
+    app: LoadedApp | None = None,
+    base_url: str | None = None,
+    sinks: Sequence[ReportSink] = (),
+    keep_probes: bool = True,
+) -> Report:
+    """`audit_targets` over the run's own transport: into `app` in-process when one is given (its
+    lifespan around the run), else to the network with the config's options."""
+    async with open_transport(config.options, app, base_url) as transport:
+        return await audit_targets(
+            config, transport=transport, sinks=sinks, keep_probes=keep_probes
+        )
+
+
+def audit(config: AuditConfig, transport: Transport | None = None) -> Report:
     """Synchronous `audit_targets`, for scripts and tests."""
-    return run_async(audit_targets(targets, **kwargs))  # type: ignore[arg-type]
+    return run_async(audit_targets(config, transport=transport))
 
 
 async def _audit_one(

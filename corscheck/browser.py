@@ -295,7 +295,9 @@ _CHROMIUM_SAFELISTED_HINTS: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _is_forbidden_request_header(name: str, value: str) -> bool:
+def is_forbidden_request_header(name: str, value: str = "") -> bool:
+    """Whether fetch() drops this header from a page's request (REQ-FORBIDDEN-HEADER): the one
+    owner of that list; the OpenAPI reader and `probe` ask here."""
     lower = name.lower()
     if lower in _FORBIDDEN_REQUEST_HEADERS or lower.startswith(_FORBIDDEN_PREFIXES):
         return True
@@ -315,7 +317,7 @@ def _page_header_list(headers: Sequence[HeaderLine]) -> list[HeaderLine]:
     combined: dict[str, tuple[str, list[str]]] = {}
     for name, raw_value in headers:
         value = raw_value.strip(" \t\r\n")
-        if _is_forbidden_request_header(name, value):
+        if is_forbidden_request_header(name, value):
             continue
         key = name.lower()
         if key in combined:

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from corscheck.config import AuditConfig, RunOptions
 from corscheck.policy import MaxAge, Policy, build_policy
+from corscheck.target import Target
 
 FRONTEND = "https://app.example.com"
 DEMO_POLICY: Policy = build_policy(
@@ -196,3 +198,10 @@ def serve_routes(routes: dict[str, Route]) -> Iterator[str]:
 
 def demo_urls(base: str) -> list[str]:
     return [base + path for path in ROUTES]
+
+
+def demo_config(base: str) -> AuditConfig:
+    """The demo's run: every route at `base`, against the policy it was meant to follow. The demo
+    API is on loopback: never through a proxy."""
+    targets = tuple(Target(url, DEMO_POLICY) for url in demo_urls(base))
+    return AuditConfig(targets, policy=DEMO_POLICY, options=RunOptions(trust_env=False))

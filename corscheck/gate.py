@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
-from fnmatch import fnmatchcase
 
-from corscheck import rules
 from corscheck.errors import UsageError
 from corscheck.evaluate import BaselineState, Finding, Suppression, fingerprint, normalized_target
+from corscheck.report.codec import decode_report, read_report_file
 from corscheck.report.model import (
     SCHEMA,
     BaselineRecord,
@@ -24,57 +23,15 @@ from corscheck.report.model import (
     Report,
     TargetReport,
 )
-
-# --- suppressions ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Ignore:
-    """One accepted finding (or class of them): an `[[ignore]]` entry or an `--ignore RULE`."""
-
-    rule: str
-    reason: str
-    source: str  # "corscheck.toml:12", or "--ignore"
-    target: str | None = None  # a glob over target URLs; None: every target
-    origin: str | None = None  # only findings whose evidence origin is this one
-    expires: date | None = None  # the last day it works
-
-    def expired(self, today: date) -> bool:
-        return self.expires is not None and today > self.expires
-
-    def matches(self, finding: Finding) -> bool:
-        if finding.rule.id != self.rule:
-            return False
-        if self.target is not None and not fnmatchcase(finding.target, self.target):
-            return False
-        return self.origin is None or finding.evidence.origin == self.origin
-
-
-def validate_ignore_rule(rule: str) -> str:
-    """The rule id if the catalog has it; raises UsageError otherwise."""
-    if rule not in rules.RULES_BY_ID:
-        raise UsageError(f"no rule {rule!r} to ignore", hint=rules.unknown_rule_hint(rule))
-    return rule
-
-
-# --- baselines ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """The findings of an earlier report, by fingerprint, and the targets it audited."""
-
-    path: str
-    findings: tuple[tuple[str, Finding], ...]
+from corscheck.suppression import Baseline, Ignore
 
 
 def load_baseline(path: str) -> Baseline:
     """The findings of any corscheck JSON report (merged ones included). Raises UsageError."""
-    from corscheck.merge import read_report_data, report_from_dict
 
-    data = read_report_data(path, "the baseline ")
+    data = read_report_file(path, "the baseline ")
     try:
-        report = report_from_dict(data)
+        report = decode_report(data)
         found: list[tuple[str, Finding]] = []
         for raw, target in zip(data["targets"], report.targets, strict=True):
             for item, finding in zip(raw["findings"], target.findings, strict=True):

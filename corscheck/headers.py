@@ -88,7 +88,8 @@ class HeaderList:
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 # HTTP whitespace as Chromium trims it from header values and list items (space and tab).
 HTTP_WHITESPACE = " \t"
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+# The one table of default ports (the URL standard's special schemes): every module looks here.
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 # Bytes a host may not contain (WHATWG URL "forbidden host code points", plus controls and DEL).
 _FORBIDDEN_HOST = frozenset(" #%/:<>?@[\\]^|\t\r\n\x00\x7f")
 
@@ -164,7 +165,7 @@ def serialize_origin(url: str) -> str:
             raise UsageError(f"not a URL or origin (bad host name): {url!r}") from None
         if not host or any(c in _FORBIDDEN_HOST for c in host) or not host.isascii():
             raise UsageError(f"not a URL or origin (bad host name): {url!r}")
-    if port is None or port == _DEFAULT_PORTS.get(scheme):
+    if port is None or port == DEFAULT_PORTS.get(scheme):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
 

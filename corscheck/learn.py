@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from corscheck.browser import Exchange, Probe, judge
+from corscheck.config import RunOptions
 from corscheck.headers import split_header_list
 from corscheck.policy import MaxAge, Policy, build_policy
-from corscheck.runner import Runner, RunOptions
+from corscheck.runner import Runner
 
 # Request headers asked for in the learning preflight: a server that echoes all of them back (or
 # answers *) allows any header.

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-from corscheck.errors import UsageError
-from corscheck.policy import Policy
+from corscheck.browser import is_forbidden_request_header
+from corscheck.config import RunOptions
+from corscheck.errors import TargetError, UsageError
 from corscheck.target import Route
 
 if TYPE_CHECKING:
@@ -31,13 +31,6 @@ _SAFELISTED_CONTENT_TYPES = {
     "multipart/form-data",
     "text/plain",
 }
-# A page cannot set these (REQ-FORBIDDEN-HEADER); a document that declares one describes a non-browser
-# client, and the browser sends what it sends.
-_FORBIDDEN_HEADERS = {
-    "accept-charset", "accept-encoding", "connection", "content-length", "cookie", "cookie2",
-    "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
-    "trailer", "transfer-encoding", "upgrade", "via",
-}  # fmt: skip
 _PLACEHOLDERS = {
     "integer": "1",
     "number": "1",
@@ -58,31 +51,44 @@ _MAX_DOCUMENT_BYTES = 32 * 1024 * 1024  # hundreds of routes are a few megabytes
 def load_document(
     source: str,
     *,
+    options: RunOptions | None = None,
     app: LoadedApp | None = None,
     app_base_url: str = "http://testserver",
-    timeout: float = 10.0,
-    insecure: bool = False,
 ) -> tuple[dict[str, Any], str | None]:
     """The document at `source` (a URL, a file, or with `app` a path the app serves) and the URL it
-    was fetched from (None for a file). Raises UsageError."""
-    import httpx
+    was fetched from (None for a file). A URL is fetched through the run's transport, built from
+    `options` (its proxy, TLS and timeout settings). Raises UsageError."""
+    if "://" not in source and app is None:
+        return _read_file(source), None
+    from corscheck.runner import run_async
+    from corscheck.target import validate_url
+    from corscheck.transport import fetch_document, open_transport
 
-    if app is not None and "://" not in source:
-        from corscheck.app import app_get
-        from corscheck.runner import run_async
+    in_app = app is not None and "://" not in source
+    url = app_base_url.rstrip("/") + "/" + source.lstrip("/") if in_app else validate_url(source)
 
-        url = app_base_url.rstrip("/") + "/" + source.lstrip("/")
-        response = run_async(app_get(app, url, app_base_url))
-        return _from_response(response, source), url
-    if "://" in source:
-        from corscheck.target import validate_url
+    async def fetch() -> tuple[str, int, bytes]:
+        async with open_transport(
+            options or RunOptions(), app if in_app else None, app_base_url
+        ) as transport:
+            return await fetch_document(transport, url, _MAX_DOCUMENT_BYTES)
 
-        url = validate_url(source)
-        try:
-            response = httpx.get(url, timeout=timeout, verify=not insecure, follow_redirects=True)
-        except httpx.HTTPError as error:
-            raise UsageError(f"cannot fetch the OpenAPI document {source}: {error}") from None
-        return _from_response(response, source), str(response.url)
+    try:
+        fetched_from, status, body = run_async(fetch())
+    except TargetError as error:
+        if error.kind == "too-large":
+            raise UsageError(f"OpenAPI document {source} is over 32 MiB") from None
+        raise UsageError(f"cannot fetch the OpenAPI document {source}: {error}") from None
+    if status != 200:
+        raise UsageError(f"cannot fetch the OpenAPI document {source}: HTTP {status}")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"OpenAPI document {source!r} is not UTF-8 text") from None
+    return parse_document(text, source), url if in_app else fetched_from
+
+
+def _read_file(source: str) -> dict[str, Any]:
     try:
         with open(source, "rb") as handle:
             data = handle.read(_MAX_DOCUMENT_BYTES + 1)
@@ -94,15 +100,7 @@ def load_document(
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"OpenAPI document {source!r} is not UTF-8 text") from None
-    return parse_document(text, source), None
-
-
-def _from_response(response: Any, source: str) -> dict[str, Any]:
-    if response.status_code != 200:
-        raise UsageError(f"cannot fetch the OpenAPI document {source}: HTTP {response.status_code}")
-    if len(response.content) > _MAX_DOCUMENT_BYTES:
-        raise UsageError(f"OpenAPI document {source} is over 32 MiB")
-    return parse_document(response.text, source)
+    return parse_document(text, source)
 
 
 def parse_document(text: str, name: str) -> dict[str, Any]:
@@ -192,7 +190,7 @@ def document_routes(doc: Mapping[str, Any], base: str) -> list[Route]:
                 where, name = param.get("in"), param.get("name")
                 if not isinstance(name, str):
                     continue
-                if where == "header" and name.lower() not in _FORBIDDEN_HEADERS:
+                if where == "header" and not is_forbidden_request_header(name):
                     headers.setdefault(name.lower(), name)
                 elif where == "path":
                     path_params.setdefault(name, param)
@@ -220,21 +218,6 @@ def document_routes(doc: Mapping[str, Any], base: str) -> list[Route]:
             )
         routes[url] = route
     return list(routes.values())
-
-
-def route_policy(policy: Policy, route: Route) -> Policy:
-    """The policy of one route: the policy's origins, credentials and allow-lists, and as the
-    front-end's requests the methods and headers the route's calls need (narrowed to the policy's
-    lists where it has them). Cookie authentication turns credentials on, unless the policy is
-    public (browsers refuse credentials with "*")."""
-    methods = tuple(m for m in route.methods if policy.allows_method(m))
-    headers = tuple(h for h in route.headers if policy.allows_header(h))
-    return replace(
-        policy,
-        credentials=policy.credentials or (route.cookie_auth and not policy.is_public),
-        sends_methods=methods,
-        sends_headers=headers,
-    )
 
 
 # --- the document's parts ----------------------------------------------------------------------------

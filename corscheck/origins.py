@@ -29,8 +29,9 @@ from importlib import resources
 from typing import Literal
 
 from corscheck.errors import UsageError
-from corscheck.headers import parse_origin, serialize_origin
+from corscheck.headers import DEFAULT_PORTS, parse_origin, serialize_origin
 
+# The one definition of audit depths (config.DEPTHS lists them in order).
 Depth = Literal["quick", "standard", "thorough"]
 
 # RFC 2606 reserves .example: these names can never belong to anyone, so a leaked origin in a report
@@ -158,7 +159,6 @@ _STANDARD_GENERIC_COUNT = {"localhost": 1, "developer": 2, "third-party-hosting"
 _STANDARD_PER_BASE = {"pattern-edge": 2, "substring": 2}
 _STANDARD_SPECIAL_CHARS = 3
 
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _ALTERNATE_PORTS = {"https": (8443, 8444), "http": (8080, 8081)}
 _PATTERN = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://\*\.(?P<rest>[^*/?#@\s]+)")
 _SUBDOMAIN_LABELS = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
@@ -327,7 +327,7 @@ def _canonical(origin: str) -> str:
 
 
 def _origin(scheme: str, host: str, port: int | None) -> str:
-    if port is None or port == _DEFAULT_PORTS.get(scheme):
+    if port is None or port == DEFAULT_PORTS.get(scheme):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
 
@@ -341,7 +341,7 @@ def _prefix(base: _Base) -> list[str]:
     if base.port is not None:
         # With a port in the trusted origin, `startswith` passes one more digit: ":80" -> ":800".
         longer = int(f"{base.port}0")
-        if longer <= 65535 and longer != _DEFAULT_PORTS.get(base.scheme):
+        if longer <= 65535 and longer != DEFAULT_PORTS.get(base.scheme):
             found.append(_origin(base.scheme, base.host, longer))
     return found
 

@@ -13,11 +13,9 @@ from typing import Literal
 
 from corscheck.browser import Credentials, Probe, is_cors_safelisted_method, normalize_method
 from corscheck.headers import HeaderLine
-from corscheck.origins import attacker_origins
+from corscheck.origins import Depth, attacker_origins
 from corscheck.policy import Policy
 
-Depth = Literal["quick", "standard", "thorough"]
-DEPTHS: tuple[Depth, ...] = ("quick", "standard", "thorough")
 # "request": the request the front-end really sends (a policy method with every policy header);
 # "method" and "header": one of them alone, which isolates the culprit when "request" is refused.
 Aspect = Literal["origin", "request", "method", "header", "private-network"]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from corscheck.errors import PolicyError
+from corscheck.headers import DEFAULT_PORTS
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _SUBDOMAIN_PATTERN = re.compile(r"(?P<scheme>https?)://\*\.(?P<rest>[^*/?#@\s]+)")
@@ -14,7 +15,6 @@ _ORIGIN = re.compile(
     r"(?P<scheme>https?)://(?P<host>\[[0-9a-fA-F:.]+\]|[^:/?#@\s\[\]]+)(?::(?P<port>\d{1,5}))?",
     re.IGNORECASE,
 )
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +148,7 @@ def normalize_origin_entry(entry: str) -> tuple[str, str | None]:
         number = int(port)
         if number > 65535:
             raise PolicyError(f"{entry!r} is not an origin: port {number} is out of range")
-        if number != _DEFAULT_PORTS[scheme]:
+        if number != DEFAULT_PORTS[scheme]:
             canonical += f":{number}"
     warning = (
         None
@@ -162,7 +162,7 @@ def _origin_hint(text: str) -> str:
     if "://" not in text:
         return "it has no scheme; write it as https://host"
     scheme, _, rest = text.partition("://")
-    if scheme.lower() not in _DEFAULT_PORTS:
+    if scheme.lower() not in ("http", "https"):
         return f"scheme {scheme!r} is not http or https"
     if "@" in rest:
         return "an origin has no user name or password"

@@ -12,13 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from corscheck.errors import PolicyError, PolicyProblems
 from corscheck.policy import MaxAge, Policy, build_policy, normalize_origin_entry
-
-if TYPE_CHECKING:
-    from corscheck.gate import Ignore
+from corscheck.suppression import Ignore
 
 POLICY_KEYS = {
     "origins",
@@ -308,7 +306,6 @@ def _ignores(raw: Any, lines: _Lines) -> tuple[Ignore, ...]:
 
 
 def _ignore(entry: Any, index: int, lines: _Lines) -> Ignore:
-    from corscheck.gate import Ignore
     from corscheck.rules import RULES_BY_ID, unknown_rule_hint
 
     if True:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pytest
 
@@ -36,25 +36,28 @@ def audit_report(
     for a URL, at that path of its origin) is audited, each with the methods and headers its calls
     need, instead of `paths`.
     """
-    from corscheck.app import LoadedApp, _framework, _kind, audit_app
-    from corscheck.audit import audit
+    from corscheck.app import app_of
+    from corscheck.audit import run_config
+    from corscheck.config import AuditConfig
+    from corscheck.origins import Depth
     from corscheck.runner import run_async
     from corscheck.target import Target
 
     effective = _policy(policy)
-    loaded = None
-    if not isinstance(app_or_url, str):
-        loaded = LoadedApp(app_or_url, _kind(app_or_url, repr(app_or_url)), _framework(app_or_url))
+    loaded = None if isinstance(app_or_url, str) else app_of(app_or_url)
     if routes == "openapi":
         targets = _openapi_targets(app_or_url, loaded, effective, base_url, openapi_path)
     elif isinstance(app_or_url, str):
         targets = [Target(app_or_url, effective)]
     else:
         targets = [Target(base_url.rstrip("/") + "/" + p.lstrip("/"), effective) for p in paths]
-    if loaded is None:
-        return audit(targets, depth=depth)
-    report: Report = run_async(audit_app(loaded, targets, base_url=base_url, depth=depth))
-    return report
+    config = AuditConfig(
+        tuple(targets),
+        depth=cast(Depth, depth),
+        policy=effective,
+        framework=loaded.framework if loaded else None,
+    )
+    return run_async(run_config(config, app=loaded, base_url=base_url))
 
 
 def _openapi_targets(
@@ -66,7 +69,8 @@ def _openapi_targets(
 ) -> list[Any]:
     from urllib.parse import urljoin, urlsplit
 
-    from corscheck.openapi import document_base, document_routes, load_document, route_policy
+    from corscheck.config import route_policy
+    from corscheck.openapi import document_base, document_routes, load_document
     from corscheck.target import Target
 
     if loaded is None:

@@ -248,7 +248,7 @@ def test_json_schema_is_versioned_with_the_report() -> None:
 def test_fixed_json_report_validates_and_round_trips(fixed: Report) -> None:
     import jsonschema
 
-    from corscheck.merge import report_from_dict
+    from corscheck.report.codec import report_from_dict
 
     data = json.loads(renderer("json")(fixed))
     jsonschema.validate(data, report_schema())

@@ -21,8 +21,8 @@ from corscheck.cli import app
 from corscheck.errors import PolicyError
 from corscheck.evaluate import Finding, fingerprint
 from corscheck.gate import Gate, Ignore
-from corscheck.merge import report_from_dict
 from corscheck.policyfile import load_policy_file
+from corscheck.report.codec import report_from_dict
 from corscheck.report.model import Report, TargetReport
 
 from .test_fingerprints import finding

@@ -4,6 +4,7 @@ the run; the reports; the exit code."""
 import gc
 import os
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,8 +32,7 @@ from corscheck.commands.options import (
     AppOption,
     BaseUrlOption,
     ColorOption,
-    Depth,
-    FailOn,
+    FailOnOption,
     FormatOption,
     Framework,
     HeaderOption,
@@ -42,26 +42,28 @@ from corscheck.commands.options import (
     ProxyOption,
     QuietOption,
     TimeoutOption,
-    app_or_network,
     at_least,
     check_format,
     checked_proxy,
+    one_of,
     parse_header,
     parse_rate,
     under,
 )
 from corscheck.commands.progress import Progress, plural
-from corscheck.errors import CorscheckError, PolicyError, UsageError
+from corscheck.config import DEFAULTS, DEPTHS, Flags, PolicyFlags
+from corscheck.errors import CorscheckError, UsageError
+from corscheck.report.model import LARGE_RUN
+from corscheck.shard import parse_shard
+from corscheck.transport.inprocess import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
-    from corscheck.gate import Gate
-    from corscheck.plan import Depth as PlanDepth
+    from corscheck.config import AuditConfig, Flags, RunOptions
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
     from corscheck.report.model import Report, ReportSink
-    from corscheck.runner import RunOptions
-    from corscheck.target import Route, SourceLocation, Target
+    from corscheck.target import Route
 
 
 def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
@@ -87,66 +89,6 @@ def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
     return list(dict.fromkeys(collected))
 
 
-def _flag_overrides(
-    origins: list[str],
-    methods: list[str],
-    headers: list[str],
-    expose: list[str],
-    credentials: bool | None,
-    max_age: int | None,
-) -> dict[str, object]:
-    """The policy fields given on the command line; they override the policy file's."""
-    from corscheck.policy import MaxAge
-
-    given: dict[str, object] = {
-        "origins": origins,
-        "methods": methods,
-        "headers": headers,
-        "expose": expose,
-    }
-    overrides = {key: value for key, value in given.items() if value}
-    if credentials is not None:
-        overrides["credentials"] = credentials
-    if max_age is not None:
-        overrides["max_age"] = MaxAge(max=max_age)
-    return overrides
-
-
-def _effective_policy(base: "Policy | None", overrides: dict[str, object]) -> "Policy | None":
-    """The policy file's policy with the command line's fields on top; None for the safe baseline."""
-    from corscheck.policy import build_policy
-
-    if not overrides:
-        return base  # as the file built it, with its warnings
-    fields: dict[str, object] = (
-        {
-            "origins": base.origins,
-            "methods": base.methods,
-            "headers": base.headers,
-            "expose": base.expose,
-            "credentials": base.credentials,
-            "max_age": base.max_age,
-            "private_network": base.private_network,
-        }
-        if base
-        else {}
-    )
-    fields.update(overrides)
-    if not fields.get("origins"):
-        raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
-    try:
-        return build_policy(**fields)  # type: ignore[arg-type]
-    except PolicyError as error:
-        # Said in the words the user wrote: flags, not the policy file's TOML.
-        message = str(error)
-        if "origins" in overrides:
-            message = message.replace('origins = ["*"]', "--allow-origin '*'")
-        if "credentials" in overrides:
-            message = message.replace("credentials = true", "--credentials")
-            message = message.replace("set credentials = false", "pass --no-credentials")
-        raise PolicyError(message) from None
-
-
 def _find_policy_file(path: str | None) -> "PolicyFile | None":
     from corscheck.policyfile import find_policy_file, load_policy_file
 
@@ -156,9 +98,7 @@ def _find_policy_file(path: str | None) -> "PolicyFile | None":
     return load_policy_file(found) if found else None
 
 
-def _print_policies(
-    top: "Policy | None", policies: "dict[str, Policy | None]", source: str | None
-) -> None:
+def _print_policies(config: "AuditConfig") -> None:
     """The [policy] that applies where no target says otherwise, then each target's."""
     import json
 
@@ -167,10 +107,10 @@ def _print_policies(
     def shown(policy: "Policy | None") -> str:
         return json.dumps(policy.to_dict()) if policy else "safe baseline (no policy)"
 
-    typer.echo(f"# policy file: {source or 'none'}; command-line flags override it")
-    typer.echo(f"[policy]\n  {shown(top)}")
-    for url, policy in policies.items():
-        typer.echo(f"{mask_url(url)}\n  {shown(policy)}")
+    typer.echo(f"# policy file: {config.policy_source or 'none'}; command-line flags override it")
+    typer.echo(f"[policy]\n  {shown(config.policy)}")
+    for target in config.targets:
+        typer.echo(f"{mask_url(target.url)}\n  {shown(target.policy)}")
 
 
 PROGRESS_AFTER = 20  # targets: a shorter run is over before progress would tell anything
@@ -323,13 +263,15 @@ def audit(
         ),
     ] = False,
     depth: Annotated[
-        Depth,
+        str | None,
         typer.Option(
             metavar="quick|standard|thorough",
-            help="Coverage against requests sent (standard: about 40 a URL).",
+            help="Coverage against requests sent (default: standard, about 40 a URL).",
+            callback=one_of(DEPTHS),
+            show_default=False,
             rich_help_panel=REQUESTS,
         ),
-    ] = Depth.standard,
+    ] = None,
     header: HeaderOption = None,
     send_unsafe: Annotated[
         bool,
@@ -339,29 +281,31 @@ def audit(
             rich_help_panel=REQUESTS,
         ),
     ] = False,
-    timeout: TimeoutOption = 10.0,
+    timeout: TimeoutOption = None,
     insecure: InsecureOption = False,
     proxy: ProxyOption = None,
     no_proxy: NoProxyOption = False,
     concurrency: Annotated[
-        int,
+        int | None,
         typer.Option(
             metavar="N",
-            help="Requests in flight in total, up to 10000.",
+            help=f"Requests in flight in total, up to 10000 (default: {DEFAULTS['concurrency']}).",
             callback=at_least(1, 10000),
+            show_default=False,
             rich_help_panel=POLITENESS,
         ),
-    ] = 64,
+    ] = None,
     per_host: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--per-host",
             metavar="N",
-            help="Requests in flight per host.",
+            help=f"Requests in flight per host (default: {DEFAULTS['per-host']}).",
             callback=at_least(1),
+            show_default=False,
             rich_help_panel=POLITENESS,
         ),
-    ] = 16,
+    ] = None,
     rate: Annotated[
         str | None,
         typer.Option(
@@ -373,16 +317,7 @@ def audit(
     ] = None,
     fmt: FormatOption = "console",
     output: OutputOption = None,
-    fail_on: Annotated[
-        FailOn,
-        typer.Option(
-            "--fail-on",
-            metavar="SEVERITY",
-            help="Lowest severity that makes the exit code 1: critical, high, medium, low or "
-            "never.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = FailOn.medium,
+    fail_on: FailOnOption = None,
     verbose: Annotated[
         bool,
         typer.Option(
@@ -415,118 +350,55 @@ def audit(
     json_paths: list[str] = []
     progress: Progress | None = None
     try:
-        from corscheck.runner import RunOptions
-        from corscheck.target import Target, validate_url
-
-        proxy, trust_env = checked_proxy(proxy, no_proxy)
         check_format(fmt)
-        loaded = None
-        openapi_base = base_url
-        base_url = base_url or "http://testserver"
-        if openapi_source is not None and (urls or input_file):
-            raise UsageError("--openapi takes the place of URLs and -i: give one or the other")
-        if app_spec is not None:
-            from corscheck.app import load_app
-
-            loaded = load_app(app_spec)
-            validate_url(base_url)
-            # Paths (on the command line or in -i) are the app's; "/" when none is given at all.
-            if openapi_source is None and not print_policy:
-                urls = [under(base_url, p) for p in urls or ([] if input_file else ["/"])]
-        for url in urls or []:
-            validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
-        flags = _flag_overrides(
-            list(allow_origin or []),
-            list(allow_method or []),
-            list(allow_header or []),
-            list(expose_header or []),
-            credentials,
-            max_age,
-        )
-        policy_file = _find_policy_file(policy_path)
-        settings = dict(policy_file.settings) if policy_file else {}
-        top = _effective_policy(policy_file.policy if policy_file else None, flags)
-        per_url = {t.url: t.policy for t in policy_file.targets} if policy_file else {}
-        routes = {}
-        if openapi_source is not None:
-            routes = _openapi_routes(
-                openapi_source, loaded, base_url, openapi_base, timeout, insecure
-            )
-            per_url = {}
-            targets_urls = list(routes)
-        else:
-            targets_urls = _read_inputs(list(urls or []), input_file) or list(per_url)
-        if loaded is not None and openapi_source is None:
-            targets_urls = [under(base_url, u) for u in targets_urls]
-        if not targets_urls and not print_policy:
-            raise _no_targets(input_file)
-        if shard_spec is not None:
-            from corscheck.shard import parse_shard, shard
-
-            # An empty share is fine: its report has no targets, and merge joins it like the others.
-            targets_urls = shard(targets_urls, *parse_shard(shard_spec))
-        policies = {
-            url: _effective_policy(per_url[url], flags) if url in per_url else top
-            for url in targets_urls
-        }
-        if routes and top is not None:
-            from corscheck.openapi import route_policy
-
-            # The policy says which origins and whether credentials; each route, which methods and
-            # headers its calls need.
-            policies = {url: route_policy(top, routes[url]) for url in targets_urls}
-        if print_policy:
-            _print_policies(top, policies, policy_file.path if policy_file else None)
-            raise typer.Exit(EXIT_OK)
-        depth = Depth(settings.get("depth", depth)) if depth is Depth.standard else depth
-        fail_on = FailOn(settings.get("fail-on", fail_on)) if fail_on is FailOn.medium else fail_on
-        concurrency = settings.get("concurrency", concurrency) if concurrency == 64 else concurrency
-        per_host = settings.get("per-host", per_host) if per_host == 16 else per_host
-        timeout = settings.get("timeout", timeout) if timeout == 10.0 else timeout
-        if rate is None and "rate" in settings:
-            rate = str(settings["rate"])
-        extra = tuple(settings.get("headers", ())) + tuple(parse_header(h) for h in header or [])
-        from corscheck.report import format_for_path
-        from corscheck.report.model import LARGE_RUN
-
-        output_formats = {path: format_for_path(path) for path in output or []}
-        options = RunOptions(
+        output_formats = _output_formats(output)
+        proxy, trust_env = checked_proxy(proxy, no_proxy)
+        flags = Flags(
+            policy=PolicyFlags(
+                origins=tuple(allow_origin or ()),
+                methods=tuple(allow_method or ()),
+                headers=tuple(allow_header or ()),
+                expose=tuple(expose_header or ()),
+                credentials=credentials,
+                max_age=max_age,
+            ),
+            depth=depth,  # type: ignore[arg-type]  # checked by one_of(DEPTHS)
+            fail_on=fail_on,  # type: ignore[arg-type]  # checked by one_of(FAIL_ON_VALUES)
             concurrency=concurrency,
             per_host=per_host,
             timeout=timeout,
             rate=parse_rate(rate),
+            headers=tuple(parse_header(h) for h in header or []),
             send_unsafe=send_unsafe,
             insecure=insecure,
             proxy=proxy,
             trust_env=trust_env,
+            framework=framework.value if framework else None,
+            ignore_rules=tuple(ignore_rule or ()),
+            shard=parse_shard(shard_spec) if shard_spec is not None else None,
         )
-        sources = _target_sources(policy_file, targets_urls)
-        targets = [
-            Target(url, policies[url], sources.get(url), routes.get(url)) for url in targets_urls
-        ]
-        gate = _gate(policy_file, list(ignore_rule or []), baseline_path)
+        request = _AuditInputs(urls, input_file, openapi_source, app_spec, base_url, print_policy)
+        loaded, app_base_url, config = _resolve_inputs(request, flags, policy_path, baseline_path)
+        if print_policy:
+            _print_policies(config)
+            raise typer.Exit(EXIT_OK)
         json_paths = [path for path, kind in output_formats.items() if kind == "json"]
         other_paths = [path for path, kind in output_formats.items() if kind != "json"]
-        progress = Progress(len(targets), show=not quiet and len(targets) > PROGRESS_AFTER)
-        with json_streams(fmt == "json", json_paths, len(targets)) as sinks:
+        progress = Progress(
+            len(config.targets), show=not quiet and len(config.targets) > PROGRESS_AFTER
+        )
+        with json_streams(fmt == "json", json_paths, len(config.targets)) as sinks:
             report = run_audit(
-                loaded,
-                base_url,
-                targets,
-                depth.value,
-                fail_on.value,
-                options,
-                extra,
-                verbose and not quiet,
-                tuple(dict.fromkeys(w for p in policies.values() if p for w in p.warnings)),
-                framework.value if framework else None,
+                config,
                 [*sinks, progress],
+                app=loaded,
+                base_url=app_base_url,
+                verbose=verbose and not quiet,
                 # Past a screenful of targets the reports summarize: the probes are written to the
                 # JSON as each target finishes and dropped, so memory stays flat.
-                keep_probes=len(targets) <= LARGE_RUN
+                keep_probes=len(config.targets) <= LARGE_RUN
                 or verbose
                 or "html" in (fmt, *output_formats.values()),
-                gate=gate,
             )
         write_outputs(report, other_paths)
         if fmt != "json":
@@ -550,6 +422,87 @@ def audit(
     raise typer.Exit(exit_code(report))
 
 
+def _output_formats(output: list[str] | None) -> dict[str, str]:
+    """Each -o path and its format (from the extension), before anything runs."""
+    from corscheck.report import format_for_path
+
+    return {path: format_for_path(path) for path in output or []}
+
+
+@dataclass(frozen=True)
+class _AuditInputs:
+    """Where the targets come from, as the command line gave it."""
+
+    urls: list[str] | None
+    input_file: str | None
+    openapi_source: str | None
+    app_spec: str | None
+    base_url: str | None
+    print_policy: bool
+
+
+def _resolve_inputs(
+    given: _AuditInputs, flags: "Flags", policy_path: str | None, baseline_path: str | None
+) -> "tuple[LoadedApp | None, str, AuditConfig]":
+    """Reads what the run needs from outside (the app, -i, the policy file, the OpenAPI document,
+    the baseline) and resolves it with the flags into one config: the app, its base URL, the config."""
+    from corscheck.config import resolve, resolve_options
+    from corscheck.target import validate_url
+
+    loaded = None
+    app_base_url = given.base_url or DEFAULT_BASE_URL
+    urls = list(given.urls or [])
+    if given.openapi_source is not None and (urls or given.input_file):
+        raise UsageError("--openapi takes the place of URLs and -i: give one or the other")
+    if given.app_spec is not None:
+        from corscheck.app import load_app
+
+        loaded = load_app(given.app_spec)
+        validate_url(app_base_url)
+        # Paths (on the command line or in -i) are the app's; "/" when none is given at all.
+        if given.openapi_source is None and not given.print_policy:
+            urls = [under(app_base_url, p) for p in urls or ([] if given.input_file else ["/"])]
+    for url in urls:
+        validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
+    policy_file = _find_policy_file(policy_path)
+    routes = None
+    if given.openapi_source is not None:
+        options = resolve_options(flags, policy_file)
+        routes = _openapi_routes(
+            given.openapi_source, loaded, app_base_url, given.base_url, options
+        )
+    else:
+        urls = _read_inputs(urls, given.input_file)
+        if loaded is not None:
+            urls = [under(app_base_url, u) for u in urls]
+    has_targets = urls or routes or (policy_file is not None and policy_file.targets)
+    if not has_targets and not given.print_policy:
+        raise _no_targets(given.input_file)
+    from corscheck.gate import load_baseline
+
+    config = resolve(
+        flags,
+        urls,
+        policy_file,
+        routes=routes,
+        baseline=load_baseline(baseline_path) if baseline_path is not None else None,
+        shown_policy_path=_shown_path(policy_file.path) if policy_file else None,
+    )
+    if loaded is not None and config.framework is None:
+        config = replace(config, framework=loaded.framework)
+    return loaded, app_base_url, config
+
+
+def _shown_path(path: str) -> str:
+    """A policy file's path relative to the working directory when it lies below it, as SARIF viewers
+    resolve it against the repository root; absolute otherwise."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
 def _no_targets(input_file: str | None) -> UsageError:
     if input_file is not None:
         name = "stdin" if input_file == "-" else repr(input_file)
@@ -568,8 +521,7 @@ def _openapi_routes(
     loaded: "LoadedApp | None",
     app_base_url: str,
     base_url: str | None,
-    timeout: float,
-    insecure: bool,
+    options: "RunOptions",
 ) -> "dict[str, Route]":
     """The routes of the OpenAPI document, by the URL audited. Under --base-url when given; with
     --app, under the app's base URL (the document's server path kept); else under the document's
@@ -580,7 +532,7 @@ def _openapi_routes(
     from corscheck.target import validate_url
 
     document, fetched_from = load_document(
-        source, app=loaded, app_base_url=app_base_url, timeout=timeout, insecure=insecure
+        source, options=options, app=loaded, app_base_url=app_base_url
     )
     base = base_url
     if base is None:
@@ -600,66 +552,17 @@ def _openapi_routes(
     return routes
 
 
-def _gate(
-    policy_file: "PolicyFile | None", ignore_rules: list[str], baseline_path: str | None
-) -> "Gate | None":
-    """The run's suppressions and baseline, or None when it has neither."""
-    from datetime import date
-
-    from corscheck.gate import Gate, Ignore, load_baseline, validate_ignore_rule
-
-    ignores = list(policy_file.ignores if policy_file else ())
-    ignores += [
-        Ignore(validate_ignore_rule(rule), "ignored on the command line", "--ignore")
-        for rule in dict.fromkeys(ignore_rules)
-    ]
-    baseline = load_baseline(baseline_path) if baseline_path is not None else None
-    if not ignores and baseline is None:
-        return None
-    return Gate(ignores, baseline, today=date.today())
-
-
-def _target_sources(
-    policy_file: "PolicyFile | None", urls: list[str]
-) -> "dict[str, SourceLocation]":
-    """Where the policy file declares each target: its [[targets]] entry, else the [policy] table that
-    applies to it. The path is relative to the working directory when it lies below it, as SARIF
-    viewers resolve it against the repository root."""
-    from corscheck.target import SourceLocation
-
-    if policy_file is None:
-        return {}
-    path = Path(policy_file.path)
-    try:
-        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        shown = path.resolve().as_posix()
-    lines = {t.url: t.line for t in policy_file.targets}
-    sources = {}
-    for url in urls:
-        line = lines.get(url, policy_file.policy_line if policy_file.policy else None)
-        if line:  # 1-based; a line the file does not show is no location
-            sources[url] = SourceLocation(shown, line)
-    return sources
-
-
 def run_audit(
-    loaded: "LoadedApp | None",
-    base_url: str,
-    targets: "list[Target]",
-    depth: "PlanDepth",
-    fail_on: str,
-    options: "RunOptions",
-    extra: tuple[tuple[str, str], ...],
-    verbose: bool,
-    warnings: tuple[str, ...],
-    framework: str | None,
+    config: "AuditConfig",
     sinks: "list[ReportSink]",
-    keep_probes: bool,
-    gate: "Gate | None" = None,
+    *,
+    app: "LoadedApp | None" = None,
+    base_url: str | None = None,
+    verbose: bool = False,
+    keep_probes: bool = True,
 ) -> "Report":
-    from corscheck.audit import audit_targets
-    from corscheck.plan import distinct_chains, estimated_requests, plan_target
+    """The run of `config` (into `app` when given), with the request estimate first when verbose."""
+    from corscheck.audit import run_config
     from corscheck.runner import run_async
 
     # An audit allocates millions of short-lived objects that hold no cycles (header lines, verdicts,
@@ -669,36 +572,30 @@ def run_audit(
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
     if verbose:
-        chain_count = request_count = 0
-        for target in targets:
-            try:
-                planned = plan_target(target.url, target.policy, depth, extra_headers=extra)
-            except CorscheckError:
-                continue  # a bad input line: the audit records it as that target's error
-            chains = distinct_chains(planned)
-            chain_count += len(chains)
-            request_count += estimated_requests(chains, options.send_unsafe)
-        typer.echo(
-            f"corscheck: {plural(len(targets), 'target')} · "
-            f"{plural(chain_count, 'request chain')} · about "
-            f"{plural(request_count, 'request')}",
-            err=True,
-        )
+        _announce(config)
+    return run_async(
+        run_config(config, app=app, base_url=base_url, sinks=sinks, keep_probes=keep_probes)
+    )
 
-    async def run() -> "Report":
-        async with app_or_network(loaded, base_url) as transport:
-            return await audit_targets(
-                targets,
-                depth=depth,
-                fail_on=fail_on,
-                options=options,
-                extra_headers=extra,
-                warnings=warnings,
-                transport=transport,
-                framework=framework or (loaded.framework if loaded else None),
-                sinks=sinks,
-                keep_probes=keep_probes,
-                gate=gate,
+
+def _announce(config: "AuditConfig") -> None:
+    """How many targets, request chains and requests the run is about to send (on stderr)."""
+    from corscheck.plan import distinct_chains, estimated_requests, plan_target
+
+    chain_count = request_count = 0
+    for target in config.targets:
+        try:
+            planned = plan_target(
+                target.url, target.policy, config.depth, extra_headers=config.extra_headers
             )
-
-    return run_async(run())
+        except CorscheckError:
+            continue  # a bad input line: the audit records it as that target's error
+        chains = distinct_chains(planned)
+        chain_count += len(chains)
+        request_count += estimated_requests(chains, config.options.send_unsafe)
+    typer.echo(
+        f"corscheck: {plural(len(config.targets), 'target')} · "
+        f"{plural(chain_count, 'request chain')} · about "
+        f"{plural(request_count, 'request')}",
+        err=True,
+    )

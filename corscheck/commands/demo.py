@@ -32,9 +32,7 @@ def demo(
 
     Exits 0 when the audit ran: the findings are the point of the demo.
     """
-    from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
-    from corscheck.runner import RunOptions
-    from corscheck.target import Target
+    from corscheck.demo import demo_config, serve_demo
 
     try:
         from corscheck.report import format_for_path
@@ -43,9 +41,10 @@ def demo(
         for path in output or []:
             format_for_path(path)  # before the demo starts: a bad -o is a usage error, nothing else
         with serve_demo() as base:
-            targets = [Target(url, DEMO_POLICY) for url in demo_urls(base)]
+            config = demo_config(base)
             if fmt == "console" and not quiet:
-                policy = DEMO_POLICY
+                policy = config.policy
+                assert policy is not None
                 intro = (
                     f"Demo: a deliberately misconfigured API on {base}, audited against the "
                     f"policy it was meant to follow: origins {', '.join(policy.origins)}; "
@@ -57,20 +56,7 @@ def demo(
                 )
                 wrapped = [textwrap.fill(part, width()) for part in intro.split("\n")]
                 typer.echo("\n".join(wrapped) + "\n")
-            report = run_audit(
-                None,
-                "",
-                targets,
-                "standard",
-                "medium",
-                RunOptions(trust_env=False),  # the demo API is on loopback: never via a proxy
-                (),
-                verbose and not quiet,
-                (),
-                None,
-                [],
-                keep_probes=True,
-            )
+            report = run_audit(config, [], verbose=verbose and not quiet)
         write_outputs(report, list(output or []))
         print_report(report, fmt, verbose, colored)
     except CorscheckError as error:

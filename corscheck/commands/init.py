@@ -37,7 +37,7 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing policy file.")
     ] = False,
-    timeout: TimeoutOption = 10.0,
+    timeout: TimeoutOption = None,
     insecure: InsecureOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -62,9 +62,10 @@ def init(
                 headers=["Content-Type"],
             )
         else:
+            from corscheck.config import DEFAULTS, RunOptions
             from corscheck.headers import serialize_origin
             from corscheck.learn import learn_policy
-            from corscheck.runner import RunOptions, run_async
+            from corscheck.runner import run_async
             from corscheck.target import validate_url
 
             url = validate_url(from_url)
@@ -73,7 +74,7 @@ def init(
                     "--from-url needs at least one --origin (the front-ends to learn for)"
                 )
             origins = [o if o == "null" else serialize_origin(o) for o in origin]
-            options = RunOptions(timeout=timeout, insecure=insecure)
+            options = RunOptions(timeout=timeout or DEFAULTS["timeout"], insecure=insecure)
             policy, notes = run_async(learn_policy(url, origins, options))
             if not quiet:
                 for note in notes:

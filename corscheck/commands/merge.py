@@ -8,11 +8,12 @@ from corscheck.commands.edge import exit_code, fail_with, github_extras, print_r
 from corscheck.commands.options import (
     OUTPUT,
     ColorOption,
-    FailOn,
     FormatOption,
     OutputOption,
     check_format,
+    one_of,
 )
+from corscheck.config import FAIL_ON_VALUES
 from corscheck.errors import CorscheckError
 
 
@@ -26,11 +27,12 @@ def merge(
     output: OutputOption = None,
     fmt: FormatOption = "console",
     fail_on: Annotated[
-        FailOn | None,
+        str | None,
         typer.Option(
             "--fail-on",
             metavar="SEVERITY",
             help="Override the shards' threshold: critical, high, medium, low or never.",
+            callback=one_of(FAIL_ON_VALUES),
             rich_help_panel=OUTPUT,
         ),
     ] = None,
@@ -45,7 +47,7 @@ def merge(
         check_format(fmt)
         merged = merge_reports(reports)
         if fail_on is not None:
-            merged = replace(merged, fail_on=fail_on.value)
+            merged = replace(merged, fail_on=fail_on)
         write_outputs(merged, list(output or []))
         print_report(merged, fmt, False, colored)
         github_extras(merged, annotate=fmt == "console")

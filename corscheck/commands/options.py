@@ -2,32 +2,17 @@
 of their values."""
 
 import os
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from corscheck.config import DEFAULTS, FAIL_ON_VALUES
 from corscheck.errors import PolicyError, UsageError
 
 if TYPE_CHECKING:
-    from corscheck.app import LoadedApp
-    from corscheck.runner import Transport
-
-
-class Depth(StrEnum):
-    quick = "quick"
-    standard = "standard"
-    thorough = "thorough"
-
-
-class FailOn(StrEnum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
-    never = "never"
+    pass
 
 
 class Framework(StrEnum):
@@ -71,6 +56,30 @@ def at_least(low: float, high: float | None = None) -> Callable[[Any], Any]:
     return check
 
 
+def one_of(choices: Sequence[str]) -> Callable[[Any], Any]:
+    """A callback that refuses a value not among `choices` (config.py owns each closed set)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+FailOnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="Lowest severity that makes the exit code 1: critical, high, medium, low or never "
+        f"(default: {DEFAULTS['fail-on']}).",
+        callback=one_of(FAIL_ON_VALUES),
+        show_default=False,
+        rich_help_panel="Output",
+    ),
+]
+
 # The network options `audit` and `probe` share.
 HeaderOption = Annotated[
     list[str] | None,
@@ -84,11 +93,12 @@ HeaderOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[
-    float,
+    float | None,
     typer.Option(
         metavar="SECONDS",
-        help="Seconds per request, up to 600.",
+        help=f"Seconds per request, up to 600 (default: {DEFAULTS['timeout']:g}).",
         callback=at_least(0.01, 600),
+        show_default=False,
         rich_help_panel=REQUESTS,
     ),
 ]
@@ -234,16 +244,3 @@ def under(base_url: str, path_or_url: str) -> str:
     if "://" in path_or_url:
         return path_or_url
     return base_url.rstrip("/") + "/" + path_or_url.lstrip("/")
-
-
-def app_or_network(
-    loaded: "LoadedApp | None", base_url: str | None
-) -> AbstractAsyncContextManager["Transport | None"]:
-    """What `--app` and `--base-url` give a run: a transport into the app (its lifespan started
-    and stopped around the run), or None for the network's own. The app module (and httpx) is
-    imported only when an app is given."""
-    if loaded is None:
-        return nullcontext(None)
-    from corscheck.app import DEFAULT_BASE_URL, app_transport
-
-    return app_transport(loaded, base_url or DEFAULT_BASE_URL)

@@ -1,5 +1,6 @@
 """`corscheck probe`: one fetch() from a page on an origin, and whether the browser lets it read."""
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,7 +22,6 @@ from corscheck.commands.options import (
     ProbeFormat,
     ProxyOption,
     TimeoutOption,
-    app_or_network,
     checked_proxy,
     parse_header,
     under,
@@ -29,29 +29,20 @@ from corscheck.commands.options import (
 from corscheck.errors import CorscheckError
 
 if TYPE_CHECKING:
-    from corscheck.probe import ProbeReport
-
-_FORBIDDEN_PREFIXES = ("proxy-", "sec-")
-_FORBIDDEN_HEADERS = {
-    "accept-charset", "accept-encoding", "access-control-request-headers",
-    "access-control-request-method", "connection", "content-length", "cookie", "cookie2", "date",
-    "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te", "trailer",
-    "transfer-encoding", "upgrade", "via",
-}  # fmt: skip
-_SENSITIVE_HEADER = ("authorization", "cookie", "token", "key", "secret", "password", "session")
+    pass
 
 
 def _split_probe_headers(
     raw: list[str],
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """The page's fetch() headers, and the ones a page cannot set (REQ-FORBIDDEN-HEADER), sent as-is."""
+    from corscheck.browser import is_forbidden_request_header
+
     page: list[tuple[str, str]] = []
     extra: list[tuple[str, str]] = []
     for text in raw:
         name, value = parse_header(text)
-        lower = name.lower()
-        forbidden = lower in _FORBIDDEN_HEADERS or lower.startswith(_FORBIDDEN_PREFIXES)
-        (extra if forbidden else page).append((name, value))
+        (extra if is_forbidden_request_header(name, value) else page).append((name, value))
     return tuple(page), tuple(extra)
 
 
@@ -92,7 +83,7 @@ def probe(
         ),
     ] = ProbeFormat.console,
     colored: ColorOption = None,
-    timeout: TimeoutOption = 10.0,
+    timeout: TimeoutOption = None,
     insecure: InsecureOption = False,
     proxy: ProxyOption = None,
     no_proxy: NoProxyOption = False,
@@ -103,7 +94,7 @@ def probe(
     try:
         from corscheck.browser import Probe
         from corscheck.headers import serialize_origin
-        from corscheck.probe import run_probe
+        from corscheck.probe import PROBE_OPTIONS, run_probe
         from corscheck.runner import run_async
         from corscheck.target import validate_url
 
@@ -127,24 +118,15 @@ def probe(
             credentials="include" if credentials else "same-origin",
             extra_headers=extra,
         )
-        secrets = tuple(
-            v for n, v in page_headers + extra if any(s in n.lower() for s in _SENSITIVE_HEADER)
+        options = replace(
+            PROBE_OPTIONS,
+            timeout=timeout if timeout is not None else PROBE_OPTIONS.timeout,
+            send_unsafe=send_unsafe,
+            insecure=insecure,
+            proxy=proxy,
+            trust_env=trust_env,
         )
-
-        async def run() -> "ProbeReport":
-            async with app_or_network(loaded, base_url) as transport:
-                return await run_probe(
-                    the_probe,
-                    timeout=timeout,
-                    send_unsafe=send_unsafe,
-                    insecure=insecure,
-                    secrets=secrets,
-                    proxy=proxy,
-                    trust_env=trust_env,
-                    transport=transport,
-                )
-
-        result = run_async(run())
+        result = run_async(run_probe(the_probe, options, app=loaded, base_url=base_url))
     except CorscheckError as error:
         fail_with(error)
     except (typer.Exit, typer.Abort):

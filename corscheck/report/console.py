@@ -17,7 +17,7 @@ from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
 from corscheck.rules import Rule, severity_rank
 
 if TYPE_CHECKING:
-    from corscheck.probe import ProbeReport
+    from corscheck.report.model import ProbeReport
 
 SEVERITY_STYLES = {
     "critical": "bold white on red",

@@ -10,14 +10,8 @@ import io
 import json
 from typing import Any, TextIO
 
-from corscheck.report.model import (
-    Report,
-    TargetReport,
-    head_to_dict,
-    summary_to_dict,
-    tail_to_dict,
-    target_to_dict,
-)
+from corscheck.report.codec import head_to_dict, summary_to_dict, tail_to_dict, target_to_dict
+from corscheck.report.model import Report, TargetReport
 
 _INDENTED_UP_TO = 20  # targets; larger reports are written compact (json's C encoder, ~10x faster)
 

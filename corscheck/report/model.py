@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast
 
-from corscheck.browser import Exchange, Hop, Probe, Verdict
+from corscheck.browser import Exchange, Probe, Verdict
 from corscheck.errors import ErrorKind
 from corscheck.evaluate import Finding, ProbeResult
 from corscheck.policy import Policy
@@ -187,12 +187,25 @@ class Report:
         return not self.reaches(self.fail_on) and self.error_count == 0 and not self.partial
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **head_to_dict(self),
-            "targets": [target_to_dict(t) for t in self.targets],
-            **tail_to_dict(self),
-            "summary": summary_to_dict(self),
-        }
+        """The JSON contract (report/codec.py owns both directions)."""
+        from corscheck.report.codec import encode_report
+
+        return encode_report(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    """One fetch() from one origin, sent and judged: what `corscheck probe` reports."""
+
+    probe: Probe
+    exchange: Exchange
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable `corscheck probe --format json` contract (DESIGN.md)."""
+        from corscheck.report.codec import encode_probe_report
+
+        return encode_probe_report(self)
 
 
 class ReportSink(Protocol):
@@ -204,196 +217,6 @@ class ReportSink(Protocol):
     def add(self, target: TargetReport) -> None: ...
 
     def end(self, report: Report) -> None: ...
-
-
-def head_to_dict(report: Report) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA,
-        "tool": {"name": "corscheck", "version": report.version},
-        "generated_at": report.generated_at,
-        "settings": {"depth": report.depth, "fail_on": report.fail_on},
-        "warnings": list(report.warnings),
-    }
-
-
-def tail_to_dict(report: Report) -> dict[str, Any]:
-    """What only the finished run can tell: the ignores and what they matched, and the baseline's
-    findings that are gone. Written after the targets."""
-    return {
-        "ignores": [
-            {
-                "rule": i.rule,
-                "target": i.target,
-                "origin": i.origin,
-                "reason": i.reason,
-                "expires": i.expires,
-                "source": i.source,
-                "matched": i.matched,
-                "state": i.state,
-                "warning": i.warning(),
-            }
-            for i in report.ignores
-        ],
-        "baseline": None
-        if report.baseline is None
-        else {
-            "file": report.baseline.path,
-            "fixed": [finding_to_dict(f) for f in report.baseline.fixed],
-        },
-    }
-
-
-def summary_to_dict(report: Report) -> dict[str, Any]:
-    summary = {
-        "targets": len(report.targets),
-        "findings": report.counts(),
-        "suppressed": sum(1 for t in report.targets for f in t.findings if f.suppressed),
-        "errors": report.error_count,
-        "requests": sum(t.requests_sent for t in report.targets),
-        "passed": report.passed,
-        **({"partial": True} if report.partial else {}),
-    }
-    baseline = report.baseline_counts()
-    if baseline is not None:
-        summary["baseline"] = baseline
-    return summary
-
-
-def target_to_dict(target: TargetReport) -> dict[str, Any]:
-    # The probes of every credentials mode share one exchange (plan.py): it is written once, in
-    # "exchanges", and each probe names it by index.
-    exchanges: dict[int, int] = {}
-    exchange_list: list[dict[str, Any]] = []
-    probes = []
-    for result in target.probes:
-        index = exchanges.get(id(result.exchange))
-        if index is None:
-            index = exchanges[id(result.exchange)] = len(exchange_list)
-            exchange_list.append(exchange_to_dict(result.exchange))
-        probes.append(probe_to_dict(result, index))
-    return {
-        "url": target.url,
-        "policy": target.policy.to_dict() if target.policy else None,
-        "passed": target.passed,
-        "requests": target.requests_sent,
-        "probes": probes,
-        "exchanges": exchange_list,
-        "findings": [finding_to_dict(f) for f in target.findings],
-        "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
-        "source": None
-        if target.source is None
-        else {"file": target.source.file, "line": target.source.line},
-        "route": None if target.route is None else target.route.to_dict(),
-    }
-
-
-def probe_to_dict(result: ProbeResult, exchange_index: int) -> dict[str, Any]:
-    planned = result.planned
-    return {
-        "request": request_to_dict(planned.probe),
-        "origin_class": planned.origin_class,
-        "derived_from": planned.derived_from,
-        "aspect": planned.aspect,
-        "subject": planned.subject,
-        "exchange": exchange_index,
-        "verdict": verdict_to_dict(result.verdict),
-        "expected": None
-        if result.expected is None
-        else ("allowed" if result.expected else "blocked"),
-        "outcome": result.outcome,
-    }
-
-
-def request_to_dict(probe: Probe) -> dict[str, Any]:
-    return {
-        "url": probe.url,
-        "origin": probe.origin,
-        "method": probe.method,
-        "headers": [list(line) for line in probe.headers],
-        "credentials": probe.credentials,
-    }
-
-
-def hop_to_dict(hop: Hop) -> dict[str, Any]:
-    return {
-        "kind": hop.kind,
-        "request": {
-            "method": hop.request.method,
-            "url": hop.request.url,
-            "headers": [list(line) for line in hop.request.headers],
-        },
-        "response": {
-            "status": hop.response.status,
-            "reason": hop.response.reason,
-            "headers": [list(line) for line in hop.response.headers.lines],
-        },
-    }
-
-
-def exchange_to_dict(exchange: Exchange) -> dict[str, Any]:
-    unsent = exchange.unsent
-    return {
-        "hops": [hop_to_dict(h) for h in exchange.hops],
-        "unsent": None
-        if unsent is None
-        else {
-            "method": unsent.method,
-            "url": unsent.url,
-            "headers": [list(x) for x in unsent.headers],
-        },
-    }
-
-
-def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
-    return {
-        "allowed": verdict.allowed,
-        "preflight": verdict.preflight,
-        "reason_id": verdict.reason_id,
-        "reason": verdict.reason,
-        "failed_step": verdict.failed_step,
-        "readable_headers": list(verdict.readable_headers),
-        "actual_checked": verdict.actual_checked,
-        "notes": list(verdict.notes),
-    }
-
-
-def finding_to_dict(finding: Finding) -> dict[str, Any]:
-    evidence = finding.evidence
-    suppressed = finding.suppressed
-    return {
-        "rule": finding.rule.id,
-        "fingerprint": finding.fingerprint,
-        "severity": finding.severity,
-        "direction": finding.rule.direction,
-        "title": finding.title,
-        "target": finding.target,
-        "message": finding.message,
-        "evidence": {
-            "origin": evidence.origin,
-            "method": evidence.method,
-            "request_headers": [list(line) for line in evidence.request_headers],
-            "credentials": evidence.credentials,
-            "step": evidence.step,
-            "status": evidence.status,
-            "response_lines": [list(line) for line in evidence.response_lines],
-            "reason": evidence.reason,
-            "related": list(evidence.related),
-            "sent_method": evidence.sent_method,
-            "sent_lines": [list(line) for line in evidence.sent_lines],
-            "origin_class": evidence.origin_class,
-        },
-        "notes": list(finding.notes),
-        "explanation": finding.rule.explanation,
-        "fix": finding.fix,
-        "suppressed": None
-        if suppressed is None
-        else {
-            "reason": suppressed.reason,
-            "expires": suppressed.expires,
-            "source": suppressed.source,
-        },
-        "baseline": finding.baseline,
-    }
 
 
 def probe_column(result: ProbeResult) -> str:

@@ -1,0 +1,259 @@
+"""One resolved configuration for a run. PURE: `resolve` takes what the command line gave, the policy
+file (already read), the URLs and the OpenAPI routes (already loaded) as plain data and returns one
+frozen `AuditConfig`; every caller (the `audit` command, `demo`, the pytest helper, in-process apps)
+runs that whole value.
+
+Precedence, for every setting: a flag given on the command line, then the policy file's `[settings]`,
+then `DEFAULTS`. "Given" means given: an option the user did not pass arrives as None, never as its
+default, so a flag that happens to equal the default still beats the file (ruff's `resolve` overlays
+only what the command line set, the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from corscheck.errors import PolicyError, UsageError
+from corscheck.rules import SEVERITIES
+
+if TYPE_CHECKING:
+    # Types only: the command line imports this module for DEFAULTS at start-up, and resolve()
+    # imports what it builds with when it runs.
+    from corscheck.headers import HeaderLine
+    from corscheck.origins import Depth
+    from corscheck.policy import Policy
+    from corscheck.policyfile import PolicyFile
+    from corscheck.suppression import Baseline, Ignore
+    from corscheck.target import Route, Target
+
+DEPTHS: tuple[Depth, ...] = ("quick", "standard", "thorough")
+
+FailOn = Literal["critical", "high", "medium", "low", "never"]
+FAIL_ON_VALUES: tuple[FailOn, ...] = (*SEVERITIES, "never")
+
+# What a run uses where neither a flag nor the policy file's [settings] says otherwise: the one table.
+DEFAULTS: Mapping[str, Any] = {
+    "depth": "standard",
+    "fail-on": "medium",
+    "concurrency": 64,  # requests in flight in total
+    "per-host": 16,  # requests in flight per (scheme, host, port)
+    "timeout": 10.0,  # seconds for one request: connect, send, and read the response head
+    "rate": None,  # requests per second per host; None: no cap
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How requests are sent: limits, the safety gate, TLS and proxies (runner.py, transport/)."""
+
+    concurrency: int = DEFAULTS["concurrency"]
+    per_host: int = DEFAULTS["per-host"]
+    timeout: float = DEFAULTS["timeout"]
+    retries: int = 2  # on connection errors only, with exponential backoff from 0.2 s
+    rate: float | None = DEFAULTS["rate"]
+    send_unsafe: bool = False  # the safety gate: without it only OPTIONS, GET and HEAD are sent
+    insecure: bool = False  # skip TLS certificate verification
+    proxy: str | None = None  # http://[user:password@]host:port for every target (overrides env)
+    trust_env: bool = True  # without `proxy`: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY
+    max_header_bytes: int = 64 * 1024  # a larger response head is an error (too-large)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFlags:
+    """The policy fields given on the command line (empty or None: not given)."""
+
+    origins: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    expose: tuple[str, ...] = ()
+    credentials: bool | None = None
+    max_age: int | None = None
+
+    def overrides(self) -> dict[str, object]:
+        """The fields to put on top of the policy file's policy."""
+        from corscheck.policy import MaxAge
+
+        given: dict[str, object] = {
+            "origins": self.origins,
+            "methods": self.methods,
+            "headers": self.headers,
+            "expose": self.expose,
+        }
+        overrides = {key: list(value) for key, value in given.items() if value}  # type: ignore[call-overload]
+        if self.credentials is not None:
+            overrides["credentials"] = self.credentials
+        if self.max_age is not None:
+            overrides["max_age"] = MaxAge(max=self.max_age)
+        return overrides
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """What the command line gave. None (or empty) for an option the user did not pass."""
+
+    policy: PolicyFlags = field(default_factory=PolicyFlags)
+    depth: Depth | None = None
+    fail_on: FailOn | None = None
+    concurrency: int | None = None
+    per_host: int | None = None
+    timeout: float | None = None
+    rate: float | None = None
+    headers: tuple[HeaderLine, ...] = ()  # -H, sent with every request
+    send_unsafe: bool = False
+    insecure: bool = False
+    proxy: str | None = None
+    trust_env: bool = True
+    framework: str | None = None
+    ignore_rules: tuple[str, ...] = ()
+    shard: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """Everything one audit run needs, resolved: what to audit, how, and what fails the gate."""
+
+    targets: tuple[Target, ...] = ()
+    depth: Depth = DEFAULTS["depth"]
+    fail_on: FailOn = DEFAULTS["fail-on"]
+    options: RunOptions = field(default_factory=RunOptions)
+    extra_headers: tuple[HeaderLine, ...] = ()  # -H and the file's [settings] headers
+    framework: str | None = None  # fixes worded for this framework; None: recognised per target
+    warnings: tuple[str, ...] = ()
+    policy: Policy | None = None  # the [policy] that applies where no target says otherwise
+    policy_source: str | None = None  # the policy file, as shown to the user
+    ignores: tuple[Ignore, ...] = ()
+    baseline: Baseline | None = None
+
+
+def resolve(
+    flags: Flags,
+    urls: Sequence[str] = (),
+    policy_file: PolicyFile | None = None,
+    *,
+    routes: Mapping[str, Route] | None = None,
+    baseline: Baseline | None = None,
+    shown_policy_path: str | None = None,
+) -> AuditConfig:
+    """The run's config: `flags` over the policy file's [settings] over DEFAULTS; the targets are
+    `urls` (or the routes, or the file's [[targets]]), each with the policy that applies to it.
+    `shown_policy_path` is how reports name the policy file (relative to the working directory).
+    Raises UsageError or PolicyError."""
+    from corscheck.shard import shard
+    from corscheck.suppression import Ignore, validate_ignore_rule
+    from corscheck.target import SourceLocation, Target
+
+    settings: Mapping[str, Any] = policy_file.settings if policy_file else {}
+
+    overrides = flags.policy.overrides()
+    top = _effective_policy(policy_file.policy if policy_file else None, overrides)
+    per_url = {t.url: t for t in policy_file.targets} if policy_file and not routes else {}
+    target_urls = list(routes) if routes else (list(urls) or list(per_url))
+    if flags.shard is not None:
+        # An empty share is fine: its report has no targets, and merge joins it like the others.
+        target_urls = shard(target_urls, *flags.shard)
+    shown = shown_policy_path or (policy_file.path if policy_file else None)
+    targets = []
+    for url in target_urls:
+        declared = per_url.get(url)
+        policy = _effective_policy(declared.policy, overrides) if declared else top
+        route = routes.get(url) if routes else None
+        if route is not None and top is not None:
+            # The policy says which origins and whether credentials; each route, which methods and
+            # headers its calls need.
+            policy = route_policy(top, route)
+        line = declared.line if declared else None
+        if declared is None and policy_file is not None and policy_file.policy is not None:
+            line = policy_file.policy_line
+        # 1-based; a line the file does not show is no location.
+        source = SourceLocation(shown, line) if shown and line and policy_file else None
+        targets.append(Target(url, policy, source, route))
+    ignores = [*(policy_file.ignores if policy_file else ())]
+    ignores += [
+        Ignore(validate_ignore_rule(rule), "ignored on the command line", "--ignore")
+        for rule in dict.fromkeys(flags.ignore_rules)
+    ]
+    return AuditConfig(
+        targets=tuple(targets),
+        depth=cast("Depth", _setting(flags.depth, settings, "depth")),
+        fail_on=cast(FailOn, _setting(flags.fail_on, settings, "fail-on")),
+        options=resolve_options(flags, policy_file),
+        extra_headers=(*settings.get("headers", ()), *flags.headers),
+        framework=flags.framework,
+        warnings=tuple(dict.fromkeys(w for t in targets if t.policy for w in t.policy.warnings)),
+        policy=top,
+        policy_source=shown,
+        ignores=tuple(ignores),
+        baseline=baseline,
+    )
+
+
+def route_policy(policy: Policy, route: Route) -> Policy:
+    """The policy of one route: the policy's origins, credentials and allow-lists, and as the
+    front-end's requests the methods and headers the route's calls need (narrowed to the policy's
+    lists where it has them). Cookie authentication turns credentials on, unless the policy is
+    public (browsers refuse credentials with "*")."""
+    methods = tuple(m for m in route.methods if policy.allows_method(m))
+    headers = tuple(h for h in route.headers if policy.allows_header(h))
+    return replace(
+        policy,
+        credentials=policy.credentials or (route.cookie_auth and not policy.is_public),
+        sends_methods=methods,
+        sends_headers=headers,
+    )
+
+
+def resolve_options(flags: Flags, policy_file: PolicyFile | None = None) -> RunOptions:
+    """How the run sends requests: `flags` over the policy file's [settings] over DEFAULTS."""
+    settings: Mapping[str, Any] = policy_file.settings if policy_file else {}
+    return RunOptions(
+        concurrency=_setting(flags.concurrency, settings, "concurrency"),
+        per_host=_setting(flags.per_host, settings, "per-host"),
+        timeout=_setting(flags.timeout, settings, "timeout"),
+        rate=_setting(flags.rate, settings, "rate"),
+        send_unsafe=flags.send_unsafe,
+        insecure=flags.insecure,
+        proxy=flags.proxy,
+        trust_env=flags.trust_env,
+    )
+
+
+def _setting(flag: Any, settings: Mapping[str, Any], key: str) -> Any:
+    """The flag when given, else the file's setting, else the default."""
+    return flag if flag is not None else settings.get(key, DEFAULTS[key])
+
+
+def _effective_policy(base: Policy | None, overrides: dict[str, object]) -> Policy | None:
+    """The policy file's policy with the command line's fields on top; None for the safe baseline."""
+    from corscheck.policy import build_policy
+
+    if not overrides:
+        return base  # as the file built it, with its warnings
+    fields: dict[str, object] = (
+        {
+            "origins": base.origins,
+            "methods": base.methods,
+            "headers": base.headers,
+            "expose": base.expose,
+            "credentials": base.credentials,
+            "max_age": base.max_age,
+            "private_network": base.private_network,
+        }
+        if base
+        else {}
+    )
+    fields.update(overrides)
+    if not fields.get("origins"):
+        raise UsageError("a policy needs at least one --allow-origin (use '*' for a public API)")
+    try:
+        return build_policy(**fields)  # type: ignore[arg-type]
+    except PolicyError as error:
+        # Said in the words the user wrote: flags, not the policy file's TOML.
+        message = str(error)
+        if "origins" in overrides:
+            message = message.replace('origins = ["*"]', "--allow-origin '*'")
+        if "credentials" in overrides:
+            message = message.replace("credentials = true", "--credentials")
+            message = message.replace("set credentials = false", "pass --no-credentials")
+        raise PolicyError(message) from None

@@ -1,0 +1,80 @@
+"""(policy, probes, verdicts) → expectations, outcomes and findings. Pure.
+
+Findings are grouped by root cause: a server that reflects any origin gets one finding with the other
+bypasses as evidence, and an allowed origin that is refused outright does not also produce one finding
+per method and header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from corscheck import rules
+from corscheck.evaluate.expectations import expectation, judge_results, outcome_of
+from corscheck.evaluate.hygiene import hygiene_findings, max_age_seconds, private_network_findings
+from corscheck.evaluate.model import (
+    FINGERPRINT_VERSION,
+    BaselineState,
+    Evidence,
+    Finding,
+    Outcome,
+    ProbeResult,
+    Suppression,
+    fingerprint,
+    normalized_target,
+)
+from corscheck.evaluate.origin_findings import beyond_policy_findings, origin_findings
+from corscheck.evaluate.refused import under_permissive_findings
+from corscheck.fixes import detect_framework, fix_for
+from corscheck.policy import Policy
+
+__all__ = [
+    "FINGERPRINT_VERSION",
+    "BaselineState",
+    "Evidence",
+    "Finding",
+    "Outcome",
+    "ProbeResult",
+    "Suppression",
+    "evaluate",
+    "expectation",
+    "fingerprint",
+    "judge_results",
+    "max_age_seconds",
+    "normalized_target",
+    "outcome_of",
+]
+
+
+def evaluate(
+    target: str,
+    policy: Policy | None,
+    results: Sequence[ProbeResult],
+    framework: str | None = None,
+) -> list[Finding]:
+    """Every finding for one target, most severe first, with fixes for `framework` when known."""
+    findings: list[Finding] = []
+    findings += origin_findings(target, policy, results)
+    findings += beyond_policy_findings(target, policy, results)
+    findings += under_permissive_findings(target, policy, results)
+    findings += private_network_findings(target, policy, results)
+    findings += hygiene_findings(target, policy, results)
+    findings.sort(key=lambda f: (rules.severity_rank(f.severity), f.rule.id, f.message))
+    if framework is None and findings:
+        # The credentials modes of a probe share one exchange: look at each exchange once.
+        exchanges = {id(r.exchange): r.exchange for r in results}.values()
+        framework = next(
+            (
+                found
+                for exchange in exchanges
+                for hop in exchange.hops
+                if (found := detect_framework(hop.response.headers.lines))
+            ),
+            None,
+        )
+    # A fix for the browser's actual objection (_fix_for_reason) outranks the framework's knob.
+    return [
+        replace(f, fix=fix_for(f.rule.id, f.rule.fix, framework)) if f.fix == f.rule.fix else f
+        for f in findings
+    ]

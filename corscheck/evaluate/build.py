@@ -1,0 +1,163 @@
+"""Building a finding from the probe result that proves it: its evidence (the request and the CORS
+lines of the response that show it), severity adjustments, and the fix for the browser's actual
+objection. PURE."""
+
+from __future__ import annotations
+
+from corscheck import rules
+from corscheck.browser import (
+    Exchange,
+    Hop,
+)
+from corscheck.evaluate.model import Evidence, Finding, ProbeResult
+from corscheck.headers import HeaderLine
+from corscheck.rules import Rule, Severity
+
+_CORS_HEADERS = (
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "access-control-max-age",
+    "access-control-allow-private-network",
+    "vary",
+)
+
+
+def make_finding(
+    rule: Rule,
+    target: str,
+    result: ProbeResult,
+    message: str,
+    *,
+    related: tuple[str, ...] = (),
+    base: Severity | None = None,
+    step: str | None = None,
+) -> Finding:
+    severity = base or rule.severity
+    notes: list[str] = []
+    hop = evidence_hop(result.exchange, step or result.verdict.failed_step)
+    if (
+        rule.direction == "over-permissive"
+        and hop is not None
+        and hop.kind == "actual"
+        and not 200 <= hop.response.status < 300
+    ):
+        # A permissive error page leaks less than a permissive 200 with data.
+        severity = rules.lower_severity(severity)
+        notes.append(
+            f"severity lowered: the response was {hop.response.status}, not a success with data"
+        )
+    if not result.verdict.actual_checked:
+        notes.append(
+            "the unsafe actual request was not sent (--send-unsafe); judged on the preflight"
+        )
+    probe = result.planned.probe
+    evidence = Evidence(
+        origin=probe.origin,
+        method=probe.method,
+        request_headers=probe.headers,
+        credentials=probe.credentials,
+        step=hop.kind if hop else "none",
+        status=hop.response.status if hop else None,
+        response_lines=tuple(
+            line
+            for line in (hop.response.headers.lines if hop else ())
+            if line[0].lower() in _CORS_HEADERS
+        ),
+        reason=result.verdict.reason,
+        related=related,
+        sent_method=hop.request.method if hop else "",
+        sent_lines=tuple(
+            line for line in (hop.request.headers if hop else ()) if _is_cors_request_line(line)
+        ),
+        origin_class=result.planned.origin_class,
+    )
+    fix = _fix_for_reason(rule, result, hop) or rule.fix
+    return Finding(rule, severity, target, message, evidence, tuple(notes), fix)
+
+
+def _is_cors_request_line(line: HeaderLine) -> bool:
+    name = line[0].lower()
+    return name == "origin" or name.startswith("access-control-request-")
+
+
+def evidence_hop(exchange: Exchange, step: str | None) -> Hop | None:
+    if step == "preflight":
+        return preflight_hop(exchange) or final_response(exchange)
+    return final_response(exchange)
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for finding in findings:
+        key = (finding.rule.id, finding.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+def final_response(exchange: Exchange) -> Hop | None:
+    actual = [h for h in exchange.hops if h.kind == "actual"]
+    if actual:
+        return actual[-1]
+    return exchange.hops[-1] if exchange.hops else None
+
+
+def preflight_hop(exchange: Exchange) -> Hop | None:
+    return next((h for h in exchange.hops if h.kind == "preflight"), None)
+
+
+def _fix_for_reason(rule: Rule, result: ProbeResult, hop: Hop | None) -> str | None:
+    """A fix for what the browser actually objected to, where the rule's own fix would miss it: an
+    allowed request refused because a header is broken, not because something is not listed."""
+    if rule.direction != "under-permissive" or hop is None:
+        return None
+    reason_id = result.verdict.reason_id
+    headers = hop.response.headers
+    if reason_id == "CHECK-ACAO-MULTIPLE":
+        count = len(headers.get_all("Access-Control-Allow-Origin"))
+        copies = f"{count} Access-Control-Allow-Origin lines" if count > 1 else "a list of origins"
+        return (
+            f"The response carries {copies}, and browsers accept exactly one origin. Two layers "
+            "usually add it (the framework's CORS middleware and a proxy's add_header, or two "
+            "middlewares): keep CORS in one layer and remove it from the other."
+        )
+    if (
+        reason_id == "CHECK-ACAO-MISSING"
+        and result.verdict.failed_step == "actual"
+        and result.verdict.preflight
+    ):
+        return (
+            f"The preflight passes, but the actual response ({hop.response.status}) carries no "
+            "Access-Control-Allow-Origin: send the CORS headers on every response, errors "
+            "included (an authentication or error handler that answers before the CORS "
+            "middleware often drops them)."
+        )
+    if reason_id == "CHECK-ACAO-MATCH":
+        value = (headers.combined("Access-Control-Allow-Origin") or "").strip()
+        return (
+            f"The server answers Access-Control-Allow-Origin: {value}, which is not the page's "
+            f"origin {result.planned.probe.origin}: answer with the request's Origin exactly as "
+            "the browser sends it (scheme, host and port; no path or trailing slash) when it is "
+            "allowed."
+        )
+    if reason_id == "PRE-REDIRECT":
+        return (
+            "Answer the preflight (OPTIONS) at this URL itself: browsers never follow a redirect "
+            "of a preflight. Link to the final URL (often a trailing slash or http→https redirect)."
+        )
+    if reason_id == "PRE-PARSE":
+        return (
+            "Send Access-Control-Allow-Methods and Access-Control-Allow-Headers as comma-separated "
+            "tokens (no quotes, slashes or other separators)."
+        )
+    if reason_id == "NET-DUPLICATE-HEADER":
+        return (
+            "Send Content-Length, Content-Disposition and Location once: two different values "
+            "make Chromium drop the response before any CORS check."
+        )
+    return None

@@ -1,0 +1,237 @@
+"""Over-permissive findings: attacker-crafted origins that read (grouped by root cause: one finding
+for a server that reflects any origin, with the other bypasses as evidence), and methods, headers
+and credentials granted beyond the policy. PURE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from corscheck import rules
+from corscheck.browser import (
+    cors_unsafe_request_header_names,
+)
+from corscheck.evaluate.build import final_response, make_finding, preflight_hop
+from corscheck.evaluate.model import Finding, ProbeResult
+from corscheck.headers import split_header_list
+from corscheck.plan import ALLOWED
+from corscheck.policy import Policy
+from corscheck.rules import Rule
+
+_DEVELOPMENT_CLASSES = {"developer"}
+
+
+_INSECURE_CLASSES = {"scheme-downgrade"}
+
+
+_ANY_ORIGIN_CLASSES = {"unrelated"}
+
+
+_NULL_CLASSES = {"null"}
+
+
+def origin_findings(
+    target: str, policy: Policy | None, results: Sequence[ProbeResult]
+) -> list[Finding]:
+    leaks = [
+        r for r in results if r.planned.origin_class != ALLOWED and r.outcome == "over-permissive"
+    ]
+    if not leaks:
+        return []
+    by_class: dict[str, list[ProbeResult]] = {}
+    for result in leaks:
+        by_class.setdefault(result.planned.origin_class, []).append(result)
+
+    findings: list[Finding] = []
+    reflected_any = [
+        r for cls in _ANY_ORIGIN_CLASSES for r in by_class.get(cls, []) if _reflects_origin(r)
+    ]
+    if reflected_any:
+        # Root cause: no allow-list at all. Every other leaked origin is evidence of this one finding.
+        credentialed = [r for r in reflected_any if r.planned.probe.credentials == "include"]
+        rule = rules.ANY_ORIGIN_WITH_CREDENTIALS if credentialed else rules.ANY_ORIGIN
+        witness = (credentialed or reflected_any)[0]
+        others = sorted({r.planned.probe.origin for r in leaks} - {witness.planned.probe.origin})
+        findings.append(
+            make_finding(
+                rule,
+                target,
+                witness,
+                f"{witness.planned.probe.origin} can read {target}"
+                + (" with credentials" if credentialed else "")
+                + f"; {len(others)} other crafted origins got through too",
+                related=tuple(others),
+            )
+        )
+        return findings
+
+    wildcard_leaks = sorted(
+        (r for r in leaks if _served_wildcard(r)),
+        key=lambda r: r.planned.origin_class not in _ANY_ORIGIN_CLASSES,
+    )
+    if wildcard_leaks and (policy is None or not policy.is_public):
+        witness = wildcard_leaks[0]
+        rule = rules.PUBLIC_WILDCARD if policy is None else rules.ANY_ORIGIN
+        findings.append(
+            make_finding(
+                rule,
+                target,
+                witness,
+                f"Access-Control-Allow-Origin: * lets every origin read {target} without credentials",
+                base=rule.severity,
+            )
+        )
+
+    bypasses: list[ProbeResult] = []
+    for origin_class, class_leaks in by_class.items():
+        specific = [r for r in class_leaks if not _served_wildcard(r)]
+        if not specific:
+            continue
+        class_rule = _ORIGIN_CLASS_RULES.get(origin_class)
+        if class_rule is None:
+            bypasses += specific  # every crafted-domain class shares one root cause: a loose check
+            continue
+        findings.append(_origin_trust_finding(class_rule, target, specific))
+    if bypasses:
+        findings.append(_origin_trust_finding(rules.UNTRUSTED_ORIGIN, target, bypasses))
+    return findings
+
+
+_ORIGIN_CLASS_RULES: dict[str, Rule] = {
+    **dict.fromkeys(_NULL_CLASSES, rules.NULL_ORIGIN),
+    **dict.fromkeys(_INSECURE_CLASSES, rules.INSECURE_ORIGIN),
+    **dict.fromkeys(_DEVELOPMENT_CLASSES, rules.DEVELOPMENT_ORIGIN),
+}
+
+
+def _origin_trust_finding(rule: Rule, target: str, leaks: Sequence[ProbeResult]) -> Finding:
+    """One finding for every origin that got through by the same mistake; the worst is the witness."""
+    credentialed = [r for r in leaks if r.planned.probe.credentials == "include"]
+    witness = (credentialed or list(leaks))[0]
+    origins = list(dict.fromkeys(r.planned.probe.origin for r in leaks))
+    classes = list(dict.fromkeys(r.planned.origin_class for r in leaks))
+    shown = "; ".join(_origin_class_description(c) for c in classes)
+    others = len(origins) - 1
+    message = (
+        f"{witness.planned.probe.origin} can read {target}"
+        + (" with credentials" if credentialed else " without credentials")
+        + (f", and {others} more crafted origin{'s' if others > 1 else ''}" if others else "")
+        + f" ({shown})"
+    )
+    return make_finding(
+        rule,
+        target,
+        witness,
+        message,
+        related=tuple(o for o in origins if o != witness.planned.probe.origin),
+        base=rule.severity if credentialed else rules.lower_severity(rule.severity),
+    )
+
+
+def _origin_class_description(origin_class: str) -> str:
+    from corscheck.origins import ORIGIN_CLASSES
+
+    return ORIGIN_CLASSES.get(origin_class, origin_class)
+
+
+def _reflects_origin(result: ProbeResult) -> bool:
+    hop = final_response(result.exchange)
+    if hop is None:
+        return False
+    allow_origin = hop.response.headers.combined("Access-Control-Allow-Origin")
+    return allow_origin is not None and allow_origin.strip() == result.planned.probe.origin
+
+
+def _served_wildcard(result: ProbeResult) -> bool:
+    hop = final_response(result.exchange)
+    if hop is None:
+        return False
+    allow_origin = hop.response.headers.combined("Access-Control-Allow-Origin")
+    return allow_origin is not None and allow_origin.strip() == "*"
+
+
+def beyond_policy_findings(
+    target: str, policy: Policy | None, results: Sequence[ProbeResult]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    allowed_leaks = [
+        r for r in results if r.planned.origin_class == ALLOWED and r.outcome == "over-permissive"
+    ]
+    credential_leaks = [
+        r
+        for r in allowed_leaks
+        if r.planned.aspect == "origin" and r.planned.probe.credentials == "include"
+    ]
+    if credential_leaks and policy is not None and not policy.credentials:
+        witness = credential_leaks[0]
+        findings.append(
+            make_finding(
+                rules.CREDENTIALS_BEYOND_POLICY,
+                target,
+                witness,
+                f"{witness.planned.probe.origin} can read {target} with credentials",
+            )
+        )
+    # Credentials are judged above: a method or header is beyond the policy when it passes without them.
+    allowed_leaks = [r for r in allowed_leaks if r.planned.probe.credentials == "omit"]
+    for aspect, rule in (
+        ("method", rules.METHOD_BEYOND_POLICY),
+        ("header", rules.HEADER_BEYOND_POLICY),
+    ):
+        leaks = [r for r in allowed_leaks if r.planned.aspect == aspect]
+        if not leaks:
+            continue
+        subjects = sorted({r.planned.subject for r in leaks})
+        witness = leaks[0]
+        advertised = _advertised(witness, aspect)
+        findings.append(
+            make_finding(
+                rule,
+                target,
+                witness,
+                f"{', '.join(subjects)} allowed for {witness.planned.probe.origin} but not in the policy"
+                + (f" (the preflight advertises {advertised})" if advertised else ""),
+                related=tuple(s for s in subjects if s != witness.planned.subject),
+                step="preflight",
+            )
+        )
+    for result in results:
+        if _authorization_only_by_wildcard(result):
+            findings.append(
+                make_finding(
+                    rules.AUTHORIZATION_BY_WILDCARD,
+                    target,
+                    result,
+                    "Authorization passes only because Access-Control-Allow-Headers is *; "
+                    "browsers that follow the Fetch standard refuse it",
+                    step="preflight",
+                )
+            )
+            break
+    return findings
+
+
+def _advertised(result: ProbeResult, aspect: str) -> str:
+    preflight = preflight_hop(result.exchange)
+    if preflight is None:
+        return ""
+    name = "Access-Control-Allow-Methods" if aspect == "method" else "Access-Control-Allow-Headers"
+    value = ", ".join(preflight.response.headers.trimmed_values(name))
+    return f"{name}: {value}" if value else ""
+
+
+def _authorization_only_by_wildcard(result: ProbeResult) -> bool:
+    probe = result.planned.probe
+    if not result.verdict.allowed or probe.credentials == "include":
+        return False
+    if "authorization" not in cors_unsafe_request_header_names(probe.headers):
+        return False
+    preflight = preflight_hop(result.exchange)
+    if preflight is None:
+        return False
+    listed = {
+        item.lower()
+        for item in split_header_list(
+            preflight.response.headers.combined("Access-Control-Allow-Headers") or ""
+        )
+    }
+    return "*" in listed and "authorization" not in listed

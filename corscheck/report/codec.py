@@ -1,0 +1,444 @@
+"""The JSON contract of reports (`corscheck.report/1`, schema in corscheck/data/report.schema.json),
+both directions in one place: `encode_report` writes it, `decode_report` reads it back (merge,
+baselines, `prove REPORT.json`), and `decode_report(encode_report(r)) == r` for every report
+(tests/test_codec.py).
+
+The probes of every credentials mode share one exchange (plan.py): it is written once, in a target's
+"exchanges", and each probe names it by index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
+from corscheck.errors import UsageError
+from corscheck.evaluate import Evidence, Finding, ProbeResult, Suppression
+from corscheck.headers import HeaderList
+from corscheck.plan import PlannedProbe
+from corscheck.policy import MaxAge, Policy, build_policy
+from corscheck.report.model import (
+    SCHEMA,
+    BaselineRecord,
+    IgnoreRecord,
+    ProbeReport,
+    Report,
+    TargetErrorRecord,
+    TargetReport,
+)
+from corscheck.rules import RULES_BY_ID, SEVERITIES
+from corscheck.target import Route, SourceLocation
+
+# --- encoding ------------------------------------------------------------------------------------
+
+
+def encode_report(report: Report) -> dict[str, Any]:
+    """The whole report as JSON data; `summary` is the last key (DESIGN.md)."""
+    return {
+        **head_to_dict(report),
+        "targets": [target_to_dict(t) for t in report.targets],
+        **tail_to_dict(report),
+        "summary": summary_to_dict(report),
+    }
+
+
+def encode_probe_report(report: ProbeReport) -> dict[str, Any]:
+    """The `corscheck probe --format json` contract: `browser` is the verdict (DESIGN.md)."""
+    return {
+        "schema": "corscheck.probe/1",
+        "browser": verdict_to_dict(report.verdict),
+        "request": request_to_dict(report.probe),
+        "exchange": exchange_to_dict(report.exchange),
+    }
+
+
+def head_to_dict(report: Report) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "corscheck", "version": report.version},
+        "generated_at": report.generated_at,
+        "settings": {"depth": report.depth, "fail_on": report.fail_on},
+        "warnings": list(report.warnings),
+    }
+
+
+def tail_to_dict(report: Report) -> dict[str, Any]:
+    """What only the finished run can tell: the ignores and what they matched, and the baseline's
+    findings that are gone. Written after the targets."""
+    return {
+        "ignores": [
+            {
+                "rule": i.rule,
+                "target": i.target,
+                "origin": i.origin,
+                "reason": i.reason,
+                "expires": i.expires,
+                "source": i.source,
+                "matched": i.matched,
+                "state": i.state,
+                "warning": i.warning(),
+            }
+            for i in report.ignores
+        ],
+        "baseline": None
+        if report.baseline is None
+        else {
+            "file": report.baseline.path,
+            "fixed": [finding_to_dict(f) for f in report.baseline.fixed],
+        },
+    }
+
+
+def summary_to_dict(report: Report) -> dict[str, Any]:
+    summary = {
+        "targets": len(report.targets),
+        "findings": report.counts(),
+        "suppressed": sum(1 for t in report.targets for f in t.findings if f.suppressed),
+        "errors": report.error_count,
+        "requests": sum(t.requests_sent for t in report.targets),
+        "passed": report.passed,
+        **({"partial": True} if report.partial else {}),
+    }
+    baseline = report.baseline_counts()
+    if baseline is not None:
+        summary["baseline"] = baseline
+    return summary
+
+
+def target_to_dict(target: TargetReport) -> dict[str, Any]:
+    # The probes of every credentials mode share one exchange (plan.py): it is written once, in
+    # "exchanges", and each probe names it by index.
+    exchanges: dict[int, int] = {}
+    exchange_list: list[dict[str, Any]] = []
+    probes = []
+    for result in target.probes:
+        index = exchanges.get(id(result.exchange))
+        if index is None:
+            index = exchanges[id(result.exchange)] = len(exchange_list)
+            exchange_list.append(exchange_to_dict(result.exchange))
+        probes.append(probe_to_dict(result, index))
+    return {
+        "url": target.url,
+        "policy": target.policy.to_dict() if target.policy else None,
+        "passed": target.passed,
+        "requests": target.requests_sent,
+        "probes": probes,
+        "exchanges": exchange_list,
+        "findings": [finding_to_dict(f) for f in target.findings],
+        "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
+        "source": None
+        if target.source is None
+        else {"file": target.source.file, "line": target.source.line},
+        "route": None if target.route is None else target.route.to_dict(),
+    }
+
+
+def probe_to_dict(result: ProbeResult, exchange_index: int) -> dict[str, Any]:
+    planned = result.planned
+    return {
+        "request": request_to_dict(planned.probe),
+        "origin_class": planned.origin_class,
+        "derived_from": planned.derived_from,
+        "aspect": planned.aspect,
+        "subject": planned.subject,
+        "exchange": exchange_index,
+        "verdict": verdict_to_dict(result.verdict),
+        "expected": None
+        if result.expected is None
+        else ("allowed" if result.expected else "blocked"),
+        "outcome": result.outcome,
+    }
+
+
+def request_to_dict(probe: Probe) -> dict[str, Any]:
+    return {
+        "url": probe.url,
+        "origin": probe.origin,
+        "method": probe.method,
+        "headers": [list(line) for line in probe.headers],
+        "credentials": probe.credentials,
+    }
+
+
+def hop_to_dict(hop: Hop) -> dict[str, Any]:
+    return {
+        "kind": hop.kind,
+        "request": {
+            "method": hop.request.method,
+            "url": hop.request.url,
+            "headers": [list(line) for line in hop.request.headers],
+        },
+        "response": {
+            "status": hop.response.status,
+            "reason": hop.response.reason,
+            "headers": [list(line) for line in hop.response.headers.lines],
+        },
+    }
+
+
+def exchange_to_dict(exchange: Exchange) -> dict[str, Any]:
+    unsent = exchange.unsent
+    return {
+        "hops": [hop_to_dict(h) for h in exchange.hops],
+        "unsent": None
+        if unsent is None
+        else {
+            "method": unsent.method,
+            "url": unsent.url,
+            "headers": [list(x) for x in unsent.headers],
+        },
+    }
+
+
+def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "allowed": verdict.allowed,
+        "preflight": verdict.preflight,
+        "reason_id": verdict.reason_id,
+        "reason": verdict.reason,
+        "failed_step": verdict.failed_step,
+        "readable_headers": list(verdict.readable_headers),
+        "actual_checked": verdict.actual_checked,
+        "notes": list(verdict.notes),
+        "judged": verdict.judged,
+    }
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    evidence = finding.evidence
+    suppressed = finding.suppressed
+    return {
+        "rule": finding.rule.id,
+        "fingerprint": finding.fingerprint,
+        "severity": finding.severity,
+        "direction": finding.rule.direction,
+        "title": finding.title,
+        "target": finding.target,
+        "message": finding.message,
+        "evidence": {
+            "origin": evidence.origin,
+            "method": evidence.method,
+            "request_headers": [list(line) for line in evidence.request_headers],
+            "credentials": evidence.credentials,
+            "step": evidence.step,
+            "status": evidence.status,
+            "response_lines": [list(line) for line in evidence.response_lines],
+            "reason": evidence.reason,
+            "related": list(evidence.related),
+            "sent_method": evidence.sent_method,
+            "sent_lines": [list(line) for line in evidence.sent_lines],
+            "origin_class": evidence.origin_class,
+        },
+        "notes": list(finding.notes),
+        "explanation": finding.rule.explanation,
+        "fix": finding.fix,
+        "suppressed": None
+        if suppressed is None
+        else {
+            "reason": suppressed.reason,
+            "expires": suppressed.expires,
+            "source": suppressed.source,
+        },
+        "baseline": finding.baseline,
+    }
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+
+def read_report_file(path: str, label: str = "") -> dict[str, Any]:
+    """The JSON document of a corscheck report at `path`, checked for the schema id; `label` names
+    the report in errors ("baseline "). Raises UsageError."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot read {label}{path!r}: {error.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError(f"{label}{path!r} is not a corscheck JSON report") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise UsageError(f"{label}{path!r} is not a {SCHEMA} report")
+    return data
+
+
+def decode_report(data: dict[str, Any]) -> Report:
+    """The report model back from its JSON form: `decode_report(encode_report(r)) == r`."""
+    return Report(
+        version=data["tool"]["version"],
+        generated_at=data["generated_at"],
+        depth=data["settings"]["depth"],
+        fail_on=data["settings"]["fail_on"],
+        targets=tuple(decode_target(t) for t in data["targets"]),
+        warnings=tuple(data.get("warnings", ())),
+        ignores=tuple(
+            IgnoreRecord(
+                i["rule"],
+                i["target"],
+                i["origin"],
+                i["reason"],
+                i["expires"],
+                i["source"],
+                i["matched"],
+                i["state"],
+            )
+            for i in data.get("ignores", ())
+        ),
+        baseline=BaselineRecord(
+            baseline["file"], tuple(decode_finding(f) for f in baseline.get("fixed", ()))
+        )
+        if (baseline := data.get("baseline"))
+        else None,
+        partial=bool(data["summary"].get("partial", False)),
+    )
+
+
+def _lines(pairs: list[list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value) for name, value in pairs)
+
+
+def decode_policy(data: dict[str, Any] | None) -> Policy | None:
+    if data is None:
+        return None
+    bounds = data.get("max-age")
+    sends = data.get("sends")
+    policy = build_policy(
+        origins=data["origins"],
+        methods=data["methods"],
+        headers=data["headers"],
+        expose=data["expose"],
+        credentials=data["credentials"],
+        max_age=MaxAge(bounds.get("min"), bounds.get("max")) if bounds else None,
+        private_network=data["private-network"],
+    )
+    if sends is None:
+        return policy
+    return replace(
+        policy, sends_methods=tuple(sends["methods"]), sends_headers=tuple(sends["headers"])
+    )
+
+
+def decode_exchange(data: dict[str, Any]) -> Exchange:
+    hops = tuple(
+        Hop(
+            hop["kind"],
+            Request(
+                hop["request"]["method"], hop["request"]["url"], _lines(hop["request"]["headers"])
+            ),
+            Response(
+                hop["response"]["status"],
+                HeaderList(_lines(hop["response"]["headers"])),
+                hop["response"]["reason"],
+            ),
+        )
+        for hop in data["hops"]
+    )
+    unsent = data["unsent"]
+    request = (
+        Request(unsent["method"], unsent["url"], _lines(unsent["headers"])) if unsent else None
+    )
+    return Exchange(hops, request)
+
+
+def decode_verdict(data: dict[str, Any]) -> Verdict:
+    return Verdict(
+        allowed=data["allowed"],
+        preflight=data["preflight"],
+        reason_id=data["reason_id"],
+        reason=data["reason"],
+        failed_step=data["failed_step"],
+        readable_headers=tuple(data["readable_headers"]),
+        actual_checked=data["actual_checked"],
+        notes=tuple(data["notes"]),
+        # Reports written before the codec had one owner lack it.
+        judged=data.get("judged", True),
+    )
+
+
+def decode_target(data: dict[str, Any]) -> TargetReport:
+    exchanges = [decode_exchange(e) for e in data.get("exchanges", [])]
+    probes = []
+    for item in data["probes"]:
+        request = item["request"]
+        probe = Probe(
+            url=request["url"],
+            origin=request["origin"],
+            method=request["method"],
+            headers=_lines(request["headers"]),
+            credentials=request["credentials"],
+        )
+        planned = PlannedProbe(
+            probe, item["origin_class"], item["derived_from"], item["aspect"], item["subject"]
+        )
+        expected = {"allowed": True, "blocked": False, None: None}[item["expected"]]
+        probes.append(
+            ProbeResult(
+                planned,
+                exchanges[item["exchange"]],
+                decode_verdict(item["verdict"]),
+                expected,
+                item["outcome"],
+            )
+        )
+    findings = [decode_finding(item) for item in data["findings"]]
+    return TargetReport(
+        url=data["url"],
+        policy=decode_policy(data["policy"]),
+        probes=tuple(probes),
+        findings=tuple(findings),
+        errors=tuple(TargetErrorRecord(e["kind"], e["message"]) for e in data["errors"]),
+        requests_sent=data["requests"],
+        source=SourceLocation(source["file"], source["line"])
+        if (source := data.get("source"))
+        else None,
+        route=Route(
+            route["path"],
+            data["url"],
+            tuple(route["methods"]),
+            tuple(route["headers"]),
+            route["cookie_auth"],
+            tuple(route["filled"]),
+        )
+        if (route := data.get("route"))
+        else None,
+    )
+
+
+def decode_finding(item: dict[str, Any]) -> Finding:
+    ev = item["evidence"]
+    evidence = Evidence(
+        origin=ev["origin"],
+        method=ev["method"],
+        request_headers=_lines(ev["request_headers"]),
+        credentials=ev["credentials"],
+        step=ev["step"],
+        status=ev["status"],
+        response_lines=_lines(ev["response_lines"]),
+        reason=ev["reason"],
+        related=tuple(ev["related"]),
+        # Reports written before the evidence carried its request lack these two, and the origin
+        # class came later still.
+        sent_method=ev.get("sent_method", ""),
+        sent_lines=_lines(ev.get("sent_lines", [])),
+        origin_class=ev.get("origin_class", ""),
+    )
+    if item["severity"] not in SEVERITIES:
+        raise ValueError(f"unknown severity {item['severity']!r}")
+    suppressed = item.get("suppressed")
+    baseline = item.get("baseline")
+    if baseline not in (None, "new", "unchanged"):
+        raise ValueError(f"unknown baseline state {baseline!r}")
+    return Finding(
+        RULES_BY_ID[item["rule"]],
+        item["severity"],
+        item["target"],
+        item["message"],
+        evidence,
+        tuple(item["notes"]),
+        item["fix"],
+        suppressed=Suppression(suppressed["reason"], suppressed["expires"], suppressed["source"])
+        if suppressed
+        else None,
+        baseline=baseline,
+    )

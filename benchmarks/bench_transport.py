@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from corscheck.browser import Request
-from corscheck.runner import Runner, RunOptions, run_async
+from corscheck.config import RunOptions
+from corscheck.runner import Runner, run_async
 
 HERE = Path(__file__).resolve().parent
 Sender = Callable[[str, int, int], Awaitable[float]]

@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from corscheck.audit import audit
-from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
+from corscheck.demo import demo_config, serve_demo
 from corscheck.report import EXTENSIONS, renderer
 from corscheck.report.console import render as render_console
-from corscheck.target import Target
 
 OUT = Path(__file__).resolve().parent.parent / "sample_reports"
 
@@ -19,7 +18,7 @@ OUT = Path(__file__).resolve().parent.parent / "sample_reports"
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with serve_demo() as base:
-        report = audit([Target(url, DEMO_POLICY) for url in demo_urls(base)])
+        report = audit(demo_config(base))
     (OUT / "demo.txt").write_text(render_console(report, width=100), encoding="utf-8")
     (OUT / "demo-verbose.txt").write_text(
         render_console(report, width=160, verbose=True), encoding="utf-8"

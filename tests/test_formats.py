@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 
 from corscheck.audit import audit
-from corscheck.demo import DEMO_POLICY, demo_urls, serve_demo
+from corscheck.demo import demo_config, serve_demo
 from corscheck.report import EXTENSIONS, FORMATS, format_for_path, renderer
 from corscheck.report.github import escape_data, escape_property
 from corscheck.report.model import SCHEMA, Report
 from corscheck.rules import CATALOG
-from corscheck.target import Target
 from tests.fixed_report import API_KEY, SECRET, fixed_report
 from tests.required import SHARED_DIR, chromium, playwright_sync_api, shared_document
 
@@ -248,12 +247,12 @@ def test_json_schema_is_versioned_with_the_report() -> None:
 def test_fixed_json_report_validates_and_round_trips(fixed: Report) -> None:
     import jsonschema
 
-    from corscheck.report.codec import report_from_dict
+    from corscheck.report.codec import decode_report
 
     data = json.loads(renderer("json")(fixed))
     jsonschema.validate(data, report_schema())
     assert data["targets"][0]["source"] == {"file": "corscheck.toml", "line": 12}
-    assert report_from_dict(data).to_dict() == data
+    assert decode_report(data).to_dict() == data
 
 
 @pytest.mark.parametrize("indent", [True, False])
@@ -291,7 +290,7 @@ def test_html_is_self_contained_and_escaped(fixed: Report) -> None:
 @pytest.fixture(scope="module")
 def report() -> Report:
     with serve_demo() as base:
-        return audit([Target(url, DEMO_POLICY) for url in demo_urls(base)])
+        return audit(demo_config(base))
 
 
 def test_every_format_and_extension_is_wired() -> None:

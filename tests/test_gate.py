@@ -20,10 +20,11 @@ from corscheck import rules
 from corscheck.cli import app
 from corscheck.errors import PolicyError
 from corscheck.evaluate import Finding, fingerprint
-from corscheck.gate import Gate, Ignore
+from corscheck.gate import Gate
 from corscheck.policyfile import load_policy_file
-from corscheck.report.codec import report_from_dict
+from corscheck.report.codec import decode_report
 from corscheck.report.model import Report, TargetReport
+from corscheck.suppression import Ignore
 
 from .test_fingerprints import finding
 from .test_formats import report_schema, sarif_validator
@@ -98,7 +99,7 @@ def test_expired_and_unused_ignores_are_warnings() -> None:
 
 
 def test_baseline_marks_new_unchanged_and_fixed() -> None:
-    from corscheck.gate import Baseline
+    from corscheck.suppression import Baseline
 
     kept, gone = finding(), finding(rules.NULL_ORIGIN, origin="null", origin_class="null")
     elsewhere = finding(target="https://api.example.com/not-audited")
@@ -358,7 +359,7 @@ def test_suppressions_and_baseline_round_trip_through_merge(project: Path) -> No
     assert audit("--baseline", "first.json", "-o", "r.json")[0] == 0
     data = json.loads((project / "r.json").read_text("utf-8"))
     jsonschema.validate(data, report_schema())
-    again = report_from_dict(data).to_dict()
+    again = decode_report(data).to_dict()
     for key in ("targets", "ignores", "baseline", "summary"):
         assert again[key] == data[key], key
     result = CliRunner().invoke(app, ["merge", "r.json", "-f", "json"])

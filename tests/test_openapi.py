@@ -10,14 +10,9 @@ from typing import Any
 
 import pytest
 
+from corscheck.config import route_policy
 from corscheck.errors import UsageError
-from corscheck.openapi import (
-    document_base,
-    document_routes,
-    load_document,
-    parse_document,
-    route_policy,
-)
+from corscheck.openapi import document_base, document_routes, load_document, parse_document
 from corscheck.plan import plan_target
 from corscheck.policy import build_policy
 from corscheck.target import Route

@@ -15,8 +15,10 @@ import pytest
 import respx
 
 from corscheck.browser import Probe, Request
+from corscheck.config import RunOptions
 from corscheck.errors import TargetError
-from corscheck.runner import Runner, RunOptions, httpx_transport, run_async
+from corscheck.runner import Runner, run_async
+from corscheck.transport.httpx_adapter import httpx_transport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -521,7 +523,7 @@ def test_a_new_connection_that_fails_is_not_retried(reply: bytes, kind: str) -> 
 
 
 def test_holds_nothing_tells_an_idle_stream_from_one_with_bytes_or_its_end() -> None:
-    from corscheck.runner import _holds_nothing
+    from corscheck.transport.http11 import _holds_nothing
 
     async def main() -> list[bool]:
         seen = []

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from corscheck.audit import _in_order, audit
+from corscheck.audit import _in_order, audit, run_config
 from corscheck.cli import app
+from corscheck.config import AuditConfig
 from corscheck.demo import DEMO_POLICY, serve_demo
 from corscheck.report.json import JsonStream
 from corscheck.report.model import LARGE_RUN, Report, TargetReport
+from corscheck.runner import run_async
 from corscheck.target import Target
 
 runner = CliRunner()
@@ -84,12 +86,8 @@ def test_without_probes_the_run_keeps_counts_and_the_sinks_get_everything() -> N
     with serve_demo() as base:
         urls = [f"{base}/api/profile?n={n}" for n in range(12)]
         sink = Collect()
-        report = audit(
-            [Target(u, DEMO_POLICY) for u in urls],
-            depth="quick",
-            sinks=[sink],
-            keep_probes=False,
-        )
+        config = AuditConfig(tuple(Target(u, DEMO_POLICY) for u in urls), depth="quick")
+        report = run_async(run_config(config, sinks=[sink], keep_probes=False))
     assert [t.url for t in report.targets] == urls
     assert [t.url for t in sink.targets] == urls
     assert sink.head is not None and sink.head.targets == ()
@@ -103,7 +101,7 @@ def test_without_probes_the_run_keeps_counts_and_the_sinks_get_everything() -> N
 
 def test_with_probes_the_run_keeps_them() -> None:
     with serve_demo() as base:
-        report = audit([Target(base + "/api/status", DEMO_POLICY)], depth="quick")
+        report = audit(AuditConfig((Target(base + "/api/status", DEMO_POLICY),), depth="quick"))
     assert report.targets[0].probes
     assert report.targets[0].probes_run == len(report.targets[0].probes)
 

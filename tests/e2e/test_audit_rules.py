@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from corscheck.audit import audit
+from corscheck.config import AuditConfig
 from corscheck.demo import HeaderLines, serve_routes
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.rules import CATALOG
@@ -210,7 +211,7 @@ CASES: list[tuple[str, Server, Policy | None, set[str]]] = [
 
 def rule_ids(server: Server, policy: Policy | None, depth: str = "standard") -> set[str]:
     with serve_routes({"/api": server.route}) as base:
-        report = audit([Target(base + "/api", policy)], depth=depth)
+        report = audit(AuditConfig((Target(base + "/api", policy),), depth=depth))
     (target,) = report.targets
     assert not target.errors
     return {f.rule.id for f in target.findings}
@@ -235,7 +236,14 @@ def test_permissive_error_page_is_less_severe() -> None:
             "/gone": Server(allows=any_origin, status=404).route,
         }
     ) as base:
-        report = audit([Target(base + "/ok", POLICY), Target(base + "/gone", POLICY)])
+        report = audit(
+            AuditConfig(
+                (
+                    Target(base + "/ok", POLICY),
+                    Target(base + "/gone", POLICY),
+                )
+            )
+        )
     ok, gone = (
         [f for f in t.findings if f.rule.id == "any-origin-with-credentials"]
         for t in report.targets
@@ -247,7 +255,7 @@ def test_permissive_error_page_is_less_severe() -> None:
 
 def test_reflection_is_one_finding_with_bypasses_as_evidence() -> None:
     with serve_routes({"/api": Server(allows=any_origin).route}) as base:
-        report = audit([Target(base + "/api", POLICY)])
+        report = audit(AuditConfig((Target(base + "/api", POLICY),)))
     (finding,) = report.targets[0].findings
     assert finding.evidence.credentials == "include"
     lines = [(name, value.strip()) for name, value in finding.evidence.response_lines]
@@ -276,7 +284,7 @@ def test_message_evidence_and_fix_agree(
     server: Server, policy: Policy | None, expected: set[str]
 ) -> None:
     with serve_routes({"/api": server.route}) as base:
-        (target,) = audit([Target(base + "/api", policy)]).targets
+        (target,) = audit(AuditConfig((Target(base + "/api", policy),))).targets
     for finding in target.findings:
         ev = finding.evidence
         context = f"{finding.rule.id}: {finding.message} / {ev}"

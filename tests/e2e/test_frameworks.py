@@ -12,6 +12,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from corscheck.audit import audit
+from corscheck.config import AuditConfig
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
 from corscheck.target import Target
@@ -43,12 +44,12 @@ def flask_app(**cors: Any) -> Flask:
 
 def audit_asgi(app: FastAPI, policy: Policy | None) -> Report:
     with serve_asgi(app) as base:
-        return audit([Target(base + "/api/items", policy)])
+        return audit(AuditConfig((Target(base + "/api/items", policy),)))
 
 
 def audit_wsgi(app: Flask, policy: Policy | None) -> Report:
     with serve_wsgi(app) as base:
-        return audit([Target(base + "/api/items", policy)])
+        return audit(AuditConfig((Target(base + "/api/items", policy),)))
 
 
 def rule_ids(report: Report) -> set[str]:

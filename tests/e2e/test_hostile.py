@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from corscheck.audit import audit
 from corscheck.cli import app
+from corscheck.config import AuditConfig, RunOptions
 from corscheck.policy import MaxAge, build_policy
 from corscheck.report.model import Report
-from corscheck.runner import RunOptions
 from corscheck.target import Target
 from tests.cors_server import CorsServer, Reply
 
@@ -200,9 +200,11 @@ def test_preflight_204_with_a_body_is_audited_as_chromium_reads_it(body: str) ->
     )
     mode = {"body": "none"}
     with raw_server(preflights_with_a_body(mode)) as base:
-        reference = audit([Target(base + "/api", policy)], options=RunOptions(timeout=5))
+        reference = audit(
+            AuditConfig((Target(base + "/api", policy),), options=RunOptions(timeout=5))
+        )
         mode["body"] = body
-        quirky = audit([Target(base + "/api", policy)], options=RunOptions(timeout=5))
+        quirky = audit(AuditConfig((Target(base + "/api", policy),), options=RunOptions(timeout=5)))
 
     def verdicts(report: Report) -> list[tuple[object, ...]]:
         (target,) = report.targets

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from corscheck.audit import audit
+from corscheck.config import AuditConfig
 from corscheck.evaluate import Finding
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import TargetReport
@@ -38,7 +39,7 @@ def cors_app(allow_origins: list[str], **options: Any) -> Starlette:
 
 
 def audited(base: str, policy: Policy | None) -> TargetReport:
-    (target,) = audit([Target(base + "/items", policy)]).targets
+    (target,) = audit(AuditConfig((Target(base + "/items", policy),))).targets
     assert not target.errors, target.errors
     return target
 
@@ -212,8 +213,8 @@ def test_quick_depth_does_not_guess_the_culprit() -> None:
     )
     app = cors_app([FRONTEND], allow_headers=["Content-Type"])
     with serve_asgi(app) as base:
-        (quick,) = audit([Target(base + "/items", policy)], depth="quick").targets
-        (standard,) = audit([Target(base + "/items", policy)]).targets
+        (quick,) = audit(AuditConfig((Target(base + "/items", policy),), depth="quick")).targets
+        (standard,) = audit(AuditConfig((Target(base + "/items", policy),))).targets
     (finding,) = quick.findings
     # Starlette answers 400 without naming the header; `quick` has no probe that isolates it.
     assert finding.rule.id == "allowed-header-refused"

@@ -751,37 +751,9 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcom
                 ("RESP-REDIRECT", "net::ERR_TOO_MANY_REDIRECTS"), "redirect", preflighted
             )
         redirects += 1
-        target = _redirect_target(url, location)
-        if target is None:
-            return _blocked(
-                ("RESP-REDIRECT", f"Redirect location '{location}' is not a valid URL."),
-                "redirect",
-                preflighted,
-            )
-        parts = urlsplit(target)
-        if parts.scheme.lower() not in ("http", "https"):
-            return _blocked(
-                (
-                    "RESP-REDIRECT",
-                    f"Redirect location '{target}' has a disallowed scheme for cross-origin "
-                    "requests.",
-                ),
-                "redirect",
-                preflighted,
-            )
-        # Fetch fails a CORS request redirected to a URL with userinfo when the request is
-        # cross-origin or tainted. Chromium difference: it fails every such redirect, same-origin
-        # ones included (it blocks subresource URLs with embedded credentials; verified in e2e).
-        if parts.username is not None or parts.password is not None:
-            return _blocked(
-                (
-                    "RESP-REDIRECT",
-                    f"Redirect location '{target}' contains a username and password, which is "
-                    "disallowed for cross-origin requests.",
-                ),
-                "redirect",
-                preflighted,
-            )
+        target = _followed(url, location)
+        if isinstance(target, tuple):
+            return _blocked(target, "redirect", preflighted)
         # RESP-REDIRECT-TAINT: a hop to another origin, from a URL that is not the page's origin.
         if _origin_of(target) != _origin_of(url) and not is_same_origin(probe, url):
             tainted = True
@@ -793,6 +765,30 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcom
             method = "GET"
             headers = [(n, v) for n, v in headers if n.lower() not in _BODY_HEADERS]
         url = target
+
+
+def _followed(url: str, location: str) -> str | tuple[str, str]:
+    """RESP-REDIRECT: the URL a redirect from `url` to `location` leads to, or why the browser will
+    not follow it (a reason id and message)."""
+    target = _redirect_target(url, location)
+    if target is None:
+        return ("RESP-REDIRECT", f"Redirect location '{location}' is not a valid URL.")
+    parts = urlsplit(target)
+    if parts.scheme.lower() not in ("http", "https"):
+        return (
+            "RESP-REDIRECT",
+            f"Redirect location '{target}' has a disallowed scheme for cross-origin requests.",
+        )
+    # Fetch fails a CORS request redirected to a URL with userinfo when the request is
+    # cross-origin or tainted. Chromium difference: it fails every such redirect, same-origin
+    # ones included (it blocks subresource URLs with embedded credentials; verified in e2e).
+    if parts.username is not None or parts.password is not None:
+        return (
+            "RESP-REDIRECT",
+            f"Redirect location '{target}' contains a username and password, which is "
+            "disallowed for cross-origin requests.",
+        )
+    return target
 
 
 def _all_names(response: Response) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from corscheck.errors import UsageError
-from corscheck.masking import mask_url, mask_userinfo
+from corscheck.masking import mask_query, mask_url, mask_userinfo
 from corscheck.policy import Policy
 
 
@@ -58,10 +58,11 @@ class Target:
 def validate_url(url: str) -> str:
     """The URL if corscheck can audit it; raises UsageError with a one-line reason otherwise.
 
-    Messages quote the URL with its userinfo masked: the URL may carry a password.
+    Messages quote the URL with its userinfo and secret-looking query values masked: the URL may
+    carry a password or a token.
     """
     text = url.strip()
-    shown = mask_url(url)
+    shown = mask_query(mask_url(url))
     if not text:
         raise UsageError("empty URL")
     if any(c.isspace() for c in text):

@@ -136,7 +136,9 @@ def probe(
     if fmt is ProbeFormat.json:
         import json
 
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        from corscheck.report.codec import encode_probe_report
+
+        typer.echo(json.dumps(encode_probe_report(result), indent=2, ensure_ascii=False))
     else:
         from corscheck.report.console import render_probe
 

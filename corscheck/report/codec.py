@@ -160,6 +160,10 @@ def request_to_dict(probe: Probe) -> dict[str, Any]:
         "method": probe.method,
         "headers": [list(line) for line in probe.headers],
         "credentials": probe.credentials,
+        # The user's -H headers (masked), in the reports of runs that gave some.
+        **(
+            {"extra_headers": [list(x) for x in probe.extra_headers]} if probe.extra_headers else {}
+        ),
     }
 
 
@@ -367,6 +371,7 @@ def decode_target(data: dict[str, Any]) -> TargetReport:
             method=request["method"],
             headers=_lines(request["headers"]),
             credentials=request["credentials"],
+            extra_headers=_lines(request.get("extra_headers", [])),
         )
         planned = PlannedProbe(
             probe, item["origin_class"], item["derived_from"], item["aspect"], item["subject"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, cast
+from typing import Literal, Protocol, cast
 
 from corscheck.browser import Exchange, Probe, Verdict
 from corscheck.errors import ErrorKind
@@ -186,12 +186,6 @@ class Report:
     def passed(self) -> bool:
         return not self.reaches(self.fail_on) and self.error_count == 0 and not self.partial
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON contract (report/codec.py owns both directions)."""
-        from corscheck.report.codec import encode_report
-
-        return encode_report(self)
-
 
 @dataclass(frozen=True, slots=True)
 class ProbeReport:
@@ -200,12 +194,6 @@ class ProbeReport:
     probe: Probe
     exchange: Exchange
     verdict: Verdict
-
-    def to_dict(self) -> dict[str, Any]:
-        """The stable `corscheck probe --format json` contract (DESIGN.md)."""
-        from corscheck.report.codec import encode_probe_report
-
-        return encode_probe_report(self)
 
 
 class ReportSink(Protocol):

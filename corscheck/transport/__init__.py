@@ -13,27 +13,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from corscheck.browser import Request, Response
+from corscheck.browser import Request
 from corscheck.config import RunOptions
 from corscheck.errors import TargetError
+from corscheck.transport.base import Transport
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
 
+__all__ = ["Transport", "fetch_document", "network_transport", "open_transport"]
+
 MAX_DOCUMENT_REDIRECTS = 5  # an OpenAPI document behind a trailing-slash or http→https redirect
-
-
-class Transport(Protocol):
-    async def send(self, request: Request) -> Response:
-        """One HTTP request; the response head only. Raises TargetError."""
-
-    async def read(self, request: Request, limit: int) -> tuple[Response, bytes]:
-        """One HTTP request, and its body up to `limit` bytes (more is a too-large TargetError)."""
-
-    async def aclose(self) -> None: ...
 
 
 def network_transport(options: RunOptions) -> Transport:

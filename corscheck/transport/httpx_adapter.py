@@ -12,7 +12,7 @@ from corscheck.headers import HeaderList
 if TYPE_CHECKING:
     import httpx
 
-    from corscheck.transport import Transport
+    from corscheck.transport.base import Transport
 
 
 class HttpxTransport:

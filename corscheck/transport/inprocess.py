@@ -12,7 +12,7 @@ import httpx
 
 from corscheck.app import LoadedApp
 from corscheck.errors import UsageError
-from corscheck.transport import Transport
+from corscheck.transport.base import Transport
 from corscheck.transport.httpx_adapter import httpx_transport
 
 DEFAULT_BASE_URL = "http://testserver"

@@ -45,6 +45,7 @@ from starlette.responses import JSONResponse
 
 from corscheck import demo
 from corscheck.audit import audit
+from corscheck.config import AuditConfig
 from corscheck.evaluate import Finding
 from corscheck.headers import parse_origin
 from corscheck.plan import Depth
@@ -674,10 +675,11 @@ class Harness:
         if app.id not in self._audits:
             recorder = Recorder()
             base = self._stack.enter_context(app.serve(recorder))
-            targets = [Target(base + path, app.policy(base)) for path in app.paths]
+            targets = tuple(Target(base + path, app.policy(base)) for path in app.paths)
+            config = AuditConfig(targets, depth=app.depth)
             # Playwright's sync API keeps an event loop running on this thread: audit on another.
             with ThreadPoolExecutor(1) as pool:
-                report = pool.submit(audit, targets, depth=app.depth).result(timeout=120)
+                report = pool.submit(audit, config).result(timeout=120)
             assert report.error_count == 0, [e for t in report.targets for e in t.errors]
             self._audits[app.id] = Audited(base, recorder, report)
         return self._audits[app.id]

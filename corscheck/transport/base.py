@@ -1,0 +1,17 @@
+"""The one interface every transport offers the runner (and the OpenAPI reader)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from corscheck.browser import Request, Response
+
+
+class Transport(Protocol):
+    async def send(self, request: Request) -> Response:
+        """One HTTP request; the response head only. Raises TargetError."""
+
+    async def read(self, request: Request, limit: int) -> tuple[Response, bytes]:
+        """One HTTP request, and its body up to `limit` bytes (more is a too-large TargetError)."""
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,172 @@
+"""config.resolve: a flag given always beats the policy file's [settings], which beat DEFAULTS; the
+same through the command line, where an option not given arrives as None (issue 22, point 1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from corscheck.cli import app
+from corscheck.config import DEFAULTS, AuditConfig, Flags, PolicyFlags, resolve
+from corscheck.demo import serve_demo
+from corscheck.policyfile import load_policy_file
+
+# (flag field, [settings] key, a file value, a flag value equal to the default, where the config has it)
+SETTINGS = [
+    ("depth", "depth", '"quick"', "standard", lambda c: c.depth),
+    ("fail_on", "fail-on", '"never"', "medium", lambda c: c.fail_on),
+    ("timeout", "timeout", "3.5", 10.0, lambda c: c.options.timeout),
+    ("concurrency", "concurrency", "7", 64, lambda c: c.options.concurrency),
+    ("per_host", "per-host", "3", 16, lambda c: c.options.per_host),
+    ("rate", "rate", "5", 20.0, lambda c: c.options.rate),
+]
+IDS = [s[1] for s in SETTINGS]
+POLICY = '[policy]\norigins = ["https://app.example.com"]\ncredentials = true\n\n'
+
+
+def _file(tmp_path: Path, key: str, value: str) -> Any:
+    path = tmp_path / "corscheck.toml"
+    path.write_text(
+        f'[policy]\norigins = ["https://app.example.com"]\n\n[settings]\n{key} = {value}\n'
+    )
+    return load_policy_file(path)
+
+
+@pytest.mark.parametrize(("field", "key", "file_value", "flag_value", "read"), SETTINGS, ids=IDS)
+def test_a_flag_given_beats_the_file_even_when_it_equals_the_default(
+    tmp_path: Path, field: str, key: str, file_value: str, flag_value: Any, read: Any
+) -> None:
+    config = resolve(
+        Flags(**{field: flag_value}), ["https://api.example.com/"], _file(tmp_path, key, file_value)
+    )
+    assert read(config) == flag_value
+
+
+@pytest.mark.parametrize(("field", "key", "file_value", "flag_value", "read"), SETTINGS, ids=IDS)
+def test_without_the_flag_the_file_holds(
+    tmp_path: Path, field: str, key: str, file_value: str, flag_value: Any, read: Any
+) -> None:
+    config = resolve(Flags(), ["https://api.example.com/"], _file(tmp_path, key, file_value))
+    assert read(config) == json.loads(file_value) != DEFAULTS[key]
+
+
+@pytest.mark.parametrize(("field", "key", "file_value", "flag_value", "read"), SETTINGS, ids=IDS)
+def test_without_either_the_default_holds(
+    field: str, key: str, file_value: str, flag_value: Any, read: Any
+) -> None:
+    assert read(resolve(Flags(), ["https://api.example.com/"])) == DEFAULTS[key]
+
+
+def test_defaults_are_the_configs_own() -> None:
+    """AuditConfig() and resolve() with nothing given agree: one table of defaults."""
+    bare = AuditConfig()
+    resolved = resolve(Flags(), [])
+    assert (bare.depth, bare.fail_on, bare.options) == (
+        resolved.depth,
+        resolved.fail_on,
+        resolved.options,
+    )
+
+
+def test_policy_flags_override_the_files_policy_field_by_field(tmp_path: Path) -> None:
+    policy_file = _file(tmp_path, "depth", '"quick"')
+    flags = Flags(policy=PolicyFlags(methods=("GET", "PUT"), credentials=True))
+    config = resolve(flags, ["https://api.example.com/"], policy_file)
+    (target,) = config.targets
+    assert target.policy is not None
+    assert target.policy.origins == ("https://app.example.com",)
+    assert target.policy.methods == ("GET", "PUT") and target.policy.credentials is True
+    assert target.source is not None and target.source.line == 1
+
+
+def test_file_settings_headers_come_before_the_command_lines(tmp_path: Path) -> None:
+    path = tmp_path / "corscheck.toml"
+    path.write_text(POLICY + '[settings]\nheaders = { X-Api-Key = "env:CORSCHECK_TEST_KEY" }\n')
+    policy_file = load_policy_file(path, environ={"CORSCHECK_TEST_KEY": "from-env"})
+    config = resolve(
+        Flags(headers=(("Authorization", "Bearer t"),)), ["https://a.example/"], policy_file
+    )
+    assert config.extra_headers == (("X-Api-Key", "from-env"), ("Authorization", "Bearer t"))
+
+
+def test_shard_keeps_the_targets_share_in_input_order() -> None:
+    urls = [f"https://api.example.com/{n}" for n in range(40)]
+    shares = [resolve(Flags(shard=(k, 3)), urls).targets for k in (1, 2, 3)]
+    assert sorted(t.url for share in shares for t in share) == sorted(urls)
+    for share in shares:
+        assert [t.url for t in share] == [u for u in urls if u in {t.url for t in share}]
+
+
+# --- the same through the command line ------------------------------------------------------------
+
+
+def test_cli_fail_on_given_beats_the_files_never(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bug: `--fail-on medium` equal to the default was read as "not given", and the file's
+    `fail-on = "never"` silently let a critical finding pass the gate."""
+    (tmp_path / "corscheck.toml").write_text(POLICY + '[settings]\nfail-on = "never"\n')
+    monkeypatch.chdir(tmp_path)
+    with serve_demo() as base:
+        given = CliRunner().invoke(
+            app,
+            [
+                "audit",
+                base + "/api/profile",
+                "--fail-on",
+                "medium",
+                "-f",
+                "json",
+                "--depth",
+                "quick",
+            ],
+        )
+        not_given = CliRunner().invoke(
+            app, ["audit", base + "/api/profile", "-f", "json", "--depth", "quick"]
+        )
+    report = json.loads(given.stdout)
+    assert report["summary"]["findings"]["critical"] >= 1
+    assert (given.exit_code, report["settings"]["fail_on"]) == (1, "medium")
+    assert (not_given.exit_code, json.loads(not_given.stdout)["settings"]["fail_on"]) == (
+        0,
+        "never",
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "key", "file_value", "flag_value", "read"),
+    [
+        ("--depth", "depth", '"quick"', "standard", lambda c: c.depth),
+        ("--timeout", "timeout", "3.5", "10", lambda c: c.options.timeout),
+        ("--concurrency", "concurrency", "7", "64", lambda c: c.options.concurrency),
+        ("--per-host", "per-host", "3", "16", lambda c: c.options.per_host),
+    ],
+    ids=["depth", "timeout", "concurrency", "per-host"],
+)
+def test_cli_flags_equal_to_the_default_beat_the_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    option: str,
+    key: str,
+    file_value: str,
+    flag_value: str,
+    read: Any,
+) -> None:
+    (tmp_path / "corscheck.toml").write_text(POLICY + f"[settings]\n{key} = {file_value}\n")
+    monkeypatch.chdir(tmp_path)
+    seen: list[AuditConfig] = []
+
+    def capture(config: AuditConfig, *args: Any, **kwargs: Any) -> Any:
+        seen.append(config)
+        raise KeyboardInterrupt  # nothing is sent: the config is what this test is about
+
+    monkeypatch.setattr("corscheck.commands.audit.run_audit", capture)
+    CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/", option, flag_value])
+    CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/"])
+    given, not_given = seen
+    assert str(read(given)) in (flag_value, f"{flag_value}.0")
+    assert read(not_given) == json.loads(file_value)

@@ -62,7 +62,19 @@ MODULES: dict[str, list[str]] = {
     "origins": ["tests/test_origins.py", "tests/test_plan.py"],
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
     "plan": ["tests/test_plan.py", "tests/test_verdict_rules.py", "tests/test_evaluate.py"],
-    "evaluate": ["tests/test_evaluate.py", "tests/test_fingerprints.py", "tests/test_fixes.py"],
+    **{
+        module: ["tests/test_evaluate.py", "tests/test_fingerprints.py", "tests/test_fixes.py"]
+        for module in (
+            "evaluate",
+            "evaluate.model",
+            "evaluate.expectations",
+            "evaluate.build",
+            "evaluate.origin_findings",
+            "evaluate.refused",
+            "evaluate.hygiene",
+        )
+    },
+    "config": ["tests/test_config.py"],
 }
 
 _SWAP_COMPARE: dict[type[ast.cmpop], type[ast.cmpop]] = {
@@ -216,8 +228,14 @@ def _walk(tree: ast.Module) -> list[tuple[ast.AST, str]]:
     return found
 
 
+def _path(module: str) -> Path:
+    """The source of a module named as MODULES names it: `evaluate.model`, or a package's __init__."""
+    base = PACKAGE.joinpath(*module.split("."))
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
 def mutants_of(module: str) -> list[Mutant]:
-    source = (PACKAGE / f"{module}.py").read_text("utf-8")
+    source = _path(module).read_text("utf-8")
     tree = ast.parse(source)
     skipped = _skipped_nodes(tree)
     mutants: list[Mutant] = []
@@ -239,7 +257,7 @@ def mutants_of(module: str) -> list[Mutant]:
 
 
 def mutated_code(module: str, index: int) -> object:
-    path = PACKAGE / f"{module}.py"
+    path = _path(module)
     tree = ast.parse(path.read_text("utf-8"))
     skipped = _skipped_nodes(tree)
     count = 0

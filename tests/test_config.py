@@ -170,3 +170,93 @@ def test_cli_flags_equal_to_the_default_beat_the_file(
     given, not_given = seen
     assert str(read(given)) in (flag_value, f"{flag_value}.0")
     assert read(not_given) == json.loads(file_value)
+
+
+# --- what resolve builds ----------------------------------------------------------------------------
+
+
+def test_the_closed_sets_have_one_owner() -> None:
+    from typing import get_args
+
+    from corscheck.config import DEPTHS, FAIL_ON_VALUES, FailOn
+    from corscheck.origins import Depth
+    from corscheck.rules import SEVERITIES
+
+    assert DEPTHS == get_args(Depth) == ("quick", "standard", "thorough")
+    assert FAIL_ON_VALUES == get_args(FailOn) == (*SEVERITIES, "never")
+
+
+def test_every_policy_flag_reaches_the_policy() -> None:
+    flags = Flags(
+        policy=PolicyFlags(
+            origins=("https://app.example.com",),
+            headers=("X-Token",),
+            expose=("X-Request-Id",),
+            max_age=600,
+        )
+    )
+    (target,) = resolve(flags, ["https://api.example.com/"]).targets
+    policy = target.policy
+    assert policy is not None
+    assert (policy.origins, policy.headers, policy.expose) == (
+        ("https://app.example.com",),
+        ("X-Token",),
+        ("X-Request-Id",),
+    )
+    assert policy.max_age is not None and policy.max_age.max == 600
+
+
+def test_without_flags_the_files_policy_is_used_as_built(tmp_path: Path) -> None:
+    policy_file = _file(tmp_path, "depth", '"quick"')
+    (target,) = resolve(Flags(), ["https://api.example.com/"], policy_file).targets
+    assert target.policy is policy_file.policy
+
+
+def test_policy_errors_speak_in_flags() -> None:
+    from corscheck.errors import PolicyError
+
+    flags = Flags(policy=PolicyFlags(origins=("*",), credentials=True))
+    with pytest.raises(PolicyError) as raised:
+        resolve(flags, ["https://api.example.com/"])
+    assert "--allow-origin '*'" in str(raised.value) and "--credentials" in str(raised.value)
+    assert 'origins = ["*"]' not in str(raised.value)
+
+
+def test_ignore_rules_become_one_ignore_each() -> None:
+    flags = Flags(ignore_rules=("missing-vary-origin", "missing-vary-origin"))
+    (ignore,) = resolve(flags, ["https://api.example.com/"]).ignores
+    assert (ignore.rule, ignore.source) == ("missing-vary-origin", "--ignore")
+
+
+def test_routes_take_the_place_of_the_files_targets(tmp_path: Path) -> None:
+    from corscheck.target import Route
+
+    path = tmp_path / "corscheck.toml"
+    path.write_text(
+        POLICY + '[[targets]]\nurl = "https://api.example.com/old"\n'
+        'policy = { origins = ["https://other.example.com"] }\n'
+    )
+    policy_file = load_policy_file(path)
+    url = "https://api.example.com/items"
+    route = Route("/items", url, ("GET", "PUT"), ("Authorization",), cookie_auth=True)
+    (target,) = resolve(Flags(), [], policy_file, routes={url: route}).targets
+    assert (target.url, target.route) == (url, route)
+    assert target.policy is not None and target.policy.sends_methods == ("GET", "PUT")
+    assert target.policy.sends_headers == ("Authorization",)
+    assert target.policy.credentials is True  # cookie authentication turns it on
+    (bare,) = resolve(Flags(), [], None, routes={url: route}).targets
+    assert bare.policy is None  # no policy: the safe baseline, route or not
+
+
+def test_a_target_points_into_the_file_only_when_there_is_one(tmp_path: Path) -> None:
+    policy_file = _file(tmp_path, "depth", '"quick"')
+    (declared,) = resolve(
+        Flags(), ["https://api.example.com/"], policy_file, shown_policy_path="corscheck.toml"
+    ).targets
+    assert declared.source is not None and (declared.source.file, declared.source.line) == (
+        "corscheck.toml",
+        1,
+    )
+    flags = Flags(policy=PolicyFlags(origins=("https://app.example.com",)))
+    (from_flags,) = resolve(flags, ["https://api.example.com/"]).targets
+    assert from_flags.source is None

@@ -26,9 +26,9 @@ non-ok status.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 from urllib.parse import urljoin, urlsplit
 
 from corscheck.errors import UsageError
@@ -40,6 +40,46 @@ from corscheck.headers import (
     split_header_list,
     trim_http_whitespace,
 )
+from corscheck.safelist import (
+    cors_unsafe_request_header_names,
+    is_cors_safelisted_method,
+    is_cors_safelisted_request_header,
+    is_forbidden_method,
+    is_forbidden_request_header,
+    is_valid_header_value,
+    normalize_method,
+    page_header_list,
+)
+
+# Every public name, the request rules from safelist.py among them: the Fetch model is read here.
+__all__ = [
+    "REASON_IDS",
+    "Credentials",
+    "Exchange",
+    "Hop",
+    "NextRequest",
+    "Outcome",
+    "Probe",
+    "ReasonId",
+    "Refusal",
+    "Request",
+    "Response",
+    "Step",
+    "Verdict",
+    "advance",
+    "cors_check",
+    "cors_unsafe_request_header_names",
+    "is_cors_safelisted_method",
+    "is_cors_safelisted_request_header",
+    "is_forbidden_method",
+    "is_forbidden_request_header",
+    "is_same_origin",
+    "judge",
+    "needs_preflight",
+    "next_request",
+    "normalize_method",
+    "readable_response_headers",
+]
 
 Credentials = Literal["omit", "same-origin", "include"]
 Step = Literal["request", "preflight", "actual", "redirect"]
@@ -107,8 +147,8 @@ class Verdict:
 
     allowed: bool
     preflight: bool
-    reason_id: str | None = None
-    reason: str | None = None
+    reason_id: ReasonId | None = None
+    reason: str | None = None  # in words close to Chromium's console message
     failed_step: Step | None = None
     readable_headers: tuple[str, ...] = ()
     actual_checked: bool = True
@@ -116,235 +156,45 @@ class Verdict:
     # False when nothing the server sent decides the verdict (an unsafe actual request left unsent
     # with no preflight, an exchange cut short): such a probe is never evidence for a finding.
     judged: bool = True
+    # What a refused preflight names, as data: the method (PRE-METHOD) or the request header
+    # (PRE-HEADERS; Chromium names the first one not allowed) the server did not allow.
+    refused_method: str | None = None
+    refused_header: str | None = None
+
+
+# The reason ids of blocked verdicts: the rule ids of ../shared/CORS-RULES.md they come from.
+ReasonId = Literal[
+    "REQ-METHOD-NORMALIZE",
+    "REQ-URL-CREDENTIALS",
+    "REQ-FORBIDDEN-HEADER",
+    "CHECK-ACAO-MISSING",
+    "CHECK-ACAO-WILDCARD-CREDENTIALS",
+    "CHECK-ACAO-MULTIPLE",
+    "CHECK-ACAO-MATCH",
+    "CHECK-ACAC",
+    "NET-DUPLICATE-HEADER",
+    "PRE-REDIRECT",
+    "PRE-OK-STATUS",
+    "PRE-PARSE",
+    "PRE-METHOD",
+    "PRE-HEADERS",
+    "RESP-REDIRECT",
+]
+REASON_IDS: tuple[ReasonId, ...] = get_args(ReasonId)
+
+
+class Refusal(NamedTuple):
+    """Why the browser blocks: a reason id, its message, and what it names (a method or header)."""
+
+    reason_id: ReasonId
+    message: str
+    method: str | None = None
+    header: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------
-# A. The page's request
+# A. The page's request (the method and header rules are in safelist.py)
 # --------------------------------------------------------------------------------------------------
-
-# REQ-METHOD-NORMALIZE: fetch() uppercases only these (a byte-case-insensitive match).
-_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
-_FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
-# REQ-SAFE-METHOD.
-_SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
-
-# REQ-FORBIDDEN-HEADER: fetch() silently drops these from the page's headers.
-_FORBIDDEN_REQUEST_HEADERS = frozenset(
-    {
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    }
-)
-_FORBIDDEN_PREFIXES = ("proxy-", "sec-")
-# Fetch: these names are forbidden too when any of their values names a forbidden method.
-_METHOD_OVERRIDE_HEADERS = frozenset(
-    {"x-http-method", "x-http-method-override", "x-method-override"}
-)
-
-# REQ-SAFE-HEADER: CORS-unsafe request-header bytes.
-_UNSAFE_HEADER_BYTES = frozenset(
-    [chr(b) for b in range(0x20) if b != 0x09] + list('"():<>?@[\\]{}') + ["\x7f"]
-)
-_LANGUAGE_BYTES = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz *,-.;=")
-_SAFELISTED_MIME_ESSENCES = frozenset(
-    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
-)
-_INT64_MAX = 2**63 - 1
-_SAFELISTED_VALUE_MAX = 128  # REQ-SAFE-HEADER: bytes per value
-_SAFELISTED_TOTAL_MAX = 1024  # REQ-SAFE-TOTAL: bytes over all safelisted values
-# The standard's HTTP whitespace, trimmed from the end of a MIME subtype.
-_HTTP_WHITESPACE_ALL = " \t\r\n"
-
-
-def normalize_method(method: str) -> str:
-    """The method as fetch() sends it: DELETE/GET/HEAD/OPTIONS/POST/PUT uppercased, others kept.
-
-    REQ-METHOD-NORMALIZE: `patch` stays `patch` and then does not match `PATCH` in ACAM.
-    """
-    upper = method.upper() if method.isascii() else method
-    return upper if upper in _NORMALIZED_METHODS else method
-
-
-def is_forbidden_method(method: str) -> bool:
-    """True for CONNECT, TRACE and TRACK in any case: fetch() refuses to send them."""
-    return method.isascii() and method.upper() in _FORBIDDEN_METHODS
-
-
-def is_cors_safelisted_method(method: str) -> bool:
-    """True for GET, HEAD and POST, compared byte-exactly after normalization (REQ-SAFE-METHOD).
-
-    Chromium compares case-insensitively, which only differs for methods fetch() already normalized.
-    """
-    return method in _SAFELISTED_METHODS
-
-
-def _byte_length(value: str) -> int:
-    # Header values are byte strings decoded as latin-1; anything beyond latin-1 cannot be sent by a
-    # page at all, and counting it as UTF-8 keeps such values over the limits rather than under.
-    try:
-        return len(value.encode("latin-1"))
-    except UnicodeEncodeError:
-        return len(value.encode("utf-8"))
-
-
-def _is_safelisted_content_type(value: str) -> bool:
-    """Content-Type rule of REQ-SAFE-HEADER: no unsafe byte, and the MIME type's essence is one of
-    the three form types (parameters allowed, compared case-insensitively).
-
-    Chromium 156 parses the essence like the standard: `text /plain` and `text/ plain` need a
-    preflight (older Chromium trimmed the whitespace and safelisted them; verified in e2e).
-    """
-    if any(c in _UNSAFE_HEADER_BYTES for c in value):
-        return False
-    essence = value.split(";", 1)[0]
-    top, slash, sub = essence.partition("/")
-    sub = sub.rstrip(_HTTP_WHITESPACE_ALL)
-    if not (slash and is_token(top) and is_token(sub)):
-        return False
-    return f"{top}/{sub}".lower() in _SAFELISTED_MIME_ESSENCES
-
-
-def _is_simple_range(value: str) -> bool:
-    """Range rule of REQ-SAFE-HEADER: `bytes=START-` or `bytes=START-END` with START <= END.
-
-    Chromium parses the positions as 64-bit integers: a larger number is not a simple range.
-    """
-    if not value.startswith("bytes="):
-        return False
-    start, dash, end = value[len("bytes=") :].partition("-")
-    if not dash or not start.isdigit() or not start.isascii():
-        return False
-    if int(start) > _INT64_MAX:
-        return False
-    if end == "":
-        return True
-    if not end.isdigit() or not end.isascii():
-        return False
-    return int(start) <= int(end) <= _INT64_MAX
-
-
-def _is_double_like(value: str) -> bool:
-    # Chromium's client-hint value grammar for DPR and Device-Memory: 1*DIGIT [ "." 1*DIGIT ].
-    whole, dot, fraction = value.partition(".")
-    ok_whole = whole.isascii() and whole.isdigit()
-    return ok_whole and (not dot or (fraction.isascii() and fraction.isdigit()))
-
-
-def is_cors_safelisted_request_header(name: str, value: str) -> bool:
-    """True when (name, value) is a CORS-safelisted request header (REQ-SAFE-HEADER).
-
-    `value` is taken as fetch() stores it (callers strip surrounding whitespace first).
-    """
-    lower = name.lower()
-    if _byte_length(value) > _SAFELISTED_VALUE_MAX:
-        return False
-    if lower == "accept":
-        return not any(c in _UNSAFE_HEADER_BYTES for c in value)
-    if lower in ("accept-language", "content-language"):
-        return all(c in _LANGUAGE_BYTES for c in value)
-    if lower == "content-type":
-        return _is_safelisted_content_type(value)
-    if lower == "range":
-        return _is_simple_range(value)
-    # Chromium difference: Chromium also safelists some client-hint headers a page may set itself
-    # (see _CHROMIUM_SAFELISTED_HINTS); the standard does not.
-    hint = _CHROMIUM_SAFELISTED_HINTS.get(lower)
-    return hint is not None and hint(value)
-
-
-def _is_int_like(value: str) -> bool:
-    return value.isascii() and value.isdigit()
-
-
-def _any_value(value: str) -> bool:
-    return True
-
-
-def _is_save_data(value: str) -> bool:
-    return value.lower() == "on"
-
-
-_CHROMIUM_SAFELISTED_HINTS: dict[str, Callable[[str], bool]] = {
-    "dpr": _is_double_like,
-    "device-memory": _is_double_like,
-    "width": _is_int_like,
-    "viewport-width": _is_int_like,
-    "save-data": _is_save_data,
-    # Chromium adds `Intervention` itself when it applies an intervention; any value is safelisted
-    # (still true in Chromium 156, verified in e2e).
-    "intervention": _any_value,
-}
-
-
-def is_forbidden_request_header(name: str, value: str = "") -> bool:
-    """Whether fetch() drops this header from a page's request (REQ-FORBIDDEN-HEADER): the one
-    owner of that list; the OpenAPI reader and `probe` ask here."""
-    lower = name.lower()
-    if lower in _FORBIDDEN_REQUEST_HEADERS or lower.startswith(_FORBIDDEN_PREFIXES):
-        return True
-    if lower in _METHOD_OVERRIDE_HEADERS:
-        return any(is_forbidden_method(m) for m in split_header_list(value))
-    return False
-
-
-def _is_valid_header_value(value: str) -> bool:
-    # fetch() throws a TypeError for NUL, CR, LF and anything beyond latin-1 (ByteString).
-    return not any(c in "\x00\r\n" or ord(c) > 0xFF for c in value)
-
-
-def _page_header_list(headers: Sequence[HeaderLine]) -> list[HeaderLine]:
-    """The header list fetch() builds from the page's headers: values trimmed, forbidden headers
-    dropped (REQ-FORBIDDEN-HEADER), same-named headers combined with ", " in first-seen order."""
-    combined: dict[str, tuple[str, list[str]]] = {}
-    for name, raw_value in headers:
-        value = raw_value.strip(" \t\r\n")
-        if is_forbidden_request_header(name, value):
-            continue
-        key = name.lower()
-        if key in combined:
-            combined[key][1].append(value)
-        else:
-            combined[key] = (name, [value])
-    return [(name, ", ".join(values)) for name, values in combined.values()]
-
-
-def cors_unsafe_request_header_names(headers: Sequence[HeaderLine]) -> list[str]:
-    """The CORS-unsafe request-header names of the page's headers: lowercased, deduplicated, sorted.
-
-    REQ-SAFE-HEADER per header (after fetch() combines duplicates and drops forbidden ones), then
-    REQ-SAFE-TOTAL: over 1024 bytes of safelisted values makes every safelisted name unsafe too.
-    """
-    unsafe: set[str] = set()
-    safe: set[str] = set()
-    total = 0
-    for name, value in _page_header_list(headers):
-        if is_cors_safelisted_request_header(name, value):
-            safe.add(name.lower())
-            total += _byte_length(value)
-        else:
-            unsafe.add(name.lower())
-    if total > _SAFELISTED_TOTAL_MAX:
-        unsafe |= safe
-    return sorted(unsafe, key=lambda n: n.encode("utf-8"))
 
 
 def _origin_of(url: str) -> str | None:
@@ -372,26 +222,28 @@ def _has_userinfo(url: str) -> bool:
         return False
 
 
-def _request_error(probe: Probe) -> tuple[str, str] | None:
+def _request_error(probe: Probe) -> Refusal | None:
     """Why fetch() throws before sending anything, as (reason_id, message), or None."""
     if not is_token(probe.method):
-        return "REQ-METHOD-NORMALIZE", f"'{probe.method}' is not a valid HTTP method."
+        return Refusal("REQ-METHOD-NORMALIZE", f"'{probe.method}' is not a valid HTTP method.")
     if is_forbidden_method(probe.method):
-        return "REQ-METHOD-NORMALIZE", f"'{probe.method}' HTTP method is unsupported."
+        return Refusal("REQ-METHOD-NORMALIZE", f"'{probe.method}' HTTP method is unsupported.")
     if _has_userinfo(probe.url):
         # Fetch: new Request() throws for a URL that includes credentials.
-        return (
+        return Refusal(
             "REQ-URL-CREDENTIALS",
             f"Request cannot be constructed from a URL that includes credentials: {probe.url}",
         )
     for name, value in probe.headers:
         if not is_token(name):
-            return (
+            return Refusal(
                 "REQ-FORBIDDEN-HEADER",
                 f"Invalid name: '{name}' is not a valid header name.",
             )
-        if not _is_valid_header_value(value.strip(" \t\r\n")):
-            return "REQ-FORBIDDEN-HEADER", f"Invalid value: the value of '{name}' is not valid."
+        if not is_valid_header_value(value.strip(" \t\r\n")):
+            return Refusal(
+                "REQ-FORBIDDEN-HEADER", f"Invalid value: the value of '{name}' is not valid."
+            )
     return None
 
 
@@ -431,11 +283,11 @@ def _looks_like_url(value: str) -> bool:
     return bool(parts.scheme and (parts.netloc or ":" in value))
 
 
-def cors_check(response: Response, origin: str, credentials: Credentials) -> tuple[str, str] | None:
+def cors_check(response: Response, origin: str, credentials: Credentials) -> Refusal | None:
     """None when `response` passes the CORS check for `origin`, else (reason_id, message)."""
     acao = _combined(response, "Access-Control-Allow-Origin")
     if acao is None:
-        return (
+        return Refusal(
             "CHECK-ACAO-MISSING",
             "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
         )
@@ -443,7 +295,7 @@ def cors_check(response: Response, origin: str, credentials: Credentials) -> tup
         # CHECK-ACAO-WILDCARD / CHECK-ACAO-WILDCARD-CREDENTIALS: ACAC does not rescue `*`.
         if credentials != "include":
             return None
-        return (
+        return Refusal(
             "CHECK-ACAO-WILDCARD-CREDENTIALS",
             "The value of the 'Access-Control-Allow-Origin' header in the response must not be the "
             "wildcard '*' when the request's credentials mode is 'include'.",
@@ -452,17 +304,17 @@ def cors_check(response: Response, origin: str, credentials: Credentials) -> tup
         # CHECK-ACAO-MATCH: byte-exact after trimming; "null" matches an opaque origin because the
         # origin string is then "null" too. The finer messages follow Chromium's order.
         if " " in acao or "," in acao:
-            return (
+            return Refusal(
                 "CHECK-ACAO-MULTIPLE",
                 f"The 'Access-Control-Allow-Origin' header contains multiple values '{acao}', but "
                 "only one is allowed.",
             )
         if acao != "null" and not _looks_like_url(acao):
-            return (
+            return Refusal(
                 "CHECK-ACAO-MATCH",
                 f"The 'Access-Control-Allow-Origin' header contains the invalid value '{acao}'.",
             )
-        return (
+        return Refusal(
             "CHECK-ACAO-MATCH",
             f"The 'Access-Control-Allow-Origin' header has a value '{acao}' that is not equal to "
             "the supplied origin.",
@@ -471,7 +323,7 @@ def cors_check(response: Response, origin: str, credentials: Credentials) -> tup
         # CHECK-ACAC: exactly `true`, case-sensitive; two `true` lines combine to "true, true".
         acac = _combined(response, "Access-Control-Allow-Credentials")
         if acac != "true":
-            return (
+            return Refusal(
                 "CHECK-ACAC",
                 f"The value of the 'Access-Control-Allow-Credentials' header in the response is "
                 f"'{acac or ''}' which must be 'true' when the request's credentials mode is "
@@ -501,7 +353,7 @@ def _parse_allow_list(value: str | None) -> list[str] | None:
     return items if all(is_token(item) for item in items) else None
 
 
-def _network_error(response: Response) -> tuple[str, str] | None:
+def _network_error(response: Response) -> Refusal | None:
     """Chromium's network stack fails a response whose Content-Length, Content-Disposition or
     Location lines disagree (whatever the status), before any CORS check.
 
@@ -512,7 +364,7 @@ def _network_error(response: Response) -> tuple[str, str] | None:
         values = index.get(name)
         if values is not None and len(values) > 1 and len(set(values)) > 1:
             code = name.upper().replace("-", "_")
-            return "NET-DUPLICATE-HEADER", f"net::ERR_RESPONSE_HEADERS_MULTIPLE_{code}"
+            return Refusal("NET-DUPLICATE-HEADER", f"net::ERR_RESPONSE_HEADERS_MULTIPLE_{code}")
     return None
 
 
@@ -522,28 +374,28 @@ def _preflight_check(
     credentials: Credentials,
     method: str,
     unsafe_names: Sequence[str],
-) -> tuple[str, str] | None:
+) -> Refusal | None:
     """None when the preflight response lets the actual request go, else (reason_id, message).
 
     Order as in Chromium: redirect, CORS check, ok status, parse ACAM, parse ACAH, method, headers.
     """
     if response.status in _REDIRECT_STATUSES and _values(response, "Location"):
-        return "PRE-REDIRECT", "Redirect is not allowed for a preflight request."
+        return Refusal("PRE-REDIRECT", "Redirect is not allowed for a preflight request.")
     failure = cors_check(response, origin, credentials)
     if failure is not None:
-        return failure[0], _PREFLIGHT_PREFIX + failure[1]
+        return failure._replace(message=_PREFLIGHT_PREFIX + failure.message)
     if not 200 <= response.status <= 299:
-        return "PRE-OK-STATUS", _PREFLIGHT_PREFIX + "It does not have HTTP ok status."
+        return Refusal("PRE-OK-STATUS", _PREFLIGHT_PREFIX + "It does not have HTTP ok status.")
     methods = _parse_allow_list(_combined(response, "Access-Control-Allow-Methods"))
     if methods is None:
-        return (
+        return Refusal(
             "PRE-PARSE",
             "Cannot parse Access-Control-Allow-Methods response header field in preflight "
             "response.",
         )
     headers = _parse_allow_list(_combined(response, "Access-Control-Allow-Headers"))
     if headers is None:
-        return (
+        return Refusal(
             "PRE-PARSE",
             "Cannot parse Access-Control-Allow-Headers response header field in preflight "
             "response.",
@@ -553,10 +405,11 @@ def _preflight_check(
     if not (
         method in methods or is_cors_safelisted_method(method) or (wildcard_ok and "*" in methods)
     ):
-        return (
+        return Refusal(
             "PRE-METHOD",
             f"Method {method} is not allowed by Access-Control-Allow-Methods in preflight "
             "response.",
+            method=method,
         )
     allowed = {h.lower() for h in headers}
     # PRE-HEADERS / PRE-AUTHORIZATION. Chromium difference: `*` (without credentials) covers every
@@ -565,10 +418,11 @@ def _preflight_check(
         return None
     for name in unsafe_names:
         if name not in allowed:
-            return (
+            return Refusal(
                 "PRE-HEADERS",
                 f"Request header field {name} is not allowed by Access-Control-Allow-Headers in "
                 "preflight response.",
+                header=name,
             )
     return None
 
@@ -613,15 +467,15 @@ def _actual_request(
     return Request(method, url, (*lines, *probe.extra_headers))
 
 
-def _blocked(
-    reason: tuple[str, str], step: Step, preflight: bool, notes: tuple[str, ...] = ()
-) -> Outcome:
+def _blocked(reason: Refusal, step: Step, preflight: bool, notes: tuple[str, ...] = ()) -> Outcome:
     verdict = Verdict(
         allowed=False,
         preflight=preflight,
-        reason_id=reason[0],
-        reason=reason[1],
+        reason_id=reason.reason_id,
+        reason=reason.message,
         failed_step=step,
+        refused_method=reason.method,
+        refused_header=reason.header,
         notes=notes,
     )
     return Outcome(None, verdict)
@@ -648,7 +502,7 @@ class _Prelude(NamedTuple):
 @functools.lru_cache(maxsize=4096)
 def _prelude(
     url: str, origin: str, method: str, headers: tuple[HeaderLine, ...]
-) -> tuple[str, str] | _Prelude:
+) -> Refusal | _Prelude:
     """What fetch() works out before sending anything: the reason it throws, as (reason_id,
     message), or the page origin, normalized method, header list and its CORS-unsafe names.
 
@@ -659,7 +513,7 @@ def _prelude(
     if error is not None:
         return error
     page_origin = "null" if origin == "null" else _origin_of(origin) or origin
-    page_headers = _page_header_list(headers)
+    page_headers = page_header_list(headers)
     return _Prelude(
         page_origin,
         normalize_method(method),
@@ -748,11 +602,11 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcom
         # RESP-REDIRECT
         if redirects >= _MAX_REDIRECTS:
             return _blocked(
-                ("RESP-REDIRECT", "net::ERR_TOO_MANY_REDIRECTS"), "redirect", preflighted
+                Refusal("RESP-REDIRECT", "net::ERR_TOO_MANY_REDIRECTS"), "redirect", preflighted
             )
         redirects += 1
         target = _followed(url, location)
-        if isinstance(target, tuple):
+        if isinstance(target, Refusal):
             return _blocked(target, "redirect", preflighted)
         # RESP-REDIRECT-TAINT: a hop to another origin, from a URL that is not the page's origin.
         if _origin_of(target) != _origin_of(url) and not is_same_origin(probe, url):
@@ -767,15 +621,15 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcom
         url = target
 
 
-def _followed(url: str, location: str) -> str | tuple[str, str]:
+def _followed(url: str, location: str) -> str | Refusal:
     """RESP-REDIRECT: the URL a redirect from `url` to `location` leads to, or why the browser will
     not follow it (a reason id and message)."""
     target = _redirect_target(url, location)
     if target is None:
-        return ("RESP-REDIRECT", f"Redirect location '{location}' is not a valid URL.")
+        return Refusal("RESP-REDIRECT", f"Redirect location '{location}' is not a valid URL.")
     parts = urlsplit(target)
     if parts.scheme.lower() not in ("http", "https"):
-        return (
+        return Refusal(
             "RESP-REDIRECT",
             f"Redirect location '{target}' has a disallowed scheme for cross-origin requests.",
         )
@@ -783,7 +637,7 @@ def _followed(url: str, location: str) -> str | tuple[str, str]:
     # cross-origin or tainted. Chromium difference: it fails every such redirect, same-origin
     # ones included (it blocks subresource URLs with embedded credentials; verified in e2e).
     if parts.username is not None or parts.password is not None:
-        return (
+        return Refusal(
             "RESP-REDIRECT",
             f"Redirect location '{target}' contains a username and password, which is "
             "disallowed for cross-origin requests.",

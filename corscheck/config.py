@@ -249,11 +249,16 @@ def _effective_policy(base: Policy | None, overrides: dict[str, object]) -> Poli
     try:
         return build_policy(**fields)  # type: ignore[arg-type]
     except PolicyError as error:
-        # Said in the words the user wrote: flags, not the policy file's TOML.
-        message = str(error)
-        if "origins" in overrides:
-            message = message.replace('origins = ["*"]', "--allow-origin '*'")
-        if "credentials" in overrides:
-            message = message.replace("credentials = true", "--credentials")
-            message = message.replace("set credentials = false", "pass --no-credentials")
-        raise PolicyError(message) from None
+        if error.key != "credentials":
+            raise
+        # Said in the words the user wrote: flags where they gave the value, TOML where the file did.
+        star = "--allow-origin '*'" if "origins" in overrides else 'origins = ["*"]'
+        with_credentials = "--credentials" if "credentials" in overrides else "credentials = true"
+        turn_off = (
+            "pass --no-credentials" if "credentials" in overrides else "set credentials = false"
+        )
+        raise PolicyError(
+            f"{star} with {with_credentials} is refused by every browser; list the origins that "
+            f"need credentials, or {turn_off}",
+            key="credentials",
+        ) from None

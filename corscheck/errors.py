@@ -24,11 +24,23 @@ class UsageError(CorscheckError):
 
 
 class PolicyError(CorscheckError):
-    """A policy file or policy option that cannot be used. Exit code 2."""
+    """A policy file or policy option that cannot be used. Exit code 2.
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+    `key` names the policy field at fault (origins, methods, headers, expose, credentials, max-age):
+    the policy file points at its line, the command line words the message in flags."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
         self.file = file
         self.line = line
+        self.key = key
+        self.message = message
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
         super().__init__(f"{where}{message}")
 

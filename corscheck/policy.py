@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from corscheck.errors import PolicyError
 from corscheck.headers import DEFAULT_PORTS
+
+T = TypeVar("T")
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _SUBDOMAIN_PATTERN = re.compile(r"(?P<scheme>https?)://\*\.(?P<rest>[^*/?#@\s]+)")
@@ -184,6 +187,14 @@ def validate_header_name(name: str) -> str:
     return name
 
 
+def _keyed(key: str, check: Callable[[str], T], value: str) -> T:
+    """`check(value)`, its PolicyError marked with the policy field it is about."""
+    try:
+        return check(value)
+    except PolicyError as error:
+        raise PolicyError(error.message, key=key) from None
+
+
 def build_policy(
     *,
     origins: Iterable[str] = (),
@@ -198,7 +209,7 @@ def build_policy(
     normalized: list[str] = []
     warnings: list[str] = []
     for entry in origins:
-        canonical, warning = normalize_origin_entry(entry)
+        canonical, warning = _keyed("origins", normalize_origin_entry, entry)
         if warning:
             warnings.append(warning)
         if canonical not in normalized:
@@ -206,23 +217,28 @@ def build_policy(
     if credentials and normalized == ["*"]:
         raise PolicyError(
             'origins = ["*"] with credentials = true is refused by every browser; '
-            "list the origins that need credentials, or set credentials = false"
+            "list the origins that need credentials, or set credentials = false",
+            key="credentials",
         )
     method_list: list[str] = []
     for method in methods or ():
-        validate_method(method)
+        _keyed("methods", validate_method, method)
         # Methods the browser normalizes are compared in upper case (REQ-METHOD-NORMALIZE).
         canonical_method = method.upper() if method.upper() in _NORMALIZED_METHODS else method
         if canonical_method not in method_list:
             method_list.append(canonical_method)
     header_list = (
-        None if headers is None else _dedupe_headers(validate_header_name(h) for h in headers)
+        None
+        if headers is None
+        else _dedupe_headers(_keyed("headers", validate_header_name, h) for h in headers)
     )
-    expose_list = _dedupe_headers(validate_header_name(h) for h in expose)
+    expose_list = _dedupe_headers(_keyed("expose", validate_header_name, h) for h in expose)
     if max_age is not None and None not in (max_age.min, max_age.max):
         assert max_age.min is not None and max_age.max is not None
         if max_age.min > max_age.max:
-            raise PolicyError(f"max-age min {max_age.min} is greater than max {max_age.max}")
+            raise PolicyError(
+                f"max-age min {max_age.min} is greater than max {max_age.max}", key="max-age"
+            )
     return Policy(
         origins=tuple(normalized),
         methods=None if methods is None else tuple(method_list),

@@ -484,25 +484,13 @@ def _policy(
             else bool(base and base.private_network),
         )
     except PolicyError as error:
-        raise lines.error(str(error), where, _key_of_error(str(error)), index) from None
+        raise lines.error(error.message, where, error.key, index) from None
     if not policy.warnings:
         return policy
     # A value the file wrote otherwise than browsers send it: warned about where it is written.
     line = lines.of(where, "origins", index)
     at = f"{lines.shown}:{line}: " if line else f"{lines.shown}: "
     return replace(policy, warnings=tuple(at + warning for warning in policy.warnings))
-
-
-def _key_of_error(message: str) -> str | None:
-    if "method" in message:
-        return "methods"
-    if "header name" in message:
-        return "headers"
-    if "credentials" in message:
-        return "credentials"
-    if "max-age" in message:
-        return "max-age"
-    return "origins"
 
 
 def _settings(

@@ -53,6 +53,13 @@ MODULES: dict[str, list[str]] = {
         "tests/test_wpt_cases.py",
         "tests/test_browser_fuzz.py",
     ],
+    "safelist": [
+        "tests/test_browser.py",
+        "tests/test_browser_steps.py",
+        "tests/test_verdict_rules.py",
+        "tests/test_wpt_cases.py",
+        "tests/test_browser_fuzz.py",
+    ],
     "headers": [
         "tests/test_headers.py",
         "tests/test_masking.py",

@@ -955,7 +955,7 @@ def test_cors_check_messages() -> None:
         "The value of the 'Access-Control-Allow-Origin'"
     )
     result = cors_check(resp(200, "Access-Control-Allow-Origin: nope"), APP, "omit")
-    assert result == (
+    assert result is not None and (result.reason_id, result.message) == (
         "CHECK-ACAO-MATCH",
         "The 'Access-Control-Allow-Origin' header contains the invalid value 'nope'.",
     )

@@ -9,7 +9,7 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
+from corscheck.browser import REASON_IDS, Exchange, Hop, Probe, Request, Response, Verdict
 from corscheck.evaluate import Evidence, Finding, ProbeResult, Suppression
 from corscheck.headers import HeaderList
 from corscheck.plan import PlannedProbe
@@ -45,13 +45,15 @@ verdicts = st.builds(
     Verdict,
     allowed=st.booleans(),
     preflight=st.booleans(),
-    reason_id=st.none() | st.sampled_from(["CHECK-ACAO-MISSING", "PRE-METHOD"]),
+    reason_id=st.none() | st.sampled_from(REASON_IDS),
     reason=maybe_text,
     failed_step=st.none() | st.sampled_from(["request", "preflight", "actual", "redirect"]),
     readable_headers=st.lists(text, max_size=2).map(tuple),
     actual_checked=st.booleans(),
     notes=st.lists(text, max_size=2).map(tuple),
     judged=st.booleans(),
+    refused_method=st.none() | methods,
+    refused_header=st.none() | names,
 )
 probes = st.builds(
     Probe,

@@ -107,6 +107,8 @@ ERRORS = [
     ("setting-unknown", '[policy]\norigins = ["https://a.example"]\n[settings]\nspeed = 1\n', 4, "unknown setting"),
     ("setting-secret-inline", '[policy]\norigins = ["https://a.example"]\n[settings]\nheaders = { Authorization = "Bearer x" }\n', 4, "env:VARIABLE"),
     ("setting-env-missing", '[policy]\norigins = ["https://a.example"]\n[settings]\nheaders = { Authorization = "env:NOPE_NOT_SET" }\n', 4, "NOPE_NOT_SET is not set"),
+    ("bad-expose", '[policy]\norigins = ["https://a.example"]\nheaders = ["X-Api"]\nexpose = ["X Id"]\n', 4, "not a valid HTTP header name"),
+    ("max-age-bounds", '[policy]\norigins = ["https://a.example"]\nmethods = ["GET"]\nmax-age = { min = 9, max = 1 }\n', 4, "greater than max"),
     ("setting-depth", '[policy]\norigins = ["https://a.example"]\n[settings]\ndepth = "deep"\n', 4, "depth must be"),
 ]  # fmt: skip
 

@@ -202,10 +202,9 @@ def _culprits(result: ProbeResult, results: Sequence[ProbeResult]) -> list[tuple
             for name in names
         ):
             return [("method", method)]
-    if not found and result.verdict.reason_id == "PRE-HEADERS" and result.verdict.reason:
-        named = next((n for n in names if f" {n} " in result.verdict.reason), None)
-        if named is not None:
-            found.append(("header", _written_name(probe, named)))
+    named = result.verdict.refused_header
+    if not found and named is not None:
+        found.append(("header", _written_name(probe, named)))
     if found:
         return found
     # Nothing alone is refused: the combination is, if every part was really tried alone.

@@ -208,6 +208,8 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
         "actual_checked": verdict.actual_checked,
         "notes": list(verdict.notes),
         "judged": verdict.judged,
+        "refused_method": verdict.refused_method,
+        "refused_header": verdict.refused_header,
     }
 
 
@@ -357,6 +359,8 @@ def decode_verdict(data: dict[str, Any]) -> Verdict:
         notes=tuple(data["notes"]),
         # Reports written before the codec had one owner lack it.
         judged=data.get("judged", True),
+        refused_method=data.get("refused_method"),
+        refused_header=data.get("refused_header"),
     )
 
 

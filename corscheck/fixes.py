@@ -113,6 +113,36 @@ FIXES: dict[str, dict[str, str]] = {
 }
 
 
+# Fixes for what the browser objected to, by reason id, where the rule's own fix (an allow-list) would
+# miss it. The fields are filled from the evidence: {copies} of the grant, the response's {status},
+# the origin the server {granted}, the page's {origin}.
+REASON_FIXES: dict[str, str] = {
+    "CHECK-ACAO-MULTIPLE": "The response carries {copies}, and browsers accept exactly one origin. "
+    "Two layers usually add it (the framework's CORS middleware and a proxy's add_header, or two "
+    "middlewares): keep CORS in one layer and remove it from the other.",
+    "CHECK-ACAO-MISSING": "The preflight passes, but the actual response ({status}) carries no "
+    "Access-Control-Allow-Origin: send the CORS headers on every response, errors included (an "
+    "authentication or error handler that answers before the CORS middleware often drops them).",
+    "CHECK-ACAO-MATCH": "The server answers Access-Control-Allow-Origin: {granted}, which is not "
+    "the page's origin {origin}: answer with the request's Origin exactly as the browser sends it "
+    "(scheme, host and port; no path or trailing slash) when it is allowed.",
+    "PRE-REDIRECT": "Answer the preflight (OPTIONS) at this URL itself: browsers never follow a "
+    "redirect of a preflight. Link to the final URL (often a trailing slash or http→https "
+    "redirect).",
+    "PRE-PARSE": "Send Access-Control-Allow-Methods and Access-Control-Allow-Headers as "
+    "comma-separated tokens (no quotes, slashes or other separators).",
+    "NET-DUPLICATE-HEADER": "Send Content-Length, Content-Disposition and Location once: two "
+    "different values make Chromium drop the response before any CORS check.",
+}
+
+
+def fix_for_reason(reason_id: str, **evidence: object) -> str | None:
+    """The fix for a browser's objection, its fields filled from `evidence`; None when the rule's
+    own fix is the right one."""
+    template = REASON_FIXES.get(reason_id)
+    return None if template is None else template.format(**evidence)
+
+
 def fix_for(rule_id: str, generic: str, framework: str | None) -> str:
     """The fix in the framework's own terms when the table has it, else the generic fix."""
     return FIXES.get(framework or "", {}).get(rule_id, generic)

@@ -50,12 +50,10 @@ from corscheck.commands.options import (
     parse_rate,
     under,
 )
-from corscheck.commands.progress import Progress, plural
+from corscheck.commands.progress import Progress
 from corscheck.config import DEFAULTS, DEPTHS, Flags, PolicyFlags
 from corscheck.errors import CorscheckError, UsageError
-from corscheck.report.model import LARGE_RUN
-from corscheck.shard import parse_shard
-from corscheck.transport.inprocess import DEFAULT_BASE_URL
+from corscheck.report.wording import plural
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
@@ -375,7 +373,7 @@ def audit(
             trust_env=trust_env,
             framework=framework.value if framework else None,
             ignore_rules=tuple(ignore_rule or ()),
-            shard=parse_shard(shard_spec) if shard_spec is not None else None,
+            shard=_shard(shard_spec),
         )
         request = _AuditInputs(urls, input_file, openapi_source, app_spec, base_url, print_policy)
         loaded, app_base_url, config = _resolve_inputs(request, flags, policy_path, baseline_path)
@@ -384,6 +382,8 @@ def audit(
             raise typer.Exit(EXIT_OK)
         json_paths = [path for path, kind in output_formats.items() if kind == "json"]
         other_paths = [path for path, kind in output_formats.items() if kind != "json"]
+        from corscheck.report.model import LARGE_RUN
+
         progress = Progress(
             len(config.targets), show=not quiet and len(config.targets) > PROGRESS_AFTER
         )
@@ -422,6 +422,12 @@ def audit(
     raise typer.Exit(exit_code(report))
 
 
+def _shard(spec: str | None) -> tuple[int, int] | None:
+    from corscheck.shard import parse_shard
+
+    return parse_shard(spec) if spec is not None else None
+
+
 def _output_formats(output: list[str] | None) -> dict[str, str]:
     """Each -o path and its format (from the extension), before anything runs."""
     from corscheck.report import format_for_path
@@ -448,6 +454,7 @@ def _resolve_inputs(
     the baseline) and resolves it with the flags into one config: the app, its base URL, the config."""
     from corscheck.config import resolve, resolve_options
     from corscheck.target import validate_url
+    from corscheck.transport.inprocess import DEFAULT_BASE_URL
 
     loaded = None
     app_base_url = given.base_url or DEFAULT_BASE_URL

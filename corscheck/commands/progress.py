@@ -7,14 +7,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
+from corscheck.report.wording import plural
+
 if TYPE_CHECKING:
     from corscheck.report.model import Report, TargetReport
 
 QUIET_SECONDS = 5.0  # off a terminal, at most one progress line this often
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def elapsed(seconds: float) -> str:

@@ -10,6 +10,7 @@ from corscheck.browser import (
     Hop,
 )
 from corscheck.evaluate.model import Evidence, Finding, ProbeResult
+from corscheck.fixes import fix_for_reason
 from corscheck.headers import HeaderLine
 from corscheck.rules import Rule, Severity
 
@@ -114,8 +115,22 @@ def preflight_hop(exchange: Exchange) -> Hop | None:
 def _fix_for_reason(rule: Rule, result: ProbeResult, hop: Hop | None) -> str | None:
     """A fix for what the browser actually objected to, where the rule's own fix would miss it: an
     allowed request refused because a header is broken, not because something is not listed."""
-    if rule.direction != "under-permissive" or hop is None:
+    verdict = result.verdict
+    if rule.direction != "under-permissive" or hop is None or verdict.reason_id is None:
         return None
+    if verdict.reason_id == "CHECK-ACAO-MISSING" and not (
+        verdict.failed_step == "actual" and verdict.preflight
+    ):
+        return None  # missing on the only response: the allow-list is the fix
+    granted = hop.response.headers.get_all("Access-Control-Allow-Origin")
+    copies = f"{len(granted)} Access-Control-Allow-Origin lines" if len(granted) > 1 else ""
+    return fix_for_reason(
+        verdict.reason_id,
+        copies=copies or "a list of origins",
+        status=hop.response.status,
+        granted=(hop.response.headers.combined("Access-Control-Allow-Origin") or "").strip(),
+        origin=result.planned.probe.origin,
+    )
     reason_id = result.verdict.reason_id
     headers = hop.response.headers
     if reason_id == "CHECK-ACAO-MULTIPLE":

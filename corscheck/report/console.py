@@ -14,6 +14,7 @@ from rich.text import Text
 
 from corscheck.evaluate import Finding, ProbeResult
 from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
+from corscheck.report.wording import plural
 from corscheck.rules import Rule, severity_rank
 
 if TYPE_CHECKING:
@@ -33,10 +34,6 @@ _MAX_RELATED = 4
 _GRID_ORIGIN_WIDTH = 34  # the origin column of the probe grid: longer origins end in …
 _GRID_CLASS_WIDTH = 11
 _GRID_CELL_WIDTH = 4  # a cell (✓✓!) and the space before it
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def render(report: Report, *, color: bool = False, verbose: bool = False, width: int = 100) -> str:

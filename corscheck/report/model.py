@@ -15,6 +15,7 @@ from corscheck.browser import Exchange, Probe, Verdict
 from corscheck.errors import ErrorKind
 from corscheck.evaluate import Finding, ProbeResult
 from corscheck.policy import Policy
+from corscheck.report.wording import plural
 from corscheck.rules import SEVERITIES, Severity, severity_rank
 from corscheck.target import Route, SourceLocation
 
@@ -56,7 +57,7 @@ class IgnoreRecord:
         if self.state == "expired":
             return (
                 f"ignore of {self.rule} ({self.source}) expired on {self.expires}: "
-                f"its {self.matched} finding{'s' if self.matched != 1 else ''} count again"
+                f"its {plural(self.matched, 'finding')} count again"
             )
         if self.state == "unused":
             return f"ignore of {self.rule} ({self.source}) matched no finding: remove it"

@@ -1,7 +1,7 @@
 """Runs an audit: targets + policy → plan → exchanges → verdicts → findings → report.
 
-The only orchestration module: the pure stages live in plan.py, browser.py and evaluate.py, and all
-network I/O in runner.py.
+The only orchestration module: the pure stages live in config.py, plan.py, browser.py and evaluate/,
+the request limits in runner.py and every byte on the network in transport/.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one exception family. The core raises these; only cli.py turns them into a message and exit code."""
+"""The one exception family. The core raises these; only the commands (commands/edge.py) turn them into a message and exit code."""
 
 from __future__ import annotations
 

@@ -8,8 +8,10 @@ tells), or when a response header gives it away (Server: uvicorn, X-Powered-By: 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from corscheck.headers import HeaderLine
+if TYPE_CHECKING:
+    from corscheck.headers import HeaderLine
 
 FRAMEWORKS = ("fastapi", "starlette", "flask", "django", "express", "spring", "nginx", "generic")
 

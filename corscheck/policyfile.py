@@ -255,41 +255,40 @@ def _target(
     entry: Any, index: int, lines: _Lines, policy: Policy | None, policy_broken: bool
 ) -> FileTarget | None:
     """One [[targets]] entry, or None when its problems are noted."""
-    if True:
-        if not isinstance(entry, dict):
-            raise lines.error("each [[targets]] entry must be a table", "targets", None, index)
-        unknown = [key for key in entry if key not in ("url", "policy")]
-        for key in unknown:
-            lines.note(
-                lines.error(
-                    f"unknown key {key!r} in [[targets]]; expected url and policy",
-                    "targets",
-                    key,
-                    index,
-                )
+    if not isinstance(entry, dict):
+        raise lines.error("each [[targets]] entry must be a table", "targets", None, index)
+    unknown = [key for key in entry if key not in ("url", "policy")]
+    for key in unknown:
+        lines.note(
+            lines.error(
+                f"unknown key {key!r} in [[targets]]; expected url and policy",
+                "targets",
+                key,
+                index,
             )
-        url = entry.get("url")
-        if not isinstance(url, str) or not url.strip():
-            raise lines.error('[[targets]] needs url = "https://…"', "targets", None, index)
-        override = entry.get("policy")
-        if override is None:
-            if policy_broken:
-                return None  # the [policy] table's own problems are noted already
-            if policy is None:
-                raise lines.error(
-                    f"target {url} has no policy: add a [policy] table or a per-target policy",
-                    "targets",
-                    "url",
-                    index,
-                )
-            target_policy = policy
-        else:
-            if not isinstance(override, dict):
-                raise lines.error("a target's policy must be a table", "targets", "policy", index)
-            target_policy = _policy(override, lines, "targets", index, base=policy)
-        if unknown:
-            return None
-        return FileTarget(url.strip(), target_policy, lines.of("targets", "url", index) or 0)
+        )
+    url = entry.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise lines.error('[[targets]] needs url = "https://…"', "targets", None, index)
+    override = entry.get("policy")
+    if override is None:
+        if policy_broken:
+            return None  # the [policy] table's own problems are noted already
+        if policy is None:
+            raise lines.error(
+                f"target {url} has no policy: add a [policy] table or a per-target policy",
+                "targets",
+                "url",
+                index,
+            )
+        target_policy = policy
+    else:
+        if not isinstance(override, dict):
+            raise lines.error("a target's policy must be a table", "targets", "policy", index)
+        target_policy = _policy(override, lines, "targets", index, base=policy)
+    if unknown:
+        return None
+    return FileTarget(url.strip(), target_policy, lines.of("targets", "url", index) or 0)
 
 
 def _ignores(raw: Any, lines: _Lines) -> tuple[Ignore, ...]:
@@ -308,82 +307,79 @@ def _ignores(raw: Any, lines: _Lines) -> tuple[Ignore, ...]:
 def _ignore(entry: Any, index: int, lines: _Lines) -> Ignore:
     from corscheck.rules import RULES_BY_ID, unknown_rule_hint
 
-    if True:
-        if not isinstance(entry, dict):
-            raise lines.error("each [[ignore]] entry must be a table", "ignore", None, index)
-        unknown = [key for key in entry if key not in IGNORE_KEYS]
-        for key in unknown:
-            lines.note(
-                lines.error(
-                    f"unknown key {key!r} in [[ignore]]; expected one of "
-                    f"{', '.join(sorted(IGNORE_KEYS))}",
-                    "ignore",
-                    key,
-                    index,
-                )
-            )
-        rule = entry.get("rule")
-        if not isinstance(rule, str) or not rule:
-            raise lines.error(
-                '[[ignore]] needs rule = "…" (a rule id, see corscheck rules)',
+    if not isinstance(entry, dict):
+        raise lines.error("each [[ignore]] entry must be a table", "ignore", None, index)
+    unknown = [key for key in entry if key not in IGNORE_KEYS]
+    for key in unknown:
+        lines.note(
+            lines.error(
+                f"unknown key {key!r} in [[ignore]]; expected one of "
+                f"{', '.join(sorted(IGNORE_KEYS))}",
                 "ignore",
-                None,
+                key,
                 index,
             )
-        if rule not in RULES_BY_ID:
-            raise lines.error(
-                f"no rule {rule!r} ({unknown_rule_hint(rule)})", "ignore", "rule", index
-            )
-        reason = entry.get("reason")
-        if not isinstance(reason, str) or not reason.strip():
-            raise lines.error(
-                '[[ignore]] needs reason = "…": say why this finding is accepted',
-                "ignore",
-                "reason" if "reason" in entry else None,
-                index,
-            )
-        target = entry.get("target")
-        if target is not None and (not isinstance(target, str) or not target.strip()):
-            raise lines.error(
-                'target must be a URL or a glob, like "https://api.example.com/*"',
-                "ignore",
-                "target",
-                index,
-            )
-        origin = entry.get("origin")
-        if origin is not None:
-            if not isinstance(origin, str):
-                raise lines.error(
-                    'origin must be a string, like "http://localhost:3000"',
-                    "ignore",
-                    "origin",
-                    index,
-                )
-            try:
-                origin, _ = normalize_origin_entry(origin)
-            except PolicyError as error:
-                raise lines.error(str(error), "ignore", "origin", index) from None
-        expires = entry.get("expires")
-        if expires is not None:
-            expires = _date(expires)
-            if expires is None:
-                raise lines.error(
-                    'expires must be a date, like 2027-03-31 or "2027-03-31"',
-                    "ignore",
-                    "expires",
-                    index,
-                )
-        if unknown:
-            raise _Abandoned
-        line = lines.of("ignore", None, index) or 0
-        return Ignore(
-            rule=rule,
-            reason=reason.strip(),
-            source=f"{lines.shown}:{line}" if line else lines.shown,
-            target=None if target is None else target.strip(),
-            origin=origin,
-            expires=expires,
         )
+    rule = entry.get("rule")
+    if not isinstance(rule, str) or not rule:
+        raise lines.error(
+            '[[ignore]] needs rule = "…" (a rule id, see corscheck rules)',
+            "ignore",
+            None,
+            index,
+        )
+    if rule not in RULES_BY_ID:
+        raise lines.error(f"no rule {rule!r} ({unknown_rule_hint(rule)})", "ignore", "rule", index)
+    reason = entry.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise lines.error(
+            '[[ignore]] needs reason = "…": say why this finding is accepted',
+            "ignore",
+            "reason" if "reason" in entry else None,
+            index,
+        )
+    target = entry.get("target")
+    if target is not None and (not isinstance(target, str) or not target.strip()):
+        raise lines.error(
+            'target must be a URL or a glob, like "https://api.example.com/*"',
+            "ignore",
+            "target",
+            index,
+        )
+    origin = entry.get("origin")
+    if origin is not None:
+        if not isinstance(origin, str):
+            raise lines.error(
+                'origin must be a string, like "http://localhost:3000"',
+                "ignore",
+                "origin",
+                index,
+            )
+        try:
+            origin, _ = normalize_origin_entry(origin)
+        except PolicyError as error:
+            raise lines.error(str(error), "ignore", "origin", index) from None
+    expires = entry.get("expires")
+    if expires is not None:
+        expires = _date(expires)
+        if expires is None:
+            raise lines.error(
+                'expires must be a date, like 2027-03-31 or "2027-03-31"',
+                "ignore",
+                "expires",
+                index,
+            )
+    if unknown:
+        raise _Abandoned
+    line = lines.of("ignore", None, index) or 0
+    return Ignore(
+        rule=rule,
+        reason=reason.strip(),
+        source=f"{lines.shown}:{line}" if line else lines.shown,
+        target=None if target is None else target.strip(),
+        origin=origin,
+        expires=expires,
+    )
 
 
 def _date(value: Any) -> date | None:
@@ -506,56 +502,51 @@ def _settings(
 def _setting(
     key: str, value: Any, lines: _Lines, environ: Mapping[str, str], checked: dict[str, Any]
 ) -> None:
-    if True:
-        if key not in SETTINGS_KEYS:
+    if key not in SETTINGS_KEYS:
+        raise lines.error(
+            f"unknown setting {key!r}; "
+            + _closest(key, SETTINGS_KEYS, f"expected one of {', '.join(sorted(SETTINGS_KEYS))}"),
+            "settings",
+            key,
+        )
+    if key == "headers":
+        if not isinstance(value, dict):
+            raise lines.error('headers must be a table: { Name = "env:VARIABLE" }', "settings", key)
+        resolved = []
+        for name, spec in value.items():
+            if not isinstance(spec, str) or not spec.startswith("env:"):
+                raise lines.error(
+                    f'header {name}: give the value as "env:VARIABLE"; secrets never go in the file',
+                    "settings",
+                    key,
+                )
+            variable = spec[4:]
+            if variable not in environ:
+                raise lines.error(
+                    f"header {name}: environment variable {variable} is not set",
+                    "settings",
+                    key,
+                )
+            resolved.append((name, environ[variable]))
+        checked[key] = tuple(resolved)
+    elif key in ("concurrency", "per-host"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise lines.error(f"{key} must be a whole number ≥ 1", "settings", key)
+        checked[key] = value
+    elif key in ("timeout", "rate"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise lines.error(f"{key} must be a number above 0", "settings", key)
+        checked[key] = float(value)
+    elif key == "depth":
+        if value not in ("quick", "standard", "thorough"):
+            raise lines.error("depth must be quick, standard or thorough", "settings", key)
+        checked[key] = value
+    elif key == "fail-on":
+        if value not in ("critical", "high", "medium", "low", "never"):
             raise lines.error(
-                f"unknown setting {key!r}; "
-                + _closest(
-                    key, SETTINGS_KEYS, f"expected one of {', '.join(sorted(SETTINGS_KEYS))}"
-                ),
-                "settings",
-                key,
+                "fail-on must be critical, high, medium, low or never", "settings", key
             )
-        if key == "headers":
-            if not isinstance(value, dict):
-                raise lines.error(
-                    'headers must be a table: { Name = "env:VARIABLE" }', "settings", key
-                )
-            resolved = []
-            for name, spec in value.items():
-                if not isinstance(spec, str) or not spec.startswith("env:"):
-                    raise lines.error(
-                        f'header {name}: give the value as "env:VARIABLE"; secrets never go in the file',
-                        "settings",
-                        key,
-                    )
-                variable = spec[4:]
-                if variable not in environ:
-                    raise lines.error(
-                        f"header {name}: environment variable {variable} is not set",
-                        "settings",
-                        key,
-                    )
-                resolved.append((name, environ[variable]))
-            checked[key] = tuple(resolved)
-        elif key in ("concurrency", "per-host"):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise lines.error(f"{key} must be a whole number ≥ 1", "settings", key)
-            checked[key] = value
-        elif key in ("timeout", "rate"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise lines.error(f"{key} must be a number above 0", "settings", key)
-            checked[key] = float(value)
-        elif key == "depth":
-            if value not in ("quick", "standard", "thorough"):
-                raise lines.error("depth must be quick, standard or thorough", "settings", key)
-            checked[key] = value
-        elif key == "fail-on":
-            if value not in ("critical", "high", "medium", "low", "never"):
-                raise lines.error(
-                    "fail-on must be critical, high, medium, low or never", "settings", key
-                )
-            checked[key] = value
+        checked[key] = value
 
 
 def _decode_error_line(message: str) -> int | None:

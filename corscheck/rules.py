@@ -27,7 +27,9 @@ def lower_severity(severity: Severity) -> Severity:
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
-    severity: Severity  # the severity with credentials where credentials matter; see evaluate.py
+    severity: (
+        Severity  # the severity with credentials where credentials matter; see evaluate/build.py
+    )
     direction: Direction
     title: str
     explanation: str

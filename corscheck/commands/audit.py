@@ -34,7 +34,6 @@ from corscheck.commands.options import (
     ColorOption,
     FailOnOption,
     FormatOption,
-    Framework,
     HeaderOption,
     InsecureOption,
     NoProxyOption,
@@ -53,6 +52,7 @@ from corscheck.commands.options import (
 from corscheck.commands.progress import Progress
 from corscheck.config import DEFAULTS, DEPTHS, Flags, PolicyFlags
 from corscheck.errors import CorscheckError, UsageError
+from corscheck.fixes import FRAMEWORKS
 from corscheck.report.wording import plural
 
 if TYPE_CHECKING:
@@ -328,12 +328,13 @@ def audit(
     quiet: QuietOption = False,
     colored: ColorOption = None,
     framework: Annotated[
-        Framework | None,
+        str | None,
         typer.Option(
             "--framework",
             metavar="NAME",
             help="Word fixes for this framework: fastapi, starlette, flask, django, express, "
             "spring, nginx or generic (default: detected).",
+            callback=one_of(FRAMEWORKS),
             rich_help_panel=OUTPUT,
         ),
     ] = None,
@@ -371,7 +372,7 @@ def audit(
             insecure=insecure,
             proxy=proxy,
             trust_env=trust_env,
-            framework=framework.value if framework else None,
+            framework=framework,
             ignore_rules=tuple(ignore_rule or ()),
             shard=_shard(shard_spec),
         )

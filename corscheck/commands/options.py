@@ -15,17 +15,6 @@ if TYPE_CHECKING:
     pass
 
 
-class Framework(StrEnum):
-    fastapi = "fastapi"
-    starlette = "starlette"
-    flask = "flask"
-    django = "django"
-    express = "express"
-    spring = "spring"
-    nginx = "nginx"
-    generic = "generic"
-
-
 class ProbeFormat(StrEnum):
     console = "console"
     json = "json"

@@ -51,7 +51,7 @@ class Evidence:
     sent_method: str = ""
     sent_lines: tuple[HeaderLine, ...] = ()
     # The class of the probe's origin (ALLOWED, or an attacker class of origins.ORIGIN_CLASSES): the
-    # root cause a fingerprint names, where the crafted origin itself may change (baseline.py).
+    # root cause a fingerprint names, where the crafted origin itself may change (gate.py).
     origin_class: str = ""
 
     def page_request(self) -> str:
@@ -95,7 +95,7 @@ class Finding:
     evidence: Evidence
     notes: tuple[str, ...] = field(default=())
     fix: str = ""  # the rule's fix, or the framework's own setting (fixes.py)
-    # Set after evaluation (suppress.py, baseline.py): an accepted finding stays in every report but
+    # Set after evaluation (gate.py): an accepted finding stays in every report but
     # does not count for the exit code; with --baseline, only "new" findings do.
     suppressed: Suppression | None = None
     baseline: BaselineState | None = None
@@ -117,7 +117,7 @@ class Finding:
 FINGERPRINT_VERSION = "corscheckFinding/v2"
 
 
-# Rules whose findings gather every crafted origin that got through by one mistake (evaluate.py): the
+# Rules whose findings gather every crafted origin that got through by one mistake (origin_findings.py): the
 # witness origin, and so its class, may change from run to run while the mistake stays the same.
 _ONE_PER_TARGET = {
     rules.ANY_ORIGIN.id,

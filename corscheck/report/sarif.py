@@ -7,7 +7,7 @@ line of the target's [[targets]] entry, or of the [policy] table when the URL ca
 the artifact is the audited URL itself, a stable URI that viewers list as the "file". The URL is also
 always given as a logical location, so viewers that show those name the endpoint either way.
 
-De-duplication. `partialFingerprints` carries the finding's stable fingerprint (evaluate.py
+De-duplication. `partialFingerprints` carries the finding's stable fingerprint (evaluate/model.py
 `fingerprint`: the rule, the normalized target and the root cause), so the same finding on the next
 run is the same alert, wherever the location is.
 

@@ -81,7 +81,7 @@ class NetworkTransport:
         self._options = options
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
-        # Raises UsageError for a proxy corscheck cannot speak to; cli.py checks it before any
+        # Raises UsageError for a proxy corscheck cannot speak to; commands/options.checked_proxy checks it before any
         # output begins.
         self._routes = proxy_routes(
             options.proxy, use_environment=options.trust_env, environ=os.environ

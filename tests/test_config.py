@@ -260,3 +260,36 @@ def test_a_target_points_into_the_file_only_when_there_is_one(tmp_path: Path) ->
     flags = Flags(policy=PolicyFlags(origins=("https://app.example.com",)))
     (from_flags,) = resolve(flags, ["https://api.example.com/"]).targets
     assert from_flags.source is None
+
+
+@pytest.mark.parametrize(
+    ("file_policy", "flags", "wording"),
+    [
+        (
+            "credentials = true\n",
+            PolicyFlags(origins=("*",)),
+            ("--allow-origin '*'", "credentials = true", "set credentials = false"),
+        ),
+        (
+            'origins = ["*"]\n',
+            PolicyFlags(credentials=True),
+            ('origins = ["*"]', "--credentials", "pass --no-credentials"),
+        ),
+    ],
+    ids=["origins-from-flags", "credentials-from-flags"],
+)
+def test_the_credentials_error_is_worded_where_each_value_came_from(
+    tmp_path: Path, file_policy: str, flags: PolicyFlags, wording: tuple[str, ...]
+) -> None:
+    from corscheck.errors import PolicyError
+
+    path = tmp_path / "corscheck.toml"
+    path.write_text(
+        '[policy]\norigins = ["https://app.example.com"]\n' + file_policy
+        if "origins" not in file_policy
+        else "[policy]\n" + file_policy
+    )
+    with pytest.raises(PolicyError) as raised:
+        resolve(Flags(policy=flags), ["https://api.example.com/"], load_policy_file(path))
+    assert raised.value.key == "credentials"
+    assert all(words in str(raised.value) for words in wording), str(raised.value)

@@ -282,3 +282,21 @@ def test_valid_methods_are_kept_as_written(method: str) -> None:
 
 def test_star_is_a_valid_header_entry() -> None:
     assert build_policy(headers=["*"], expose=["*"]).to_dict()["headers"] == ["*"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"origins": ["nope"]}, "origins"),
+        ({"origins": ["*"], "credentials": True}, "credentials"),
+        ({"origins": ["https://a.example"], "methods": ["GET IT"]}, "methods"),
+        ({"origins": ["https://a.example"], "headers": ["X Api"]}, "headers"),
+        ({"origins": ["https://a.example"], "expose": ["X Id"]}, "expose"),
+        ({"origins": ["https://a.example"], "max_age": MaxAge(min=9, max=1)}, "max-age"),
+    ],
+    ids=["origins", "credentials", "methods", "headers", "expose", "max-age"],
+)
+def test_a_policy_error_names_its_field(fields: dict[str, object], key: str) -> None:
+    with pytest.raises(PolicyError) as raised:
+        build_policy(**fields)  # type: ignore[arg-type]
+    assert raised.value.key == key

@@ -306,3 +306,21 @@ def test_userinfo_in_a_redirect_location_is_masked_everywhere(
     (hop,) = probe["exchange"]["hops"]
     location = [v for n, v in hop["response"]["headers"] if n == "Location"]
     assert location == [f" http://****@127.0.0.1:{cors_server.port}/next"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://alice:pa55word@api.example.com/v1?access_token=t0k3n-canary&page=2",
+        "https://alice:pa55word@api.example.com/v1?api_key=t0k3n-canary",
+        "ftp://alice:pa55word@api.example.com/?session=t0k3n-canary",
+    ],
+)
+def test_a_refused_url_shows_neither_userinfo_nor_secret_query_values(url: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        validate_url(url)
+    message = str(raised.value)
+    assert "pa55word" not in message and "alice" not in message
+    assert "t0k3n-canary" not in message and "****" in message
+    code, output = run("audit", url)
+    assert code == 2 and "t0k3n-canary" not in output and "pa55word" not in output

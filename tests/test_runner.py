@@ -542,3 +542,32 @@ def test_holds_nothing_tells_an_idle_stream_from_one_with_bytes_or_its_end() -> 
 
     assert asyncio.run(main()) == [True, True, False, False, False]
     assert run(main()) == [True, True, False, False, False]  # and on uvloop, when installed
+
+
+@pytest.mark.parametrize(
+    ("lines", "data", "body"),
+    [
+        ((("Transfer-Encoding", "chunked"),), b"3;x=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", b"abcde"),
+        ((("Content-Length", "4"),), b"wxyz-more", b"wxyz"),
+        ((), b"until the end", b"until the end"),
+    ],
+    ids=["chunked", "content-length", "until-close"],
+)
+def test_a_documents_body_is_read_whole_within_its_limit(
+    lines: tuple[tuple[str, str], ...], data: bytes, body: bytes
+) -> None:
+    import asyncio
+
+    from corscheck.headers import HeaderList
+    from corscheck.transport.http11 import _read_body
+
+    async def read(limit: int) -> bytes:
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        return await _read_body(reader, HeaderList(lines), limit)
+
+    assert asyncio.run(read(64)) == body
+    with pytest.raises(TargetError) as raised:
+        asyncio.run(read(len(body) - 1))
+    assert raised.value.kind == "too-large"

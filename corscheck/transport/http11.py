@@ -81,8 +81,8 @@ class NetworkTransport:
         self._options = options
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
-        # Raises UsageError for a proxy corscheck cannot speak to; commands/options.checked_proxy checks it before any
-        # output begins.
+        # Raises UsageError for a proxy corscheck cannot speak to; commands/options.checked_proxy
+        # checks it before any output begins.
         self._routes = proxy_routes(
             options.proxy, use_environment=options.trust_env, environ=os.environ
         )
@@ -132,11 +132,8 @@ class NetworkTransport:
         for a document, not a probe. Through the proxy the options name, like every request."""
         endpoint, target = _endpoint(request.url)
         proxy = self._routes.proxy_for(endpoint.scheme, endpoint.host, endpoint.port)
-        forward = proxy if endpoint.scheme == "http" else None
-        if forward is not None:
-            target = f"http://{_authority(endpoint)}{target}"
         closing = Request(request.method, request.url, (*request.headers, ("Connection", "close")))
-        payload = _serialize(closing, endpoint, target, forward.authorization if forward else None)
+        payload, forward = _payload(closing, endpoint, target, proxy)
         where = f"{endpoint.host}:{endpoint.port}"
         try:
             async with asyncio.timeout(self._options.timeout):
@@ -144,10 +141,7 @@ class NetworkTransport:
                 try:
                     connection.writer.write(payload)
                     response, _ = await self._read_response(connection, request.method)
-                    if forward is not None:
-                        why = proxy_answer(response.status, response.reason, response.headers)
-                        if why is not None:
-                            raise _proxy_answered(forward, endpoint, why)
+                    _check_proxy_answer(response, forward, endpoint)
                     body = await _read_body(connection.reader, response.headers, limit)
                 finally:
                     connection.close()
@@ -167,21 +161,9 @@ class NetworkTransport:
         pending: _Head,
         proxy: Proxy | None,
     ) -> Response:
-        forward = proxy if endpoint.scheme == "http" else None  # https is tunnelled: CONNECT
-        if forward is None:
-            payload = _serialize(request, endpoint, target)
-        else:
-            # The absolute form (RFC 9112 3.2.2) is the origin form's path and query, normalized
-            # the same way, after the scheme and authority; never the raw URL (no fragment, no
-            # raw non-ASCII).
-            payload = _serialize(
-                request, endpoint, f"http://{_authority(endpoint)}{target}", forward.authorization
-            )
+        payload, forward = _payload(request, endpoint, target, proxy)
         response = await self._exchange(request, endpoint, payload, pending, proxy)
-        if forward is not None:
-            why = proxy_answer(response.status, response.reason, response.headers)
-            if why is not None:
-                raise _proxy_answered(forward, endpoint, why)
+        _check_proxy_answer(response, forward, endpoint)
         return response
 
     async def _exchange(
@@ -433,11 +415,9 @@ async def _read_body(reader: asyncio.StreamReader, headers: HeaderList, limit: i
     if _has_token(headers, "Transfer-Encoding", "chunked"):
         body = bytearray()
         while True:
-            size_line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(size_line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise TargetError("protocol", "a chunk size that is not a number") from None
+            size = await _chunk_size(reader)
+            if size is None:
+                raise TargetError("protocol", "a chunk size that is not a number")
             if size == 0:
                 return bytes(body)
             if len(body) + size > limit:
@@ -478,10 +458,8 @@ async def _drain_body(reader: asyncio.StreamReader, headers: HeaderList) -> bool
 async def _drain_chunked(reader: asyncio.StreamReader) -> bool:
     drained = 0
     while drained <= DRAIN_LIMIT:
-        size_line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
+        size = await _chunk_size(reader)
+        if size is None:
             return False
         if size == 0:
             await _skip_trailers(reader)
@@ -491,6 +469,15 @@ async def _drain_chunked(reader: asyncio.StreamReader) -> bool:
             return False
         await reader.readexactly(size + 2)
     return False
+
+
+async def _chunk_size(reader: asyncio.StreamReader) -> int | None:
+    """The size of the next chunk from its size line (extensions ignored); None if not a number."""
+    size_line = await reader.readuntil(b"\r\n")
+    try:
+        return int(size_line.split(b";", 1)[0].strip(), 16)
+    except ValueError:
+        return None
 
 
 async def _skip_trailers(reader: asyncio.StreamReader) -> None:
@@ -606,6 +593,29 @@ def _authority(endpoint: _Endpoint, always_port: bool = False) -> str:
     if endpoint.port == DEFAULT_PORTS[endpoint.scheme] and not always_port:
         return endpoint.host
     return f"{endpoint.host}:{endpoint.port}"
+
+
+def _payload(
+    request: Request, endpoint: _Endpoint, target: str, proxy: Proxy | None
+) -> tuple[bytes, Proxy | None]:
+    """The request's bytes, and the proxy it is forwarded through in absolute form (an http://
+    target through an HTTP proxy; an https:// one is tunnelled with CONNECT instead)."""
+    forward = proxy if endpoint.scheme == "http" else None
+    if forward is None:
+        return _serialize(request, endpoint, target), None
+    # The absolute form (RFC 9112 3.2.2) is the origin form's path and query, normalized the same
+    # way, after the scheme and authority; never the raw URL (no fragment, no raw non-ASCII).
+    absolute = f"http://{_authority(endpoint)}{target}"
+    return _serialize(request, endpoint, absolute, forward.authorization), forward
+
+
+def _check_proxy_answer(response: Response, forward: Proxy | None, endpoint: _Endpoint) -> None:
+    """Raises when the forwarding proxy answered itself instead of the target (proxy.py)."""
+    if forward is None:
+        return
+    why = proxy_answer(response.status, response.reason, response.headers)
+    if why is not None:
+        raise _proxy_answered(forward, endpoint, why)
 
 
 def _serialize(

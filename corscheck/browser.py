@@ -50,6 +50,7 @@ from corscheck.safelist import (
     normalize_method,
     page_header_list,
 )
+from corscheck.visitor import ACCEPT_LANGUAGE, fetch_metadata, referer
 
 # Every public name, the request rules from safelist.py among them: the Fetch model is read here.
 __all__ = [
@@ -100,6 +101,10 @@ class Probe:
     headers: tuple[HeaderLine, ...] = ()
     credentials: Credentials = "omit"
     extra_headers: tuple[HeaderLine, ...] = ()
+    # The Cookie line the visitor's browser attaches when the credentials mode sends credentials
+    # (visitor.py): "" when it holds no cookie for this request, None outside the visitor model
+    # (a probe built by hand: credentials are assumed to flow, as before the model).
+    cookie: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,18 +458,46 @@ def _preflight_request(
     ]
     if unsafe_names:
         headers.append(("Access-Control-Request-Headers", ",".join(unsafe_names)))
+    headers += _added_by_browser(probe, url, headers)
     return Request("OPTIONS", url, (*headers, *probe.extra_headers))
 
 
 def _actual_request(
-    url: str, origin: str | None, method: str, headers: Sequence[HeaderLine], probe: Probe
+    url: str,
+    origin: str | None,
+    method: str,
+    headers: Sequence[HeaderLine],
+    probe: Probe,
+    credentials: Credentials,
 ) -> Request:
     lines = list(headers)
     if not any(n.lower() == "accept" for n, _ in lines):
         lines.insert(0, ("Accept", "*/*"))  # fetch()'s default Accept
     if origin is not None:
         lines.append(("Origin", origin))
+    lines += _added_by_browser(probe, url, lines)
+    # -H Cookie bypasses the model: sent as given, and the model's cookie is not added to it.
+    bypassed = any(n.lower() == "cookie" for n, _ in probe.extra_headers)
+    if probe.cookie and not bypassed and _sends_credentials(probe, url, credentials):
+        lines.append(("Cookie", probe.cookie))
     return Request(method, url, (*lines, *probe.extra_headers))
+
+
+def _added_by_browser(probe: Probe, url: str, lines: Sequence[HeaderLine]) -> list[HeaderLine]:
+    """What Chromium adds to every request of a fetch(), preflights included: Fetch Metadata, the
+    Referer of its default policy and Accept-Language (unless the page set it)."""
+    added = list(fetch_metadata(probe.origin, url))
+    sent_from = referer(probe.origin, url)
+    if sent_from is not None:
+        added.append(("Referer", sent_from))
+    if not any(n.lower() == "accept-language" for n, _ in lines):
+        added.append(("Accept-Language", ACCEPT_LANGUAGE))
+    return added
+
+
+def _sends_credentials(probe: Probe, url: str, credentials: Credentials) -> bool:
+    """Fetch: `include` always sends credentials, `same-origin` only to the page's own origin."""
+    return credentials == "include" or (credentials == "same-origin" and is_same_origin(probe, url))
 
 
 def _blocked(reason: Refusal, step: Step, preflight: bool, notes: tuple[str, ...] = ()) -> Outcome:
@@ -572,7 +605,7 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcom
         if answered is None:
             send_origin = cors_flag or method not in ("GET", "HEAD")
             actual = _actual_request(
-                url, request_origin if send_origin else None, method, headers, probe
+                url, request_origin if send_origin else None, method, headers, probe, credentials
             )
             return Outcome(("actual", actual), Verdict(allowed=False, preflight=preflighted))
         response = answered.response

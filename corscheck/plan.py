@@ -51,8 +51,12 @@ class PlannedProbe:
 
 
 def chain_of(probe: Probe) -> Probe:
-    """The probe whose requests serve every credentials mode: `omit` has the fewest checks."""
-    if probe.credentials == "omit":
+    """The probe whose requests serve its verdict: `omit` (the fewest checks) for every credentials
+    mode that sends no cookie; a credentialed probe that carries the visitor's cookie drives its own
+    chain, since a server may answer a request with a cookie otherwise (Starlette up to 0.52)."""
+    if probe.credentials == "omit" and not probe.cookie:
+        return probe
+    if probe.cookie and probe.credentials == "include":
         return probe
     # Not dataclasses.replace: this runs for every probe twice, and replace showed in profiles.
     return Probe(probe.url, probe.origin, probe.method, probe.headers, "omit", probe.extra_headers)

@@ -913,6 +913,12 @@ def test_preflight_shape() -> None:
             ("Origin", APP),
             ("Access-Control-Request-Method", "PUT"),
             ("Access-Control-Request-Headers", "x-a,x-b"),
+            # Added by Chromium to every request of a fetch(), preflights included.
+            ("Sec-Fetch-Site", "same-site"),
+            ("Sec-Fetch-Mode", "cors"),
+            ("Sec-Fetch-Dest", "empty"),
+            ("Referer", APP + "/"),
+            ("Accept-Language", "en-US,en;q=0.9"),
             ("Authorization", "Basic abc"),
         ),
     )

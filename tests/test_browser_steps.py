@@ -226,7 +226,56 @@ def test_safelisted_total_over_1024_bytes_makes_every_name_unsafe() -> None:
     ],
 )
 def test_actual_request_headers(probe: Probe, headers: tuple[tuple[str, str], ...]) -> None:
-    assert next_request(probe, []) == ("actual", Request(probe.method, API, headers))
+    """The page's lines, then what Chromium adds: Fetch Metadata, the Referer, Accept-Language."""
+    site = "same-origin" if probe.origin == SAME else "same-site"
+    added = (
+        ("Sec-Fetch-Site", site),
+        ("Sec-Fetch-Mode", "cors"),
+        ("Sec-Fetch-Dest", "empty"),
+        ("Referer", probe.origin + "/"),
+        ("Accept-Language", "en-US,en;q=0.9"),
+    )
+    assert next_request(probe, []) == ("actual", Request(probe.method, API, (*headers, *added)))
+
+
+def test_the_preflight_carries_fetch_metadata_and_no_cookie() -> None:
+    probe = Probe(API, "https://evil.example", "PUT", credentials="include", cookie="sid=1")
+    request = next_request(probe, [])
+    assert request is not None and request[0] == "preflight"
+    lines = dict(request[1].headers)
+    assert (lines["Sec-Fetch-Site"], lines["Sec-Fetch-Mode"], lines["Sec-Fetch-Dest"]) == (
+        "cross-site",
+        "cors",
+        "empty",
+    )
+    assert lines["Referer"] == "https://evil.example/" and "Cookie" not in lines
+
+
+@pytest.mark.parametrize(
+    ("credentials", "origin", "sent"),
+    [
+        ("include", APP, True),
+        ("omit", APP, False),
+        ("same-origin", APP, False),
+        ("same-origin", SAME, True),
+    ],
+)
+def test_the_cookie_goes_where_the_credentials_mode_sends_credentials(
+    credentials: str, origin: str, sent: bool
+) -> None:
+    probe = Probe(API, origin, credentials=credentials, cookie="sid=1")  # type: ignore[arg-type]
+    request = next_request(probe, [])
+    assert request is not None
+    assert (("Cookie", "sid=1") in request[1].headers) is sent
+
+
+def test_a_cookie_given_with_h_bypasses_the_model() -> None:
+    probe = Probe(
+        API, APP, credentials="include", cookie="sid=1", extra_headers=(("Cookie", "mine=2"),)
+    )
+    request = next_request(probe, [])
+    assert request is not None
+    assert [v for n, v in request[1].headers if n == "Cookie"] == ["mine=2"]
 
 
 def test_advance_while_a_request_is_pending_is_not_allowed() -> None:
@@ -382,7 +431,13 @@ def test_redirect_method_and_body_headers(
     exchange = run(probe, {API: [resp(status, ("Location", NEXT))], NEXT: [resp(200)]})
     last = exchange.hops[-1].request
     assert last.method == then
-    sent = tuple((n, v) for n, v in last.headers if n != "Origin")
+    sent = tuple(
+        (n, v)
+        for n, v in last.headers
+        if n != "Origin"
+        and not n.startswith("Sec-Fetch-")
+        and n not in ("Referer", "Accept-Language")
+    )
     assert sent == (headers if headers is not None else (("Accept", "*/*"), *BODY))
 
 

@@ -1,0 +1,298 @@
+"""The visitor: whose browser a verdict is about. PURE.
+
+A verdict is about a logged-in visitor's browser, not an empty one. This module says what that browser
+adds to each request a page's fetch() makes (Chromium's Fetch Metadata headers, the Referer its default
+policy sends, Accept-Language, a browser User-Agent) and which of the visitor's cookies go with it in
+each browser profile, measured in Chromium 156 (issue 23):
+
+| cookie (set by a top-level visit to the API) | cross-site, 3PC blocked | cross-site, 3PC allowed | same-site |
+|---|---|---|---|
+| SameSite=None; Secure                         | not sent                | sent                    | sent      |
+| SameSite=Lax / Strict / no SameSite           | not sent                | not sent                | sent      |
+| Partitioned                                   | not sent                | not sent                | sent      |
+
+Profiles: `chrome` (Chrome and Edge Stable: third-party cookies allowed; the majority browser and the
+most exposed of the defaults), `chrome-no-3pc` (Incognito, Chromium builds, users who block them),
+`firefox` (Total Cookie Protection: a cross-site request carries only cookies partitioned under the
+requesting site, which a cookie set by a top-level visit never is), `safari` (third-party cookies
+blocked). The CORS check is the same in all; what differs is which cookies go.
+
+Also here: the address space of a target (the Local Network Access specification's table), which
+decides whether Chromium 142+ and Firefox ask the visitor for a permission before a public page may
+reach it at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+from urllib.parse import urlsplit
+
+from corscheck.errors import UsageError
+from corscheck.headers import is_token, parse_origin, serialize_origin
+
+Profile = Literal["chrome", "chrome-no-3pc", "firefox", "safari"]
+PROFILES: tuple[Profile, ...] = get_args(Profile)
+DEFAULT_PROFILE: Profile = "chrome"
+PROFILE_NAMES: dict[Profile, str] = {
+    "chrome": "Chrome/Edge (third-party cookies allowed)",
+    "chrome-no-3pc": "Chrome without third-party cookies (Incognito, Chromium)",
+    "firefox": "Firefox (Total Cookie Protection)",
+    "safari": "Safari (third-party cookies blocked)",
+}
+SameSite = Literal["strict", "lax", "none"]
+FetchSite = Literal["same-origin", "same-site", "cross-site"]
+AddressSpace = Literal["public", "local", "loopback"]
+
+# Chrome 142 Stable on Linux, as it reports itself (the reduced User-Agent: minor version zeroed).
+CHROME_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/142.0.0.0 Safari/537.36"
+)
+ACCEPT_LANGUAGE = "en-US,en;q=0.9"
+# The placeholder session cookie of a visitor whose cookies were not given: a name no application
+# uses, of the one kind that can flow cross-site (SameSite=None; Secure).
+PLACEHOLDER_NAME = "__corscheck_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Cookie:
+    """One of the visitor's cookies for the API, as its Set-Cookie line declared it."""
+
+    name: str
+    value: str
+    same_site: SameSite = "lax"  # Chromium's default when the attribute is absent
+    secure: bool = False
+    partitioned: bool = False
+    path: str = "/"
+    domain: str | None = None  # None: host-only (sent to the host that set it)
+
+    @property
+    def pair(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+PLACEHOLDER_COOKIE = Cookie(PLACEHOLDER_NAME, "1", same_site="none", secure=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """The browser a verdict is about: its profiles (the first decides verdicts and severity), the
+    cookies it holds for the API, and how it introduces itself."""
+
+    profiles: tuple[Profile, ...] = PROFILES
+    cookies: tuple[Cookie, ...] = (PLACEHOLDER_COOKIE,)
+    user_agent: str = CHROME_USER_AGENT
+    cookies_given: bool = False  # False: the placeholder session, an assumption the report states
+    profiles_given: bool = False
+
+    @property
+    def profile(self) -> Profile:
+        """The profile whose verdicts, evidence and severity a report gives."""
+        return self.profiles[0]
+
+
+def parse_cookie(text: str) -> Cookie:
+    """A `--cookie` value: a Set-Cookie line (`NAME=VALUE; SameSite=None; Secure; Partitioned`,
+    Path, Domain, HttpOnly and the rest accepted). Raises UsageError."""
+    pair, *attributes = [part.strip() for part in text.split(";")]
+    name, sep, value = pair.partition("=")
+    name = name.strip()
+    if not sep or not name or not is_token(name):
+        raise UsageError(f"--cookie {_shown(text)!r}: write NAME=VALUE, then attributes after ';'")
+    same_site: SameSite = "lax"
+    secure = partitioned = False
+    path, domain = "/", None
+    for attribute in attributes:
+        key, _, argument = attribute.partition("=")
+        key = key.strip().lower()
+        argument = argument.strip()
+        if key == "samesite":
+            lowered = argument.lower()
+            if lowered not in get_args(SameSite):
+                raise UsageError(
+                    f"--cookie {name}: SameSite={argument!r} is not Strict, Lax or None"
+                )
+            same_site = cast(SameSite, lowered)
+        elif key == "secure":
+            secure = True
+        elif key == "partitioned":
+            partitioned = True
+        elif key == "path" and argument.startswith("/"):
+            path = argument
+        elif key == "domain" and argument:
+            domain = argument.lstrip(".").lower()
+        # HttpOnly, Max-Age, Expires, Priority: they change nothing a cross-origin fetch sees.
+    if same_site == "none" and not secure:
+        raise UsageError(
+            f"--cookie {name}: browsers reject SameSite=None without Secure (the cookie is never "
+            "stored); add Secure"
+        )
+    if partitioned and not secure:
+        raise UsageError(f"--cookie {name}: browsers reject Partitioned without Secure; add Secure")
+    return Cookie(name, value.strip(), same_site, secure, partitioned, path, domain)
+
+
+def _shown(text: str) -> str:
+    """A --cookie value in an error: its name only, never its value."""
+    return text.split("=", 1)[0] + "=****" if "=" in text else text
+
+
+def parse_profile(text: str) -> Profile:
+    if text not in PROFILES:
+        raise UsageError(f"--browser {text!r} is not one of {', '.join(PROFILES)}")
+    return text
+
+
+# --- sites -----------------------------------------------------------------------------------------
+
+
+def site_of(origin_or_url: str) -> tuple[str, str] | None:
+    """The schemeful site (scheme, registrable domain or host) of an origin or URL; None for an
+    opaque origin ("null") or one that does not parse."""
+    from corscheck.origins import registrable_domain
+
+    parsed = parse_origin(origin_or_url) if "/" not in origin_or_url.split("://", 1)[-1] else None
+    if parsed is None:
+        try:
+            parts = urlsplit(origin_or_url)
+        except ValueError:
+            return None
+        if not parts.scheme or not parts.hostname:
+            return None
+        scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    else:
+        scheme, host, _ = parsed
+    host = host.strip("[]")
+    if _is_ip(host):
+        return scheme, host
+    return scheme, registrable_domain(host) or host
+
+
+def fetch_site(page_origin: str, url: str) -> FetchSite:
+    """Sec-Fetch-Site of a fetch() from a page on `page_origin` to `url` (schemeful, as Chromium)."""
+    if page_origin == "null":
+        return "cross-site"
+    if _origin_of(page_origin) == _origin_of(url) is not None:
+        return "same-origin"
+    page_site, target_site = site_of(page_origin), site_of(url)
+    if page_site is not None and page_site == target_site:
+        return "same-site"
+    return "cross-site"
+
+
+def _origin_of(url: str) -> str | None:
+    try:
+        return serialize_origin(url)
+    except UsageError:
+        return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+# --- what the browser adds --------------------------------------------------------------------------
+
+
+def referer(page_origin: str, url: str) -> str | None:
+    """The Referer a fetch() from the page sends under the default policy (strict-origin-when-
+    cross-origin): the page's origin and "/" cross-origin, nothing on an https→http downgrade and
+    nothing from an opaque origin (its document URL is not known here)."""
+    if page_origin == "null":
+        return None
+    if page_origin.startswith("https://") and url.lower().startswith("http://"):
+        return None
+    return page_origin + "/"
+
+
+def fetch_metadata(page_origin: str, url: str) -> tuple[tuple[str, str], ...]:
+    """The Fetch Metadata request headers Chromium sends on a fetch()'s preflight and actual
+    request (mode cors, destination empty)."""
+    return (
+        ("Sec-Fetch-Site", fetch_site(page_origin, url)),
+        ("Sec-Fetch-Mode", "cors"),
+        ("Sec-Fetch-Dest", "empty"),
+    )
+
+
+def cookies_sent(
+    cookies: tuple[Cookie, ...], profile: Profile, page_origin: str, url: str
+) -> tuple[Cookie, ...]:
+    """The visitor's cookies a credentialed request from `page_origin` to `url` carries in
+    `profile` (never on preflights; the caller decides the credentials mode)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ()
+    host = (parts.hostname or "").lower()
+    scheme = parts.scheme.lower()
+    path = parts.path or "/"
+    cross_site = fetch_site(page_origin, url) == "cross-site"
+    sent = []
+    for cookie in cookies:
+        if cookie.domain is not None and not (
+            host == cookie.domain or host.endswith("." + cookie.domain)
+        ):
+            continue
+        if not _path_matches(path, cookie.path):
+            continue
+        if cookie.secure and scheme != "https" and address_space(host) != "loopback":
+            continue  # Secure cookies go over https (and to loopback, which Chromium trusts)
+        if cross_site and not _crosses_sites(cookie, profile):
+            continue
+        sent.append(cookie)
+    return tuple(sent)
+
+
+def _crosses_sites(cookie: Cookie, profile: Profile) -> bool:
+    """Whether a cookie set by a top-level visit goes with a cross-site request in `profile`."""
+    if cookie.same_site != "none" or cookie.partitioned:
+        return False  # Lax and Strict never do; a partitioned one is keyed to the API's own site
+    # Only Chrome Stable still allows unpartitioned third-party cookies; Firefox's Total Cookie
+    # Protection looks in the requesting site's jar, where a top-level visit put nothing.
+    return profile == "chrome"
+
+
+def _path_matches(request_path: str, cookie_path: str) -> bool:
+    """RFC 6265 path-match."""
+    if request_path == cookie_path:
+        return True
+    if request_path.startswith(cookie_path):
+        return cookie_path.endswith("/") or request_path[len(cookie_path)] == "/"
+    return False
+
+
+def cookie_header(cookies: tuple[Cookie, ...]) -> str:
+    """The Cookie line's value for these cookies, in the order given."""
+    return "; ".join(cookie.pair for cookie in cookies)
+
+
+# --- address spaces (Local Network Access) ----------------------------------------------------------
+
+
+_SHARED_ADDRESSES = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: local to LNA
+
+
+def address_space(host: str) -> AddressSpace:
+    """The LNA address space of a target host: loopback (127.0.0.0/8, ::1, localhost), local
+    (private, link-local and unique-local ranges, .local names) or public."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return "loopback"
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return "local" if name.endswith(".local") else "public"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return "loopback"
+    if address.is_private or address.is_link_local or address in _SHARED_ADDRESSES:
+        return "local"
+    return "public"

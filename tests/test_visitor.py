@@ -1,0 +1,184 @@
+"""visitor.py: Fetch Metadata, the Referer, which of the visitor's cookies each profile sends, and
+the address space of a target, on plain data (issue 23)."""
+
+from __future__ import annotations
+
+import pytest
+
+from corscheck.errors import UsageError
+from corscheck.visitor import (
+    PLACEHOLDER_COOKIE,
+    PROFILES,
+    Cookie,
+    address_space,
+    cookie_header,
+    cookies_sent,
+    fetch_metadata,
+    fetch_site,
+    parse_cookie,
+    referer,
+    site_of,
+)
+
+API = "https://api.example.com/v1/items"
+
+SITES = [
+    ("same-origin", "https://api.example.com", API, "same-origin"),
+    ("same-origin-default-port", "https://api.example.com:443", API, "same-origin"),
+    ("sibling-subdomain", "https://app.example.com", API, "same-site"),
+    ("apex", "https://example.com", API, "same-site"),
+    ("other-port-same-site", "https://api.example.com:8443", API, "same-site"),
+    ("scheme-downgrade-is-cross-site", "http://app.example.com", API, "cross-site"),
+    ("other-site", "https://evil.example", API, "cross-site"),
+    ("suffix-lookalike", "https://attackerexample.com", API, "cross-site"),
+    ("null", "null", API, "cross-site"),
+    ("public-suffix-siblings", "https://a.github.io", "https://b.github.io/x", "cross-site"),
+    ("ip-other-port", "http://127.0.0.1:9", "http://127.0.0.1:8000/x", "same-site"),
+    ("ip-vs-localhost", "http://localhost:8000", "http://127.0.0.1:8000/x", "cross-site"),
+]
+
+
+@pytest.mark.parametrize(
+    ("page", "url", "expected"), [s[1:] for s in SITES], ids=[s[0] for s in SITES]
+)
+def test_sec_fetch_site_is_schemeful_and_by_registrable_domain(
+    page: str, url: str, expected: str
+) -> None:
+    assert fetch_site(page, url) == expected
+    assert dict(fetch_metadata(page, url)) == {
+        "Sec-Fetch-Site": expected,
+        "Sec-Fetch-Mode": "cors",
+        "Sec-Fetch-Dest": "empty",
+    }
+
+
+def test_site_of() -> None:
+    assert site_of("https://a.b.example.co.uk") == ("https", "example.co.uk")
+    assert site_of("https://API.Example.com:8443/x") == ("https", "example.com")
+    assert site_of("http://[::1]:80/") == ("http", "::1")
+    assert site_of("null") is None
+
+
+@pytest.mark.parametrize(
+    ("page", "url", "expected"),
+    [
+        ("https://app.example.com", API, "https://app.example.com/"),
+        ("http://app.example.com", API, "http://app.example.com/"),
+        ("https://app.example.com", "http://api.example.com/x", None),  # a downgrade sends none
+        ("null", API, None),
+    ],
+)
+def test_referer_under_strict_origin_when_cross_origin(
+    page: str, url: str, expected: str | None
+) -> None:
+    assert referer(page, url) == expected
+
+
+NONE = Cookie("sid", "1", same_site="none", secure=True)
+LAX = Cookie("sid", "1", same_site="lax")
+STRICT = Cookie("sid", "1", same_site="strict", secure=True)
+PARTITIONED = Cookie("sid", "1", same_site="none", secure=True, partitioned=True)
+# (cookie, page, {profile: sent?}) — the table measured in Chromium 156 (visitor.py's docstring).
+CASES = [
+    ("none-cross-site", NONE, "https://evil.example", {"chrome": True, "chrome-no-3pc": False, "firefox": False, "safari": False}),
+    ("none-same-site", NONE, "https://app.example.com", dict.fromkeys(PROFILES, True)),
+    ("lax-cross-site", LAX, "https://evil.example", dict.fromkeys(PROFILES, False)),
+    ("lax-same-site", LAX, "https://app.example.com", dict.fromkeys(PROFILES, True)),
+    ("strict-cross-site", STRICT, "https://evil.example", dict.fromkeys(PROFILES, False)),
+    ("strict-same-site", STRICT, "https://app.example.com", dict.fromkeys(PROFILES, True)),
+    ("partitioned-cross-site", PARTITIONED, "https://evil.example", dict.fromkeys(PROFILES, False)),
+    ("partitioned-same-site", PARTITIONED, "https://app.example.com", dict.fromkeys(PROFILES, True)),
+    ("none-from-downgraded-scheme", NONE, "http://app.example.com", {"chrome": True, "chrome-no-3pc": False, "firefox": False, "safari": False}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cookie", "page", "sent"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_which_cookies_each_profile_sends(cookie: Cookie, page: str, sent: dict[str, bool]) -> None:
+    for profile in PROFILES:
+        assert bool(cookies_sent((cookie,), profile, page, API)) is sent[profile], profile  # type: ignore[arg-type]
+
+
+def test_cookie_scope_path_domain_and_secure() -> None:
+    scoped = Cookie("a", "1", same_site="lax", path="/v1")
+    assert cookies_sent((scoped,), "chrome", "https://app.example.com", API) == (scoped,)
+    assert (
+        cookies_sent((scoped,), "chrome", "https://app.example.com", "https://api.example.com/v10")
+        == ()
+    )
+    other_host = Cookie("a", "1", same_site="lax", domain="www.example.com")
+    assert cookies_sent((other_host,), "chrome", "https://app.example.com", API) == ()
+    parent = Cookie("a", "1", same_site="lax", domain="example.com")
+    assert cookies_sent((parent,), "chrome", "https://app.example.com", API) == (parent,)
+    # Secure cookies never go over plain http, except to loopback (potentially trustworthy).
+    assert (
+        cookies_sent((NONE,), "chrome", "http://app.example.com", "http://api.example.com/") == ()
+    )
+    assert cookies_sent((NONE,), "chrome", "http://localhost:1", "http://127.0.0.1:8000/") == (
+        NONE,
+    )
+
+
+def test_cookie_header_keeps_the_order() -> None:
+    assert cookie_header((Cookie("a", "1"), Cookie("b", "2"))) == "a=1; b=2"
+    assert cookie_header(()) == ""
+
+
+def test_the_placeholder_is_the_one_kind_that_flows_cross_site() -> None:
+    assert (PLACEHOLDER_COOKIE.same_site, PLACEHOLDER_COOKIE.secure) == ("none", True)
+    assert PLACEHOLDER_COOKIE.name.startswith("__corscheck")
+
+
+def test_parse_cookie_reads_a_set_cookie_line() -> None:
+    cookie = parse_cookie(
+        "session=abc; Path=/api; Domain=.Example.com; SameSite=None; Secure; HttpOnly; Partitioned"
+    )
+    assert cookie == Cookie("session", "abc", "none", True, True, "/api", "example.com")
+    assert parse_cookie("s=1").same_site == "lax"  # Chromium's default
+    assert parse_cookie("s=1; samesite=STRICT").same_site == "strict"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("novalue", "NAME=VALUE"),
+        ("s=1; SameSite=Sometimes", "Strict, Lax or None"),
+        ("s=1; SameSite=None", "without Secure"),
+        ("s=1; Partitioned", "without Secure"),
+    ],
+)
+def test_parse_cookie_refuses_what_browsers_refuse(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_cookie(text)
+    assert message in str(raised.value)
+
+
+def test_a_refused_cookie_never_shows_its_value() -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_cookie("bad name=s3cr3t-value")
+    assert "s3cr3t-value" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "space"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.8.9.1", "loopback"),
+        ("[::1]", "loopback"),
+        ("localhost", "loopback"),
+        ("api.localhost", "loopback"),
+        ("10.1.2.3", "local"),
+        ("172.16.0.1", "local"),
+        ("192.168.1.1", "local"),
+        ("169.254.0.1", "local"),
+        ("100.64.0.1", "local"),
+        ("fd00::1", "local"),
+        ("printer.local", "local"),
+        ("8.8.8.8", "public"),
+        ("api.example.com", "public"),
+        ("::ffff:192.168.0.1", "local"),
+    ],
+)
+def test_address_space(host: str, space: str) -> None:
+    assert address_space(host) == space

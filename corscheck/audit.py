@@ -20,9 +20,8 @@ from corscheck.config import AuditConfig
 from corscheck.errors import TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results
 from corscheck.gate import Gate
-from corscheck.headers import HeaderLine, parse_origin
+from corscheck.headers import parse_origin
 from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
-from corscheck.origins import Depth
 from corscheck.plan import PlannedProbe, chain_of, distinct_chains, plan_target
 from corscheck.policy import Policy
 from corscheck.report.model import (
@@ -33,7 +32,7 @@ from corscheck.report.model import (
     TargetReport,
     may_hold_userinfo,
 )
-from corscheck.runner import Runner, run_async
+from corscheck.runner import Preflights, Runner, run_async
 from corscheck.target import Target, validate_url
 from corscheck.transport import Transport, open_transport
 
@@ -71,7 +70,6 @@ async def audit_targets(
     run_options = config.options
     depth = config.depth
     extra_headers = config.extra_headers
-    framework = config.framework
     gate = (
         Gate(config.ignores, config.baseline, today=date.today())
         if config.ignores or config.baseline is not None
@@ -95,9 +93,7 @@ async def audit_targets(
             # A window of targets in flight bounds memory; it is wide enough that a target's many
             # chains and its neighbours' keep every allowed connection busy.
             window = 2 * run_options.concurrency
-            jobs = (
-                _audit_one(runner, t, depth, extra_headers, progress, framework) for t in targets
-            )
+            jobs = (_audit_one(runner, t, config, progress) for t in targets)
             each_target = iter(targets)
             async for report in _in_order(jobs, window):
                 target = next(each_target)
@@ -189,20 +185,16 @@ def audit(config: AuditConfig, transport: Transport | None = None) -> Report:
 
 
 async def _audit_one(
-    runner: Runner,
-    target: Target,
-    depth: Depth,
-    extra_headers: tuple[HeaderLine, ...],
-    progress: ProgressCallback | None,
-    framework: str | None = None,
+    runner: Runner, target: Target, config: AuditConfig, progress: ProgressCallback | None
 ) -> TargetReport:
+    depth, extra_headers, visitor = config.depth, config.extra_headers, config.visitor
     try:
         url = validate_url(target.url)
     except UsageError as error:
         return TargetReport(
             mask_url(target.url), target.policy, errors=(TargetErrorRecord("input", str(error)),)
         )
-    planned = plan_target(url, target.policy, depth, extra_headers=extra_headers)
+    planned = plan_target(url, target.policy, depth, extra_headers=extra_headers, visitor=visitor)
     try:
         ran = await _run_chains(runner, distinct_chains(planned), progress)
     except TargetError as error:
@@ -224,7 +216,12 @@ async def _audit_one(
         trusted = _discovered_trusted(judged, target.policy)
         if trusted:
             second = plan_target(
-                url, target.policy, depth, extra_headers=extra_headers, trusted=trusted
+                url,
+                target.policy,
+                depth,
+                extra_headers=extra_headers,
+                trusted=trusted,
+                visitor=visitor,
             )
             known = {chain_of(p.probe) for p in planned}
             second = [p for p in second if chain_of(p.probe) not in known]
@@ -236,13 +233,14 @@ async def _audit_one(
             except Exception:  # a TargetError, or a stray network error
                 pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
-    findings = evaluate(url, target.policy, results, framework)
+    findings = evaluate(url, target.policy, results, config.framework, visitor)
     return TargetReport(
         url,
         target.policy,
         probes=tuple(results),
         findings=tuple(findings),
-        requests_sent=sum(len(exchange.hops) for exchange, _ in ran.values()),
+        # A preflight shared by several chains was sent once (runner.Preflights).
+        requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops}),
     )
 
 
@@ -265,12 +263,13 @@ async def _run_chains(
     ran: Ran = {}
     if not chains:
         return ran
-    ran[chains[0]] = await runner.judged_exchange(chains[0])
+    preflights: Preflights = {}
+    ran[chains[0]] = await runner.judged_exchange(chains[0], preflights)
     if progress:
         progress(1)
 
     async def one(chain: Probe) -> tuple[Probe, tuple[Exchange, Verdict]]:
-        result = await runner.judged_exchange(chain)
+        result = await runner.judged_exchange(chain, preflights)
         if progress:
             progress(1)
         return chain, result

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from corscheck.policyfile import PolicyFile
     from corscheck.suppression import Baseline, Ignore
     from corscheck.target import Route, Target
+    from corscheck.visitor import Visitor
 
 DEPTHS: tuple[Depth, ...] = ("quick", "standard", "thorough")
 
@@ -110,6 +111,12 @@ class Flags:
     shard: tuple[int, int] | None = None
 
 
+def _default_visitor() -> Visitor:
+    from corscheck.visitor import Visitor
+
+    return Visitor()
+
+
 @dataclass(frozen=True, slots=True)
 class AuditConfig:
     """Everything one audit run needs, resolved: what to audit, how, and what fails the gate."""
@@ -125,6 +132,9 @@ class AuditConfig:
     policy_source: str | None = None  # the policy file, as shown to the user
     ignores: tuple[Ignore, ...] = ()
     baseline: Baseline | None = None
+    # Whose browser the verdicts are about: profiles and cookies (visitor.py). The default is the
+    # logged-in visitor of every profile, holding a placeholder SameSite=None session cookie.
+    visitor: Visitor = field(default_factory=_default_visitor)
 
 
 def resolve(

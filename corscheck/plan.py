@@ -15,6 +15,7 @@ from corscheck.browser import Credentials, Probe, is_cors_safelisted_method, nor
 from corscheck.headers import HeaderLine
 from corscheck.origins import Depth, attacker_origins
 from corscheck.policy import Policy
+from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
 
 # "request": the request the front-end really sends (a policy method with every policy header);
 # "method" and "header": one of them alone, which isolates the culprit when "request" is refused.
@@ -48,6 +49,12 @@ class PlannedProbe:
     derived_from: str
     aspect: Aspect
     subject: str = ""  # the method or header under test
+    # The browser profiles that send exactly this request (visitor.py): a credentialed probe is
+    # planned once per distinct set of cookies the profiles attach. Empty: every profile.
+    profiles: tuple[Profile, ...] = ()
+
+    def seen_by(self, profile: Profile) -> bool:
+        return not self.profiles or profile in self.profiles
 
 
 def chain_of(probe: Probe) -> Probe:
@@ -59,7 +66,11 @@ def chain_of(probe: Probe) -> Probe:
     if probe.cookie and probe.credentials == "include":
         return probe
     # Not dataclasses.replace: this runs for every probe twice, and replace showed in profiles.
-    return Probe(probe.url, probe.origin, probe.method, probe.headers, "omit", probe.extra_headers)
+    # The cookie's kind stays ("" in the visitor model, None outside it): one omit chain each.
+    no_cookie = None if probe.cookie is None else ""
+    return Probe(
+        probe.url, probe.origin, probe.method, probe.headers, "omit", probe.extra_headers, no_cookie
+    )
 
 
 def distinct_chains(planned: Iterable[PlannedProbe]) -> list[Probe]:
@@ -99,8 +110,11 @@ def plan_target(
     *,
     extra_headers: tuple[HeaderLine, ...] = (),
     trusted: Sequence[str] = (),
+    visitor: Visitor | None = None,
 ) -> list[PlannedProbe]:
-    """Every probe for one target. `trusted` are origins the server was seen to trust (a second round)."""
+    """Every probe for one target. `trusted` are origins the server was seen to trust (a second round).
+    With a `visitor`, credentialed probes carry the cookies its profiles attach, one probe per
+    distinct Cookie line; without one, credentialed probes model no cookies (a library caller)."""
     probes: list[PlannedProbe] = []
 
     def add(
@@ -113,16 +127,11 @@ def plan_target(
         subject: str = "",
         extra: tuple[HeaderLine, ...] = (),
     ) -> None:
-        for credentials in _CREDENTIALS_MODES:
-            probe = Probe(
-                url=url,
-                origin=origin,
-                method=method,
-                headers=headers,
-                credentials=credentials,
-                extra_headers=extra_headers + extra,
+        for credentials, cookie, profiles in _sendings(visitor, origin, url):
+            probe = Probe(url, origin, method, headers, credentials, extra_headers + extra, cookie)
+            probes.append(
+                PlannedProbe(probe, origin_class, derived_from, aspect, subject, profiles)
             )
-            probes.append(PlannedProbe(probe, origin_class, derived_from, aspect, subject))
 
     allowed = concrete_allowed_origins(policy) if policy else []
     for origin in allowed if not trusted else []:
@@ -186,7 +195,22 @@ def plan_target(
     return probes
 
 
-_CREDENTIALS_MODES: tuple[Credentials, ...] = ("omit", "include")
+def _sendings(
+    visitor: Visitor | None, origin: str, url: str
+) -> list[tuple[Credentials, str | None, tuple[Profile, ...]]]:
+    """The credentials modes a probe is planned in: `omit` once, and `include` once per distinct
+    Cookie line the visitor's profiles attach to a request from `origin` to `url`."""
+    if visitor is None:
+        return [("omit", None, ()), ("include", None, ())]
+    by_cookie: dict[str, list[Profile]] = {}
+    for profile in visitor.profiles:
+        sent = cookies_sent(visitor.cookies, profile, origin, url)
+        by_cookie.setdefault(cookie_header(sent), []).append(profile)
+    single = len(by_cookie) == 1
+    sendings: list[tuple[Credentials, str | None, tuple[Profile, ...]]] = [("omit", "", ())]
+    for cookie, profiles in by_cookie.items():
+        sendings.append(("include", cookie, () if single else tuple(profiles)))
+    return sendings
 
 
 def front_end_methods(policy: Policy) -> list[str]:

@@ -35,6 +35,10 @@ SAFE_METHODS = frozenset({"OPTIONS", "GET", "HEAD"})
 MAX_HOPS = 25  # 20 redirects (the browser's limit) plus their preflights, bounded either way
 
 
+# A target's preflights by request, each answered once (Runner.judged_exchange).
+Preflights = dict[Request, "asyncio.Future[Response]"]
+
+
 class Runner:
     """Drives each probe's request chain through a transport, within the run's limits."""
 
@@ -69,11 +73,17 @@ class Runner:
         exchange, _ = await self.judged_exchange(probe)
         return exchange
 
-    async def judged_exchange(self, probe: Probe) -> tuple[Exchange, Verdict]:
-        """The exchange, and the browser's verdict on it for the chain's own probe (`omit`): the
-        walk that finds the chain's end has judged it already. Raises TargetError."""
+    async def judged_exchange(
+        self, probe: Probe, preflights: Preflights | None = None
+    ) -> tuple[Exchange, Verdict]:
+        """The exchange, and the browser's verdict on it for the chain's own probe: the walk that
+        finds the chain's end has judged it already. Raises TargetError.
+
+        `preflights` (one per target) shares the answer to a preflight among the chains that send
+        the very same one: a preflight never carries cookies, so the chain of a credentialed probe
+        with the visitor's cookie and its cookie-less twin ask the same question."""
         # `omit` has the fewest checks, so the chain it drives is the longest any credentials mode
-        # would send: one chain serves every mode (plan.py).
+        # would send: one chain serves every mode that sends no cookie (plan.py).
         driver = chain_of(probe)
         hops: list[Hop] = []
         for _ in range(MAX_HOPS):
@@ -84,7 +94,14 @@ class Runner:
             if request.method not in SAFE_METHODS and not self.options.send_unsafe:
                 exchange = Exchange(tuple(hops), unsent=request)
                 return exchange, judge(driver, exchange)
-            hops.append(Hop(kind, request, await self.send(request)))
+            if kind == "preflight" and preflights is not None:
+                answer = preflights.get(request)
+                if answer is None:
+                    answer = preflights[request] = asyncio.ensure_future(self.send(request))
+                response = await asyncio.shield(answer)
+            else:
+                response = await self.send(request)
+            hops.append(Hop(kind, request, response))
         exchange = Exchange(tuple(hops))
         return exchange, judge(driver, exchange)
 

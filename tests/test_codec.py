@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corscheck.browser import REASON_IDS, Exchange, Hop, Probe, Request, Response, Verdict
-from corscheck.evaluate import Evidence, Finding, ProbeResult, Suppression
+from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult, Suppression
 from corscheck.headers import HeaderList
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, build_policy
@@ -24,6 +24,7 @@ from corscheck.report.model import (
 )
 from corscheck.rules import CATALOG, SEVERITIES
 from corscheck.target import Route, SourceLocation
+from corscheck.visitor import PROFILES
 
 from .test_formats import report_schema
 
@@ -63,6 +64,7 @@ probes = st.builds(
     lines,
     st.sampled_from(["omit", "same-origin", "include"]),
     extra_headers=lines,
+    cookie=st.none() | st.sampled_from(["", "sid=1", "a=1; b=2"]),
 )
 planned = st.builds(
     PlannedProbe,
@@ -71,6 +73,7 @@ planned = st.builds(
     text,
     st.sampled_from(["origin", "request", "method", "header", "private-network"]),
     text,
+    st.lists(st.sampled_from(PROFILES), max_size=2, unique=True).map(tuple),
 )
 results = st.builds(
     ProbeResult,
@@ -106,6 +109,16 @@ findings = st.builds(
     text,
     suppressed=st.none() | st.builds(Suppression, text, st.none() | text, text),
     baseline=st.sampled_from([None, "new", "unchanged"]),
+    exposure=st.lists(
+        st.builds(
+            Exposure,
+            st.sampled_from(PROFILES),
+            st.lists(origins, max_size=2).map(tuple),
+            st.lists(origins, max_size=2).map(tuple),
+            st.none() | st.integers(100, 599),
+        ),
+        max_size=2,
+    ).map(tuple),
 )
 policies = st.none() | st.builds(
     build_policy,

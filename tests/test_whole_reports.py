@@ -155,10 +155,10 @@ def test_a_stray_error_is_the_targets_error(
 
     real = Runner.judged_exchange
 
-    async def flaky(self: Runner, probe: object) -> object:
+    async def flaky(self: Runner, probe: object, preflights: object = None) -> object:
         if "/bad" in probe.url:  # type: ignore[attr-defined]
             raise EOFError("stream ended")
-        return await real(self, probe)  # type: ignore[arg-type]
+        return await real(self, probe, preflights)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Runner, "judged_exchange", flaky)
     code, out, err = _invoke_json(f"{slow_server}/bad", f"{slow_server}/good")

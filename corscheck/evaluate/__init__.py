@@ -12,11 +12,13 @@ from dataclasses import replace
 
 from corscheck import rules
 from corscheck.evaluate.expectations import expectation, judge_results, outcome_of
+from corscheck.evaluate.exposure import with_exposure
 from corscheck.evaluate.hygiene import hygiene_findings, max_age_seconds, private_network_findings
 from corscheck.evaluate.model import (
     FINGERPRINT_VERSION,
     BaselineState,
     Evidence,
+    Exposure,
     Finding,
     Outcome,
     ProbeResult,
@@ -28,11 +30,13 @@ from corscheck.evaluate.origin_findings import beyond_policy_findings, origin_fi
 from corscheck.evaluate.refused import under_permissive_findings
 from corscheck.fixes import detect_framework, fix_for
 from corscheck.policy import Policy
+from corscheck.visitor import Visitor
 
 __all__ = [
     "FINGERPRINT_VERSION",
     "BaselineState",
     "Evidence",
+    "Exposure",
     "Finding",
     "Outcome",
     "ProbeResult",
@@ -52,8 +56,16 @@ def evaluate(
     policy: Policy | None,
     results: Sequence[ProbeResult],
     framework: str | None = None,
+    visitor: Visitor | None = None,
 ) -> list[Finding]:
-    """Every finding for one target, most severe first, with fixes for `framework` when known."""
+    """Every finding for one target, most severe first, with fixes for `framework` when known.
+
+    With a `visitor`, the findings are those of its first profile (the requests that browser
+    sends, with the cookies it attaches), and each over-permissive finding lists what every one of
+    its profiles exposes."""
+    every_profile = results
+    if visitor is not None:
+        results = [r for r in results if r.planned.seen_by(visitor.profile)]
     findings: list[Finding] = []
     findings += origin_findings(target, policy, results)
     findings += beyond_policy_findings(target, policy, results)
@@ -73,6 +85,8 @@ def evaluate(
             ),
             None,
         )
+    if visitor is not None:
+        findings = [with_exposure(f, target, every_profile, visitor.profiles) for f in findings]
     # A fix for the browser's actual objection (_fix_for_reason) outranks the framework's knob.
     return [
         replace(f, fix=fix_for(f.rule.id, f.rule.fix, framework)) if f.fix == f.rule.fix else f

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from corscheck import rules
 from corscheck.browser import (
     Exchange,
+    Probe,
     Verdict,
     normalize_method,
 )
@@ -87,6 +88,38 @@ BaselineState = Literal["new", "unchanged"]
 
 
 @dataclass(frozen=True, slots=True)
+class Exposure:
+    """What one browser profile exposes for an over-permissive finding: the attacker origins whose
+    credentialed read carried the visitor's cookies, those that read without them, and the status
+    of a response read with cookies (visitor.py decides which cookies each profile sends)."""
+
+    profile: str
+    with_cookies: tuple[str, ...] = ()
+    without_cookies: tuple[str, ...] = ()
+    status: int | None = None
+
+    def summary(self) -> str:
+        """One line: who reads what in this profile."""
+        if self.with_cookies:
+            status = f" (status {self.status})" if self.status is not None else ""
+            more = len(self.with_cookies) - 1
+            others = f" and {more} more" if more else ""
+            return f"{self.with_cookies[0]}{others} read with the visitor's cookies{status}"
+        if self.without_cookies:
+            return (
+                f"{len(self.without_cookies)} origin(s) read, but without the visitor's cookies "
+                "(this browser does not send them there)"
+            )
+        return "no crafted origin reads"
+
+
+def carries_credentials(probe: Probe) -> bool:
+    """Whether a probe's request carries the visitor's credentials: `include` with a cookie the
+    visitor's browser attaches (a probe outside the visitor model, `cookie` None, is taken to)."""
+    return probe.credentials == "include" and probe.cookie != ""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: Rule
     severity: Severity
@@ -99,6 +132,8 @@ class Finding:
     # does not count for the exit code; with --baseline, only "new" findings do.
     suppressed: Suppression | None = None
     baseline: BaselineState | None = None
+    # Per browser profile, for over-permissive findings on crafted origins (visitor.py).
+    exposure: tuple[Exposure, ...] = ()
 
     @property
     def fingerprint(self) -> str:

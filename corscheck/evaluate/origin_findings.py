@@ -5,17 +5,19 @@ and credentials granted beyond the policy. PURE."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from corscheck import rules
 from corscheck.browser import (
     cors_unsafe_request_header_names,
 )
 from corscheck.evaluate.build import final_response, make_finding, preflight_hop
-from corscheck.evaluate.model import Finding, ProbeResult
+from corscheck.evaluate.model import Finding, ProbeResult, carries_credentials
 from corscheck.headers import split_header_list
 from corscheck.plan import ALLOWED
 from corscheck.policy import Policy
 from corscheck.rules import Rule
+from corscheck.visitor import fetch_site
 
 _DEVELOPMENT_CLASSES = {"developer"}
 
@@ -47,21 +49,30 @@ def origin_findings(
     ]
     if reflected_any:
         # Root cause: no allow-list at all. Every other leaked origin is evidence of this one finding.
-        credentialed = [r for r in reflected_any if r.planned.probe.credentials == "include"]
+        # The witness reads with the visitor's cookies where any crafted origin does: the unrelated
+        # (cross-site) one first, else a same-site one (a SameSite=Lax session, a browser that
+        # blocks third-party cookies).
+        credentialed = [r for r in reflected_any if carries_credentials(r.planned.probe)]
+        credentialed += [
+            r
+            for r in leaks
+            if r not in credentialed
+            and carries_credentials(r.planned.probe)
+            and _reflects_origin(r)
+        ]
         rule = rules.ANY_ORIGIN_WITH_CREDENTIALS if credentialed else rules.ANY_ORIGIN
         witness = (credentialed or reflected_any)[0]
         others = sorted({r.planned.probe.origin for r in leaks} - {witness.planned.probe.origin})
-        findings.append(
-            make_finding(
-                rule,
-                target,
-                witness,
-                f"{witness.planned.probe.origin} can read {target}"
-                + (" with credentials" if credentialed else "")
-                + f"; {len(others)} other crafted origins got through too",
-                related=tuple(others),
-            )
+        finding = make_finding(
+            rule,
+            target,
+            witness,
+            f"{witness.planned.probe.origin}{_site_words(witness, target)} can read {target}"
+            + (" with credentials" if credentialed else "")
+            + f"; {len(others)} other crafted origins got through too",
+            related=tuple(others),
         )
+        findings.append(_with_cookie_note(finding, leaks, target))
         return findings
 
     wildcard_leaks = sorted(
@@ -105,19 +116,19 @@ _ORIGIN_CLASS_RULES: dict[str, Rule] = {
 
 def _origin_trust_finding(rule: Rule, target: str, leaks: Sequence[ProbeResult]) -> Finding:
     """One finding for every origin that got through by the same mistake; the worst is the witness."""
-    credentialed = [r for r in leaks if r.planned.probe.credentials == "include"]
+    credentialed = [r for r in leaks if carries_credentials(r.planned.probe)]
     witness = (credentialed or list(leaks))[0]
     origins = list(dict.fromkeys(r.planned.probe.origin for r in leaks))
     classes = list(dict.fromkeys(r.planned.origin_class for r in leaks))
     shown = "; ".join(_origin_class_description(c) for c in classes)
     others = len(origins) - 1
     message = (
-        f"{witness.planned.probe.origin} can read {target}"
+        f"{witness.planned.probe.origin}{_site_words(witness, target)} can read {target}"
         + (" with credentials" if credentialed else " without credentials")
         + (f", and {others} more crafted origin{'s' if others > 1 else ''}" if others else "")
         + f" ({shown})"
     )
-    return make_finding(
+    finding = make_finding(
         rule,
         target,
         witness,
@@ -125,6 +136,38 @@ def _origin_trust_finding(rule: Rule, target: str, leaks: Sequence[ProbeResult])
         related=tuple(o for o in origins if o != witness.planned.probe.origin),
         base=rule.severity if credentialed else rules.lower_severity(rule.severity),
     )
+    return _with_cookie_note(finding, leaks, target)
+
+
+def _site_words(result: ProbeResult, target: str) -> str:
+    """ " (a same-site page)" for a witness on the target's own site: a sibling subdomain or port,
+    which reads only through a takeover or an XSS there, but carries SameSite=Lax cookies."""
+    return (
+        " (a same-site page)"
+        if fetch_site(result.planned.probe.origin, target) != "cross-site"
+        else ""
+    )
+
+
+def _with_cookie_note(finding: Finding, leaks: Sequence[ProbeResult], target: str) -> Finding:
+    """Says so when cross-site pages read only without the visitor's cookies, while same-site
+    pages read with them: the browser does not attach the session cookie cross-site."""
+    cross = [r for r in leaks if fetch_site(r.planned.probe.origin, target) == "cross-site"]
+    without = [
+        r
+        for r in cross
+        if r.planned.probe.credentials == "include" and r.planned.probe.cookie == ""
+    ]
+    if not without or any(carries_credentials(r.planned.probe) for r in cross):
+        return finding
+    same_site = [r for r in leaks if r not in cross and carries_credentials(r.planned.probe)]
+    note = (
+        "cross-site pages read only without the visitor's cookies: this browser does not attach "
+        "them to cross-site requests (a SameSite=Lax or Strict session in every browser, any "
+        "session where third-party cookies are blocked)"
+        + ("; same-site pages do attach them" if same_site else "")
+    )
+    return replace(finding, notes=(*finding.notes, note))
 
 
 def _origin_class_description(origin_class: str) -> str:
@@ -159,7 +202,7 @@ def beyond_policy_findings(
     credential_leaks = [
         r
         for r in allowed_leaks
-        if r.planned.aspect == "origin" and r.planned.probe.credentials == "include"
+        if r.planned.aspect == "origin" and carries_credentials(r.planned.probe)
     ]
     if credential_leaks and policy is not None and not policy.credentials:
         witness = credential_leaks[0]

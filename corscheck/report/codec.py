@@ -16,7 +16,7 @@ from typing import Any
 
 from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
 from corscheck.errors import UsageError
-from corscheck.evaluate import Evidence, Finding, ProbeResult, Suppression
+from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult, Suppression
 from corscheck.headers import HeaderList
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, Policy, build_policy
@@ -144,6 +144,8 @@ def probe_to_dict(result: ProbeResult, exchange_index: int) -> dict[str, Any]:
         "derived_from": planned.derived_from,
         "aspect": planned.aspect,
         "subject": planned.subject,
+        # The browser profiles that send exactly this request; absent: every profile.
+        **({"profiles": list(planned.profiles)} if planned.profiles else {}),
         "exchange": exchange_index,
         "verdict": verdict_to_dict(result.verdict),
         "expected": None
@@ -164,6 +166,9 @@ def request_to_dict(probe: Probe) -> dict[str, Any]:
         **(
             {"extra_headers": [list(x) for x in probe.extra_headers]} if probe.extra_headers else {}
         ),
+        # The Cookie line the visitor's browser attaches ("" none; masked like every secret);
+        # absent outside the visitor model.
+        **({"cookie": probe.cookie} if probe.cookie is not None else {}),
     }
 
 
@@ -249,6 +254,16 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             "source": suppressed.source,
         },
         "baseline": finding.baseline,
+        "exposure": [
+            {
+                "profile": e.profile,
+                "with_cookies": list(e.with_cookies),
+                "without_cookies": list(e.without_cookies),
+                "status": e.status,
+                "summary": e.summary(),
+            }
+            for e in finding.exposure
+        ],
     }
 
 
@@ -376,9 +391,15 @@ def decode_target(data: dict[str, Any]) -> TargetReport:
             headers=_lines(request["headers"]),
             credentials=request["credentials"],
             extra_headers=_lines(request.get("extra_headers", [])),
+            cookie=request.get("cookie"),
         )
         planned = PlannedProbe(
-            probe, item["origin_class"], item["derived_from"], item["aspect"], item["subject"]
+            probe,
+            item["origin_class"],
+            item["derived_from"],
+            item["aspect"],
+            item["subject"],
+            tuple(item.get("profiles", ())),
         )
         expected = {"allowed": True, "blocked": False, None: None}[item["expected"]]
         probes.append(
@@ -450,4 +471,10 @@ def decode_finding(item: dict[str, Any]) -> Finding:
         if suppressed
         else None,
         baseline=baseline,
+        exposure=tuple(
+            Exposure(
+                e["profile"], tuple(e["with_cookies"]), tuple(e["without_cookies"]), e["status"]
+            )
+            for e in item.get("exposure", ())
+        ),
     )

@@ -1,0 +1,47 @@
+"""Exposure per browser profile: for each over-permissive finding about crafted origins, which of
+them read with the visitor's cookies in each profile, which read only without them, and what they
+got. PURE. The finding's own verdict and severity are those of the first profile (evaluate())."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from corscheck.evaluate.build import final_response
+from corscheck.evaluate.model import Exposure, Finding, ProbeResult, carries_credentials
+from corscheck.plan import ALLOWED
+from corscheck.visitor import Profile
+
+
+def with_exposure(
+    finding: Finding, target: str, results: Sequence[ProbeResult], profiles: Sequence[Profile]
+) -> Finding:
+    """`finding` with a line per profile, when it is about crafted origins that read."""
+    origin_class = finding.evidence.origin_class
+    if finding.rule.direction != "over-permissive" or origin_class in ("", ALLOWED):
+        return finding
+    origins = {finding.evidence.origin, *finding.evidence.related}
+    reads = [
+        r
+        for r in results
+        if r.planned.probe.origin in origins
+        and r.planned.origin_class != ALLOWED
+        and r.planned.probe.credentials == "include"
+        and r.planned.aspect == "origin"
+        and r.verdict.allowed
+    ]
+    exposures = []
+    for profile in profiles:
+        seen = [r for r in reads if r.planned.seen_by(profile)]
+        with_cookies = [r for r in seen if carries_credentials(r.planned.probe)]
+        without = [r for r in seen if not carries_credentials(r.planned.probe)]
+        hop = final_response(with_cookies[0].exchange) if with_cookies else None
+        exposures.append(
+            Exposure(
+                profile,
+                tuple(dict.fromkeys(r.planned.probe.origin for r in with_cookies)),
+                tuple(dict.fromkeys(r.planned.probe.origin for r in without)),
+                hop.response.status if hop is not None else None,
+            )
+        )
+    return replace(finding, exposure=tuple(exposures))

@@ -112,6 +112,9 @@ class _Handler(socketserver.BaseRequestHandler):
 class _TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of an audit's concurrent connections, and
+    # the kernel resends them only after a second: real servers listen with far more.
+    request_queue_size = 128
     owner: CorsServer
 
 

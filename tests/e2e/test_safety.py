@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from corscheck.cli import app
+from corscheck.visitor import PLACEHOLDER_COOKIE
 from tests.cors_server import CorsServer, Reply
 
 REFLECT = [
@@ -56,7 +57,11 @@ def test_preflights_carry_no_credentials_but_user_headers_go_on_actual_requests(
     preflights = [r for r in cors_server.requests if r.method == "OPTIONS"]
     assert all(r.header("X-Api-Key") == "k-123" for r in actual)
     assert all(r.header("Access-Control-Request-Method") for r in preflights)
-    assert all(r.header("Cookie") is None for r in cors_server.requests)
+    assert all(r.header("Cookie") is None for r in preflights)
+    # Without --cookie, the only cookie is the visitor model's placeholder, on credentialed requests
+    # only: never anything of the user's.
+    cookies = {r.header("Cookie") for r in actual}
+    assert cookies == {None, PLACEHOLDER_COOKIE.pair}
 
 
 def test_rate_limit_holds_counted_by_the_server(cors_server: CorsServer) -> None:

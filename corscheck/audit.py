@@ -75,12 +75,13 @@ async def audit_targets(
         if config.ignores or config.baseline is not None
         else None
     )
-    secrets = secrets_in((t.url for t in targets), extra_headers)
+    secrets = secrets_in((t.url for t in targets), extra_headers, config.visitor.secrets())
     head = Report(
         version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         depth=depth,
         fail_on=config.fail_on,
+        visitor=config.visitor.without_secrets(),
         warnings=tuple(masked([*config.warnings, *(gate.warnings() if gate else [])], secrets)),
     )
     kept: list[TargetReport] = []

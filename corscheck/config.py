@@ -109,6 +109,9 @@ class Flags:
     framework: str | None = None
     ignore_rules: tuple[str, ...] = ()
     shard: tuple[int, int] | None = None
+    cookies: tuple[str, ...] = ()  # --cookie: Set-Cookie lines of the visitor's cookies
+    browsers: tuple[str, ...] = ()  # --browser: the profiles, the first deciding verdicts
+    user_agent: str | None = None  # --user-agent: chrome, or a string
 
 
 def _default_visitor() -> Visitor:
@@ -179,6 +182,12 @@ def resolve(
         # 1-based; a line the file does not show is no location.
         source = SourceLocation(shown, line) if shown and line and policy_file else None
         targets.append(Target(url, policy, source, route))
+    extra_headers = (*settings.get("headers", ()), *flags.headers)
+    visitor = resolve_visitor(flags, policy_file)
+    if any(n.lower() == "cookie" for n, _ in extra_headers):
+        visitor = replace(visitor, bypassed=True)
+    if visitor.user_agent and not any(n.lower() == "user-agent" for n, _ in extra_headers):
+        extra_headers += (("User-Agent", visitor.user_agent),)
     ignores = [*(policy_file.ignores if policy_file else ())]
     ignores += [
         Ignore(validate_ignore_rule(rule), "ignored on the command line", "--ignore")
@@ -189,13 +198,34 @@ def resolve(
         depth=cast("Depth", _setting(flags.depth, settings, "depth")),
         fail_on=cast(FailOn, _setting(flags.fail_on, settings, "fail-on")),
         options=resolve_options(flags, policy_file),
-        extra_headers=(*settings.get("headers", ()), *flags.headers),
+        extra_headers=extra_headers,
         framework=flags.framework,
         warnings=tuple(dict.fromkeys(w for t in targets if t.policy for w in t.policy.warnings)),
         policy=top,
         policy_source=shown,
         ignores=tuple(ignores),
         baseline=baseline,
+        visitor=visitor,
+    )
+
+
+def resolve_visitor(flags: Flags, policy_file: PolicyFile | None = None) -> Visitor:
+    """Whose browser the run is about: the flags' cookies, browsers and User-Agent over the policy
+    file's [settings] (whose cookies come from the environment, already read). Raises UsageError."""
+    from corscheck.visitor import parse_cookie, parse_profile, user_agent_of, visitor_of
+
+    settings: Mapping[str, Any] = policy_file.settings if policy_file else {}
+    cookies = (
+        tuple(parse_cookie(text) for text in flags.cookies)
+        if flags.cookies
+        else tuple(settings.get("cookies", ()))
+    )
+    browsers = flags.browsers or tuple(settings.get("browsers", ()))
+    user_agent = flags.user_agent or settings.get("user-agent")
+    return visitor_of(
+        cookies,
+        tuple(parse_profile(name) for name in browsers),
+        user_agent_of(user_agent) if user_agent else None,
     )
 
 

@@ -18,7 +18,9 @@ _SENSITIVE_QUERY = re.compile(
 # Headers a user gives with -H whose values describe the request rather than the user: the only
 # ones shown as given. Every other -H value (Authorization, Cookie, X-Api-Key, a custom header the
 # user may have put a token in) is a secret.
-PUBLIC_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
+PUBLIC_HEADERS = frozenset(
+    {"accept", "accept-language", "content-language", "content-type", "user-agent"}
+)
 
 # --- userinfo --------------------------------------------------------------------------------------
 # A URL's userinfo (`user:password@`) is masked by its POSITION in the URL, never by matching the
@@ -86,13 +88,16 @@ def header_secrets(headers: Iterable[tuple[str, str]]) -> list[str]:
     return [v.strip() for n, v in headers if n.strip().lower() not in PUBLIC_HEADERS and v.strip()]
 
 
-def secrets_in(urls: Iterable[str], headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """Values that must never appear in any output: -H values and sensitive query values.
+def secrets_in(
+    urls: Iterable[str], headers: Iterable[tuple[str, str]], cookie_values: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """Values that must never appear in any output: -H values, the values of the visitor's cookies
+    (--cookie) and sensitive query values.
 
     A URL's userinfo is not among them: it is masked by its position (`mask_userinfo`), since a
     short password or a username such as `http` cannot be masked safely by its value.
     """
-    found = header_secrets(headers)
+    found = header_secrets(headers) + [v.strip() for v in cookie_values if v.strip()]
     for url in urls:
         try:
             query = urlsplit(url).query

@@ -21,6 +21,7 @@ from corscheck.report.model import (
     may_hold_userinfo,
 )
 from corscheck.shard import in_shard, parse_shard, shard
+from corscheck.visitor import Visitor
 
 __all__ = ["in_shard", "merge_reports", "parse_shard", "shard"]
 
@@ -43,8 +44,8 @@ def merge_reports(paths: Sequence[str]) -> Report:
             seen[target.url] = path
     first = reports[0]
     warnings = list(dict.fromkeys(w for r in reports for w in r.warnings))
-    for setting in ("version", "depth", "fail_on"):
-        values = list(dict.fromkeys(str(getattr(r, setting)) for r in reports))
+    for setting in ("version", "depth", "fail_on", "visitor"):
+        values = list(dict.fromkeys(_shown_setting(getattr(r, setting)) for r in reports))
         if len(values) > 1:
             warnings.append(
                 f"the merged reports differ in {setting.replace('_', '-')} ({', '.join(values)}); "
@@ -67,7 +68,12 @@ def merge_reports(paths: Sequence[str]) -> Report:
         _merged_ignores(reports),
         _merged_baseline(reports),
         partial=any(r.partial for r in reports),
+        visitor=first.visitor,
     )
+
+
+def _shown_setting(value: object) -> str:
+    return value.statement() if isinstance(value, Visitor) else str(value)
 
 
 def _merged_ignores(reports: Sequence[Report]) -> tuple[IgnoreRecord, ...]:

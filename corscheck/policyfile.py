@@ -14,9 +14,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from corscheck.errors import PolicyError, PolicyProblems
+from corscheck.errors import PolicyError, PolicyProblems, UsageError
 from corscheck.policy import MaxAge, Policy, build_policy, normalize_origin_entry
 from corscheck.suppression import Ignore
+from corscheck.visitor import PROFILES, Cookie, parse_cookie
 
 POLICY_KEYS = {
     "origins",
@@ -27,7 +28,18 @@ POLICY_KEYS = {
     "max-age",
     "private-network",
 }
-SETTINGS_KEYS = {"depth", "concurrency", "timeout", "fail-on", "headers", "per-host", "rate"}
+SETTINGS_KEYS = {
+    "depth",
+    "concurrency",
+    "timeout",
+    "fail-on",
+    "headers",
+    "per-host",
+    "rate",
+    "cookies",
+    "browsers",
+    "user-agent",
+}
 TOP_KEYS = {"policy", "targets", "settings", "ignore"}
 IGNORE_KEYS = {"rule", "target", "origin", "reason", "expires"}
 _MAX_FILE_BYTES = 1024 * 1024  # a policy is a few lines; a megabyte is a mistake, not a policy
@@ -509,7 +521,17 @@ def _setting(
             "settings",
             key,
         )
-    if key == "headers":
+    if key == "cookies":
+        checked[key] = _cookies(value, lines, environ)
+    elif key == "browsers":
+        if not isinstance(value, list) or not all(v in PROFILES for v in value) or not value:
+            raise lines.error(f"browsers must be a list of {', '.join(PROFILES)}", "settings", key)
+        checked[key] = tuple(value)
+    elif key == "user-agent":
+        if not isinstance(value, str) or not value.strip():
+            raise lines.error('user-agent must be "chrome" or a User-Agent string', "settings", key)
+        checked[key] = value
+    elif key == "headers":
         if not isinstance(value, dict):
             raise lines.error('headers must be a table: { Name = "env:VARIABLE" }', "settings", key)
         resolved = []
@@ -547,6 +569,32 @@ def _setting(
                 "fail-on must be critical, high, medium, low or never", "settings", key
             )
         checked[key] = value
+
+
+def _cookies(value: Any, lines: _Lines, environ: Mapping[str, str]) -> tuple[Cookie, ...]:
+    """The visitor's cookies, each an "env:VARIABLE" whose value is a Set-Cookie line."""
+    if not isinstance(value, list):
+        raise lines.error('cookies must be a list: ["env:SESSION_COOKIE"]', "settings", "cookies")
+    cookies = []
+    for spec in value:
+        if not isinstance(spec, str) or not spec.startswith("env:"):
+            raise lines.error(
+                'give each cookie as "env:VARIABLE" (its value a Set-Cookie line); secrets never '
+                "go in the file",
+                "settings",
+                "cookies",
+            )
+        variable = spec[4:]
+        if variable not in environ:
+            raise lines.error(
+                f"cookie: environment variable {variable} is not set", "settings", "cookies"
+            )
+        try:
+            cookies.append(parse_cookie(environ[variable]))
+        except UsageError as error:
+            message = str(error).replace("--cookie", f"cookie from {variable}", 1)
+            raise lines.error(message, "settings", "cookies") from None
+    return tuple(cookies)
 
 
 def _decode_error_line(message: str) -> int | None:
@@ -633,4 +681,6 @@ TEMPLATE_TAIL = """\
 # depth = "standard"                # quick | standard | thorough
 # fail-on = "medium"                # critical | high | medium | low | never
 # headers = { Authorization = "env:API_TOKEN" }   # secrets come from the environment, never the file
+# cookies = ["env:SESSION_COOKIE"]  # the visitor's cookies: Set-Cookie lines, from the environment
+# browsers = ["chrome"]             # chrome | chrome-no-3pc | firefox | safari; the first decides
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from corscheck.browser import Probe, judge
@@ -10,6 +11,7 @@ from corscheck.masking import masked, secrets_in
 from corscheck.report.model import ProbeReport
 from corscheck.runner import Runner
 from corscheck.transport import open_transport
+from corscheck.visitor import Visitor, cookie_header, cookies_sent, fetch_site
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
@@ -24,13 +26,28 @@ async def run_probe(
     *,
     app: LoadedApp | None = None,
     base_url: str | None = None,
+    visitor: Visitor | None = None,
 ) -> ProbeReport:
     """Send what a browser would send for `probe` (to `app` in-process when given) and judge the
-    answers, secrets masked as in every report. Raises TargetError."""
-    secrets = secrets_in([probe.url], (*probe.headers, *probe.extra_headers))
+    answers, secrets masked as in every report (the `visitor`'s cookies too). Raises TargetError."""
+    cookie_values = visitor.secrets() if visitor else ()
+    secrets = secrets_in([probe.url], (*probe.headers, *probe.extra_headers), cookie_values)
     async with (
         open_transport(options, app, base_url) as transport,
         Runner(options, transport) as run,
     ):
         exchange = await run.exchange(probe)
     return masked(ProbeReport(probe, exchange, judge(probe, exchange)), secrets)
+
+
+def visitor_probe(probe: Probe, visitor: Visitor) -> tuple[Probe, str]:
+    """`probe` carrying the cookies the visitor's first profile attaches (none for a Cookie given
+    with -H, which bypasses the model), and the line that says so."""
+    bypassed = any(name.lower() == "cookie" for name, _ in probe.extra_headers)
+    cookie = (
+        None
+        if bypassed
+        else cookie_header(cookies_sent(visitor.cookies, visitor.profile, probe.origin, probe.url))
+    )
+    sends = probe.credentials == "include" or fetch_site(probe.origin, probe.url) == "same-origin"
+    return replace(probe, cookie=cookie), visitor.probe_statement(cookie, sends)

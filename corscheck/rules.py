@@ -48,11 +48,14 @@ ANY_ORIGIN_WITH_CREDENTIALS = _rule(
     "any-origin-with-credentials",
     "critical",
     "over-permissive",
-    "Any origin can read responses with the user's credentials",
+    "Any origin is granted credentialed reads",
     """The server echoes whatever Origin it receives into Access-Control-Allow-Origin and sends
     Access-Control-Allow-Credentials: true. Any website the user visits can call this API with the
-    user's cookies or HTTP authentication and read the answer. This is what Starlette/FastAPI's
-    CORSMiddleware does with allow_origins=["*"] and allow_credentials=True.""",
+    user's cookies or HTTP authentication and read the answer, wherever the browser attaches them:
+    cross-site with a SameSite=None session in Chrome (critical), only from the API's own site with a
+    SameSite=Lax session or where third-party cookies are blocked (high: a page there is reached
+    through a subdomain takeover or an XSS). This is what Starlette/FastAPI's CORSMiddleware does
+    with allow_origins=["*"] and allow_credentials=True.""",
     """List the front-end origins explicitly instead of reflecting the request's Origin. If the API is
     public, answer Access-Control-Allow-Origin: * and drop Access-Control-Allow-Credentials.""",
 )

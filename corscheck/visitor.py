@@ -25,7 +25,7 @@ reach it at all.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
@@ -36,19 +36,19 @@ Profile = Literal["chrome", "chrome-no-3pc", "firefox", "safari"]
 PROFILES: tuple[Profile, ...] = get_args(Profile)
 DEFAULT_PROFILE: Profile = "chrome"
 PROFILE_NAMES: dict[Profile, str] = {
-    "chrome": "Chrome/Edge (third-party cookies allowed)",
-    "chrome-no-3pc": "Chrome without third-party cookies (Incognito, Chromium)",
-    "firefox": "Firefox (Total Cookie Protection)",
-    "safari": "Safari (third-party cookies blocked)",
+    "chrome": "Chrome/Edge, third-party cookies allowed",
+    "chrome-no-3pc": "Chrome without third-party cookies: Incognito, Chromium",
+    "firefox": "Firefox, Total Cookie Protection",
+    "safari": "Safari, third-party cookies blocked",
 }
 SameSite = Literal["strict", "lax", "none"]
 FetchSite = Literal["same-origin", "same-site", "cross-site"]
 AddressSpace = Literal["public", "local", "loopback"]
 
-# Chrome 142 Stable on Linux, as it reports itself (the reduced User-Agent: minor version zeroed).
+# Chrome 156 Stable on Linux, as it reports itself (the reduced User-Agent: minor version zeroed).
 CHROME_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/142.0.0.0 Safari/537.36"
+    "Chrome/156.0.0.0 Safari/537.36"
 )
 ACCEPT_LANGUAGE = "en-US,en;q=0.9"
 # The placeholder session cookie of a visitor whose cookies were not given: a name no application
@@ -72,6 +72,12 @@ class Cookie:
     def pair(self) -> str:
         return f"{self.name}={self.value}"
 
+    def describe(self) -> str:
+        """The cookie as a report shows it: its name and attributes, never its value."""
+        attributes = [f"SameSite={self.same_site.capitalize()}"]
+        attributes += ["Secure"] * self.secure + ["Partitioned"] * self.partitioned
+        return f"{self.name} ({'; '.join(attributes)})"
+
 
 PLACEHOLDER_COOKIE = Cookie(PLACEHOLDER_NAME, "1", same_site="none", secure=True)
 
@@ -83,14 +89,53 @@ class Visitor:
 
     profiles: tuple[Profile, ...] = PROFILES
     cookies: tuple[Cookie, ...] = (PLACEHOLDER_COOKIE,)
-    user_agent: str = CHROME_USER_AGENT
+    # None: corscheck's own (transport/http11.py), so that the API's operators can tell an audit
+    # from their users in their logs; `--user-agent chrome` for a WAF that turns tools away.
+    user_agent: str | None = None
     cookies_given: bool = False  # False: the placeholder session, an assumption the report states
     profiles_given: bool = False
+    bypassed: bool = False  # a Cookie given with -H: sent as given on every request, model off
 
     @property
     def profile(self) -> Profile:
         """The profile whose verdicts, evidence and severity a report gives."""
         return self.profiles[0]
+
+    def probe_statement(self, cookie: str | None, sends_credentials: bool) -> str:
+        """One line for `probe`: the profile, and the cookies it attached (names only)."""
+        names = [pair.split("=", 1)[0] for pair in cookie.split("; ")] if cookie else []
+        held = "its cookies" if self.cookies_given else "the placeholder session cookie"
+        if not sends_credentials:
+            sent = "no cookies (this credentials mode sends none to this URL)"
+        elif cookie is None:
+            sent = "the Cookie given with -H (the visitor model is bypassed)"
+        elif names:
+            sent = f"{held} {', '.join(names)}"
+        else:
+            sent = f"none of {held} (this browser does not attach them to this request)"
+        return f"{PROFILE_NAMES[self.profile]}, sending {sent}"
+
+    def without_secrets(self) -> Visitor:
+        """The visitor as a report keeps it: the given cookies' values replaced by ****."""
+        if not self.cookies_given:
+            return self
+        return replace(self, cookies=tuple(replace(c, value="****") for c in self.cookies))
+
+    def secrets(self) -> tuple[str, ...]:
+        """The values of the cookies given (masked in every output); the placeholder's is none."""
+        return tuple(c.value for c in self.cookies) if self.cookies_given else ()
+
+    def statement(self) -> str:
+        """One line for a report's head: whose browser the verdicts are about."""
+        if self.bypassed:
+            session = "the Cookie of -H on every request, preflights included (model bypassed)"
+        elif self.cookies_given:
+            session = "logged in with " + ", ".join(cookie.describe() for cookie in self.cookies)
+        else:
+            session = "logged in, session cookie assumed SameSite=None; Secure (no --cookie)"
+        verdicts = f"verdicts as {self.profile} ({PROFILE_NAMES[self.profile]})"
+        others = ", ".join(self.profiles[1:])
+        return f"{session} · {verdicts}" + (f" · exposure also for {others}" if others else "")
 
 
 def parse_cookie(text: str) -> Cookie:
@@ -137,6 +182,32 @@ def parse_cookie(text: str) -> Cookie:
 def _shown(text: str) -> str:
     """A --cookie value in an error: its name only, never its value."""
     return text.split("=", 1)[0] + "=****" if "=" in text else text
+
+
+def user_agent_of(text: str) -> str:
+    """A `--user-agent` value: `chrome` for Chrome Stable's own, or the string as given."""
+    if text.strip().lower() == "chrome":
+        return CHROME_USER_AGENT
+    if not text.strip() or any(c in text for c in "\r\n\0"):
+        raise UsageError("--user-agent: give 'chrome' or a one-line User-Agent string")
+    return text.strip()
+
+
+def visitor_of(
+    cookies: tuple[Cookie, ...] = (),
+    profiles: tuple[Profile, ...] = (),
+    user_agent: str | None = None,
+) -> Visitor:
+    """The visitor of a run: the cookies and profiles given (the placeholder session and every
+    profile when none are), the first given profile first."""
+    chosen = tuple(dict.fromkeys(profiles))
+    return Visitor(
+        profiles=chosen or PROFILES,
+        cookies=cookies or (PLACEHOLDER_COOKIE,),
+        user_agent=user_agent,
+        cookies_given=bool(cookies),
+        profiles_given=bool(chosen),
+    )
 
 
 def parse_profile(text: str) -> Profile:

@@ -8,7 +8,7 @@ could not be audited, and one that passed. The values are chosen to exercise eac
 from __future__ import annotations
 
 from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
-from corscheck.evaluate import Evidence, Finding, ProbeResult
+from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult
 from corscheck.headers import HeaderList
 from corscheck.masking import masked, secrets_in
 from corscheck.plan import ALLOWED, PlannedProbe
@@ -16,6 +16,13 @@ from corscheck.policy import MaxAge, build_policy
 from corscheck.report.model import Report, TargetErrorRecord, TargetReport
 from corscheck.rules import ALLOWED_METHOD_REFUSED, MISSING_VARY, UNTRUSTED_ORIGIN
 from corscheck.target import SourceLocation
+from corscheck.visitor import parse_cookie, visitor_of
+
+# The visitor of the run: a session cookie given with --cookie (its value masked in every format).
+VISITOR = visitor_of(
+    (parse_cookie("session=s3cr3t-cookie; SameSite=None; Secure"),),
+    ("chrome", "chrome-no-3pc", "firefox"),
+)
 
 SECRET = "tok-5ecr3t-canary"  # must never appear in any output
 API_KEY = "key-canary-42"
@@ -142,12 +149,21 @@ def fixed_report() -> Report:
                 response_lines=leaked_lines,
                 related=("https://app.example.com_.corscheck-attacker.example",),
                 sent_method="GET",
-                sent_lines=(("Origin", ATTACKER),),
+                sent_lines=(
+                    ("Origin", ATTACKER),
+                    ("Sec-Fetch-Site", "cross-site"),
+                    ("Cookie", "session=s3cr3t-cookie"),
+                ),
             ),
             notes=(
                 "The server's check looks like origin.startswith(allowed): 100% a prefix match.",
             ),
             fix=UNTRUSTED_ORIGIN.fix,
+            exposure=(
+                Exposure("chrome", (ATTACKER,), (), 200, 1),
+                Exposure("chrome-no-3pc", (), (ATTACKER,)),
+                Exposure("firefox", (), (ATTACKER,)),
+            ),
         ),
         Finding(
             ALLOWED_METHOD_REFUSED,
@@ -207,5 +223,6 @@ def fixed_report() -> Report:
             TargetReport(STATUS, None, requests_sent=2),
         ),
         warnings=("policy origin 'https://APP.example.com' written as https://app.example.com",),
+        visitor=VISITOR.without_secrets(),
     )
-    return masked(report, secrets_in([USERS], HEADERS))
+    return masked(report, secrets_in([USERS], HEADERS, VISITOR.secrets()))

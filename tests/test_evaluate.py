@@ -1056,11 +1056,13 @@ def test_evidence_of_a_preflight_finding_shows_the_request_sent() -> None:
     assert evidence.sent_lines == (
         ("Origin", APP),
         ("Access-Control-Request-Method", "DELETE"),
+        ("Sec-Fetch-Site", "same-site"),  # what a server may branch on is shown too
     )
     assert evidence.sent_request() == [
         "OPTIONS (preflight)",
         f"Origin: {APP}",
         "Access-Control-Request-Method: DELETE",
+        "Sec-Fetch-Site: same-site",
     ]
     assert evidence.response_lines == (
         ("Access-Control-Allow-Origin", APP),
@@ -1074,7 +1076,11 @@ def test_evidence_of_an_actual_response() -> None:
     (finding,) = audit(None, ANY)
     evidence = finding.evidence
     assert evidence.step == "actual" and evidence.sent_method == "GET"
-    assert evidence.sent_request() == ["GET (actual request)", f"Origin: {EVIL}"]
+    assert evidence.sent_request() == [
+        "GET (actual request)",
+        f"Origin: {EVIL}",
+        "Sec-Fetch-Site: cross-site",
+    ]
     assert evidence.response() == [
         "actual → 200",
         f"Access-Control-Allow-Origin: {EVIL}",
@@ -1235,7 +1241,7 @@ def test_evidence_shows_every_cors_line_of_its_step_and_nothing_else() -> None:
             "actual",
             200,
             "GET",
-            (("Origin", APP),),
+            (("Origin", APP), ("Sec-Fetch-Site", "same-site")),
             (
                 ("Access-Control-Allow-Origin", APP),
                 ("Access-Control-Allow-Credentials", "true"),
@@ -1253,7 +1259,11 @@ def test_evidence_shows_every_cors_line_of_its_step_and_nothing_else() -> None:
             "preflight",
             204,
             "OPTIONS",
-            (("Origin", APP), ("Access-Control-Request-Method", "DELETE")),
+            (
+                ("Origin", APP),
+                ("Access-Control-Request-Method", "DELETE"),
+                ("Sec-Fetch-Site", "same-site"),
+            ),
             (
                 ("Access-Control-Allow-Origin", APP),
                 ("Access-Control-Allow-Credentials", "true"),
@@ -1286,6 +1296,7 @@ def test_authorization_by_wildcard_is_one_finding_on_the_preflight() -> None:
                 ("Origin", APP),
                 ("Access-Control-Request-Method", "GET"),
                 ("Access-Control-Request-Headers", "authorization"),
+                ("Sec-Fetch-Site", "same-site"),
             ),
             (
                 ("Access-Control-Allow-Origin", APP),

@@ -31,7 +31,9 @@ from corscheck.commands.options import (
     TARGETS,
     AppOption,
     BaseUrlOption,
+    BrowserOption,
     ColorOption,
+    CookieOption,
     FailOnOption,
     FormatOption,
     HeaderOption,
@@ -41,6 +43,7 @@ from corscheck.commands.options import (
     ProxyOption,
     QuietOption,
     TimeoutOption,
+    UserAgentOption,
     at_least,
     check_format,
     checked_proxy,
@@ -270,6 +273,9 @@ def audit(
             rich_help_panel=REQUESTS,
         ),
     ] = None,
+    cookie: CookieOption = None,
+    browser: BrowserOption = None,
+    user_agent: UserAgentOption = None,
     header: HeaderOption = None,
     send_unsafe: Annotated[
         bool,
@@ -375,6 +381,9 @@ def audit(
             framework=framework,
             ignore_rules=tuple(ignore_rule or ()),
             shard=_shard(shard_spec),
+            cookies=tuple(cookie or ()),
+            browsers=tuple(browser or ()),
+            user_agent=user_agent,
         )
         request = _AuditInputs(urls, input_file, openapi_source, app_spec, base_url, print_policy)
         loaded, app_base_url, config = _resolve_inputs(request, flags, policy_path, baseline_path)

@@ -21,9 +21,10 @@ class ProbeFormat(StrEnum):
 
 
 # Help panels, in the order `audit --help` shows them.
-TARGETS, POLICY, REQUESTS, POLITENESS, OUTPUT, IN_PROCESS = (
+TARGETS, POLICY, VISITOR, REQUESTS, POLITENESS, OUTPUT, IN_PROCESS = (
     "Targets",
     "Policy",
+    "Visitor",
     "Requests",
     "Politeness",
     "Output",
@@ -79,6 +80,39 @@ HeaderOption = Annotated[
         help="Audit sends it with every request, probe as a fetch() header (repeat); secrets "
         "are masked in output.",
         rich_help_panel=REQUESTS,
+    ),
+]
+# Whose browser the verdicts are about (visitor.py); `audit` and `probe` share them.
+CookieOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cookie",
+        metavar="'NAME=VALUE; ATTRIBUTES'",
+        help="A cookie the visitor's browser holds for the API, as its Set-Cookie line (repeat); "
+        "sent where that browser would send it, masked in output. Without it: a placeholder "
+        "SameSite=None session.",
+        rich_help_panel=VISITOR,
+    ),
+]
+BrowserOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--browser",
+        metavar="PROFILE",
+        help="chrome (third-party cookies allowed), chrome-no-3pc, firefox or safari (repeat; the "
+        "first decides verdicts and severity). Default: chrome, with the others' exposure shown.",
+        rich_help_panel=VISITOR,
+    ),
+]
+UserAgentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user-agent",
+        metavar="chrome|STRING",
+        help="Send Chrome's User-Agent (chrome) or this one, e.g. for a WAF that turns tools "
+        "away (default: corscheck/VERSION, so that operators can tell an audit in their logs).",
+        show_default=False,
+        rich_help_panel=VISITOR,
     ),
 ]
 TimeoutOption = Annotated[

@@ -15,13 +15,16 @@ from corscheck.commands.options import (
     OUTPUT,
     AppOption,
     BaseUrlOption,
+    BrowserOption,
     ColorOption,
+    CookieOption,
     HeaderOption,
     InsecureOption,
     NoProxyOption,
     ProbeFormat,
     ProxyOption,
     TimeoutOption,
+    UserAgentOption,
     checked_proxy,
     parse_header,
     under,
@@ -72,6 +75,9 @@ def probe(
         bool,
         typer.Option("--send-unsafe", help="Send an unsafe actual request (POST, PUT, …) too."),
     ] = False,
+    cookie: CookieOption = None,
+    browser: BrowserOption = None,
+    user_agent: UserAgentOption = None,
     fmt: Annotated[
         ProbeFormat,
         typer.Option(
@@ -93,8 +99,9 @@ def probe(
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
     try:
         from corscheck.browser import Probe
+        from corscheck.config import Flags, resolve
         from corscheck.headers import serialize_origin
-        from corscheck.probe import PROBE_OPTIONS, run_probe
+        from corscheck.probe import PROBE_OPTIONS, run_probe, visitor_probe
         from corscheck.runner import run_async
         from corscheck.target import validate_url
 
@@ -110,13 +117,24 @@ def probe(
         target = validate_url(url)
         page_origin = "null" if origin.strip() == "null" else serialize_origin(origin.strip())
         page_headers, extra = _split_probe_headers(list(header or []))
-        the_probe = Probe(
-            url=target,
-            origin=page_origin,
-            method=method,
-            headers=page_headers,
-            credentials="include" if credentials else "same-origin",
-            extra_headers=extra,
+        config = resolve(
+            Flags(
+                cookies=tuple(cookie or ()),
+                browsers=tuple(browser or ()),
+                user_agent=user_agent,
+                headers=extra,
+            )
+        )
+        the_probe, visitor_line = visitor_probe(
+            Probe(
+                url=target,
+                origin=page_origin,
+                method=method,
+                headers=page_headers,
+                credentials="include" if credentials else "same-origin",
+                extra_headers=config.extra_headers,
+            ),
+            config.visitor,
         )
         options = replace(
             PROBE_OPTIONS,
@@ -126,7 +144,10 @@ def probe(
             proxy=proxy,
             trust_env=trust_env,
         )
-        result = run_async(run_probe(the_probe, options, app=loaded, base_url=base_url))
+        result = run_async(
+            run_probe(the_probe, options, app=loaded, base_url=base_url, visitor=config.visitor)
+        )
+        result = replace(result, visitor=visitor_line)
     except CorscheckError as error:
         fail_with(error)
     except (typer.Exit, typer.Abort):

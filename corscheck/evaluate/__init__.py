@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from corscheck import rules
 from corscheck.evaluate.expectations import expectation, judge_results, outcome_of
-from corscheck.evaluate.exposure import with_exposure
+from corscheck.evaluate.exposure import exposure_lines, with_exposure
 from corscheck.evaluate.hygiene import hygiene_findings, max_age_seconds, private_network_findings
 from corscheck.evaluate.model import (
     FINGERPRINT_VERSION,
@@ -43,6 +43,7 @@ __all__ = [
     "Suppression",
     "evaluate",
     "expectation",
+    "exposure_lines",
     "fingerprint",
     "judge_results",
     "max_age_seconds",

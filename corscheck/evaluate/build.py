@@ -13,6 +13,7 @@ from corscheck.evaluate.model import Evidence, Finding, ProbeResult
 from corscheck.fixes import fix_for_reason
 from corscheck.headers import HeaderLine
 from corscheck.rules import Rule, Severity
+from corscheck.visitor import PLACEHOLDER_NAME
 
 _CORS_HEADERS = (
     "access-control-allow-origin",
@@ -45,11 +46,18 @@ def make_finding(
         and hop.kind == "actual"
         and not 200 <= hop.response.status < 300
     ):
-        # A permissive error page leaks less than a permissive 200 with data.
-        severity = rules.lower_severity(severity)
-        notes.append(
-            f"severity lowered: the response was {hop.response.status}, not a success with data"
-        )
+        status = hop.response.status
+        if status in (401, 403) and PLACEHOLDER_NAME + "=" in (result.planned.probe.cookie or ""):
+            # The server turned away the placeholder, not the visitor: a logged-in visitor's real
+            # session cookie gets the answer a logged-in user gets.
+            notes.append(
+                f"the response was {status} to corscheck's placeholder session cookie; give the "
+                "real one with --cookie to see what a logged-in visitor's page reads"
+            )
+        else:
+            # A permissive error page leaks less than a permissive 200 with data.
+            severity = rules.lower_severity(severity)
+            notes.append(f"severity lowered: the response was {status}, not a success with data")
     if not result.verdict.actual_checked:
         notes.append(
             "the unsafe actual request was not sent (--send-unsafe); judged on the preflight"
@@ -80,8 +88,13 @@ def make_finding(
 
 
 def _is_cors_request_line(line: HeaderLine) -> bool:
+    """The request lines a finding shows: what the server's CORS answer may depend on."""
     name = line[0].lower()
-    return name == "origin" or name.startswith("access-control-request-")
+    return name in _SHOWN_REQUEST_HEADERS or name.startswith("access-control-request-")
+
+
+# Origin, and what a server may branch on besides it: the visitor's cookies and Fetch Metadata.
+_SHOWN_REQUEST_HEADERS = frozenset({"origin", "cookie", "sec-fetch-site"})
 
 
 def evidence_hop(exchange: Exchange, step: str | None) -> Hop | None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from corscheck.evaluate.build import final_response
 from corscheck.evaluate.model import Exposure, Finding, ProbeResult, carries_credentials
 from corscheck.plan import ALLOWED
-from corscheck.visitor import Profile
+from corscheck.visitor import Profile, fetch_site
 
 
 def with_exposure(
@@ -34,14 +34,34 @@ def with_exposure(
     for profile in profiles:
         seen = [r for r in reads if r.planned.seen_by(profile)]
         with_cookies = [r for r in seen if carries_credentials(r.planned.probe)]
+        # Cross-site first: those are any site the visitor opens; the finding's own witness leads.
+        with_cookies.sort(
+            key=lambda r: (
+                fetch_site(r.planned.probe.origin, target) != "cross-site",
+                r.planned.probe.origin != finding.evidence.origin,
+            )
+        )
         without = [r for r in seen if not carries_credentials(r.planned.probe)]
         hop = final_response(with_cookies[0].exchange) if with_cookies else None
+        read_with = tuple(dict.fromkeys(r.planned.probe.origin for r in with_cookies))
         exposures.append(
             Exposure(
                 profile,
-                tuple(dict.fromkeys(r.planned.probe.origin for r in with_cookies)),
+                read_with,
                 tuple(dict.fromkeys(r.planned.probe.origin for r in without)),
                 hop.response.status if hop is not None else None,
+                sum(fetch_site(origin, target) == "cross-site" for origin in read_with),
             )
         )
+    if not any(e.with_cookies or e.without_cookies for e in exposures):
+        return finding  # nothing read with credentials in any browser: nothing to tell apart
     return replace(finding, exposure=tuple(exposures))
+
+
+def exposure_lines(finding: Finding) -> list[tuple[str, str]]:
+    """The finding's exposure as a report shows it: the profiles that expose the same, together
+    ("chrome-no-3pc, firefox, safari"), each with its summary, in the visitor's order."""
+    grouped: dict[str, list[str]] = {}
+    for exposure in finding.exposure:
+        grouped.setdefault(exposure.summary(), []).append(exposure.profile)
+    return [(", ".join(profiles), summary) for summary, profiles in grouped.items()]

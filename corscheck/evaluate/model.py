@@ -17,6 +17,7 @@ from corscheck.browser import (
 )
 from corscheck.headers import DEFAULT_PORTS, HeaderLine
 from corscheck.plan import ALLOWED, PlannedProbe
+from corscheck.report.wording import plural
 from corscheck.rules import Rule, Severity
 
 # "same-origin": the page is on the target's own origin, so no CORS applies and nothing is compared.
@@ -94,21 +95,35 @@ class Exposure:
     of a response read with cookies (visitor.py decides which cookies each profile sends)."""
 
     profile: str
-    with_cookies: tuple[str, ...] = ()
+    with_cookies: tuple[str, ...] = ()  # cross-site ones first
     without_cookies: tuple[str, ...] = ()
     status: int | None = None
+    cross_site: int = 0  # how many of `with_cookies` are cross-site (the first ones)
 
     def summary(self) -> str:
         """One line: who reads what in this profile."""
+        status = f", status {self.status}" if self.status is not None else ""
+        same_site = len(self.with_cookies) - self.cross_site
+        if self.cross_site:
+            return (
+                f"{plural(self.cross_site, 'cross-site origin')} read with the visitor's cookies "
+                f"(e.g. {self.with_cookies[0]}{status})"
+                + (f"; {same_site} same-site too" if same_site else "")
+            )
         if self.with_cookies:
-            status = f" (status {self.status})" if self.status is not None else ""
-            more = len(self.with_cookies) - 1
-            others = f" and {more} more" if more else ""
-            return f"{self.with_cookies[0]}{others} read with the visitor's cookies{status}"
+            without = (
+                f"; {plural(len(self.without_cookies), 'other origin')} read only without them"
+                if self.without_cookies
+                else ""
+            )
+            return (
+                f"only same-site pages read with the visitor's cookies (e.g. "
+                f"{self.with_cookies[0]}{status}){without}"
+            )
         if self.without_cookies:
             return (
-                f"{len(self.without_cookies)} origin(s) read, but without the visitor's cookies "
-                "(this browser does not send them there)"
+                f"{plural(len(self.without_cookies), 'origin')} read, but only without the "
+                "visitor's cookies (this browser does not send them there)"
             )
         return "no crafted origin reads"
 

@@ -63,6 +63,9 @@ def origin_findings(
         rule = rules.ANY_ORIGIN_WITH_CREDENTIALS if credentialed else rules.ANY_ORIGIN
         witness = (credentialed or reflected_any)[0]
         others = sorted({r.planned.probe.origin for r in leaks} - {witness.planned.probe.origin})
+        # Cross-site pages read with the visitor's cookies: any site the user visits. Same-site
+        # ones only: a page on the API's own site, reached through a takeover or an XSS there.
+        same_site_only = bool(credentialed) and _site_words(witness, target) != ""
         finding = make_finding(
             rule,
             target,
@@ -71,6 +74,7 @@ def origin_findings(
             + (" with credentials" if credentialed else "")
             + f"; {len(others)} other crafted origins got through too",
             related=tuple(others),
+            base=rules.lower_severity(rule.severity) if same_site_only else None,
         )
         findings.append(_with_cookie_note(finding, leaks, target))
         return findings

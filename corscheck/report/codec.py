@@ -18,6 +18,7 @@ from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
 from corscheck.errors import UsageError
 from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult, Suppression
 from corscheck.headers import HeaderList
+from corscheck.masking import MASK
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.report.model import (
@@ -31,6 +32,7 @@ from corscheck.report.model import (
 )
 from corscheck.rules import RULES_BY_ID, SEVERITIES
 from corscheck.target import Route, SourceLocation
+from corscheck.visitor import PLACEHOLDER_COOKIE, Cookie, Visitor
 
 # --- encoding ------------------------------------------------------------------------------------
 
@@ -52,6 +54,7 @@ def encode_probe_report(report: ProbeReport) -> dict[str, Any]:
         "browser": verdict_to_dict(report.verdict),
         "request": request_to_dict(report.probe),
         "exchange": exchange_to_dict(report.exchange),
+        "visitor": report.visitor,
     }
 
 
@@ -60,7 +63,11 @@ def head_to_dict(report: Report) -> dict[str, Any]:
         "schema": SCHEMA,
         "tool": {"name": "corscheck", "version": report.version},
         "generated_at": report.generated_at,
-        "settings": {"depth": report.depth, "fail_on": report.fail_on},
+        "settings": {
+            "depth": report.depth,
+            "fail_on": report.fail_on,
+            **({"visitor": visitor_to_dict(report.visitor)} if report.visitor else {}),
+        },
         "warnings": list(report.warnings),
     }
 
@@ -260,6 +267,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
                 "with_cookies": list(e.with_cookies),
                 "without_cookies": list(e.without_cookies),
                 "status": e.status,
+                "cross_site": e.cross_site,
                 "summary": e.summary(),
             }
             for e in finding.exposure
@@ -284,6 +292,52 @@ def read_report_file(path: str, label: str = "") -> dict[str, Any]:
     return data
 
 
+def visitor_to_dict(visitor: Visitor) -> dict[str, Any]:
+    """Whose browser the verdicts are about; cookies by name and attributes, never by value."""
+    return {
+        "browsers": list(visitor.profiles),
+        "browsers_given": visitor.profiles_given,
+        "cookies": [
+            {
+                "name": c.name,
+                "same_site": c.same_site,
+                "secure": c.secure,
+                "partitioned": c.partitioned,
+                "path": c.path,
+                "domain": c.domain,
+            }
+            for c in visitor.cookies
+        ],
+        "cookies_assumed": not visitor.cookies_given,
+        "cookie_header_given": visitor.bypassed,
+        "user_agent": visitor.user_agent,
+        "statement": visitor.statement(),
+    }
+
+
+def decode_visitor(data: dict[str, Any]) -> Visitor:
+    cookies = tuple(
+        Cookie(
+            c["name"],
+            PLACEHOLDER_COOKIE.value if data["cookies_assumed"] else MASK,
+            c["same_site"],
+            c["secure"],
+            c["partitioned"],
+            c["path"],
+            c["domain"],
+        )
+        for c in data["cookies"]
+    )
+    return Visitor(
+        profiles=tuple(data["browsers"]),
+        cookies=cookies,
+        user_agent=data["user_agent"],
+        cookies_given=not data["cookies_assumed"],
+        profiles_given=data["browsers_given"],
+        bypassed=data["cookie_header_given"],
+    )
+
+
 def decode_report(data: dict[str, Any]) -> Report:
     """The report model back from its JSON form: `decode_report(encode_report(r)) == r`."""
     return Report(
@@ -291,6 +345,9 @@ def decode_report(data: dict[str, Any]) -> Report:
         generated_at=data["generated_at"],
         depth=data["settings"]["depth"],
         fail_on=data["settings"]["fail_on"],
+        visitor=decode_visitor(data["settings"]["visitor"])
+        if "visitor" in data["settings"]
+        else None,
         targets=tuple(decode_target(t) for t in data["targets"]),
         warnings=tuple(data.get("warnings", ())),
         ignores=tuple(
@@ -473,7 +530,11 @@ def decode_finding(item: dict[str, Any]) -> Finding:
         baseline=baseline,
         exposure=tuple(
             Exposure(
-                e["profile"], tuple(e["with_cookies"]), tuple(e["without_cookies"]), e["status"]
+                e["profile"],
+                tuple(e["with_cookies"]),
+                tuple(e["without_cookies"]),
+                e["status"],
+                e.get("cross_site", 0),
             )
             for e in item.get("exposure", ())
         ),

@@ -12,7 +12,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from corscheck.evaluate import Finding, ProbeResult
+from corscheck.evaluate import Finding, ProbeResult, exposure_lines
 from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
 from corscheck.report.wording import plural
 from corscheck.rules import Rule, severity_rank
@@ -50,6 +50,8 @@ def _tidy(text: str) -> str:
 
 def renderables(report: Report, *, verbose: bool = False, width: int = 100) -> list[RenderableType]:
     parts: list[RenderableType] = [_header(report)]
+    if report.visitor is not None:
+        parts.append(Text(f"visitor: {report.visitor.statement()}", style="dim"))
     parts += [Text(f"warning: {w}", style="yellow") for w in report.all_warnings()]
     if len(report.targets) > _MAX_TARGETS_IN_FULL and not verbose:
         parts += _large_run(report)
@@ -218,6 +220,8 @@ def _finding(finding: Finding) -> RenderableType:
         shown = ", ".join(ev.related[:_MAX_RELATED])
         more = len(ev.related) - _MAX_RELATED
         grid.add_row("", "also", Text(shown + (f" (+{more} more)" if more > 0 else "")))
+    for n, (profiles, summary) in enumerate(exposure_lines(finding)):
+        grid.add_row("", "" if n else "browsers", Text(f"{profiles}: {summary}"))
     for note in finding.notes:
         grid.add_row("", "note", Text(note))
     grid.add_row("", Text("fix", style="green"), Text(finding.fix))
@@ -385,6 +389,8 @@ def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) 
             style="dim",
         )
     )
+    if result.visitor:
+        console.print(Text(f"visitor: {result.visitor}", style="dim"))
     if verdict.reason:
         console.print(Text(f"reason: {verdict.reason}", style="bold"))
     for note in verdict.notes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from corscheck.evaluate import Finding, ProbeResult
+from corscheck.evaluate import Finding, ProbeResult, exposure_lines
 from corscheck.report.model import Report, TargetReport, probe_column
 from corscheck.rules import SEVERITIES
 
@@ -118,6 +118,11 @@ def render(report: Report) -> str:
         f"{escape(report.depth)} · {_plural(requests, 'request')} sent · fails on "
         f"{escape(report.fail_on)} · corscheck {escape(report.version)} · "
         f"{escape(report.generated_at)}</div>",
+        *(
+            [f"<div class='meta'>visitor: {escape(report.visitor.statement())}</div>"]
+            if report.visitor
+            else []
+        ),
         "<div class='counts'>",
         *(
             f"<div class='count'><b>{counts[s]}</b><span class='sev {s}'>{s}</span></div>"
@@ -209,6 +214,9 @@ def _finding(finding: Finding) -> str:
                 + (f" and {more} more" if more > 0 else ""),
             )
         )
+    if finding.exposure:
+        lines = (f"<b>{escape(p)}</b>: {escape(summary)}" for p, summary in exposure_lines(finding))
+        rows.append(("browsers", "<br>".join(lines)))
     rows += [("note", escape(note)) for note in finding.notes]
     if finding.suppressed is not None:
         why = finding.suppressed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from corscheck.evaluate import Finding, exposure_lines
 from corscheck.report.model import Report
 from corscheck.rules import SEVERITIES
 
@@ -33,6 +34,13 @@ def code(value: str) -> str:
     pad = " " if value.startswith("`") or value.endswith("`") else ""
     escaped = value.replace("|", "\\|")
     return f"{fence}{pad}{escaped}{pad}{fence}"
+
+
+def _exposure(finding: Finding) -> str:
+    """The finding's exposure per browser profile, as lines inside its table cell."""
+    return "".join(
+        f"<br>{profiles}: {text(summary)}" for profiles, summary in exposure_lines(finding)
+    )
 
 
 def render(report: Report) -> str:
@@ -62,6 +70,7 @@ def _render(report: Report, rows: int) -> str:
         f"{broken} not audited) · depth {report.depth} · fail on {report.fail_on} · "
         f"corscheck {text(report.version)}",
         "",
+        *([f"Visitor: {text(report.visitor.statement())}", ""] if report.visitor else []),
         "| " + " | ".join(s for s in SEVERITIES) + " | errors |",
         "|" + "---:|" * (len(SEVERITIES) + 1),
         "| " + " | ".join(str(counts[s]) for s in SEVERITIES) + f" | {report.error_count} |",
@@ -77,7 +86,7 @@ def _render(report: Report, rows: int) -> str:
             out.append(
                 f"| {_ICONS[finding.severity]} {finding.severity}{state} | `{finding.rule.id}` | "
                 f"{code(finding.target)}{routes.get(finding.target, '')} | "
-                f"{text(finding.message)} |"
+                f"{text(finding.message)}{_exposure(finding)} |"
             )
         if len(findings) > rows:
             out += ["", f"… and {len(findings) - rows} more findings in the JSON report."]

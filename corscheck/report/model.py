@@ -18,6 +18,7 @@ from corscheck.policy import Policy
 from corscheck.report.wording import plural
 from corscheck.rules import SEVERITIES, Severity, severity_rank
 from corscheck.target import Route, SourceLocation
+from corscheck.visitor import Visitor
 
 SCHEMA = "corscheck.report/1"
 MASK = "****"
@@ -121,6 +122,8 @@ class Report:
     baseline: BaselineRecord | None = None
     # The run stopped early (Ctrl-C, a closed stdout, an error): the targets done so far.
     partial: bool = False
+    # Whose browser the verdicts are about; cookie values are never kept here (codec writes names).
+    visitor: Visitor | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio's SIGINT handling reprs the main task's result, and the default
@@ -195,6 +198,7 @@ class ProbeReport:
     probe: Probe
     exchange: Exchange
     verdict: Verdict
+    visitor: str = ""  # whose browser the verdict is about (Visitor.probe_statement)
 
 
 class ReportSink(Protocol):

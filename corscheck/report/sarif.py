@@ -94,6 +94,8 @@ def _result(
             "security-severity": _SECURITY_SEVERITY[finding.severity],
             "origin": ev.origin,
             "related": list(ev.related),
+            # Per browser profile: who reads with the visitor's cookies (visitor.py).
+            "exposure": {e.profile: e.summary() for e in finding.exposure},
         },
     }
     if finding.suppressed is not None:
@@ -144,6 +146,11 @@ def render(report: Report) -> str:
         "invocations": [
             {
                 "executionSuccessful": report.error_count == 0,
+                **(
+                    {"properties": {"visitor": report.visitor.statement()}}
+                    if report.visitor
+                    else {}
+                ),
                 "toolExecutionNotifications": [
                     {"level": "error", "message": {"text": f"{t.url}: {e.kind}: {e.message}"}}
                     for t in report.targets

@@ -592,7 +592,7 @@ def _cookies(value: Any, lines: _Lines, environ: Mapping[str, str]) -> tuple[Coo
         try:
             cookies.append(parse_cookie(environ[variable]))
         except UsageError as error:
-            message = str(error).replace("--cookie", f"cookie from {variable}", 1)
+            message = f"{variable}: " + str(error).replace("--cookie ", "cookie ", 1)
             raise lines.error(message, "settings", "cookies") from None
     return tuple(cookies)
 

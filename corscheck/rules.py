@@ -172,12 +172,17 @@ AUTHORIZATION_BY_WILDCARD = _rule(
 )
 PRIVATE_NETWORK_UNTRUSTED = _rule(
     "private-network-untrusted",
-    "high",
+    "low",
     "over-permissive",
-    "Private network access is granted to an untrusted origin",
+    "A legacy private-network grant is given to an untrusted origin",
     """The preflight answers Access-Control-Allow-Private-Network: true to an origin outside the
-    policy. Any public website can then drive this private-network service from a visitor's browser.""",
-    """Send Access-Control-Allow-Private-Network: true only to the trusted origins that need it.""",
+    policy. Only Chromium 104-141 asked for and honoured this grant (Private Network Access). Chromium
+    142+ sends no such preflight and ignores the header: Local Network Access asks the visitor for a
+    permission instead, from secure pages only, and Firefox does the same; Safari never used it. The
+    grant still states a trust the policy does not, and browsers built on an older Chromium (pinned
+    enterprise builds, embedded WebViews) still act on it.""",
+    """Send Access-Control-Allow-Private-Network: true only to the trusted origins that need it, or
+    drop it: current browsers ask the visitor instead.""",
 )
 MAX_AGE_TOO_LONG = _rule(
     "preflight-cache-too-long",
@@ -263,11 +268,13 @@ EXPOSED_HEADER_MISSING = _rule(
 )
 PRIVATE_NETWORK_REFUSED = _rule(
     "private-network-refused",
-    "medium",
+    "low",
     "under-permissive",
-    "Private network access is refused to an allowed origin",
+    "A legacy private-network grant is refused to an allowed origin",
     """The policy allows private network access, but the preflight does not answer
-    Access-Control-Allow-Private-Network: true to an allowed origin.""",
+    Access-Control-Allow-Private-Network: true to an allowed origin. Only Chromium 104-141 sent this
+    preflight and needed the grant; Chromium 142+ and Firefox ask the visitor for a Local Network
+    Access permission instead and ignore the header, so today's browsers are not affected.""",
     """Answer Access-Control-Allow-Private-Network: true to preflights from allowed origins that carry
     Access-Control-Request-Private-Network: true.""",
 )

@@ -180,8 +180,9 @@ def parse_cookie(text: str) -> Cookie:
 
 
 def _shown(text: str) -> str:
-    """A --cookie value in an error: its name only, never its value."""
-    return text.split("=", 1)[0] + "=****" if "=" in text else text
+    """A --cookie value in an error: its name only, never its value (text without a name may be a
+    value pasted alone)."""
+    return text.split("=", 1)[0] + "=****" if "=" in text else "****"
 
 
 def user_agent_of(text: str) -> str:

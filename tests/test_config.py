@@ -293,3 +293,77 @@ def test_the_credentials_error_is_worded_where_each_value_came_from(
         resolve(Flags(policy=flags), ["https://api.example.com/"], load_policy_file(path))
     assert raised.value.key == "credentials"
     assert all(words in str(raised.value) for words in wording), str(raised.value)
+
+
+# --- the visitor: --cookie, --browser, --user-agent over [settings] ------------------------------------
+
+VISITOR_FILE = (
+    POLICY + '[settings]\ncookies = ["env:SESSION_COOKIE"]\nbrowsers = ["safari", "chrome"]\n'
+    'user-agent = "FileAgent/1"\n'
+)
+SESSION_LINE = "sid=from-env-123; SameSite=Lax; Secure"
+
+
+def _visitor_file(tmp_path: Path) -> Any:
+    path = tmp_path / "corscheck.toml"
+    path.write_text(VISITOR_FILE)
+    return load_policy_file(path, environ={"SESSION_COOKIE": SESSION_LINE})
+
+
+def test_the_visitor_comes_from_the_file_when_no_flag_says_otherwise(tmp_path: Path) -> None:
+    config = resolve(Flags(), ["https://api.example.com/x"], _visitor_file(tmp_path))
+    visitor = config.visitor
+    assert [c.pair for c in visitor.cookies] == ["sid=from-env-123"] and visitor.cookies_given
+    assert visitor.profiles == ("safari", "chrome") and visitor.profiles_given
+    assert visitor.user_agent == "FileAgent/1"
+    assert ("User-Agent", "FileAgent/1") in config.extra_headers
+
+
+def test_visitor_flags_beat_the_file(tmp_path: Path) -> None:
+    flags = Flags(
+        cookies=("other=1; SameSite=None; Secure",), browsers=("firefox",), user_agent="chrome"
+    )
+    config = resolve(flags, ["https://api.example.com/x"], _visitor_file(tmp_path))
+    assert [c.name for c in config.visitor.cookies] == ["other"]
+    assert config.visitor.profiles == ("firefox",)
+    assert config.visitor.user_agent is not None and "Chrome/" in config.visitor.user_agent
+
+
+def test_without_visitor_settings_the_placeholder_and_corscheck_agent() -> None:
+    config = resolve(Flags(), ["https://api.example.com/x"])
+    assert not config.visitor.cookies_given and config.visitor.user_agent is None
+    assert not any(n == "User-Agent" for n, _ in config.extra_headers)
+
+
+def test_a_user_agent_given_with_h_is_not_sent_twice() -> None:
+    flags = Flags(user_agent="chrome", headers=(("user-agent", "Mine/1"),))
+    config = resolve(flags, ["https://api.example.com/x"])
+    assert [v for n, v in config.extra_headers if n.lower() == "user-agent"] == ["Mine/1"]
+
+
+def test_a_cookie_given_with_h_bypasses_the_model() -> None:
+    config = resolve(Flags(headers=(("Cookie", "a=b"),)), ["https://api.example.com/x"])
+    assert config.visitor.bypassed
+
+
+@pytest.mark.parametrize(
+    ("settings", "environ", "message"),
+    [
+        ('cookies = ["sid=1"]', {}, 'give each cookie as "env:VARIABLE"'),
+        ('cookies = "env:X"', {}, "cookies must be a list"),
+        ('cookies = ["env:MISSING"]', {}, "environment variable MISSING is not set"),
+        ('cookies = ["env:X"]', {"X": "sid=1; SameSite=None"}, "X: cookie sid: browsers reject"),
+        ('browsers = ["edge"]', {}, "browsers must be a list of chrome, chrome-no-3pc"),
+        ("browsers = []", {}, "browsers must be a list"),
+        ("user-agent = 3", {}, 'user-agent must be "chrome" or a User-Agent string'),
+    ],
+)
+def test_bad_visitor_settings_are_one_clear_error(
+    tmp_path: Path, settings: str, environ: dict[str, str], message: str
+) -> None:
+    from corscheck.errors import PolicyError
+
+    path = tmp_path / "corscheck.toml"
+    path.write_text(POLICY + f"[settings]\n{settings}\n")
+    with pytest.raises(PolicyError, match=message):
+        load_policy_file(path, environ=environ)

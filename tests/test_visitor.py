@@ -3,10 +3,13 @@ the address space of a target, on plain data (issue 23)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from corscheck.errors import UsageError
 from corscheck.visitor import (
+    CHROME_USER_AGENT,
     PLACEHOLDER_COOKIE,
     PROFILES,
     Cookie,
@@ -18,6 +21,8 @@ from corscheck.visitor import (
     parse_cookie,
     referer,
     site_of,
+    user_agent_of,
+    visitor_of,
 )
 
 API = "https://api.example.com/v1/items"
@@ -154,9 +159,10 @@ def test_parse_cookie_refuses_what_browsers_refuse(text: str, message: str) -> N
     assert message in str(raised.value)
 
 
-def test_a_refused_cookie_never_shows_its_value() -> None:
+@pytest.mark.parametrize("text", ["bad name=s3cr3t-value", "s3cr3t-value", "=s3cr3t-value"])
+def test_a_refused_cookie_never_shows_its_value(text: str) -> None:
     with pytest.raises(UsageError) as raised:
-        parse_cookie("bad name=s3cr3t-value")
+        parse_cookie(text)
     assert "s3cr3t-value" not in str(raised.value)
 
 
@@ -182,3 +188,91 @@ def test_a_refused_cookie_never_shows_its_value() -> None:
 )
 def test_address_space(host: str, space: str) -> None:
     assert address_space(host) == space
+
+
+# --- the visitor of a run ----------------------------------------------------------------------------
+
+
+def test_without_cookies_or_browsers_the_visitor_is_the_assumed_session_in_every_profile() -> None:
+    visitor = visitor_of()
+    assert visitor.profiles == PROFILES and visitor.profile == "chrome"
+    assert visitor.cookies == (PLACEHOLDER_COOKIE,)
+    assert not visitor.cookies_given and not visitor.profiles_given
+    assert visitor.secrets() == ()  # the placeholder is no secret
+    assert visitor.user_agent is None  # corscheck's own
+    assert visitor.statement() == (
+        "logged in, session cookie assumed SameSite=None; Secure (no --cookie) · verdicts as "
+        "chrome (Chrome/Edge, third-party cookies allowed) · exposure also for chrome-no-3pc, "
+        "firefox, safari"
+    )
+
+
+def test_given_cookies_and_browsers_are_the_visitor() -> None:
+    lax = parse_cookie("sid=abc123; SameSite=Lax; Secure")
+    visitor = visitor_of((lax,), ("chrome-no-3pc", "chrome-no-3pc", "firefox"))
+    assert visitor.profiles == ("chrome-no-3pc", "firefox")  # repeats dropped, order kept
+    assert visitor.cookies_given and visitor.profiles_given
+    assert visitor.secrets() == ("abc123",)
+    assert visitor.statement() == (
+        "logged in with sid (SameSite=Lax; Secure) · verdicts as chrome-no-3pc (Chrome without "
+        "third-party cookies: Incognito, Chromium) · exposure also for firefox"
+    )
+    kept = visitor.without_secrets()
+    assert [c.value for c in kept.cookies] == ["****"] and kept.statement() == visitor.statement()
+    assert visitor_of().without_secrets() == visitor_of()
+
+
+def test_a_cookie_given_with_h_is_said_to_bypass_the_model() -> None:
+    visitor = replace(visitor_of(profiles=("safari",)), bypassed=True)
+    assert visitor.statement().startswith("the Cookie of -H on every request")
+    assert visitor.statement().endswith("verdicts as safari (Safari, third-party cookies blocked)")
+
+
+def test_describe_names_the_attributes_never_the_value() -> None:
+    cookie = parse_cookie("__Host-s=v4lue; Secure; Partitioned; SameSite=None; Path=/")
+    assert cookie.describe() == "__Host-s (SameSite=None; Secure; Partitioned)"
+    assert parse_cookie("s=v").describe() == "s (SameSite=Lax)"
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("chrome", CHROME_USER_AGENT),
+        ("Chrome", CHROME_USER_AGENT),
+        ("  MyScanner/2.0 ", "MyScanner/2.0"),
+    ],
+)
+def test_user_agent_of(given: str, sent: str) -> None:
+    assert user_agent_of(given) == sent
+
+
+@pytest.mark.parametrize("given", ["", "   ", "a\r\nX-Injected: 1", "a\nb", "a\0b"])
+def test_user_agent_of_refuses_what_is_not_one_line(given: str) -> None:
+    with pytest.raises(UsageError, match="--user-agent"):
+        user_agent_of(given)
+
+
+def test_chrome_user_agent_is_the_reduced_one_of_the_measured_version() -> None:
+    assert "Chrome/156.0.0.0 " in CHROME_USER_AGENT  # Chromium 156, as measured (issue 23)
+
+
+@pytest.mark.parametrize(
+    ("cookie", "sends", "line"),
+    [
+        ("sid=1", True, "Chrome/Edge, third-party cookies allowed, sending its cookies sid"),
+        ("", True, "sending none of its cookies (this browser does not attach them"),
+        (None, True, "sending the Cookie given with -H (the visitor model is bypassed)"),
+        ("sid=1", False, "sending no cookies (this credentials mode sends none to this URL)"),
+    ],
+)
+def test_probe_statement(cookie: str | None, sends: bool, line: str) -> None:
+    given = visitor_of((parse_cookie("sid=1"),))
+    assert line in given.probe_statement(cookie, sends)
+
+
+def test_probe_statement_of_the_placeholder() -> None:
+    assert (
+        visitor_of()
+        .probe_statement("__corscheck_session=1", True)
+        .endswith("sending the placeholder session cookie __corscheck_session")
+    )

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from corscheck import rules
 from corscheck.evaluate.expectations import expectation, judge_results, outcome_of
-from corscheck.evaluate.exposure import exposure_lines, with_exposure
+from corscheck.evaluate.exposure import exposure_lines, with_address_space, with_exposure
 from corscheck.evaluate.hygiene import hygiene_findings, max_age_seconds, private_network_findings
 from corscheck.evaluate.model import (
     FINGERPRINT_VERSION,
@@ -88,6 +88,7 @@ def evaluate(
         )
     if visitor is not None:
         findings = [with_exposure(f, target, every_profile, visitor.profiles) for f in findings]
+    findings = [with_address_space(f, target) for f in findings]
     # A fix for the browser's actual objection (_fix_for_reason) outranks the framework's knob.
     return [
         replace(f, fix=fix_for(f.rule.id, f.rule.fix, framework)) if f.fix == f.rule.fix else f

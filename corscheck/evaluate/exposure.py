@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from corscheck.evaluate.build import final_response
 from corscheck.evaluate.model import Exposure, Finding, ProbeResult, carries_credentials
 from corscheck.plan import ALLOWED
-from corscheck.visitor import Profile, fetch_site
+from corscheck.visitor import AddressSpace, Profile, address_space, fetch_site
 
 
 def with_exposure(
@@ -56,6 +57,28 @@ def with_exposure(
     if not any(e.with_cookies or e.without_cookies for e in exposures):
         return finding  # nothing read with credentials in any browser: nothing to tell apart
     return replace(finding, exposure=tuple(exposures))
+
+
+# Local Network Access: the less private the page's address space, the more a fetch() is gated.
+_PRIVACY: dict[AddressSpace, int] = {"public": 0, "local": 1, "loopback": 2}
+
+
+def with_address_space(finding: Finding, target: str) -> Finding:
+    """`finding` with a note when its evidence origin reaches the target only through Local Network
+    Access: a page in a less private address space than the target's (a public site and a loopback
+    or private API). The severity stands: a visitor can grant the permission."""
+    if finding.rule.direction != "over-permissive" or finding.evidence.origin == "null":
+        return finding
+    target_space = address_space(urlsplit(target).hostname or "")
+    page_host = urlsplit(finding.evidence.origin).hostname or ""
+    if _PRIVACY[address_space(page_host)] >= _PRIVACY[target_space]:
+        return finding
+    note = (
+        f"this API is on a {target_space} address: in Chromium 142+ and Firefox a public site's "
+        "page reaches it only once the visitor grants a Local Network Access permission, and "
+        "only from https (Safari does not ask); severity unchanged, as a visitor can grant it"
+    )
+    return replace(finding, notes=(*finding.notes, note))
 
 
 def exposure_lines(finding: Finding) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ reach it at all.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
@@ -220,6 +221,8 @@ def parse_profile(text: str) -> Profile:
 # --- sites -----------------------------------------------------------------------------------------
 
 
+# A run asks about the same few origins and URLs for every request it plans and sends.
+@lru_cache(maxsize=4096)
 def site_of(origin_or_url: str) -> tuple[str, str] | None:
     """The schemeful site (scheme, registrable domain or host) of an origin or URL; None for an
     opaque origin ("null") or one that does not parse."""
@@ -242,6 +245,7 @@ def site_of(origin_or_url: str) -> tuple[str, str] | None:
     return scheme, registrable_domain(host) or host
 
 
+@lru_cache(maxsize=4096)
 def fetch_site(page_origin: str, url: str) -> FetchSite:
     """Sec-Fetch-Site of a fetch() from a page on `page_origin` to `url` (schemeful, as Chromium)."""
     if page_origin == "null":
@@ -359,6 +363,7 @@ def cookie_header(cookies: tuple[Cookie, ...]) -> str:
 _SHARED_ADDRESSES = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: local to LNA
 
 
+@lru_cache(maxsize=1024)
 def address_space(host: str) -> AddressSpace:
     """The LNA address space of a target host: loopback (127.0.0.0/8, ::1, localhost), local
     (private, link-local and unique-local ranges, .local names) or public."""

@@ -25,17 +25,16 @@ reach it at all.
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
 from corscheck.errors import UsageError
-from corscheck.headers import is_token, parse_origin, serialize_origin
+from corscheck.headers import is_token, serialize_origin
 
 Profile = Literal["chrome", "chrome-no-3pc", "firefox", "safari"]
 PROFILES: tuple[Profile, ...] = get_args(Profile)
-DEFAULT_PROFILE: Profile = "chrome"
 PROFILE_NAMES: dict[Profile, str] = {
     "chrome": "Chrome/Edge, third-party cookies allowed",
     "chrome-no-3pc": "Chrome without third-party cookies: Incognito, Chromium",
@@ -225,31 +224,23 @@ def parse_profile(text: str) -> Profile:
 @lru_cache(maxsize=4096)
 def site_of(origin_or_url: str) -> tuple[str, str] | None:
     """The schemeful site (scheme, registrable domain or host) of an origin or URL; None for an
-    opaque origin ("null") or one that does not parse."""
+    opaque origin ("null") or one that does not parse. An IP address is its own site."""
     from corscheck.origins import registrable_domain
 
-    parsed = parse_origin(origin_or_url) if "/" not in origin_or_url.split("://", 1)[-1] else None
-    if parsed is None:
-        try:
-            parts = urlsplit(origin_or_url)
-        except ValueError:
-            return None
-        if not parts.scheme or not parts.hostname:
-            return None
-        scheme, host = parts.scheme.lower(), parts.hostname.lower()
-    else:
-        scheme, host, _ = parsed
-    host = host.strip("[]")
-    if _is_ip(host):
-        return scheme, host
-    return scheme, registrable_domain(host) or host
+    try:
+        parts = urlsplit(origin_or_url)
+        host = parts.hostname  # lowercased, without an IPv6 address's brackets
+    except ValueError:
+        return None
+    if not parts.scheme or not host:
+        return None
+    return parts.scheme.lower(), registrable_domain(host) or host
 
 
 @lru_cache(maxsize=4096)
 def fetch_site(page_origin: str, url: str) -> FetchSite:
-    """Sec-Fetch-Site of a fetch() from a page on `page_origin` to `url` (schemeful, as Chromium)."""
-    if page_origin == "null":
-        return "cross-site"
+    """Sec-Fetch-Site of a fetch() from a page on `page_origin` to `url` (schemeful, as Chromium);
+    an opaque origin ("null") is no origin and no site, so cross-site."""
     if _origin_of(page_origin) == _origin_of(url) is not None:
         return "same-origin"
     page_site, target_site = site_of(page_origin), site_of(url)
@@ -263,14 +254,6 @@ def _origin_of(url: str) -> str | None:
         return serialize_origin(url)
     except UsageError:
         return None
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 # --- what the browser adds --------------------------------------------------------------------------

@@ -69,8 +69,15 @@ MODULES: dict[str, list[str]] = {
     "origins": ["tests/test_origins.py", "tests/test_plan.py"],
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
     "plan": ["tests/test_plan.py", "tests/test_verdict_rules.py", "tests/test_evaluate.py"],
+    "visitor": ["tests/test_visitor.py", "tests/test_evaluate_visitor.py", "tests/test_plan.py"],
+    "evaluate.exposure": ["tests/test_evaluate_visitor.py", "tests/test_evaluate.py"],
     **{
-        module: ["tests/test_evaluate.py", "tests/test_fingerprints.py", "tests/test_fixes.py"]
+        module: [
+            "tests/test_evaluate.py",
+            "tests/test_evaluate_visitor.py",
+            "tests/test_fingerprints.py",
+            "tests/test_fixes.py",
+        ]
         for module in (
             "evaluate",
             "evaluate.model",

@@ -10,6 +10,7 @@ from browser.judge, as in test_evaluate.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -204,8 +205,6 @@ def test_a_page_in_the_same_address_space_is_not_gated() -> None:
     finding = by_rule(audit(reflect_any, visitor_of(), url=LOOPBACK_API))[
         "any-origin-with-credentials"
     ]
-    from dataclasses import replace
-
     from_loopback = replace(
         finding, evidence=replace(finding.evidence, origin="http://127.0.0.1:9")
     )
@@ -259,3 +258,64 @@ def test_a_finding_nothing_reads_with_credentials_has_no_exposure() -> None:
 
     (finding,) = [f for f in audit(wildcard, visitor_of()) if f.rule.id == "public-wildcard"]
     assert finding.exposure == ()
+
+
+# --- boundaries of the exposure and the address-space note -------------------------------------------
+
+
+def reflect_without_credentials(request: Request) -> Response:
+    origin = _header(request, "origin") or ""
+    lines = [f"Access-Control-Allow-Origin: {origin}", "Vary: Origin"]
+    return Response(204 if request.method == "OPTIONS" else 200, headers(*lines))
+
+
+def test_cross_site_readers_are_listed_before_same_site_ones() -> None:
+    finding = by_rule(audit(reflect_any, visitor_of((NONE_SESSION,))))[
+        "any-origin-with-credentials"
+    ]
+    chrome = finding.exposure[0]
+    kinds = [cross_site(o) for o in chrome.with_cookies]
+    assert kinds == sorted(kinds, reverse=True) and kinds.count(False) > 0
+    assert chrome.cross_site == kinds.count(True)
+
+
+def test_one_profile_reading_only_with_cookies_has_its_exposure() -> None:
+    finding = by_rule(audit(reflect_any, visitor_of((NONE_SESSION,), ("chrome",))))[
+        "any-origin-with-credentials"
+    ]
+    (chrome,) = finding.exposure
+    assert chrome.with_cookies and not chrome.without_cookies
+
+
+def test_origins_that_read_only_without_credentials_have_no_exposure() -> None:
+    finding = by_rule(audit(reflect_without_credentials, visitor_of()))["any-origin"]
+    assert finding.exposure == ()
+
+
+def test_findings_about_allowed_origins_have_no_exposure() -> None:
+    policy = build_policy(origins=[APP])  # no credentials in the policy; the server grants them
+    finding = by_rule(audit(reflect_any, visitor_of(), policy))["credentials-beyond-policy"]
+    assert finding.evidence.origin == APP and finding.exposure == ()
+
+
+def test_the_address_space_note_is_for_over_permissive_findings_from_real_pages() -> None:
+    policy = build_policy(origins=["https://app.example.com"], credentials=True)
+
+    def refuse_all(request: Request) -> Response:
+        return Response(204 if request.method == "OPTIONS" else 200, headers())
+
+    refused = audit(refuse_all, visitor_of(), policy, url=LOOPBACK_API)
+    assert refused and all(f.rule.direction == "under-permissive" for f in refused)
+    assert not any("Local Network Access" in n for f in refused for n in f.notes)
+    null = by_rule(audit(reflect_any, visitor_of(), url=LOOPBACK_API))
+    null_finding = replace(
+        null["any-origin-with-credentials"],
+        evidence=replace(null["any-origin-with-credentials"].evidence, origin="null"),
+        notes=(),
+    )
+    assert with_address_space(null_finding, LOOPBACK_API).notes == ()  # its page is not known
+
+
+def test_a_hygiene_finding_about_a_crafted_origin_has_no_exposure() -> None:
+    finding = by_rule(audit(starlette_052, visitor_of()))["wildcard-with-credentials"]
+    assert finding.evidence.origin == "null" and finding.exposure == ()

@@ -9,8 +9,10 @@ import pytest
 
 from corscheck.errors import UsageError
 from corscheck.visitor import (
+    ACCEPT_LANGUAGE,
     CHROME_USER_AGENT,
     PLACEHOLDER_COOKIE,
+    PROFILE_NAMES,
     PROFILES,
     Cookie,
     address_space,
@@ -19,6 +21,7 @@ from corscheck.visitor import (
     fetch_metadata,
     fetch_site,
     parse_cookie,
+    parse_profile,
     referer,
     site_of,
     user_agent_of,
@@ -276,3 +279,87 @@ def test_probe_statement_of_the_placeholder() -> None:
         .probe_statement("__corscheck_session=1", True)
         .endswith("sending the placeholder session cookie __corscheck_session")
     )
+
+
+# --- boundaries the mutation run asked for ------------------------------------------------------------
+
+
+def test_site_of_refuses_what_has_no_scheme_or_no_host() -> None:
+    assert site_of("http:///path") is None  # a scheme, no host
+    assert site_of("//api.example.com/x") is None  # a host, no scheme
+    assert site_of("http://[::1/") is None  # does not parse
+    assert site_of("https://127.0.0.1:8443") == ("https", "127.0.0.1")  # an IP is its own site
+
+
+def test_each_of_several_cookies_is_decided_on_its_own() -> None:
+    """A cookie that does not go never stops the ones after it."""
+    session = Cookie("s", "1", same_site="none", secure=True)
+    skipped = [
+        Cookie("d", "1", domain="other.example"),  # another domain
+        Cookie("p", "1", path="/elsewhere"),  # another path
+        Cookie("l", "1", same_site="lax"),  # Lax, cross-site
+    ]
+    page = "https://corscheck-attacker.example"
+    assert cookies_sent((*skipped, session), "chrome", page, API) == (session,)
+    secure_first = Cookie("x", "1", same_site="none", secure=True)
+    plain = "http://api.example.com/v1/items"
+    lax = Cookie("y", "2", same_site="lax")
+    assert cookies_sent((secure_first, lax), "chrome", "http://app.example.com", plain) == (lax,)
+
+
+def test_a_url_without_a_path_is_the_root_and_a_bad_url_gets_no_cookie() -> None:
+    root = Cookie("r", "1", same_site="lax")
+    assert cookies_sent(
+        (root,), "chrome", "https://app.example.com", "https://api.example.com"
+    ) == (root,)
+    assert cookies_sent((root,), "chrome", "https://app.example.com", "http://[::1/") == ()
+
+
+def test_path_match_outside_the_cookie_path() -> None:
+    api = Cookie("a", "1", same_site="lax", path="/api")
+    page = "https://app.example.com"
+    for path, sent in [("/api", True), ("/api/x", True), ("/apix", False), ("/other", False)]:
+        got = cookies_sent((api,), "chrome", page, f"https://api.example.com{path}")
+        assert bool(got) is sent, path
+
+
+def test_parse_cookie_path_and_domain_rules() -> None:
+    assert parse_cookie("s=1; Path=relative").path == "/"  # not a path: the default
+    assert parse_cookie("s=1; Path=/api").path == "/api"
+    assert parse_cookie("s=1; Domain=").domain is None  # empty: host-only
+    assert parse_cookie("s=1; Domain=.Example.COM").domain == "example.com"
+
+
+def test_errors_show_a_cookie_by_name_only() -> None:
+    with pytest.raises(UsageError, match=r"--cookie 'bad name=\*\*\*\*'"):
+        parse_cookie("bad name=s3cr3t")
+    with pytest.raises(UsageError, match=r"--cookie '\*\*\*\*'"):
+        parse_cookie("s3cr3t")
+
+
+def test_parse_profile() -> None:
+    assert [parse_profile(p) for p in PROFILES] == list(PROFILES)
+    with pytest.raises(UsageError, match="--browser 'edge' is not one of chrome, chrome-no-3pc"):
+        parse_profile("edge")
+
+
+def test_every_profile_has_a_name_in_reports() -> None:
+    assert set(PROFILE_NAMES) == set(PROFILES)
+    assert (
+        visitor_of(profiles=("firefox",))
+        .statement()
+        .endswith("verdicts as firefox (Firefox, Total Cookie Protection)")
+    )
+
+
+def test_the_browser_adds_chromiums_accept_language_and_the_placeholder_is_a_bare_one() -> None:
+    assert ACCEPT_LANGUAGE == "en-US,en;q=0.9"  # Chromium 156's default for an en-US profile
+    assert PLACEHOLDER_COOKIE.pair == "__corscheck_session=1"
+
+
+@pytest.mark.parametrize(
+    ("host", "space"),
+    [("[::1]", "loopback"), ("localhost.", "loopback"), ("printer.local.", "local")],
+)
+def test_address_space_of_written_forms(host: str, space: str) -> None:
+    assert address_space(host) == space

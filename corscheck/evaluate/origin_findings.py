@@ -72,7 +72,12 @@ def origin_findings(
             witness,
             f"{witness.planned.probe.origin}{_site_words(witness, target)} can read {target}"
             + (" with credentials" if credentialed else "")
-            + f"; {len(others)} other crafted origins got through too",
+            + (
+                f"; {len(others)} other crafted origins are granted too (cross-site ones read "
+                "without the visitor's cookies)"
+                if same_site_only
+                else f"; {len(others)} other crafted origins got through too"
+            ),
             related=tuple(others),
             base=rules.lower_severity(rule.severity) if same_site_only else None,
         )

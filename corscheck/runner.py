@@ -5,7 +5,6 @@ methods unsent without --send-unsafe."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Coroutine
 from functools import lru_cache
 from types import TracebackType
@@ -24,6 +23,7 @@ from corscheck.browser import (
 )
 from corscheck.config import RunOptions
 from corscheck.errors import TargetError
+from corscheck.pacing import TokenBucket
 from corscheck.plan import chain_of
 from corscheck.transport import Transport, network_transport
 
@@ -49,7 +49,7 @@ class Runner:
         self._transport = transport or network_transport(options)
         self._in_flight = asyncio.Semaphore(options.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
-        self._next_slot: dict[str, float] = {}
+        self._buckets: dict[str, tuple[TokenBucket, asyncio.Lock]] = {}
         self._sent = 0
 
     async def __aenter__(self) -> Runner:
@@ -128,14 +128,22 @@ class Runner:
         raise AssertionError("unreachable")
 
     async def _pace(self, host: str) -> None:
+        """Waits for the host's token bucket (pacing.py) to admit one request, in arrival order."""
         if self.options.rate is None:
             return
-        interval = 1.0 / self.options.rate
-        now = time.monotonic()
-        slot = max(now, self._next_slot.get(host, now))
-        self._next_slot[host] = slot + interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        bucket = self._buckets.get(host)
+        if bucket is None:
+            bucket = self._buckets[host] = (TokenBucket(self.options.rate), asyncio.Lock())
+        tokens, queue = bucket
+        async with queue:
+            # Bounded: each wait is as long as the bucket asks, so the next take succeeds unless
+            # the clock stood still; a clock that never moves is a bug, not a reason to spin.
+            for _ in range(1000):
+                wait = tokens.take()
+                if wait == 0.0:
+                    return
+                await asyncio.sleep(wait)
+        raise AssertionError("the rate limiter's clock does not advance")
 
 
 @lru_cache(maxsize=4096)

@@ -69,6 +69,7 @@ MODULES: dict[str, list[str]] = {
     "origins": ["tests/test_origins.py", "tests/test_plan.py"],
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
     "plan": ["tests/test_plan.py", "tests/test_verdict_rules.py", "tests/test_evaluate.py"],
+    "pacing": ["tests/test_pacing.py"],
     "visitor": ["tests/test_visitor.py", "tests/test_evaluate_visitor.py", "tests/test_plan.py"],
     "evaluate.exposure": ["tests/test_evaluate_visitor.py", "tests/test_evaluate.py"],
     **{

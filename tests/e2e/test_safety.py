@@ -3,6 +3,8 @@ every depth, with and without a policy; with it, the unsafe actual requests go o
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from typer.testing import CliRunner
 
@@ -64,23 +66,17 @@ def test_preflights_carry_no_credentials_but_user_headers_go_on_actual_requests(
     assert cookies == {None, PLACEHOLDER_COOKIE.pair}
 
 
-def test_rate_limit_holds_counted_by_the_server(cors_server: CorsServer) -> None:
-    """--rate N/s per host: the server sees at most N requests in any one-second window (plus the
-    first), whatever the concurrency. Counted from the server's own timestamps, not by timing us."""
+def test_rate_limit_paces_the_requests_of_a_run(cors_server: CorsServer) -> None:
+    """--rate N/s per host, end to end: the limiter is applied to every request, whatever the
+    concurrency. The promise itself (no window admits more than the bucket allows) is tested exactly
+    on an injected clock in test_pacing.py; here only a bound that load cannot break: N requests at
+    20/s with a bucket of one take at least (N - 1) / 20 seconds, however slow the machine."""
     cors_server.route("/api", options=Reply(204, REFLECT), actual=Reply(200, REFLECT))
-    args = [
-        "audit",
-        cors_server.url("/api"),
-        "--depth",
-        "thorough",
-        "--rate",
-        "20/s",
-        "--concurrency",
-        "50",
-    ]
-    assert CliRunner().invoke(app, [*args, "--fail-on", "never"]).exit_code == 0
-    times = sorted(r.received_at for r in cors_server.requests)
-    assert len(times) >= 40  # enough that an unthrottled run would burst past the limit
-    for i, start in enumerate(times):
-        in_window = [t for t in times[i:] if t - start < 1.0]
-        assert len(in_window) <= 21
+    args = ["audit", cors_server.url("/api"), "--depth", "quick", "--rate", "20/s"]
+    started = time.monotonic()
+    result = CliRunner().invoke(app, [*args, "--concurrency", "50", "--fail-on", "never"])
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0
+    sent = len(cors_server.requests)
+    assert sent >= 10  # enough that an unpaced run would finish in a fraction of the bound
+    assert elapsed >= (sent - 1) / 20

@@ -82,6 +82,7 @@ async def audit_targets(
         depth=depth,
         fail_on=config.fail_on,
         visitor=config.visitor.without_secrets(),
+        policy_statement=config.policy_statement,
         warnings=tuple(masked([*config.warnings, *(gate.warnings() if gate else [])], secrets)),
     )
     kept: list[TargetReport] = []

@@ -133,6 +133,8 @@ class AuditConfig:
     warnings: tuple[str, ...] = ()
     policy: Policy | None = None  # the [policy] that applies where no target says otherwise
     policy_source: str | None = None  # the policy file, as shown to the user
+    # What the verdicts are judged against, as the report's head says it (policy_statement).
+    policy_statement: str = "none: the safe baseline (no crafted origin may read)"
     ignores: tuple[Ignore, ...] = ()
     baseline: Baseline | None = None
     # Whose browser the verdicts are about: profiles and cookies (visitor.py). The default is the
@@ -158,6 +160,13 @@ def resolve(
     from corscheck.target import SourceLocation, Target
 
     settings: Mapping[str, Any] = policy_file.settings if policy_file else {}
+    shown = shown_policy_path or (policy_file.path if policy_file else None)
+    if policy_file is not None and policy_file.placeholder_line and not flags.policy.origins:
+        raise PolicyError(
+            f"{shown}:{policy_file.placeholder_line}: this [policy] is corscheck init's template: "
+            "list your front-ends in origins, then delete 'placeholder = true'",
+            key="placeholder",
+        )
 
     overrides = flags.policy.overrides()
     top = _effective_policy(policy_file.policy if policy_file else None, overrides)
@@ -166,7 +175,6 @@ def resolve(
     if flags.shard is not None:
         # An empty share is fine: its report has no targets, and merge joins it like the others.
         target_urls = shard(target_urls, *flags.shard)
-    shown = shown_policy_path or (policy_file.path if policy_file else None)
     targets = []
     for url in target_urls:
         declared = per_url.get(url)
@@ -203,6 +211,7 @@ def resolve(
         warnings=tuple(dict.fromkeys(w for t in targets if t.policy for w in t.policy.warnings)),
         policy=top,
         policy_source=shown,
+        policy_statement=policy_statement(policy_file, shown, bool(overrides), bool(routes)),
         ignores=tuple(ignores),
         baseline=baseline,
         visitor=visitor,
@@ -227,6 +236,23 @@ def resolve_visitor(flags: Flags, policy_file: PolicyFile | None = None) -> Visi
         tuple(parse_profile(name) for name in browsers),
         user_agent_of(user_agent) if user_agent else None,
     )
+
+
+def policy_statement(
+    policy_file: PolicyFile | None, shown: str | None, flags_given: bool, routes: bool
+) -> str:
+    """Where the policy of the run comes from, in a report's words."""
+    if policy_file is not None and (policy_file.policy is not None or policy_file.targets):
+        table = "[policy]" if policy_file.policy is not None else "[[targets]]"
+        line = f", line {policy_file.policy_line}" if policy_file.policy_line else ""
+        source = f"{shown} ({table}{line})" + (
+            " with command-line flags on top" if flags_given else ""
+        )
+    elif flags_given:
+        source = "command-line flags"
+    else:
+        return "none: the safe baseline (no crafted origin may read)"
+    return source + (", narrowed per route by the OpenAPI document" if routes else "")
 
 
 def route_policy(policy: Policy, route: Route) -> Policy:

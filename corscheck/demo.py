@@ -204,4 +204,9 @@ def demo_config(base: str) -> AuditConfig:
     """The demo's run: every route at `base`, against the policy it was meant to follow. The demo
     API is on loopback: never through a proxy."""
     targets = tuple(Target(url, DEMO_POLICY) for url in demo_urls(base))
-    return AuditConfig(targets, policy=DEMO_POLICY, options=RunOptions(trust_env=False))
+    return AuditConfig(
+        targets,
+        policy=DEMO_POLICY,
+        options=RunOptions(trust_env=False),
+        policy_statement="the demo API's intended policy (above)",
+    )

@@ -44,7 +44,7 @@ def merge_reports(paths: Sequence[str]) -> Report:
             seen[target.url] = path
     first = reports[0]
     warnings = list(dict.fromkeys(w for r in reports for w in r.warnings))
-    for setting in ("version", "depth", "fail_on", "visitor"):
+    for setting in ("version", "depth", "fail_on", "visitor", "policy_statement"):
         values = list(dict.fromkeys(_shown_setting(getattr(r, setting)) for r in reports))
         if len(values) > 1:
             warnings.append(
@@ -69,6 +69,7 @@ def merge_reports(paths: Sequence[str]) -> Report:
         _merged_baseline(reports),
         partial=any(r.partial for r in reports),
         visitor=first.visitor,
+        policy_statement=first.policy_statement,
     )
 
 

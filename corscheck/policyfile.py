@@ -27,6 +27,7 @@ POLICY_KEYS = {
     "credentials",
     "max-age",
     "private-network",
+    "placeholder",
 }
 SETTINGS_KEYS = {
     "depth",
@@ -61,6 +62,8 @@ class PolicyFile:
     # The line of the table the file's policy starts at, for reports that point into the file.
     policy_line: int | None = None
     ignores: tuple[Ignore, ...] = ()
+    # `placeholder = true` in [policy]: corscheck init's template, not yet edited (its line).
+    placeholder_line: int | None = None
 
 
 def find_policy_file(start: Path) -> Path | None:
@@ -231,6 +234,17 @@ def parse_policy_document(
     top = data.get("policy")
     policy = None
     policy_broken = False
+    placeholder_line = None
+    if isinstance(top, dict) and "placeholder" in top:
+        placeholder_line = lines.of("policy", "placeholder") or lines.of("policy")
+        if top["placeholder"] is not True:
+            lines.note(
+                lines.error(
+                    "placeholder must be true (init's template) or left out",
+                    "policy",
+                    "placeholder",
+                )
+            )
     if top is not None:
         policy_broken = True
         with lines.each():
@@ -259,7 +273,13 @@ def parse_policy_document(
         ignores = _ignores(data.get("ignore", []), lines)
     lines.raise_problems()
     return PolicyFile(
-        lines.name, policy, tuple(targets), checked_settings, lines.of("policy"), ignores
+        lines.name,
+        policy,
+        tuple(targets),
+        checked_settings,
+        lines.of("policy"),
+        ignores,
+        placeholder_line,
     )
 
 
@@ -656,10 +676,20 @@ TEMPLATE_HEAD = """\
 """
 
 
-def render_policy_file(policy: Policy, targets: Sequence[str] = (), pyproject: bool = False) -> str:
-    """A commented policy file (or a [tool.corscheck] block) that loads back to `policy`."""
+def render_policy_file(
+    policy: Policy, targets: Sequence[str] = (), pyproject: bool = False, placeholder: bool = False
+) -> str:
+    """A commented policy file (or a [tool.corscheck] block) that loads back to `policy`; with
+    `placeholder`, marked as the template that `audit` refuses until it is edited."""
     prefix = "tool.corscheck." if pyproject else ""
-    out = [TEMPLATE_HEAD, f"[{prefix}policy]", *policy_table(policy)]
+    out = [TEMPLATE_HEAD, f"[{prefix}policy]"]
+    if placeholder:
+        out += [
+            "# The origins below are examples. List your front-ends, then delete the next line:",
+            "# until then `corscheck audit` refuses to judge against this template.",
+            "placeholder = true",
+        ]
+    out += policy_table(policy)
     for url in targets:
         out += ["", f"[[{prefix}targets]]", f"url = {_toml_string(url)}"]
     out += [

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal, cast
 
 import pytest
@@ -57,6 +58,8 @@ def audit_report(
         policy=effective,
         framework=loaded.framework if loaded else None,
     )
+    if effective is not None:
+        config = replace(config, policy_statement="the policy given to the corscheck fixture")
     return run_async(run_config(config, app=loaded, base_url=base_url))
 
 

@@ -224,5 +224,6 @@ def fixed_report() -> Report:
         ),
         warnings=("policy origin 'https://APP.example.com' written as https://app.example.com",),
         visitor=VISITOR.without_secrets(),
+        policy_statement="corscheck.toml ([policy], line 3)",
     )
     return masked(report, secrets_in([USERS], HEADERS, VISITOR.secrets()))

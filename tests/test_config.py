@@ -367,3 +367,39 @@ def test_bad_visitor_settings_are_one_clear_error(
     path.write_text(POLICY + f"[settings]\n{settings}\n")
     with pytest.raises(PolicyError, match=message):
         load_policy_file(path, environ=environ)
+
+
+# --- what the run is judged against (issue 26, point 5) --------------------------------------------
+
+
+def test_the_policy_statement_names_the_file_the_flags_or_none(tmp_path: Path) -> None:
+    path = tmp_path / "corscheck.toml"
+    path.write_text(POLICY)
+    loaded = load_policy_file(path)
+    urls = ["https://api.example.com/x"]
+    flags = Flags(policy=PolicyFlags(origins=("https://b.example",)))
+    assert resolve(Flags(), urls, loaded, shown_policy_path="corscheck.toml").policy_statement == (
+        "corscheck.toml ([policy], line 1)"
+    )
+    assert resolve(flags, urls, loaded, shown_policy_path="corscheck.toml").policy_statement == (
+        "corscheck.toml ([policy], line 1) with command-line flags on top"
+    )
+    assert resolve(flags, urls).policy_statement == "command-line flags"
+    assert resolve(Flags(), urls).policy_statement.startswith("none: the safe baseline")
+
+
+def test_init_then_audit_refuses_the_template_until_it_is_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0
+    refused = CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/x"])
+    assert refused.exit_code == 2
+    assert "corscheck.toml:" in refused.output and "init's template" in refused.output
+    text = (tmp_path / "corscheck.toml").read_text()
+    edited = text.replace("placeholder = true\n", "").replace("app.example.com", "web.example")
+    (tmp_path / "corscheck.toml").write_text(edited)
+    with serve_demo() as base:
+        judged = CliRunner().invoke(app, ["audit", f"{base}/api/status", "--depth", "quick"])
+    assert judged.exit_code in (0, 1), judged.output
+    assert "policy: corscheck.toml ([policy], line" in judged.output

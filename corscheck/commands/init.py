@@ -80,7 +80,7 @@ def init(
                 for note in notes:
                     typer.echo(f"corscheck: note: {note}", err=True)
             targets = [url]
-        text = render_policy_file(policy, targets, pyproject=pyproject)
+        text = render_policy_file(policy, targets, pyproject=pyproject, placeholder=not targets)
         if pyproject:
             existing = path.read_text("utf-8")
             if "[tool.corscheck" in existing:

@@ -67,6 +67,7 @@ def head_to_dict(report: Report) -> dict[str, Any]:
             "depth": report.depth,
             "fail_on": report.fail_on,
             **({"visitor": visitor_to_dict(report.visitor)} if report.visitor else {}),
+            **({"policy": report.policy_statement} if report.policy_statement else {}),
         },
         "warnings": list(report.warnings),
     }
@@ -348,6 +349,7 @@ def decode_report(data: dict[str, Any]) -> Report:
         visitor=decode_visitor(data["settings"]["visitor"])
         if "visitor" in data["settings"]
         else None,
+        policy_statement=data["settings"].get("policy", ""),
         targets=tuple(decode_target(t) for t in data["targets"]),
         warnings=tuple(data.get("warnings", ())),
         ignores=tuple(

@@ -50,6 +50,8 @@ def _tidy(text: str) -> str:
 
 def renderables(report: Report, *, verbose: bool = False, width: int = 100) -> list[RenderableType]:
     parts: list[RenderableType] = [_header(report)]
+    if report.policy_statement:
+        parts.append(Text(f"policy: {report.policy_statement}", style="dim"))
     if report.visitor is not None:
         parts.append(Text(f"visitor: {report.visitor.statement()}", style="dim"))
     parts += [Text(f"warning: {w}", style="yellow") for w in report.all_warnings()]

@@ -119,6 +119,11 @@ def render(report: Report) -> str:
         f"{escape(report.fail_on)} · corscheck {escape(report.version)} · "
         f"{escape(report.generated_at)}</div>",
         *(
+            [f"<div class='meta'>policy: {escape(report.policy_statement)}</div>"]
+            if report.policy_statement
+            else []
+        ),
+        *(
             [f"<div class='meta'>visitor: {escape(report.visitor.statement())}</div>"]
             if report.visitor
             else []

@@ -70,6 +70,7 @@ def _render(report: Report, rows: int) -> str:
         f"{broken} not audited) · depth {report.depth} · fail on {report.fail_on} · "
         f"corscheck {text(report.version)}",
         "",
+        *([f"Policy: {text(report.policy_statement)}", ""] if report.policy_statement else []),
         *([f"Visitor: {text(report.visitor.statement())}", ""] if report.visitor else []),
         "| " + " | ".join(s for s in SEVERITIES) + " | errors |",
         "|" + "---:|" * (len(SEVERITIES) + 1),

@@ -124,6 +124,7 @@ class Report:
     partial: bool = False
     # Whose browser the verdicts are about; cookie values are never kept here (codec writes names).
     visitor: Visitor | None = None
+    policy_statement: str = ""  # what the verdicts are judged against (config.policy_statement)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio's SIGINT handling reprs the main task's result, and the default

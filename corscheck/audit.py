@@ -236,11 +236,13 @@ async def _audit_one(
                 pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
     findings = evaluate(url, target.policy, results, config.framework, visitor)
+    dead_end = _answered_only_with_errors(ran)
     return TargetReport(
         url,
         target.policy,
         probes=tuple(results),
         findings=tuple(findings),
+        errors=(dead_end,) if dead_end else (),
         # A preflight shared by several chains was sent once (runner.Preflights).
         requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops}),
     )
@@ -248,6 +250,32 @@ async def _audit_one(
 
 # Each chain's exchange, and the browser's verdict on it for the chain's own probe (`omit`).
 Ran = dict[Probe, tuple[Exchange, Verdict]]
+
+
+def _answered_only_with_errors(ran: Ran) -> TargetErrorRecord | None:
+    """The error of a target every actual request of which was answered "no such resource" (404,
+    410) or a server failure (5xx): a typo or a dead route, whose CORS answers are an error page's
+    and whose pass would be hollow. 401 and 403 are an API's own answers to a visitor without a
+    session: judged like any other."""
+    statuses = {
+        hop.response.status
+        for exchange, _ in ran.values()
+        for hop in exchange.hops
+        if hop.kind == "actual"
+    }
+    if not statuses or not all(s in (404, 410) or 500 <= s < 600 for s in statuses):
+        return None
+    shown = ", ".join(str(s) for s in sorted(statuses))
+    why = (
+        "is the URL right?"
+        if all(s in (404, 410) for s in statuses)
+        else "the server or its upstream is failing"
+    )
+    return TargetErrorRecord(
+        "status",
+        f"every request was answered {shown}: {why} Its CORS answers are an error page's, so a "
+        "pass here would say nothing about the API",
+    )
 
 
 def _nothing_sent(ran: Ran) -> TargetErrorRecord:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 ErrorKind = Literal[
-    "timeout", "connect", "tls", "protocol", "redirect", "too-large", "input", "proxy", "app"
+    "timeout",
+    "connect",
+    "tls",
+    "protocol",
+    "redirect",
+    "too-large",
+    "input",
+    "proxy",
+    "app",
+    "status",
 ]
 
 

@@ -169,7 +169,11 @@ def _target(target: TargetReport, verbose: bool, width: int = 100) -> list[Rende
     if target.route is not None:
         line.append(f"  {target.route.label}", style="cyan")
     if target.errors:
-        line.append("  could not be audited", style="magenta")
+        dead_end = all(e.kind == "status" for e in target.errors)
+        line.append(
+            "  answered only with errors" if dead_end else "  could not be audited",
+            style="magenta",
+        )
     elif findings:
         line.append(f"  {_count_line(findings)}")
     else:

@@ -153,6 +153,8 @@ def _plural(n: int, word: str) -> str:
 
 def _status(target: TargetReport) -> tuple[str, str]:
     if target.errors:
+        if all(e.kind == "status" for e in target.errors):
+            return "answered only with errors", "status-error"
         return "not audited", "status-error"
     if target.active_findings:
         return _plural(len(target.active_findings), "finding"), "status-findings"

@@ -3,6 +3,7 @@ every depth, with and without a policy; with it, the unsafe actual requests go o
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -80,3 +81,25 @@ def test_rate_limit_paces_the_requests_of_a_run(cors_server: CorsServer) -> None
     sent = len(cors_server.requests)
     assert sent >= 10  # enough that an unpaced run would finish in a fraction of the bound
     assert elapsed >= (sent - 1) / 20
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(404, "status"), (410, "status"), (502, "status"), (401, None), (200, None)],
+)
+def test_a_url_that_answers_only_errors_is_not_a_pass(
+    cors_server: CorsServer, status: int, kind: str | None
+) -> None:
+    """404 everywhere (a typo, a dead route) or a failing server is said, with exit 3; a 401 is an
+    API's own answer to a visitor without a session, judged like any other."""
+    cors_server.route("/gone", options=Reply(status), actual=Reply(status))
+    result = CliRunner().invoke(
+        app, ["audit", cors_server.url("/gone"), "--depth", "quick", "--format", "json"]
+    )
+    (target,) = json.loads(result.stdout)["targets"]
+    assert [e["kind"] for e in target["errors"]] == ([kind] if kind else [])
+    assert result.exit_code == (3 if kind else 0)
+    if kind:
+        assert f"every request was answered {status}" in target["errors"][0]["message"]
+        console = CliRunner().invoke(app, ["audit", cors_server.url("/gone"), "--depth", "quick"])
+        assert "answered only with errors" in console.output and "passed" not in console.output

@@ -19,7 +19,7 @@ AppKind = Literal["asgi", "wsgi"]
 class LoadedApp:
     app: Any
     kind: AppKind
-    framework: str  # fastapi, starlette, flask, django, quart or generic
+    framework: str  # fastapi, litestar, starlette, flask, django, quart or generic
 
 
 def load_app(spec: str) -> LoadedApp:
@@ -79,7 +79,7 @@ def _kind(app: Any, spec: str) -> AppKind:
 
 def _framework(app: Any) -> str:
     names = {cls.__module__.split(".")[0] for cls in type(app).__mro__}
-    for framework in ("fastapi", "starlette", "flask", "django", "quart"):
+    for framework in ("fastapi", "litestar", "starlette", "flask", "django", "quart"):
         if framework in names:
             return framework
     return "generic"

@@ -18,7 +18,7 @@ from corscheck import __version__
 from corscheck.browser import Exchange, Probe, Verdict, judge
 from corscheck.config import AuditConfig
 from corscheck.errors import TargetError, UsageError
-from corscheck.evaluate import ProbeResult, evaluate, judge_results
+from corscheck.evaluate import ProbeResult, evaluate, judge_results, stack_of
 from corscheck.gate import Gate
 from corscheck.headers import parse_origin
 from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
@@ -174,7 +174,10 @@ async def run_config(
     keep_probes: bool = True,
 ) -> Report:
     """`audit_targets` over the run's own transport: into `app` in-process when one is given (its
-    lifespan around the run), else to the network with the config's options."""
+    lifespan around the run), else to the network with the config's options. The app's class says
+    which framework it is (stack.py), unless the config says already."""
+    if app is not None and config.app_framework is None:
+        config = replace(config, app_framework=app.framework)
     async with open_transport(config.options, app, base_url) as transport:
         return await audit_targets(
             config, transport=transport, sinks=sinks, keep_probes=keep_probes
@@ -235,7 +238,9 @@ async def _audit_one(
             except Exception:  # a TargetError, or a stray network error
                 pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
-    findings = evaluate(url, target.policy, results, config.framework, visitor)
+    findings = evaluate(
+        url, target.policy, results, config.framework, visitor, app_framework=config.app_framework
+    )
     dead_end = _answered_only_with_errors(ran)
     return TargetReport(
         url,
@@ -243,6 +248,7 @@ async def _audit_one(
         probes=tuple(results),
         findings=tuple(findings),
         errors=(dead_end,) if dead_end else (),
+        stack=stack_of(results, config.framework, config.app_framework) if findings else None,
         # A preflight shared by several chains was sent once (runner.Preflights).
         requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops}),
     )

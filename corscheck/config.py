@@ -129,7 +129,8 @@ class AuditConfig:
     fail_on: FailOn = DEFAULTS["fail-on"]
     options: RunOptions = field(default_factory=RunOptions)
     extra_headers: tuple[HeaderLine, ...] = ()  # -H and the file's [settings] headers
-    framework: str | None = None  # fixes worded for this framework; None: recognised per target
+    framework: str | None = None  # --framework: fixes worded for it; None: recognised per target
+    app_framework: str | None = None  # the in-process app's framework, by its class (stack.py)
     warnings: tuple[str, ...] = ()
     policy: Policy | None = None  # the [policy] that applies where no target says otherwise
     policy_source: str | None = None  # the policy file, as shown to the user

@@ -1,117 +1,205 @@
-"""Fixes that name the setting to change in the framework that produced a finding. Data; pure.
+"""Fixes that name the settings to change in the CORS layer that produced a finding. Data; pure.
 
-The generic fix of each rule lives in rules.py; this table adds, per framework, the exact knob. A
-framework is known when the user says `--framework`, when an in-process app is audited (its class
-tells), or when a response header gives it away (Server: uvicorn, X-Powered-By: Express, …).
+The generic fix of each rule lives in rules.py; this table adds, per layer, the exact settings,
+filled with the policy's values (`allow_methods=["GET", "POST"]`). stack.py says which layer
+answered and how sure that is; a fix is stated as fact only when the layer is certain or given,
+as a condition when it is only likely.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import json
+from dataclasses import dataclass
 
-if TYPE_CHECKING:
-    from corscheck.headers import HeaderLine
+from corscheck.stack import LAYER_NAMES, Stack
 
-FRAMEWORKS = ("fastapi", "starlette", "flask", "django", "express", "spring", "nginx", "generic")
+FRAMEWORKS = (
+    "fastapi",
+    "starlette",
+    "litestar",
+    "flask",
+    "django",
+    "express",
+    "spring",
+    "nginx",
+    "generic",
+)
 
-_STARLETTE = {
-    "any-origin-with-credentials": "CORSMiddleware(allow_origins=['*'], allow_credentials=True) reflects every origin: list the front-ends in allow_origins=[...] (or use allow_origin_regex anchored with ^…$).",
-    "any-origin": "Replace allow_origins=['*'] (or a permissive allow_origin_regex) with the list of front-end origins.",
-    "null-origin": "Remove 'null' from CORSMiddleware(allow_origins=[...]).",
-    "untrusted-origin": "Anchor and escape allow_origin_regex, e.g. r'https://([a-z0-9-]+\\.)*example\\.com' (Starlette matches it in full); or list the origins in allow_origins.",
-    "insecure-origin": "Drop http:// origins from allow_origins / allow_origin_regex.",
-    "development-origin": "Build allow_origins from settings so that http://localhost:* is only present in development.",
-    "method-beyond-policy": "Set CORSMiddleware(allow_methods=[...]) to the policy's methods instead of ['*'].",
-    "header-beyond-policy": "Set CORSMiddleware(allow_headers=[...]) to the policy's headers instead of ['*'].",
-    "credentials-refused": "Set CORSMiddleware(allow_credentials=True) and list origins explicitly (not '*').",
-    "credentials-beyond-policy": "Set CORSMiddleware(allow_credentials=False).",
-    "allowed-origin-refused": "Add the origin to CORSMiddleware(allow_origins=[...]), exactly as the browser sends it (no trailing slash).",
-    "allowed-method-refused": "Add the method to CORSMiddleware(allow_methods=[...]).",
-    "allowed-header-refused": "Add the header to CORSMiddleware(allow_headers=[...]); with allow_credentials=True a '*' does not cover it in browsers.",
-    "exposed-header-missing": "Add the header to CORSMiddleware(expose_headers=[...]).",
-    "preflight-cache-too-long": "Lower CORSMiddleware(max_age=...) (default 600).",
-    "preflight-cache-too-short": "Raise CORSMiddleware(max_age=...) (default 600).",
-}
-FIXES: dict[str, dict[str, str]] = {
-    "fastapi": _STARLETTE,
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A fix in a layer's own terms: the settings to give (`changes`: a value, or one of the policy
+    tokens of `_TOKENS` filled from the policy and the finding), and a note after them. The text
+    is rendered from the changes, so it says exactly what the tests apply (test_fix_frameworks.py)."""
+
+    changes: tuple[tuple[str, object], ...] = ()
+    note: str = ""
+
+
+# Tokens a change may hold, filled per finding: the policy's lists, else what the finding needs.
+ORIGINS, METHODS, HEADERS, EXPOSE, MAX_AGE = (
+    "$origins",
+    "$methods",
+    "$headers",
+    "$expose",
+    "$max_age",
+)
+_TOKENS = (ORIGINS, METHODS, HEADERS, EXPOSE, MAX_AGE)
+
+
+def _fix(*changes: tuple[str, object], note: str = "") -> Fix:
+    return Fix(tuple(changes), note)
+
+
+def _keyword_layer(
+    origins: str,
+    credentials: str,
+    methods: str,
+    headers: str,
+    expose: str,
+    max_age: str,
+    *,
+    every_origin: tuple[tuple[str, object], ...] = (),
+) -> dict[str, Fix]:
+    """The fixes of a layer configured by keyword settings (Starlette, Litestar, Flask-CORS,
+    django-cors-headers, Express's cors), by the names of its settings. `every_origin` are the
+    settings that admit origins beside the list (a pattern, an allow-all switch): a fix for an
+    origin the list does not explain turns them off."""
+    exact = "the origins exactly as browsers send them (scheme, host, port; no slash)"
+    return {
+        "any-origin-with-credentials": _fix((origins, ORIGINS), *every_origin, (credentials, True)),
+        "any-origin": _fix((origins, ORIGINS), *every_origin),
+        "null-origin": _fix((origins, ORIGINS), note="without 'null'"),
+        "untrusted-origin": _fix(
+            (origins, ORIGINS), *every_origin, note=f"{exact}, instead of a pattern"
+        ),
+        "insecure-origin": _fix((origins, ORIGINS), note="https:// origins only"),
+        "development-origin": _fix(
+            (origins, ORIGINS), note="adding localhost origins only in development configuration"
+        ),
+        "method-beyond-policy": _fix((methods, METHODS)),
+        "header-beyond-policy": _fix((headers, HEADERS)),
+        "credentials-refused": _fix((origins, ORIGINS), (credentials, True)),
+        "credentials-beyond-policy": _fix((credentials, False)),
+        "allowed-origin-refused": _fix((origins, ORIGINS), note=exact),
+        "allowed-method-refused": _fix((methods, METHODS)),
+        "allowed-header-refused": _fix((headers, HEADERS)),
+        "exposed-header-missing": _fix((expose, EXPOSE)),
+        "preflight-cache-too-long": _fix((max_age, MAX_AGE)),
+        "preflight-cache-too-short": _fix((max_age, MAX_AGE)),
+    }
+
+
+# Starlette's CORSMiddleware and Litestar's CORSConfig take the same settings.
+_STARLETTE = _keyword_layer(
+    "allow_origins",
+    "allow_credentials",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "max_age",
+    every_origin=(("allow_origin_regex", None),),
+)
+FIXES: dict[str, dict[str, Fix]] = {
     "starlette": _STARLETTE,
+    "fastapi": _STARLETTE,
+    "litestar": _STARLETTE,
     "flask": {
-        "any-origin-with-credentials": "CORS(app, origins='*', supports_credentials=True) reflects every origin: pass origins=[...] with the front-ends.",
-        "any-origin": "Pass CORS(app, origins=[...]) instead of the default '*'.",
-        "null-origin": "Remove 'null' from CORS(app, origins=[...]).",
-        "untrusted-origin": "Flask-CORS treats strings with regex characters as patterns: escape dots and anchor them (r'^https://([a-z0-9-]+\\.)*example\\.com$'), or list exact origins.",
-        "insecure-origin": "Drop http:// origins from CORS(app, origins=[...]).",
-        "development-origin": "Add http://localhost:* to CORS(app, origins=[...]) only in development configuration.",
-        "method-beyond-policy": "Pass CORS(app, methods=[...]) with the policy's methods.",
-        "header-beyond-policy": "Pass CORS(app, allow_headers=[...]) instead of the default '*'.",
-        "credentials-refused": "Pass CORS(app, supports_credentials=True) with explicit origins.",
-        "credentials-beyond-policy": "Drop supports_credentials=True from CORS(...).",
-        "allowed-origin-refused": "Add the origin to CORS(app, origins=[...]).",
-        "allowed-method-refused": "Add the method to CORS(app, methods=[...]).",
-        "allowed-header-refused": "Add the header to CORS(app, allow_headers=[...]).",
-        "exposed-header-missing": "Add the header to CORS(app, expose_headers=[...]).",
-        "preflight-cache-too-long": "Lower CORS(app, max_age=...).",
-        "preflight-cache-too-short": "Set CORS(app, max_age=600) or more.",
+        **_keyword_layer(
+            "origins",
+            "supports_credentials",
+            "methods",
+            "allow_headers",
+            "expose_headers",
+            "max_age",
+        ),
+        "missing-vary-origin": _fix(
+            note="Flask-CORS adds Vary: Origin only when more than one origin could match: add it "
+            "yourself, e.g. response.vary.add('Origin') in an @app.after_request function"
+        ),
     },
-    "django": {
-        "any-origin-with-credentials": "CORS_ALLOW_ALL_ORIGINS = True with CORS_ALLOW_CREDENTIALS = True reflects every origin: set CORS_ALLOWED_ORIGINS = [...] instead.",
-        "any-origin": "Replace CORS_ALLOW_ALL_ORIGINS = True with CORS_ALLOWED_ORIGINS = [...].",
-        "null-origin": "Remove 'null' from CORS_ALLOWED_ORIGINS.",
-        "untrusted-origin": "Anchor and escape CORS_ALLOWED_ORIGIN_REGEXES (r'^https://([a-z0-9-]+\\.)*example\\.com$'), or use CORS_ALLOWED_ORIGINS.",
-        "insecure-origin": "Drop http:// origins from CORS_ALLOWED_ORIGINS.",
-        "development-origin": "Add localhost origins to CORS_ALLOWED_ORIGINS only in development settings.",
-        "method-beyond-policy": "Set CORS_ALLOW_METHODS to the policy's methods.",
-        "header-beyond-policy": "Set CORS_ALLOW_HEADERS to the policy's headers.",
-        "credentials-refused": "Set CORS_ALLOW_CREDENTIALS = True.",
-        "credentials-beyond-policy": "Set CORS_ALLOW_CREDENTIALS = False.",
-        "allowed-origin-refused": "Add the origin to CORS_ALLOWED_ORIGINS.",
-        "allowed-method-refused": "Add the method to CORS_ALLOW_METHODS.",
-        "allowed-header-refused": "Add the header to CORS_ALLOW_HEADERS.",
-        "exposed-header-missing": "Add the header to CORS_EXPOSE_HEADERS.",
-        "preflight-cache-too-long": "Lower CORS_PREFLIGHT_MAX_AGE.",
-        "preflight-cache-too-short": "Raise CORS_PREFLIGHT_MAX_AGE (default 86400).",
-    },
-    "express": {
-        "any-origin-with-credentials": "cors({ origin: true, credentials: true }) reflects every origin: pass origin: ['https://app.example.com'].",
-        "any-origin": "Pass cors({ origin: [...] }) instead of the default '*' or origin: true.",
-        "null-origin": "Remove 'null' from cors({ origin: [...] }).",
-        "untrusted-origin": "Use exact strings in cors({ origin: [...] }), or an anchored, escaped RegExp (/^https:\\/\\/([a-z0-9-]+\\.)*example\\.com$/).",
-        "method-beyond-policy": "Pass cors({ methods: [...] }) with the policy's methods.",
-        "header-beyond-policy": "Pass cors({ allowedHeaders: [...] }) instead of echoing the request.",
-        "credentials-refused": "Pass cors({ credentials: true, origin: [...] }).",
-        "allowed-origin-refused": "Add the origin to cors({ origin: [...] }).",
-        "allowed-method-refused": "Add the method to cors({ methods: [...] }).",
-        "allowed-header-refused": "Add the header to cors({ allowedHeaders: [...] }).",
-        "exposed-header-missing": "Add the header to cors({ exposedHeaders: [...] }).",
-        "preflight-cache-too-long": "Lower cors({ maxAge: ... }).",
-        "preflight-cache-too-short": "Set cors({ maxAge: 600 }).",
-    },
+    "django": _keyword_layer(
+        "CORS_ALLOWED_ORIGINS",
+        "CORS_ALLOW_CREDENTIALS",
+        "CORS_ALLOW_METHODS",
+        "CORS_ALLOW_HEADERS",
+        "CORS_EXPOSE_HEADERS",
+        "CORS_PREFLIGHT_MAX_AGE",
+        every_origin=(("CORS_ALLOW_ALL_ORIGINS", False), ("CORS_ALLOWED_ORIGIN_REGEXES", [])),
+    ),
+    "express": _keyword_layer(
+        "origin", "credentials", "methods", "allowedHeaders", "exposedHeaders", "maxAge"
+    ),
     "spring": {
-        "any-origin-with-credentials": 'allowedOriginPatterns("*") with allowCredentials(true) reflects every origin: list origins with allowedOrigins(...).',
-        "any-origin": 'Replace @CrossOrigin(origins = "*") / allowedOrigins("*") with the front-end origins.',
-        "untrusted-origin": 'Use exact allowedOrigins(...), or allowedOriginPatterns("https://*.example.com") (which matches subdomains only).',
-        "method-beyond-policy": "Set CorsConfiguration.setAllowedMethods(...) to the policy's methods.",
-        "header-beyond-policy": 'Set CorsConfiguration.setAllowedHeaders(...) instead of "*".',
-        "credentials-refused": "Set CorsConfiguration.setAllowCredentials(true) with explicit origins.",
-        "allowed-origin-refused": "Add the origin to @CrossOrigin(origins = ...) / CorsConfiguration.setAllowedOrigins(...).",
-        "allowed-method-refused": "Add the method to CorsConfiguration.setAllowedMethods(...).",
-        "allowed-header-refused": "Add the header to CorsConfiguration.setAllowedHeaders(...).",
-        "exposed-header-missing": "Add the header to CorsConfiguration.setExposedHeaders(...).",
-        "preflight-cache-too-long": "Lower CorsConfiguration.setMaxAge(...).",
-        "preflight-cache-too-short": "Raise CorsConfiguration.setMaxAge(...) (default 1800).",
+        "any-origin-with-credentials": _fix(
+            note='allowedOriginPatterns("*") with allowCredentials(true) reflects every origin: list origins with allowedOrigins(...)'
+        ),
+        "any-origin": _fix(
+            note='Replace @CrossOrigin(origins = "*") / allowedOrigins("*") with the front-end origins'
+        ),
+        "untrusted-origin": _fix(
+            note='Use exact allowedOrigins(...), or allowedOriginPatterns("https://*.example.com") (which matches subdomains only)'
+        ),
+        "method-beyond-policy": _fix(
+            note="Set CorsConfiguration.setAllowedMethods(...) to the policy's methods"
+        ),
+        "header-beyond-policy": _fix(
+            note='Set CorsConfiguration.setAllowedHeaders(...) instead of "*"'
+        ),
+        "credentials-refused": _fix(
+            note="Set CorsConfiguration.setAllowCredentials(true) with explicit origins"
+        ),
+        "allowed-origin-refused": _fix(
+            note="Add the origin to @CrossOrigin(origins = ...) / CorsConfiguration.setAllowedOrigins(...)"
+        ),
+        "allowed-method-refused": _fix(
+            note="Add the method to CorsConfiguration.setAllowedMethods(...)"
+        ),
+        "allowed-header-refused": _fix(
+            note="Add the header to CorsConfiguration.setAllowedHeaders(...)"
+        ),
+        "exposed-header-missing": _fix(
+            note="Add the header to CorsConfiguration.setExposedHeaders(...)"
+        ),
     },
     "nginx": {
-        "any-origin-with-credentials": 'add_header Access-Control-Allow-Origin $http_origin reflects every origin: map $http_origin to an allow-list (map $http_origin $cors { "https://app.example.com" $http_origin; default ""; }).',
-        "any-origin": "Replace add_header Access-Control-Allow-Origin $http_origin / * with a map of allowed origins.",
-        "untrusted-origin": "Anchor and escape the origin regex in your map or if: ~^https://([a-z0-9-]+\\.)*example\\.com$.",
-        "missing-vary-origin": "add_header Vary Origin always; next to the Access-Control-Allow-Origin header.",
-        "malformed-cors-header": "The app and nginx both add the header: use proxy_hide_header Access-Control-Allow-Origin; or drop one add_header.",
-        "method-beyond-policy": "Narrow add_header Access-Control-Allow-Methods ... always; to the policy's methods.",
-        "header-beyond-policy": "Narrow add_header Access-Control-Allow-Headers ... always; instead of echoing $http_access_control_request_headers.",
-        "allowed-origin-refused": "Add the origin to the map of allowed origins; use add_header ... always; so error responses carry it too.",
-        "exposed-header-missing": 'add_header Access-Control-Expose-Headers "X-Request-Id" always;',
+        "any-origin-with-credentials": _fix(
+            note='add_header Access-Control-Allow-Origin $http_origin reflects every origin: map $http_origin to an allow-list (map $http_origin $cors { "https://app.example.com" $http_origin; default ""; })'
+        ),
+        "any-origin": _fix(
+            note="Replace add_header Access-Control-Allow-Origin $http_origin / * with a map of allowed origins"
+        ),
+        "untrusted-origin": _fix(
+            note="Anchor and escape the origin regex in your map or if: ~^https://([a-z0-9-]+\\.)*example\\.com$"
+        ),
+        "missing-vary-origin": _fix(
+            note="add_header Vary Origin always; next to the Access-Control-Allow-Origin header"
+        ),
+        "malformed-cors-header": _fix(
+            note="The app and nginx both add the header: use proxy_hide_header Access-Control-Allow-Origin; or drop one add_header"
+        ),
+        "method-beyond-policy": _fix(
+            note="Narrow add_header Access-Control-Allow-Methods ... always; to the policy's methods"
+        ),
+        "header-beyond-policy": _fix(
+            note="Narrow add_header Access-Control-Allow-Headers ... always; instead of echoing $http_access_control_request_headers"
+        ),
+        "allowed-origin-refused": _fix(
+            note="Add the origin to the map of allowed origins; use add_header ... always; so error responses carry it too"
+        ),
+        "exposed-header-missing": _fix(
+            note='add_header Access-Control-Expose-Headers "X-Request-Id" always;'
+        ),
     },
+}
+# How each layer is configured: the call (or file) its settings go in, and its literals.
+_CALLS = {
+    "starlette": ("app.add_middleware(CORSMiddleware, {})", "python"),
+    "fastapi": ("app.add_middleware(CORSMiddleware, {})", "python"),
+    "litestar": ("CORSConfig({})", "python"),
+    "flask": ("CORS(app, {})", "python"),
+    "django": ("{}", "settings"),
+    "express": ("app.use(cors({{ {} }}))", "js"),
 }
 
 
@@ -145,22 +233,78 @@ def fix_for_reason(reason_id: str, **evidence: object) -> str | None:
     return None if template is None else template.format(**evidence)
 
 
-def fix_for(rule_id: str, generic: str, framework: str | None) -> str:
-    """The fix in the framework's own terms when the table has it, else the generic fix."""
-    return FIXES.get(framework or "", {}).get(rule_id, generic)
+@dataclass(frozen=True, slots=True)
+class FixValues:
+    """What fills a fix's tokens: the policy's lists, or what the finding needs where the policy
+    does not say (the method or header refused, the origin that should be listed)."""
+
+    origins: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    expose: tuple[str, ...] = ()
+    max_age: int | None = None
+    public: bool = False  # the policy allows every origin (origins = ["*"])
 
 
-def detect_framework(headers: Iterable[HeaderLine]) -> str | None:
-    """A framework a response gives away in Server or X-Powered-By, if any."""
-    for name, value in headers:
-        lowered, text = name.strip().lower(), value.strip().lower()
-        if lowered == "x-powered-by" and "express" in text:
-            return "express"
-        if lowered == "server":
-            if "uvicorn" in text or "hypercorn" in text:
-                return "starlette"
-            if "werkzeug" in text:
-                return "flask"
-            if "nginx" in text:
-                return "nginx"
-    return None
+def fix_changes(rule_id: str, layer: str | None, values: FixValues) -> dict[str, object] | None:
+    """The settings the layer's fix gives, tokens filled; None when the layer has no such fix or
+    a token has no value to fill it with."""
+    fix = FIXES.get(layer or "", {}).get(rule_id)
+    if fix is None or not fix.changes:
+        return None
+    if values.public and rule_id == "any-origin-with-credentials":
+        # A public API: the fix that fits the policy keeps every origin and drops credentials.
+        fix = FIXES[layer or ""]["credentials-beyond-policy"]
+    filled: dict[str, object] = {}
+    for setting, value in fix.changes:
+        if value in _TOKENS:
+            token = {
+                ORIGINS: list(values.origins),
+                METHODS: list(values.methods),
+                HEADERS: list(values.headers),
+                EXPOSE: list(values.expose),
+                MAX_AGE: values.max_age,
+            }[str(value)]
+            if not token and token != 0:
+                return None
+            value = token
+        filled[setting] = value
+    return filled
+
+
+def fix_for(rule_id: str, generic: str, stack: Stack, values: FixValues = FixValues()) -> str:
+    """The fix in the layer's own terms when it is known, worded as a condition when the layer
+    is only likely, else the generic fix."""
+    if stack.layer is None or stack.certainty == "unknown":
+        return generic
+    fix = FIXES.get(stack.layer, {}).get(rule_id)
+    if fix is None:
+        return generic
+    changes = fix_changes(rule_id, stack.layer, values)
+    if fix.changes and changes is None:
+        return generic  # nothing to fill the settings with: the generic words say more
+    text = _render(stack.layer, changes, fix.note) if changes else fix.note + "."
+    if stack.certainty == "likely":
+        return (
+            f"If this is {LAYER_NAMES[stack.layer]} ({stack.evidence}): {text} Otherwise: {generic}"
+        )
+    return text
+
+
+def _render(layer: str, changes: dict[str, object], note: str) -> str:
+    call, syntax = _CALLS[layer]
+    separator = "; " if syntax == "settings" else ", "
+    joiner = " = " if syntax == "settings" else (": " if syntax == "js" else "=")
+    settings = separator.join(f"{k}{joiner}{_literal(v, syntax)}" for k, v in changes.items())
+    said = f", {note}" if note else ""
+    if syntax == "settings":
+        return f"In settings.py, set {settings}{said}."
+    return f"Use {call.format(settings)}{said}, its other settings as they are."
+
+
+def _literal(value: object, syntax: str) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value) if syntax == "js" else str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    return json.dumps(value)

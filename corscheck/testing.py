@@ -56,7 +56,6 @@ def audit_report(
         tuple(targets),
         depth=cast(Depth, depth),
         policy=effective,
-        framework=loaded.framework if loaded else None,
     )
     if effective is not None:
         config = replace(config, policy_statement="the policy given to the corscheck fixture")

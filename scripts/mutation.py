@@ -68,8 +68,14 @@ MODULES: dict[str, list[str]] = {
     ],
     "origins": ["tests/test_origins.py", "tests/test_plan.py"],
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
-    "plan": ["tests/test_plan.py", "tests/test_verdict_rules.py", "tests/test_evaluate.py"],
+    "plan": [
+        "tests/test_plan.py",
+        "tests/test_verdict_rules.py",
+        "tests/test_evaluate.py",
+        "tests/test_evaluate_visitor.py",
+    ],
     "pacing": ["tests/test_pacing.py"],
+    "stack": ["tests/test_stack.py", "tests/test_fixes.py"],
     "visitor": ["tests/test_visitor.py", "tests/test_evaluate_visitor.py", "tests/test_plan.py"],
     "evaluate.exposure": ["tests/test_evaluate_visitor.py", "tests/test_evaluate.py"],
     **{

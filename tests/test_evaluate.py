@@ -1035,13 +1035,21 @@ def test_an_under_permissive_finding_without_a_special_reason_keeps_the_rule_fix
     assert finding["allowed-origin-refused"].fix == RULES_BY_ID["allowed-origin-refused"].fix
 
 
-def test_framework_fix_when_detected() -> None:
-    server = replace(ANY, extra=("Server: uvicorn",))
-    results = results_for(None, plan_target(URL, None), server.answer)
-    (finding,) = evaluate(URL, None, results)
-    assert finding.fix != RULES_BY_ID["any-origin"].fix
+def test_framework_fix_only_as_sure_as_the_evidence() -> None:
+    """A Server line that names a server, not a framework (uvicorn), gives the generic fix; one
+    that names a layer (nginx) gives its fix as a condition; --framework as fact; "" none."""
+    generic = RULES_BY_ID["any-origin"].fix
+    uvicorn = replace(ANY, extra=("Server: uvicorn",))
+    (finding,) = evaluate(URL, None, results_for(None, plan_target(URL, None), uvicorn.answer))
+    assert finding.fix == generic
+    nginx = replace(ANY, extra=("Server: nginx/1.25",))
+    results = results_for(None, plan_target(URL, None), nginx.answer)
+    (likely,) = evaluate(URL, None, results)
+    assert likely.fix.startswith("If this is nginx (Server: nginx") and likely.fix.endswith(generic)
+    (given,) = evaluate(URL, None, results, framework="nginx")
+    assert given.fix.startswith("Replace add_header Access-Control-Allow-Origin")
     (plain,) = evaluate(URL, None, results, framework="")
-    assert plain.fix == RULES_BY_ID["any-origin"].fix
+    assert plain.fix == generic
 
 
 # --- evidence ------------------------------------------------------------------------------------------

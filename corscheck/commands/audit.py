@@ -4,7 +4,7 @@ the run; the reports; the exit code."""
 import gc
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -505,8 +505,6 @@ def _resolve_inputs(
         baseline=load_baseline(baseline_path) if baseline_path is not None else None,
         shown_policy_path=_shown_path(policy_file.path) if policy_file else None,
     )
-    if loaded is not None and config.framework is None:
-        config = replace(config, framework=loaded.framework)
     return loaded, app_base_url, config
 
 

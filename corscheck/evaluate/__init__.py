@@ -28,8 +28,9 @@ from corscheck.evaluate.model import (
 )
 from corscheck.evaluate.origin_findings import beyond_policy_findings, origin_findings
 from corscheck.evaluate.refused import under_permissive_findings
-from corscheck.fixes import detect_framework, fix_for
+from corscheck.fixes import FixValues, fix_for
 from corscheck.policy import Policy
+from corscheck.stack import Stack, recognize
 from corscheck.visitor import Visitor
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "max_age_seconds",
     "normalized_target",
     "outcome_of",
+    "stack_of",
 ]
 
 
@@ -58,6 +60,7 @@ def evaluate(
     results: Sequence[ProbeResult],
     framework: str | None = None,
     visitor: Visitor | None = None,
+    app_framework: str | None = None,
 ) -> list[Finding]:
     """Every finding for one target, most severe first, with fixes for `framework` when known.
 
@@ -74,23 +77,75 @@ def evaluate(
     findings += private_network_findings(target, policy, results)
     findings += hygiene_findings(target, policy, results)
     findings.sort(key=lambda f: (rules.severity_rank(f.severity), f.rule.id, f.message))
-    if framework is None and findings:
-        # The credentials modes of a probe share one exchange: look at each exchange once.
-        exchanges = {id(r.exchange): r.exchange for r in results}.values()
-        framework = next(
-            (
-                found
-                for exchange in exchanges
-                for hop in exchange.hops
-                if (found := detect_framework(hop.response.headers.lines))
-            ),
-            None,
-        )
     if visitor is not None:
         findings = [with_exposure(f, target, every_profile, visitor.profiles) for f in findings]
     findings = [with_address_space(f, target) for f in findings]
-    # A fix for the browser's actual objection (_fix_for_reason) outranks the framework's knob.
+    if policy is not None and policy.is_public:
+        findings = _one_root_cause_for_a_public_api(findings)
+    if not findings:
+        return findings
+    stack = stack_of(results, framework, app_framework)
+    # A fix for the browser's actual objection (_fix_for_reason) outranks the layer's settings.
     return [
-        replace(f, fix=fix_for(f.rule.id, f.rule.fix, framework)) if f.fix == f.rule.fix else f
+        replace(f, fix=fix_for(f.rule.id, _generic_fix(f, policy), stack, fix_values(policy, f)))
+        if f.fix == f.rule.fix
+        else f
         for f in findings
     ]
+
+
+def _generic_fix(finding: Finding, policy: Policy | None) -> str:
+    public = policy is not None and policy.is_public
+    if public and finding.rule.id == "any-origin-with-credentials":
+        return _PUBLIC_API_FIX
+    return finding.rule.fix
+
+
+_PUBLIC_API_FIX = (
+    "The policy says this API is public (every origin, no credentials): keep answering any origin, "
+    "but stop sending Access-Control-Allow-Credentials: true (or answer Access-Control-Allow-Origin: "
+    "* instead of the request's Origin)."
+)
+
+
+def _one_root_cause_for_a_public_api(findings: list[Finding]) -> list[Finding]:
+    """Under a public policy, a server that reflects any origin with credentials has one mistake:
+    the credentials. One finding says it, with the fix that fits the policy (_generic_fix); the
+    finding that the credentials go beyond the policy is that same mistake, and goes."""
+    if not any(f.rule.id == "any-origin-with-credentials" for f in findings):
+        return findings
+    return [f for f in findings if f.rule.id != "credentials-beyond-policy"]
+
+
+def stack_of(
+    results: Sequence[ProbeResult], framework: str | None = None, app_framework: str | None = None
+) -> Stack:
+    """The CORS layer behind a target's answers (stack.py): `framework` as the user gave it ("" for
+    none: generic fixes), else recognised from the answers, the in-process app's class or a Server
+    line."""
+    if framework == "":
+        return Stack(evidence="no framework fixes asked for")
+    # The credentials modes of a probe share one exchange: look at each exchange once.
+    exchanges = {id(r.exchange): r.exchange for r in results}.values()
+    hops = ((h.kind, h.response.status, h.response.headers) for e in exchanges for h in e.hops)
+    return recognize(hops, framework, app_framework)
+
+
+def fix_values(policy: Policy | None, finding: Finding) -> FixValues:
+    """What fills a layer's fix for `finding`: the policy's exact origins and lists."""
+    if policy is None:
+        return FixValues()
+    exact = tuple(o for o in policy.origins if "*" not in o)
+    bounds = policy.max_age
+    max_age = None
+    if bounds is not None:
+        too_long = finding.rule.id == "preflight-cache-too-long"
+        max_age = bounds.max if too_long else bounds.min
+    return FixValues(
+        origins=exact if len(exact) == len(policy.origins) else (),
+        methods=tuple(policy.methods or ()),
+        headers=tuple(policy.headers or ()),
+        expose=policy.expose,
+        max_age=max_age,
+        public=policy.is_public,
+    )

@@ -31,6 +31,7 @@ from corscheck.report.model import (
     TargetReport,
 )
 from corscheck.rules import RULES_BY_ID, SEVERITIES
+from corscheck.stack import Stack
 from corscheck.target import Route, SourceLocation
 from corscheck.visitor import PLACEHOLDER_COOKIE, Cookie, Visitor
 
@@ -141,6 +142,13 @@ def target_to_dict(target: TargetReport) -> dict[str, Any]:
         if target.source is None
         else {"file": target.source.file, "line": target.source.line},
         "route": None if target.route is None else target.route.to_dict(),
+        "stack": None
+        if target.stack is None
+        else {
+            "layer": target.stack.layer,
+            "certainty": target.stack.certainty,
+            "evidence": target.stack.evidence,
+        },
     }
 
 
@@ -490,6 +498,9 @@ def decode_target(data: dict[str, Any]) -> TargetReport:
             tuple(route["filled"]),
         )
         if (route := data.get("route"))
+        else None,
+        stack=Stack(stack["layer"], stack["certainty"], stack["evidence"])
+        if (stack := data.get("stack"))
         else None,
     )
 

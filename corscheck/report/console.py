@@ -185,6 +185,8 @@ def _target(target: TargetReport, verbose: bool, width: int = 100) -> list[Rende
     parts.append(line)
     for error in target.errors:
         parts.append(Text(f"    {error.kind}: {error.message}", style="magenta"))
+    if target.stack is not None and target.active_findings:
+        parts.append(Text(f"    stack: {target.stack.statement()}", style="dim"))
     if target.route is not None and target.route.filled:
         parts.append(Text(f"    path filled: {'; '.join(target.route.filled)}", style="dim"))
     for finding in findings:

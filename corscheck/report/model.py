@@ -17,6 +17,7 @@ from corscheck.evaluate import Finding, ProbeResult
 from corscheck.policy import Policy
 from corscheck.report.wording import plural
 from corscheck.rules import SEVERITIES, Severity, severity_rank
+from corscheck.stack import Stack
 from corscheck.target import Route, SourceLocation
 from corscheck.visitor import Visitor
 
@@ -88,6 +89,8 @@ class TargetReport:
     # For a target made from an OpenAPI route (openapi.py): the path template, its methods and how
     # the path was filled in.
     route: Route | None = None
+    # The CORS layer its fixes are worded for, and how sure that is (stack.py); None: no findings.
+    stack: Stack | None = None
 
     def __post_init__(self) -> None:
         if self.probes:

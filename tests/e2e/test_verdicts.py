@@ -81,6 +81,7 @@ def test_starlette_defaults_break_the_front_ends_post(starlette_defaults: str) -
         "origin": FRONTEND,
         "access-control-request-method": "POST",
         "access-control-request-headers": "content-type",
+        "sec-fetch-site": "cross-site",  # the front-end on localhost, the API on 127.0.0.1
     }
     assert ev.request_headers == (("Content-Type", "application/json"),)
     assert ev.reason and "HTTP ok status" in ev.reason

@@ -93,8 +93,12 @@ def find_policy_file(start: Path) -> Path | None:
     return None
 
 
-def load_policy_file(path: Path, environ: Mapping[str, str] | None = None) -> PolicyFile:
-    """The validated contents of a policy file. Raises PolicyError naming the file and the line."""
+def load_policy_file(
+    path: Path, environ: Mapping[str, str] | None = None, *, read_secrets: bool = True
+) -> PolicyFile:
+    """The validated contents of a policy file. Raises PolicyError naming the file and the line.
+    Without `read_secrets` (printing the policy, which sends nothing), `env:` references are
+    checked but not read: their values are left out."""
     name = str(path)
     try:
         size = path.stat().st_size
@@ -125,7 +129,8 @@ def load_policy_file(path: Path, environ: Mapping[str, str] | None = None) -> Po
             raise PolicyError("pyproject.toml has no [tool.corscheck] table", file=name)
         data = tool["corscheck"]
         lines.prefix = "tool.corscheck."
-    return parse_policy_document(data, lines, environ if environ is not None else os.environ)
+    environ = environ if environ is not None else os.environ
+    return parse_policy_document(data, lines, environ if read_secrets else None)
 
 
 class _Lines:
@@ -214,7 +219,7 @@ class _Abandoned(Exception):
 
 
 def parse_policy_document(
-    data: Mapping[str, Any], lines: _Lines, environ: Mapping[str, str]
+    data: Mapping[str, Any], lines: _Lines, environ: Mapping[str, str] | None
 ) -> PolicyFile:
     for key in data:
         if key not in TOP_KEYS:
@@ -522,7 +527,7 @@ def _policy(
 
 
 def _settings(
-    table: Mapping[str, Any], lines: _Lines, environ: Mapping[str, str]
+    table: Mapping[str, Any], lines: _Lines, environ: Mapping[str, str] | None
 ) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key, value in table.items():
@@ -532,8 +537,13 @@ def _settings(
 
 
 def _setting(
-    key: str, value: Any, lines: _Lines, environ: Mapping[str, str], checked: dict[str, Any]
+    key: str,
+    value: Any,
+    lines: _Lines,
+    environ: Mapping[str, str] | None,
+    checked: dict[str, Any],
 ) -> None:
+    """One [settings] key, checked; `env:` values read from `environ` (None: not read)."""
     if key not in SETTINGS_KEYS:
         raise lines.error(
             f"unknown setting {key!r}; "
@@ -563,6 +573,8 @@ def _setting(
                     key,
                 )
             variable = spec[4:]
+            if environ is None:
+                continue
             if variable not in environ:
                 raise lines.error(
                     f"header {name}: environment variable {variable} is not set",
@@ -591,7 +603,7 @@ def _setting(
         checked[key] = value
 
 
-def _cookies(value: Any, lines: _Lines, environ: Mapping[str, str]) -> tuple[Cookie, ...]:
+def _cookies(value: Any, lines: _Lines, environ: Mapping[str, str] | None) -> tuple[Cookie, ...]:
     """The visitor's cookies, each an "env:VARIABLE" whose value is a Set-Cookie line."""
     if not isinstance(value, list):
         raise lines.error('cookies must be a list: ["env:SESSION_COOKIE"]', "settings", "cookies")
@@ -605,6 +617,8 @@ def _cookies(value: Any, lines: _Lines, environ: Mapping[str, str]) -> tuple[Coo
                 "cookies",
             )
         variable = spec[4:]
+        if environ is None:
+            continue
         if variable not in environ:
             raise lines.error(
                 f"cookie: environment variable {variable} is not set", "settings", "cookies"
@@ -630,10 +644,10 @@ def _strip_position(message: str) -> str:
 
 
 def _toml_list(values: Sequence[str]) -> str:
-    return "[" + ", ".join(_toml_string(v) for v in values) + "]"
+    return "[" + ", ".join(toml_string(v) for v in values) + "]"
 
 
-def _toml_string(value: str) -> str:
+def toml_string(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
@@ -691,7 +705,7 @@ def render_policy_file(
         ]
     out += policy_table(policy)
     for url in targets:
-        out += ["", f"[[{prefix}targets]]", f"url = {_toml_string(url)}"]
+        out += ["", f"[[{prefix}targets]]", f"url = {toml_string(url)}"]
     out += [
         "",
         *(

@@ -4,6 +4,7 @@ through `init`'s writer."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -201,8 +202,8 @@ def test_flags_override_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         app, ["audit", "http://127.0.0.1:9/x", "--allow-method", "DELETE", "--print-policy"]
     )
     assert result.exit_code == 0, result.output
-    assert '"origins": ["https://a.example"]' in result.output
-    assert '"methods": ["DELETE"]' in result.output
+    printed = tomllib.loads(result.output)["policy"]
+    assert printed["origins"] == ["https://a.example"] and printed["methods"] == ["DELETE"]
 
 
 def test_init_refuses_to_overwrite_and_writes_pyproject(
@@ -278,7 +279,6 @@ def test_flags_are_answered_in_flag_words() -> None:
 def test_init_pyproject_writes_valid_commented_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tomllib
 
     monkeypatch.chdir(tmp_path)
     code, out = _run("init", "--pyproject")
@@ -304,12 +304,33 @@ def test_print_policy_without_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     code, out = _run("audit", "--print-policy")
     assert code == 0, out
-    lines = out.splitlines()
-    assert lines[1] == "[policy]" and '"origins": ["https://a.example"]' in lines[2]
-    assert lines[3] == "https://x.example/" and '"origins": ["*"]' in lines[4]
+    printed = tomllib.loads(out)  # valid TOML: a policy file could be written from it
+    assert printed["policy"] == {"origins": ["https://a.example"], "credentials": False}
+    assert printed["targets"] == [
+        {"url": "https://x.example/", "policy": {"origins": ["*"], "credentials": False}}
+    ]
+    assert out.startswith("# The effective policy: corscheck.toml ([policy], line 1).")
+    code, out = _run("audit", "--print-policy", "-f", "json")
+    assert code == 0 and json.loads(out)["targets"][0]["policy"]["origins"] == ["*"]
     write(tmp_path, '[policy]\norigins = ["https://b.example"]\n')
     code, out = _run("audit", "--print-policy")
-    assert code == 0 and '"origins": ["https://b.example"]' in out
+    assert code == 0 and tomllib.loads(out)["policy"]["origins"] == ["https://b.example"]
+
+
+def test_print_policy_reads_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It sends nothing, so an unset env: variable is no error; an audit still needs it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CORSCHECK_UNSET_TOKEN", raising=False)
+    write(
+        tmp_path,
+        '[policy]\norigins = ["https://a.example"]\n\n[settings]\n'
+        'headers = { Authorization = "env:CORSCHECK_UNSET_TOKEN" }\n'
+        'cookies = ["env:CORSCHECK_UNSET_TOKEN"]\n',
+    )
+    code, out = _run("audit", "--print-policy")
+    assert code == 0, out
+    code, out = _run("audit", "http://127.0.0.1:9/x")
+    assert code == 2 and "CORSCHECK_UNSET_TOKEN is not set" in out
 
 
 def test_empty_input_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,7 +61,6 @@ from corscheck.report.wording import plural
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp
     from corscheck.config import AuditConfig, Flags, RunOptions
-    from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
     from corscheck.report.model import Report, ReportSink
     from corscheck.target import Route
@@ -90,28 +89,41 @@ def _read_inputs(urls: list[str], input_file: str | None) -> list[str]:
     return list(dict.fromkeys(collected))
 
 
-def _find_policy_file(path: str | None) -> "PolicyFile | None":
+def _find_policy_file(path: str | None, read_secrets: bool = True) -> "PolicyFile | None":
     from corscheck.policyfile import find_policy_file, load_policy_file
 
-    if path is not None:
-        return load_policy_file(Path(path))
-    found = find_policy_file(Path.cwd())
-    return load_policy_file(found) if found else None
+    found = Path(path) if path is not None else find_policy_file(Path.cwd())
+    return load_policy_file(found, read_secrets=read_secrets) if found else None
 
 
-def _print_policies(config: "AuditConfig") -> None:
-    """The [policy] that applies where no target says otherwise, then each target's."""
+def _print_policies(config: "AuditConfig", fmt: str) -> None:
+    """The [policy] that applies where no target says otherwise, then each target's that differs:
+    as a policy file would write them (TOML), or with `-f json` as JSON."""
     import json
 
     from corscheck.masking import mask_url
+    from corscheck.policyfile import policy_table, toml_string
 
-    def shown(policy: "Policy | None") -> str:
-        return json.dumps(policy.to_dict()) if policy else "safe baseline (no policy)"
-
-    typer.echo(f"# policy file: {config.policy_source or 'none'}; command-line flags override it")
-    typer.echo(f"[policy]\n  {shown(config.policy)}")
-    for target in config.targets:
-        typer.echo(f"{mask_url(target.url)}\n  {shown(target.policy)}")
+    targets = [(mask_url(t.url), t.policy) for t in config.targets]
+    if fmt == "json":
+        document = {
+            "source": config.policy_statement,
+            "policy": config.policy.to_dict() if config.policy else None,
+            "targets": [{"url": url, "policy": p.to_dict() if p else None} for url, p in targets],
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
+    lines = [f"# The effective policy: {config.policy_statement}."]
+    if config.policy is None:
+        lines.append("# No [policy]: the safe baseline, no crafted origin may read.")
+    else:
+        lines += ["[policy]", *policy_table(config.policy)]
+    for url, policy in targets:
+        lines += ["", "[[targets]]", f"url = {toml_string(url)}"]
+        if policy != config.policy:
+            inline = ", ".join(policy_table(policy)) if policy else None
+            lines.append(f"policy = {{ {inline} }}" if inline else "# policy: the safe baseline")
+    typer.echo("\n".join(lines))
 
 
 PROGRESS_AFTER = 20  # targets: a shorter run is over before progress would tell anything
@@ -388,7 +400,7 @@ def audit(
         request = _AuditInputs(urls, input_file, openapi_source, app_spec, base_url, print_policy)
         loaded, app_base_url, config = _resolve_inputs(request, flags, policy_path, baseline_path)
         if print_policy:
-            _print_policies(config)
+            _print_policies(config, fmt)
             raise typer.Exit(EXIT_OK)
         json_paths = [path for path, kind in output_formats.items() if kind == "json"]
         other_paths = [path for path, kind in output_formats.items() if kind != "json"]
@@ -481,7 +493,8 @@ def _resolve_inputs(
             urls = [under(app_base_url, p) for p in urls or ([] if given.input_file else ["/"])]
     for url in urls:
         validate_url(url)  # typed on the command line: a usage error; bad -i lines are recorded
-    policy_file = _find_policy_file(policy_path)
+    # Printing the policy sends nothing: the secrets it names are not read.
+    policy_file = _find_policy_file(policy_path, read_secrets=not given.print_policy)
     routes = None
     if given.openapi_source is not None:
         options = resolve_options(flags, policy_file)

@@ -123,10 +123,7 @@ def test_a_large_run_writes_the_whole_json_and_summarizes_the_console(tmp_path: 
     assert list(data)[-1] == "summary" and data["summary"]["targets"] == count
     assert not list(tmp_path.glob("*.partial"))
     # The console names the failing targets up to a screenful and counts the rest.
-    assert (
-        "Findings by rule" in result.output
-        and "passed. For every target with its evidence, write a JSON report" in result.output
-    )
+    assert "Findings by rule" in result.output and "-v shows every target in full" in result.output
     assert "Summary:" in result.output
 
 
@@ -235,3 +232,34 @@ def test_a_closed_stdout_stops_the_run_quietly() -> None:
         child.wait(timeout=60)
     assert child.returncode == 141
     assert stderr == b""
+
+
+def test_a_large_run_lists_the_most_severe_targets_first() -> None:
+    """Past the listing's limit the targets left out are the least severe, whatever the input
+    order: a high finding at the end of a long run of medium ones is listed."""
+    from dataclasses import replace
+
+    from corscheck.report.console import render
+    from tests.fixed_report import fixed_report
+
+    fixed = fixed_report()
+    high, _, medium = fixed.targets[0].findings
+    mediums = [
+        TargetReport(
+            f"https://m{n}.example/x",
+            None,
+            findings=(replace(medium, target=f"https://m{n}.example/x"),),
+            requests_sent=1,
+        )
+        for n in range(LARGE_RUN + 10)
+    ]
+    last = TargetReport(
+        "https://last.example/x",
+        None,
+        findings=(replace(high, target="https://last.example/x"),),
+        requests_sent=1,
+    )
+    shown = render(replace(fixed, targets=(*mediums, last)), width=120)
+    listing = shown.split("Targets with findings or errors:", 1)[1]
+    assert listing.splitlines()[1].strip().startswith("✗ https://last.example/x")
+    assert "less severe" in listing

@@ -15,7 +15,7 @@ from rich.text import Text
 from corscheck.evaluate import Finding, ProbeResult, exposure_lines
 from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
 from corscheck.report.wording import plural
-from corscheck.rules import Rule, severity_rank
+from corscheck.rules import SEVERITIES, Rule, severity_rank
 
 if TYPE_CHECKING:
     from corscheck.report.model import ProbeReport
@@ -102,7 +102,7 @@ def _fixed(report: Report) -> list[RenderableType]:
 
 def _large_run(report: Report) -> list[RenderableType]:
     """A screenful for thousands of targets: each rule once with its count and one example in full,
-    then the failing targets a line each, up to a limit."""
+    then the failing targets a line each, most severe first, up to a limit."""
     parts: list[RenderableType] = []
     first: dict[str, Finding] = {}  # each rule's first finding in input order
     for target in report.targets:
@@ -115,7 +115,14 @@ def _large_run(report: Report) -> list[RenderableType]:
         parts.append(Text())
         parts.append(Text(f"{finding.rule.id}, for example at {finding.target}:", style="bold"))
         parts.append(_finding(finding))
-    failing = [t for t in report.targets if not t.passed]
+    # The worst first, so that the ones left out are the least severe; errors after findings.
+    failing = sorted(
+        (t for t in report.targets if not t.passed),
+        key=lambda t: (
+            min((severity_rank(f.severity) for f in t.active_findings), default=len(SEVERITIES)),
+            -len(t.active_findings),
+        ),
+    )
     if failing:
         parts.append(Text())
         parts.append(Text(f"Targets with findings or errors: {len(failing)}", style="bold"))
@@ -134,9 +141,9 @@ def _large_run(report: Report) -> list[RenderableType]:
     passed = len(report.targets) - len(failing)
     parts.append(
         Text(
-            (f"  … and {hidden} more. " if hidden > 0 else "  ")
-            + f"{passed} passed. For every target with its evidence, write a JSON report "
-            "(-o report.json).",
+            (f"  … and {hidden} more, less severe. " if hidden > 0 else "  ")
+            + f"{passed} passed. -v shows every target in full; -o report.json keeps every "
+            "target with its evidence.",
             style="dim",
         )
     )

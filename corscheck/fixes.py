@@ -282,7 +282,10 @@ def fix_for(rule_id: str, generic: str, stack: Stack, values: FixValues = FixVal
         return generic
     changes = fix_changes(rule_id, stack.layer, values)
     if fix.changes and changes is None:
-        return generic  # nothing to fill the settings with: the generic words say more
+        # Without a policy to fill the settings with, they are named with placeholders.
+        changes = {k: _PLACEHOLDERS.get(str(v), v) for k, v in fix.changes}
+        if values.public and rule_id == "any-origin-with-credentials":
+            changes = fix_changes(rule_id, stack.layer, FixValues(public=True)) or changes
     text = _render(stack.layer, changes, fix.note) if changes else fix.note + "."
     if stack.certainty == "likely":
         return (
@@ -302,7 +305,22 @@ def _render(layer: str, changes: dict[str, object], note: str) -> str:
     return f"Use {call.format(settings)}{said}, its other settings as they are."
 
 
+class _Placeholder(str):
+    """A value the user fills in, shown as it is (not quoted)."""
+
+
+_PLACEHOLDERS = {
+    ORIGINS: _Placeholder("[<your front-end origins>]"),
+    METHODS: _Placeholder("[<the methods your front-end sends>]"),
+    HEADERS: _Placeholder("[<the headers your front-end sets>]"),
+    EXPOSE: _Placeholder("[<the headers your front-end reads>]"),
+    MAX_AGE: _Placeholder("<seconds>"),
+}
+
+
 def _literal(value: object, syntax: str) -> str:
+    if isinstance(value, _Placeholder):
+        return str(value)
     if isinstance(value, bool) or value is None:
         return json.dumps(value) if syntax == "js" else str(value)
     if isinstance(value, list):

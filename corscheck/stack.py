@@ -97,10 +97,12 @@ def recognize(
 
 
 def _preflight_fingerprint(status: int, headers: HeaderList) -> Stack | None:
-    content_type = (headers.combined("Content-Type") or "").lower()
-    length = (headers.combined("Content-Length") or "").strip()
+    # Values as sent: a raw header line keeps the space after its colon.
+    content_type = _value(headers, "Content-Type").lower()
+    length = _value(headers, "Content-Length")
     methods = headers.combined("Access-Control-Allow-Methods")
-    allow_headers = headers.combined("Access-Control-Allow-Headers") or ""
+    methods = methods.strip() if methods is not None else None
+    allow_headers = _value(headers, "Access-Control-Allow-Headers")
     text_plain = content_type.startswith("text/plain")
     if methods is not None and text_plain and ((status == 200 and length == "2") or status == 400):
         return STARLETTE_EXPLICIT
@@ -112,18 +114,18 @@ def _preflight_fingerprint(status: int, headers: HeaderList) -> Stack | None:
             "certain",
             "a preflight listed the safelisted headers first, as Litestar does",
         )
-    vary = [token.strip() for token in (headers.combined("Vary") or "").split(",")]
+    vary = [token.strip() for token in _value(headers, "Vary").split(",")]
     if "origin" in vary or "x-csrftoken" in allow_headers:
         # django-cors-headers patches Vary with a lower-case "origin"; Django keeps it as set.
         return Stack(
             "django", "certain", "a preflight answered Vary: origin, as django-cors-headers"
         )
-    powered = (headers.combined("X-Powered-By") or "").lower()
+    powered = _value(headers, "X-Powered-By").lower()
     if methods is not None and "express" in powered and ", " not in methods:
         # The cors package joins its methods with "," alone; hand-written headers rarely do.
         return Stack("express", "certain", "a preflight listed methods as the cors package does")
     if headers.combined("Allow") is not None and content_type.startswith("text/html"):
-        server = (headers.combined("Server") or "").lower()
+        server = _value(headers, "Server").lower()
         if "hypercorn" in server:
             return Stack("quart", "likely", "an automatic OPTIONS answer served by Hypercorn")
         if methods is not None:
@@ -135,8 +137,8 @@ def _preflight_fingerprint(status: int, headers: HeaderList) -> Stack | None:
 
 
 def _server_line(headers: HeaderList) -> Stack | None:
-    server = (headers.combined("Server") or "").lower()
-    powered = (headers.combined("X-Powered-By") or "").lower()
+    server = _value(headers, "Server").lower()
+    powered = _value(headers, "X-Powered-By").lower()
     if "express" in powered:
         return Stack("express", "likely", "X-Powered-By: Express")
     for name, layer in (("nginx", "nginx"), ("caddy", "caddy"), ("apache", "apache")):
@@ -152,3 +154,8 @@ def _server_line(headers: HeaderList) -> Stack | None:
                 None, "unknown", f"Server: {name}, which serves many frameworks; it names none"
             )
     return None
+
+
+def _value(headers: HeaderList, name: str) -> str:
+    """A header's value without the whitespace around it; "" when it is absent."""
+    return (headers.combined(name) or "").strip()

@@ -102,8 +102,17 @@ def test_a_layer_without_a_fix_for_the_rule_gets_the_generic_one() -> None:
     assert fix_for("wildcard-with-credentials", "generic", CERTAIN, VALUES) == "generic"
 
 
-def test_nothing_to_fill_the_settings_with_gives_the_generic_fix() -> None:
-    assert fix_for("allowed-method-refused", "generic", CERTAIN, FixValues()) == "generic"
+def test_nothing_to_fill_the_settings_with_names_them_with_placeholders() -> None:
+    """Without a policy, the settings are still named; the values are the user's to fill in
+    (and there is nothing the tests could apply: fix_changes says None)."""
+    assert fix_for("allowed-method-refused", "generic", CERTAIN, FixValues()) == (
+        "Use app.add_middleware(CORSMiddleware, allow_methods=[<the methods your front-end "
+        "sends>]), its other settings as they are."
+    )
+    assert fix_for("any-origin-with-credentials", "generic", CERTAIN, FixValues(public=True)) == (
+        "Use app.add_middleware(CORSMiddleware, allow_credentials=False), its other settings as "
+        "they are."
+    )
     assert fix_changes("allowed-method-refused", "starlette", FixValues()) is None
     assert fix_changes("preflight-cache-too-long", "starlette", FixValues()) is None
 

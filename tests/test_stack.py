@@ -194,3 +194,14 @@ def test_django_by_its_vary_among_others_or_its_default_headers() -> None:
     assert recognize([answer("preflight", 200, "Vary: Accept-Encoding, origin")]).layer == "django"
     csrf = answer("preflight", 200, "access-control-allow-headers: accept, x-csrftoken")
     assert recognize([csrf]).layer == "django"
+
+
+def test_values_are_read_without_the_space_a_raw_header_line_keeps() -> None:
+    raw = answer(
+        "preflight",
+        400,
+        "content-type:  text/plain; charset=utf-8 ",
+        "access-control-allow-methods:  GET",
+        "server:  uvicorn",
+    )
+    assert recognize([raw]).layer == "starlette"

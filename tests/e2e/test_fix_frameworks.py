@@ -259,7 +259,12 @@ def _django_wsgi() -> Any:
     from django.conf import settings
 
     if not settings.configured:  # one Django configuration per process
+        # test_inprocess.py's Django project may have been configured first, or may find this
+        # one: the same middleware, a route at the same path, the same CORS defaults (every
+        # request here overrides them all).
         settings.configure(
+            CORS_ALLOW_ALL_ORIGINS=True,
+            CORS_ALLOW_CREDENTIALS=True,
             DEBUG=False,
             SECRET_KEY="corscheck-test",
             ALLOWED_HOSTS=["*"],

@@ -54,7 +54,10 @@ def under_permissive_findings(
             )
         )
     findings += _refused_requests(
-        target, [r for r in refused if r.planned.probe.origin not in broken_origins], results
+        target,
+        [r for r in refused if r.planned.probe.origin not in broken_origins],
+        results,
+        "include" if policy.credentials else "omit",
     )
     findings += expose_findings(target, policy, results)
     findings += max_age_findings(target, policy, results)
@@ -62,18 +65,26 @@ def under_permissive_findings(
 
 
 def _refused_requests(
-    target: str, refused: Sequence[ProbeResult], results: Sequence[ProbeResult]
+    target: str,
+    refused: Sequence[ProbeResult],
+    results: Sequence[ProbeResult],
+    front_end_credentials: str,
 ) -> list[Finding]:
     """One finding per culprit (a method or a header) of the refused requests of an allowed origin.
 
     The front-end's own requests (aspect "request": a method with every policy header) come first:
-    they are what users meet. The probes that carry one method or one header alone tell which of
+    they are what users meet, in the credentials mode the front-end uses (include where the
+    policy says it sends credentials: the preflight is the same, but the evidence then shows the
+    front-end's own request). The probes that carry one method or one header alone tell which of
     them the server refuses; the refused front-end request is the evidence.
     """
     culprits: dict[tuple[str, str, str], list[ProbeResult]] = {}
     ordered = sorted(
         (r for r in refused if r.planned.aspect in ("request", "method", "header")),
-        key=lambda r: (r.planned.aspect != "request", r.planned.probe.credentials != "omit"),
+        key=lambda r: (
+            r.planned.aspect != "request",
+            r.planned.probe.credentials != front_end_credentials,
+        ),
     )
     for result in ordered:
         if _fails_only_with_credentials(result, results):

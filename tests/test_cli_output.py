@@ -72,3 +72,82 @@ def test_quiet_demo_prints_only_the_report() -> None:
     result = runner.invoke(app, ["demo", "-q", "-v"])
     assert result.stdout.startswith("corscheck ")  # no intro
     assert not result.stderr
+
+
+# --- every line laid out for the width (issue 26, point 10) ------------------------------------------
+
+# What may start at column 0: the head, a target's line, a section's title, the verdict.
+LINE_STARTS = (
+    "corscheck ",
+    "policy: ",
+    "visitor: ",
+    "warning: ",
+    "✗ ",
+    "✓ ",
+    "! ",
+    "Suppressed (",
+    "Fixed since",
+    "Summary: ",
+    "Baseline: ",
+    "FAILED",
+    "PASSED",
+    "INCOMPLETE",
+)
+
+
+def _check_layout(text: str, width: int, starts: tuple[str, ...]) -> None:
+    for line in text.splitlines():
+        assert len(line) <= width, line
+        assert not line or line[0] == " " or line.startswith(starts), f"at column 0: {line!r}"
+        assert line.strip() not in ("new", "unchanged", "[", "]"), f"a tag alone: {line!r}"
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_the_report_never_starts_a_continuation_at_column_0(width: int) -> None:
+    from dataclasses import replace
+
+    from corscheck.evaluate import Suppression
+    from corscheck.report.console import render
+    from tests.fixed_report import fixed_report
+
+    report = fixed_report()
+    users = report.targets[0]
+    first, *rest = users.findings
+    marked = (
+        replace(first, baseline="new"),
+        replace(rest[0], suppressed=Suppression("a known legacy client", "2027-01-01", "--ignore")),
+        *rest[1:],
+    )
+    report = replace(report, targets=(replace(users, findings=marked), *report.targets[1:]))
+    _check_layout(render(report, width=width), width, LINE_STARTS)
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_probe_never_starts_a_continuation_at_column_0(width: int) -> None:
+    from corscheck.browser import Exchange, Hop, Probe, Request, Response, judge
+    from corscheck.headers import HeaderList
+    from corscheck.report.console import render_probe
+    from corscheck.report.model import ProbeReport
+
+    url = "https://api.example.com/v1/a-rather-long-path/with/many/segments?and=a&query=string"
+    origin = "https://a-front-end-with-a-long-name.example.com"
+    probe = Probe(url, origin, "PUT", (("Content-Type", "application/json"),), "include")
+    long_value = "X-Custom-Header-" + "a" * 120
+    preflight = Request("OPTIONS", url, (("Origin", origin), ("X-Long", long_value)))
+    answer = Response(
+        204,
+        HeaderList.of(
+            (
+                ("Access-Control-Allow-Origin", origin),
+                ("Access-Control-Allow-Credentials", "true"),
+                ("Access-Control-Allow-Methods", "PUT"),
+                ("Access-Control-Allow-Headers", "content-type, " + long_value),
+            )
+        ),
+    )
+    exchange = Exchange((Hop("preflight", preflight, answer),), unsent=Request("PUT", url, ()))
+    report = ProbeReport(
+        probe, exchange, judge(probe, exchange), "Chrome/Edge, sending " + "x" * 90
+    )
+    starts = ("ALLOWED", "BLOCKED", "fetch(", "visitor: ", "reason: ", "note: ", "preflight: ")
+    _check_layout(render_probe(report, width=width), width, (*starts, "not sent: ", "readable "))

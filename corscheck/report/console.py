@@ -31,7 +31,7 @@ _MAX_TARGETS_LISTED = 20  # failing targets listed a line each in a large run's 
 _MAX_RELATED = 4
 
 
-_GRID_ORIGIN_WIDTH = 34  # the origin column of the probe grid: longer origins end in …
+_GRID_ORIGIN_WIDTH = 34  # the origin column of the probe grid: longer origins fold
 _GRID_CLASS_WIDTH = 11
 _GRID_CELL_WIDTH = 4  # a cell (✓✓!) and the space before it
 
@@ -51,10 +51,17 @@ def _tidy(text: str) -> str:
 def renderables(report: Report, *, verbose: bool = False, width: int = 100) -> list[RenderableType]:
     parts: list[RenderableType] = [_header(report)]
     if report.policy_statement:
-        parts.append(Text(f"policy: {report.policy_statement}", style="dim"))
+        parts.append(
+            _hanging(Text("policy: ", style="dim"), Text(report.policy_statement, style="dim"))
+        )
     if report.visitor is not None:
-        parts.append(Text(f"visitor: {report.visitor.statement()}", style="dim"))
-    parts += [Text(f"warning: {w}", style="yellow") for w in report.all_warnings()]
+        parts.append(
+            _hanging(Text("visitor: ", style="dim"), Text(report.visitor.statement(), style="dim"))
+        )
+    parts += [
+        _hanging(Text("warning: ", style="yellow"), Text(w, style="yellow"))
+        for w in report.all_warnings()
+    ]
     if len(report.targets) > _MAX_TARGETS_IN_FULL and not verbose:
         parts += _large_run(report)
     else:
@@ -68,6 +75,22 @@ def renderables(report: Report, *, verbose: bool = False, width: int = 100) -> l
     return parts
 
 
+def _hanging(lead: Text | str, rest: Text | str, indent: int = 0) -> RenderableType:
+    """`lead` then `rest`, where `rest` wraps under itself and never to column 0: a line of the
+    report that may be wider than the terminal (80 columns and up)."""
+    grid = Table.grid()
+    if indent:
+        grid.add_column(width=indent)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    cells = [
+        Text(lead) if isinstance(lead, str) else lead,
+        Text(rest) if isinstance(rest, str) else rest,
+    ]
+    grid.add_row(*([""] if indent else []), *cells)
+    return grid
+
+
 def _suppressed(report: Report) -> list[RenderableType]:
     """One line per accepted finding, with its reason: they stay visible, they just do not fail."""
     suppressed = report.suppressed()
@@ -77,12 +100,11 @@ def _suppressed(report: Report) -> list[RenderableType]:
     for finding in suppressed:
         why = finding.suppressed
         assert why is not None
-        line = Text(f"  {finding.severity} ", style="dim")
-        line.append(f"{finding.rule.id} ")
+        line = Text(f"{finding.rule.id} ")
         line.append(finding.target, style="dim")
         until = f", until {why.expires}" if why.expires else ""
         line.append(f"  {why.reason} ({why.source}{until})", style="dim")
-        parts.append(line)
+        parts.append(_hanging(Text(f"{finding.severity} ", style="dim"), line, indent=2))
     return parts
 
 
@@ -95,7 +117,11 @@ def _fixed(report: Report) -> list[RenderableType]:
     ]
     for finding in report.baseline.fixed:
         parts.append(
-            Text(f"  {finding.severity} {finding.rule.id} {finding.target}", style="green")
+            _hanging(
+                Text(f"{finding.severity} ", style="green"),
+                Text(f"{finding.rule.id} {finding.target}", style="green"),
+                indent=2,
+            )
         )
     return parts
 
@@ -167,11 +193,11 @@ def _target(target: TargetReport, verbose: bool, width: int = 100) -> list[Rende
     line = Text()
     findings = target.active_findings
     if target.errors:
-        line.append("! ", style="bold magenta")
+        mark = Text("! ", style="bold magenta")
     elif findings:
-        line.append("✗ ", style="bold red")
+        mark = Text("✗ ", style="bold red")
     else:
-        line.append("✓ ", style="bold green")
+        mark = Text("✓ ", style="bold green")
     line.append(target.url, style="bold")
     if target.route is not None:
         line.append(f"  {target.route.label}", style="cyan")
@@ -189,13 +215,20 @@ def _target(target: TargetReport, verbose: bool, width: int = 100) -> list[Rende
             f"  passed: {target.probes_run} probes, {target.probes_checked} checked against {policy}",
             style="green",
         )
-    parts.append(line)
+    parts.append(_hanging(mark, line))
     for error in target.errors:
-        parts.append(Text(f"    {error.kind}: {error.message}", style="magenta"))
+        parts.append(
+            _hanging(
+                Text(f"{error.kind}: ", style="magenta"), Text(error.message, style="magenta"), 4
+            )
+        )
     if target.stack is not None and target.active_findings:
-        parts.append(Text(f"    stack: {target.stack.statement()}", style="dim"))
+        parts.append(
+            _hanging(Text("stack: ", style="dim"), Text(target.stack.statement(), style="dim"), 4)
+        )
     if target.route is not None and target.route.filled:
-        parts.append(Text(f"    path filled: {'; '.join(target.route.filled)}", style="dim"))
+        filled = Text("; ".join(target.route.filled), style="dim")
+        parts.append(_hanging(Text("path filled: ", style="dim"), filled, 4))
     for finding in findings:
         parts.append(_finding(finding))
     if verbose and target.probes:
@@ -212,12 +245,14 @@ def _count_line(findings: Sequence[Finding]) -> str:
 
 
 def _finding(finding: Finding) -> RenderableType:
-    head = Text()
-    head.append(f" {finding.severity.upper()} ", style=SEVERITY_STYLES[finding.severity])
-    head.append(f" {finding.title} ", style="bold")
+    badge = Text(f" {finding.severity.upper()} ", style=SEVERITY_STYLES[finding.severity])
+    head = Text(f" {finding.title} ", style="bold")
+    # The rule id and the baseline tag hold together (a no-break space): a tag never ends alone.
     head.append(f"[{finding.rule.id}]", style="dim")
     if finding.baseline is not None:
-        head.append(f" {finding.baseline}", style="bold" if finding.baseline == "new" else "dim")
+        head.append(
+            f"\u00a0{finding.baseline}", style="bold" if finding.baseline == "new" else "dim"
+        )
     # Label and value columns, so that long values wrap under their value, not under the label.
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=4)
@@ -241,11 +276,7 @@ def _finding(finding: Finding) -> RenderableType:
         grid.add_row("", "note", Text(note))
     grid.add_row("", Text("fix", style="green"), Text(finding.fix))
     # The head in its own column: a long title wraps under itself, never to column 0.
-    heading = Table.grid()
-    heading.add_column(width=2)
-    heading.add_column()
-    heading.add_row("", head)
-    return Group(heading, grid)
+    return Group(_hanging(badge, head, indent=2), grid)
 
 
 def probe_grid(probes: Sequence[ProbeResult], width: int = 100) -> RenderableType:
@@ -284,11 +315,14 @@ def probe_grid(probes: Sequence[ProbeResult], width: int = 100) -> RenderableTyp
     for start in range(0, len(columns), per_table):
         shown = columns[start : start + per_table]
         table = Table(box=None, padding=(0, 0, 0, 1), header_style="bold", show_edge=False)
-        table.add_column("origin", no_wrap=True, width=origin_width, overflow="ellipsis")
+        # Folded, never cut: crafted origins differ by one character deep inside them.
+        table.add_column("origin", width=origin_width, overflow="fold")
         table.add_column("class", style="dim", no_wrap=True, width=class_width, overflow="ellipsis")
         for number in range(start + 1, start + len(shown) + 1):
             table.add_column(str(number), justify="center", no_wrap=True, width=3)
         for (origin, origin_class), cells in rows.items():
+            if not any(column in cells for column in shown):
+                continue  # an origin no request of this table was sent from: no empty row
             marks = [_cell(cells.get(column, {})) for column in shown]
             table.add_row(Text(origin), Text(origin_class), *marks)
         parts.append(Padding(table, (0, 0, 0, indent)))
@@ -332,14 +366,14 @@ def _top_rules(report: Report, examples: dict[str, Finding]) -> Table:
 
 def _summary(report: Report) -> list[RenderableType]:
     counts = report.counts()
-    text = Text("Summary: ", style="bold")
+    text = Text()
     text.append(f"{plural(len(report.targets), 'target')} · ")
     text.append(" · ".join(f"{n} {s}" for s, n in counts.items()))
     text.append(f" · {plural(report.error_count, 'error')}")
     suppressed = len(report.suppressed())
     if suppressed:
         text.append(f" · {suppressed} suppressed")
-    parts: list[RenderableType] = [text]
+    parts: list[RenderableType] = [_hanging(Text("Summary: ", style="bold"), text)]
     baseline = report.baseline_counts()
     if baseline is not None:
         parts.append(
@@ -388,52 +422,60 @@ def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) 
     console, buffer = _console(color, width)
     verdict = result.verdict
     probe = result.probe
-    head = Text()
     if verdict.allowed:
-        head.append("ALLOWED", style="bold green")
-        head.append(f"  a page on {probe.origin} can read {probe.url}")
+        badge = Text("ALLOWED  ", style="bold green")
+        head = Text(f"a page on {probe.origin} can read {probe.url}")
     else:
-        head.append("BLOCKED", style="bold red")
-        head.append(f"  a page on {probe.origin} cannot read {probe.url}")
-    console.print(head)
-    console.print(
-        Text(
-            f"fetch({probe.method!r}, credentials: {probe.credentials!r}"
-            + "".join(f", {n}: {v}" for n, v in probe.headers)
-            + f") · preflight {'sent' if verdict.preflight else 'not needed'}",
-            style="dim",
-        )
+        badge = Text("BLOCKED  ", style="bold red")
+        head = Text(f"a page on {probe.origin} cannot read {probe.url}")
+    console.print(_hanging(badge, head))
+    call = Text(
+        f"{probe.method!r}, credentials: {probe.credentials!r}"
+        + "".join(f", {n}: {v}" for n, v in probe.headers)
+        + f") · preflight {'sent' if verdict.preflight else 'not needed'}",
+        style="dim",
     )
+    console.print(_hanging(Text("fetch(", style="dim"), call))
     if result.visitor:
-        console.print(Text(f"visitor: {result.visitor}", style="dim"))
+        console.print(_hanging(Text("visitor: ", style="dim"), Text(result.visitor, style="dim")))
     if verdict.reason:
-        console.print(Text(f"reason: {verdict.reason}", style="bold"))
+        console.print(_hanging(Text("reason: ", style="bold"), Text(verdict.reason, style="bold")))
     for note in verdict.notes:
-        console.print(Text(f"note:   {note}", style="yellow"))
+        console.print(_hanging(Text("note:   ", style="yellow"), Text(note, style="yellow")))
     for hop in result.exchange.hops:
         console.print()
-        console.print(Text(f"{hop.kind}: {hop.request.method} {hop.request.url}", style="bold"))
+        console.print(
+            _hanging(
+                Text(f"{hop.kind}: ", style="bold"),
+                Text(f"{hop.request.method} {hop.request.url}", style="bold"),
+            )
+        )
         for name, value in hop.request.headers:
-            console.print(Text(f"  > {name}: {value}", style="dim"))
+            console.print(
+                _hanging(Text("  > ", style="dim"), Text(f"{name}: {value}", style="dim"))
+            )
         console.print(Text(f"  < {hop.response.status} {hop.response.reason}".rstrip()))
         for name, value in hop.response.headers.lines:
             relevant = name.lower().startswith("access-control-") or name.lower() in (
                 "vary",
                 "location",
             )
-            console.print(Text(f"  < {name}: {value.strip()}", style="" if relevant else "dim"))
+            style = "" if relevant else "dim"
+            console.print(
+                _hanging(Text("  < ", style=style), Text(f"{name}: {value.strip()}", style=style))
+            )
     if result.exchange.unsent is not None:
         unsent = result.exchange.unsent
         console.print()
         console.print(
-            Text(
-                f"not sent: {unsent.method} {unsent.url} (unsafe; pass --send-unsafe)",
-                style="yellow",
+            _hanging(
+                Text("not sent: ", style="yellow"),
+                Text(f"{unsent.method} {unsent.url} (unsafe; pass --send-unsafe)", style="yellow"),
             )
         )
     if verdict.allowed and verdict.readable_headers:
         console.print()
-        console.print(Text("readable response headers: " + ", ".join(verdict.readable_headers)))
+        console.print(_hanging("readable response headers: ", ", ".join(verdict.readable_headers)))
     return buffer.getvalue()
 
 

@@ -16,10 +16,21 @@ _ASKED_HEADERS = ("Authorization", "Content-Type", "X-Corscheck-Learn")
 _ASKED_METHOD = "PUT"
 
 
+# What a preflight's Access-Control-Allow-Methods may list that no front-end sends: the preflight's
+# own OPTIONS, and methods a framework's "*" expands to (Starlette lists QUERY) or that browsers
+# forbid (TRACE, CONNECT).
+_NOT_LEARNED = frozenset({"OPTIONS", "QUERY", "TRACE", "CONNECT"})
+
+
 async def learn_policy(
-    url: str, origins: Sequence[str], options: RunOptions
+    url: str,
+    origins: Sequence[str],
+    options: RunOptions,
+    extra_headers: tuple[tuple[str, str], ...] = (),
 ) -> tuple[Policy, list[str]]:
-    """The policy the API at `url` follows for `origins`, and notes on origins it refuses."""
+    """The policy the API at `url` follows for `origins` (`extra_headers` sent with every request,
+    as audit's -H), and notes: origins it refuses, and what else the server trusts that the learned
+    policy leaves out (a quick audit against it)."""
     notes: list[str] = []
     readable: list[str] = []
     credentials = False
@@ -29,9 +40,9 @@ async def learn_policy(
     max_age: int | None = None
     async with Runner(options) as runner:
         for origin in origins:
-            read = Probe(url, origin, "GET", credentials="include")
+            read = Probe(url, origin, "GET", credentials="include", extra_headers=extra_headers)
             exchange = await runner.exchange(read)
-            omit_verdict = judge(Probe(url, origin, "GET"), exchange)
+            omit_verdict = judge(Probe(url, origin, "GET", extra_headers=extra_headers), exchange)
             if not omit_verdict.allowed:
                 notes.append(f"{origin} cannot read {url} today ({omit_verdict.reason}); left out")
                 continue
@@ -43,7 +54,11 @@ async def learn_policy(
                 if h not in expose
             ]
             preflight_probe = Probe(
-                url, origin, _ASKED_METHOD, tuple((h, "corscheck") for h in _ASKED_HEADERS)
+                url,
+                origin,
+                _ASKED_METHOD,
+                tuple((h, "corscheck") for h in _ASKED_HEADERS),
+                extra_headers=extra_headers,
             )
             preflight = (await runner.exchange(preflight_probe)).hops[:1]
             if preflight and preflight[0].kind == "preflight":
@@ -66,6 +81,7 @@ async def learn_policy(
         from corscheck.errors import UsageError
 
         raise UsageError(f"no given origin can read {url}: {raise_from}")
+    methods = {m for m in methods if m.upper() not in _NOT_LEARNED}
     policy = build_policy(
         origins=readable,
         methods=sorted(m for m in methods if m != "*") if "*" not in methods else ["*"],
@@ -74,7 +90,28 @@ async def learn_policy(
         credentials=credentials,
         max_age=MaxAge(min=max_age, max=max_age) if max_age is not None else None,
     )
-    return policy, notes
+    return policy, notes + await _trusted_beyond(url, policy, options, extra_headers)
+
+
+async def _trusted_beyond(
+    url: str, policy: Policy, options: RunOptions, extra_headers: tuple[tuple[str, str], ...]
+) -> list[str]:
+    """What the server grants beyond the learned policy, from a quick audit against it: the
+    origins outside it that read (a reflect-any server), said before the file is trusted."""
+    from corscheck.audit import audit_targets
+    from corscheck.config import AuditConfig
+    from corscheck.target import Target
+
+    config = AuditConfig(
+        (Target(url, policy),), depth="quick", options=options, extra_headers=extra_headers
+    )
+    report = await audit_targets(config)
+    return [
+        f"the server also grants what this policy leaves out: {f.message} [{f.rule.id}]; "
+        "fix the server, or widen the policy if that is meant"
+        for f in report.findings()
+        if f.rule.direction == "over-permissive" and f.severity in ("critical", "high")
+    ]
 
 
 def _header_values(exchange: Exchange, name: str) -> list[str]:

@@ -6,15 +6,29 @@ from typing import Annotated
 import typer
 
 from corscheck.commands.edge import fail, fail_with
-from corscheck.commands.options import InsecureOption, QuietOption, TimeoutOption
+from corscheck.commands.options import (
+    HeaderOption,
+    InsecureOption,
+    NoProxyOption,
+    ProxyOption,
+    QuietOption,
+    TimeoutOption,
+    checked_proxy,
+    parse_header,
+)
 from corscheck.errors import CorscheckError, UsageError
+
+POLICY_FILE = "Policy file"
 
 
 def init(
     from_url: Annotated[
         str | None,
         typer.Option(
-            "--from-url", metavar="URL", help="Learn the policy from what this URL allows today."
+            "--from-url",
+            metavar="URL",
+            help="Learn the policy from what this URL allows today.",
+            rich_help_panel=POLICY_FILE,
         ),
     ] = None,
     origin: Annotated[
@@ -23,22 +37,34 @@ def init(
             "--origin",
             metavar="ORIGIN",
             help="A front-end origin to learn for (repeat; with --from-url).",
+            rich_help_panel=POLICY_FILE,
         ),
     ] = None,
     pyproject: Annotated[
         bool,
         typer.Option(
-            "--pyproject", help="Append [tool.corscheck] to the pyproject.toml here instead."
+            "--pyproject",
+            help="Append [tool.corscheck] to the pyproject.toml here instead.",
+            rich_help_panel=POLICY_FILE,
         ),
     ] = False,
     output: Annotated[
-        str, typer.Option("-o", "--output", metavar="PATH", help="File to write.")
+        str,
+        typer.Option(
+            "-o", "--output", metavar="PATH", help="File to write.", rich_help_panel=POLICY_FILE
+        ),
     ] = "corscheck.toml",
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite an existing policy file.")
+        bool,
+        typer.Option(
+            "--force", help="Overwrite an existing policy file.", rich_help_panel=POLICY_FILE
+        ),
     ] = False,
+    header: HeaderOption = None,
     timeout: TimeoutOption = None,
     insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    no_proxy: NoProxyOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Write a commented policy file: a template, or the policy a live API follows today."""
@@ -74,8 +100,15 @@ def init(
                     "--from-url needs at least one --origin (the front-ends to learn for)"
                 )
             origins = [o if o == "null" else serialize_origin(o) for o in origin]
-            options = RunOptions(timeout=timeout or DEFAULTS["timeout"], insecure=insecure)
-            policy, notes = run_async(learn_policy(url, origins, options))
+            proxy, trust_env = checked_proxy(proxy, no_proxy)
+            options = RunOptions(
+                timeout=timeout or DEFAULTS["timeout"],
+                insecure=insecure,
+                proxy=proxy,
+                trust_env=trust_env,
+            )
+            extra = tuple(parse_header(h) for h in header or [])
+            policy, notes = run_async(learn_policy(url, origins, options, extra))
             if not quiet:
                 for note in notes:
                     typer.echo(f"corscheck: note: {note}", err=True)
@@ -95,4 +128,5 @@ def init(
         fail(f"cannot write the policy file: {error.strerror}")
     except CorscheckError as error:
         fail_with(error)
-    typer.echo(f"wrote {path}")
+    if not quiet:
+        typer.echo(f"wrote {path}")

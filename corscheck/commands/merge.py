@@ -10,6 +10,7 @@ from corscheck.commands.options import (
     ColorOption,
     FormatOption,
     OutputOption,
+    QuietOption,
     check_format,
     one_of,
 )
@@ -37,6 +38,7 @@ def merge(
         ),
     ] = None,
     colored: ColorOption = None,
+    quiet: QuietOption = False,  # merge prints only the report: accepted as audit accepts it
 ) -> None:
     """Join the JSON reports of sharded runs into one report (any format); exit code as audit."""
     from dataclasses import replace

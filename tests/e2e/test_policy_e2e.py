@@ -4,6 +4,7 @@ them, then narrower and wider ones; and `init --from-url` snapshots that audit c
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -152,3 +153,54 @@ def test_init_from_url_then_audit_is_clean(
     gap = KNOWN_GAPS[request.node.callspec.params["base"]]
     assert rules_in(result.output) == ({gap} if gap else set()), result.output
     assert result.exit_code == (1 if gap else 0), result.output
+
+
+def test_init_from_url_says_what_the_server_trusts_beyond_the_learned_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI's CORS guide with allow_origins=["*"] and credentials: the learned policy lists the
+    front-end, and init says that every other origin reads too; Starlette's "*" expands to OPTIONS
+    and QUERY, which no front-end sends and which are not learned; -H goes with every request."""
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+    from .servers import serve_asgi
+
+    seen: list[str | None] = []
+    api = FastAPI()
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+
+    @api.get("/items")
+    def listing(x_api_key: str | None = None) -> dict[str, list[str]]:
+        return {"items": []}
+
+    async def recorded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append(dict(scope["headers"]).get(b"x-api-key", b"").decode() or None)
+        await api(scope, receive, send)
+
+    monkeypatch.chdir(tmp_path)
+    with serve_asgi(recorded) as base:
+        learned = CliRunner().invoke(
+            app,
+            ["init", "--from-url", base + "/items", "--origin", FRONTEND, "-H", "X-Api-Key: k-9"],
+        )
+    assert learned.exit_code == 0, learned.output
+    assert "the server also grants what this policy leaves out" in learned.output
+    assert "[any-origin-with-credentials]" in learned.output
+    methods = tomllib.loads((tmp_path / "corscheck.toml").read_text())["policy"]["methods"]
+    assert "OPTIONS" not in methods and "QUERY" not in methods and "PUT" in methods
+    assert seen and set(seen) == {"k-9"}
+
+
+def test_init_quiet_prints_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["init", "-q"])
+    assert result.exit_code == 0 and result.output == ""
+    assert (tmp_path / "corscheck.toml").is_file()

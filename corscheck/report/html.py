@@ -197,6 +197,8 @@ def _target(n: int, target: TargetReport) -> str:
         f"<p class='error-line'>Could not be audited: {escape(e.kind)}: {escape(e.message)}</p>"
         for e in target.errors
     ]
+    if target.stack is not None and target.findings:
+        out.append(f"<div class='meta'>stack: {escape(target.stack.statement())}</div>")
     out += [_finding(f) for f in target.findings]  # suppressed ones too, marked
     if target.probes:
         out.append(_grid(target.probes))

@@ -441,3 +441,20 @@ def test_no_starlette_fix_is_stated_as_fact_for_other_stacks(
         states_starlette = any(word in finding.fix for word in STARLETTE_WORDS)
         assert not states_starlette or finding.fix.startswith("If this is "), finding.fix
     assert target.stack is None or target.stack.layer not in ("starlette", "fastapi")
+
+
+def test_a_public_policy_gets_one_finding_whose_fix_drops_credentials() -> None:
+    """--allow-origin '*' against FastAPI's allow_origins=["*"] with credentials: one finding, and
+    its fix (allow_credentials=False, which fits the policy) applied makes the audit clean."""
+    layer = Starlette()
+    public = build_policy(origins=["*"])
+    broken = layer.settings({**GOOD, "origins": ANY})
+    with layer.serve({"public": broken}) as served:
+        target = audit(served["public"], public)
+    (finding,) = target.active_findings
+    assert finding.rule.id == "any-origin-with-credentials"
+    changes = fix_changes(finding.rule.id, layer.name, fix_values(public, finding))
+    assert changes == {"allow_credentials": False}
+    assert "allow_credentials=False" in finding.fix
+    with layer.serve({"public": {**broken, **changes}}) as served:
+        assert audit(served["public"], public).active_findings == ()

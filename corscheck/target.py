@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from corscheck.errors import UsageError
 from corscheck.masking import mask_query, mask_url, mask_userinfo
@@ -87,4 +87,40 @@ def validate_url(url: str) -> str:
             "instead, e.g. -H 'Authorization: Basic …'"
         )
     del port
-    return text
+    return as_browsers_send(text)
+
+
+# The URL standard's single- and double-dot path segments, percent-encoded dots included.
+_SINGLE_DOT = frozenset({".", "%2e"})
+_DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+
+
+def as_browsers_send(url: str) -> str:
+    """`url` with its path as a browser sends it: backslashes read as slashes (http and https are
+    special schemes) and dot segments resolved, percent-encoded ones too (`/api/%2e%2e/admin` is
+    `/admin`), before the query. A server may route the raw path elsewhere; the browser never
+    sends it."""
+    parts = urlsplit(url)
+    path = parts.path.replace("\\", "/")
+    if (
+        not any(s.lower() in _SINGLE_DOT or s.lower() in _DOUBLE_DOT for s in path.split("/"))
+        and path == parts.path
+    ):
+        return url
+    output: list[str] = []
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        lowered = segment.lower()
+        if lowered in _DOUBLE_DOT:
+            if output:
+                output.pop()
+            if last:
+                output.append("")  # "/a/.." is "/", a directory
+        elif lowered in _SINGLE_DOT:
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    normalized = "/" + "/".join(output)
+    return urlunsplit((parts.scheme, parts.netloc, normalized, parts.query, parts.fragment))

@@ -84,6 +84,7 @@ class Received:
     method: str
     query: str
     headers: dict[str, str]
+    path: str = ""
 
 
 class Server:
@@ -126,7 +127,7 @@ class Server:
             headers = {k.decode(): v.decode() for k, v in scope["headers"] if k in wanted}
             with self._lock:
                 query = scope["query_string"].decode()
-                self.received.append(Received(scope["method"], query, headers))
+                self.received.append(Received(scope["method"], query, headers, scope["path"]))
         await self.app(scope, receive, send)
 
     def matching(self, token: str) -> list[Received]:
@@ -335,3 +336,16 @@ def test_every_over_permissive_finding_reads_in_chromium(
             # The claim that matters: this page reads the logged-in user's data.
             assert fetched.status == 200
             assert cross_site is (profile == "chrome" and app == "cookie_branching")
+
+
+def test_a_path_with_encoded_dot_segments_is_sent_as_chromium_sends_it(
+    browser: Browser, servers: dict[str, Server]
+) -> None:
+    """`/x/%2e%2e/api/me`: Chromium resolves the dot segments before sending, and so does corscheck
+    (target.as_browsers_send), so both judge the answer of the same path (issue 24)."""
+    from corscheck.target import validate_url
+
+    server = servers["lax_session"]
+    fetched = browser.fetch(server, f"https://app.{SITE}", "/x/%2e%2e/api/me", "include")
+    assert fetched.actual is not None and fetched.actual.path == "/api/me"
+    assert validate_url(f"{server.base}/x/%2e%2e/api/me") == f"{server.base}/api/me"

@@ -15,6 +15,7 @@ ErrorKind = Literal[
     "proxy",
     "app",
     "status",
+    "rate-limited",
 ]
 
 

@@ -120,11 +120,23 @@ class Runner:
                 await self._pace(host)
                 try:
                     self._sent += 1
-                    return await self._transport.send(request)
+                    response = await self._transport.send(request)
                 except TargetError as error:
                     if error.kind != "connect" or attempt == self.options.retries:
                         raise
-                await asyncio.sleep(0.2 * 2**attempt)
+                    await asyncio.sleep(0.2 * 2**attempt)
+                    continue
+                wait = rate_limited(response)
+                if wait is None:
+                    return response
+                if attempt == self.options.retries:
+                    raise TargetError(
+                        "rate-limited",
+                        f"the server rate-limited the audit ({response.status} after "
+                        f"{attempt + 1} tries); its answers then say nothing of its CORS: "
+                        "rerun slower, e.g. --rate 5/s",
+                    )
+                await asyncio.sleep(min(wait, _MAX_RETRY_AFTER) or 0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
     async def _pace(self, host: str) -> None:
@@ -144,6 +156,21 @@ class Runner:
                     return
                 await asyncio.sleep(wait)
         raise AssertionError("the rate limiter's clock does not advance")
+
+
+_MAX_RETRY_AFTER = 5.0  # seconds: a longer Retry-After is not waited out within one run
+
+
+def rate_limited(response: Response) -> float | None:
+    """Seconds to wait when `response` is the server protecting itself (429, or 503 with a
+    Retry-After), else None: such an answer says nothing of the server's CORS and is never judged.
+    0.0 when it names no delay (the caller backs off on its own)."""
+    if response.status != 429 and not (
+        response.status == 503 and response.headers.combined("Retry-After") is not None
+    ):
+        return None
+    after = (response.headers.combined("Retry-After") or "").strip()
+    return float(after) if after.isdigit() else 0.0
 
 
 @lru_cache(maxsize=4096)

@@ -571,3 +571,55 @@ def test_a_documents_body_is_read_whole_within_its_limit(
     with pytest.raises(TargetError) as raised:
         asyncio.run(read(len(body) - 1))
     assert raised.value.kind == "too-large"
+
+
+# --- a server protecting itself is not judged (issue 24, rate limiting) ----------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("limited", "retry_after"),
+    [(429, None), (429, "0"), (503, "0")],
+    ids=["429", "429-retry-after", "503-retry-after"],
+)
+def test_a_rate_limited_answer_is_retried_then_judged_as_the_server_answers(
+    limited: int, retry_after: str | None
+) -> None:
+    headers = [("Retry-After", retry_after)] if retry_after is not None else []
+    route = respx.get("http://api.example.test/").mock(
+        side_effect=[httpx.Response(limited, headers=headers), httpx.Response(200)]
+    )
+
+    async def main() -> object:
+        async with Runner(RunOptions(retries=2), httpx_transport(httpx.AsyncClient())) as runner:
+            return await runner.send(Request(GET, "http://api.example.test/", ()))
+
+    assert run(main()).status == 200  # type: ignore[attr-defined]
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_a_server_that_keeps_rate_limiting_is_a_target_error_never_a_verdict() -> None:
+    respx.get("http://api.example.test/").mock(
+        return_value=httpx.Response(429, headers=[("Retry-After", "0")])
+    )
+
+    async def main() -> object:
+        async with Runner(RunOptions(retries=1), httpx_transport(httpx.AsyncClient())) as runner:
+            return await runner.send(Request(GET, "http://api.example.test/", ()))
+
+    with pytest.raises(TargetError) as raised:
+        run(main())
+    assert raised.value.kind == "rate-limited" and "--rate" in str(raised.value)
+
+
+@respx.mock
+def test_a_503_without_retry_after_is_the_servers_answer() -> None:
+    """A plain 503 is judged like any answer (a dead upstream is the deployment's CORS story)."""
+    respx.get("http://api.example.test/").mock(return_value=httpx.Response(503))
+
+    async def main() -> object:
+        async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
+            return await runner.send(Request(GET, "http://api.example.test/", ()))
+
+    assert run(main()).status == 503  # type: ignore[attr-defined]

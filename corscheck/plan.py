@@ -24,6 +24,10 @@ Aspect = Literal["origin", "request", "method", "header", "private-network"]
 # Chromium's Private Network Access preflight header (PRE-PRIVATE-NETWORK).
 PRIVATE_NETWORK_REQUEST: HeaderLine = ("Access-Control-Request-Private-Network", "true")
 ALLOWED = "allowed"  # origin_class of the policy's own origins
+# origin_class of a likely front-end of the target's own site, tried without a policy: neither
+# allowed nor an attacker (nothing is expected of it), but an answer that names it shows the server
+# keeps an allow-list, and makes the origin-dependent checks (Vary) work without a policy.
+FIRST_PARTY = "first-party"
 OUTSIDE_HEADER = "X-Corscheck-Probe"
 WILDCARD_HEADER = "X-Corscheck-Any"
 _OUTSIDE_METHODS = ("DELETE", "PATCH", "PUT")
@@ -174,6 +178,10 @@ def plan_target(
         if policy.private_network:
             add(origin, ALLOWED, origin, "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))
 
+    if policy is None and depth != "quick" and not trusted:
+        for origin in first_party_origins(url):
+            add(origin, FIRST_PARTY, origin, "origin")
+
     # A public policy ("*") still has attackers: credentialed reads must stay refused.
     attacker_allowed = [o for o in policy.origins if o != "*"] if policy else []
     attackers = attacker_origins(url, attacker_allowed, trusted, depth)
@@ -193,6 +201,23 @@ def plan_target(
             extra=(PRIVATE_NETWORK_REQUEST,),
         )
     return probes
+
+
+def first_party_origins(url: str) -> list[str]:
+    """The front-ends a site most often has, on the target's scheme: its apex, www. and app. (none
+    for an IP address or a name without a registrable domain); the target's own origin is not one."""
+    from urllib.parse import urlsplit
+
+    from corscheck.headers import serialize_origin
+    from corscheck.origins import registrable_domain
+
+    parts = urlsplit(url)
+    site = registrable_domain(parts.hostname or "")
+    if site is None:
+        return []
+    own = serialize_origin(url)
+    candidates = [f"{parts.scheme}://{host}" for host in (site, f"www.{site}", f"app.{site}")]
+    return [origin for origin in candidates if origin != own]
 
 
 def _sendings(

@@ -1480,7 +1480,9 @@ def test_missing_vary_witness_is_a_grant() -> None:
 
     finding = by_rule(audit(None, answer))["missing-vary-origin"]
     assert finding.evidence.origin == LOCALHOST
-    assert finding.evidence.related[0] == "null"
+    # The refusals it differs from: first-party candidates (planned first, without a policy) and
+    # the crafted origins.
+    assert {"https://example.com", "null"} <= set(finding.evidence.related)
 
 
 def test_missing_vary_compares_past_a_same_origin_probe() -> None:
@@ -1947,3 +1949,34 @@ def test_a_request_refused_after_its_preflight_says_which_response_failed() -> N
     (finding,) = findings
     assert (finding.evidence.step, finding.evidence.status) == ("actual", 401)
     assert "every response" in finding.fix and "Allow-Headers" not in finding.fix
+
+
+def test_without_a_policy_a_first_party_front_end_makes_the_vary_check_work() -> None:
+    """An exact allow-list of https://app.example.com, reflected without Vary: without a policy
+    corscheck tries the site's likely front-ends (apex, www., app.) as candidates, neither
+    allowed nor attackers, so the missing Vary is found (issue 24, point 6)."""
+
+    def answer(request: Request) -> Response:
+        if _origin_of(request) == APP:
+            return Response(200, headers(f"Access-Control-Allow-Origin: {APP}"))
+        return Response(200, headers("Content-Type: text/plain"))
+
+    findings = by_rule(audit(None, answer))
+    assert findings["missing-vary-origin"].evidence.origin == APP
+    assert all(f.rule.direction != "over-permissive" for f in findings.values())
+
+
+def test_first_party_candidates() -> None:
+    from corscheck.plan import first_party_origins
+
+    assert first_party_origins("https://api.example.com/v1") == [
+        "https://example.com",
+        "https://www.example.com",
+        "https://app.example.com",
+    ]
+    assert first_party_origins("https://www.example.com/x") == [
+        "https://example.com",
+        "https://app.example.com",
+    ]
+    assert first_party_origins("http://127.0.0.1:8000/x") == []
+    assert first_party_origins("http://localhost:8000/x") == []

@@ -12,7 +12,7 @@ from corscheck.browser import (
     normalize_method,
 )
 from corscheck.evaluate.model import Outcome, ProbeResult
-from corscheck.plan import ALLOWED, PlannedProbe
+from corscheck.plan import ALLOWED, FIRST_PARTY, PlannedProbe
 from corscheck.policy import Policy, origin_matches
 
 
@@ -20,7 +20,7 @@ def expectation(policy: Policy | None, planned: PlannedProbe) -> bool | None:
     """Whether the policy says a browser should let the page read; None when it has no say."""
     probe = planned.probe
     if policy is None:
-        return None if planned.origin_class == ALLOWED else False
+        return None if planned.origin_class in (ALLOWED, FIRST_PARTY) else False
     if not policy.allows_origin(probe.origin):
         return False
     if probe.credentials == "include":

@@ -1980,3 +1980,59 @@ def test_first_party_candidates() -> None:
     ]
     assert first_party_origins("http://127.0.0.1:8000/x") == []
     assert first_party_origins("http://localhost:8000/x") == []
+
+
+# --- one root cause under a public policy; the values that fill a layer's fix (issue 26) ------------
+
+
+def test_a_public_policy_makes_reflect_with_credentials_one_finding_with_the_fix_that_fits() -> (
+    None
+):
+    public = build_policy(origins=["*"])
+    server = Server(trusts=None, credentials=True)
+    findings = audit(public, server)
+    ids = [f.rule.id for f in findings]
+    assert "any-origin-with-credentials" in ids and "credentials-beyond-policy" not in ids
+    (worst,) = [f for f in findings if f.rule.id == "any-origin-with-credentials"]
+    assert worst.fix.startswith("The policy says this API is public")
+    # Not public: both findings stand, and the generic fix lists the front-ends.
+    listed = by_rule(audit(build_policy(origins=[APP]), server))
+    assert "credentials-beyond-policy" in listed
+    assert (
+        listed["any-origin-with-credentials"].fix == RULES_BY_ID["any-origin-with-credentials"].fix
+    )
+
+
+def test_a_public_policy_without_the_reflecting_mistake_keeps_its_findings() -> None:
+    public = build_policy(origins=["*"])
+    server = Server(trusts=None, allow_origin="*", credentials=True)  # '*' with credentials
+    ids = {f.rule.id for f in audit(public, server)}
+    assert "any-origin-with-credentials" not in ids and "wildcard-with-credentials" in ids
+
+
+def _finding(rule_id: str) -> Finding:
+    evidence = Evidence(APP, "GET", (), "omit", "actual", 200, ())
+    rule = RULES_BY_ID[rule_id]
+    return Finding(rule, rule.severity, URL, "m", evidence, (), rule.fix)
+
+
+def test_fix_values_come_from_the_policy() -> None:
+    from corscheck.evaluate import fix_values
+    from corscheck.fixes import FixValues
+
+    assert fix_values(None, _finding("any-origin")) == FixValues()
+    policy = build_policy(
+        origins=[APP, OTHER],
+        methods=["GET", "PUT"],
+        headers=["X-A"],
+        expose=["X-Id"],
+        credentials=True,
+        max_age=MaxAge(min=60, max=600),
+    )
+    values = fix_values(policy, _finding("preflight-cache-too-long"))
+    assert values == FixValues((APP, OTHER), ("GET", "PUT"), ("X-A",), ("X-Id",), 600, False)
+    assert fix_values(policy, _finding("preflight-cache-too-short")).max_age == 60
+    # A pattern cannot be listed as an exact origin: no origins to fill a list with.
+    patterned = build_policy(origins=[APP, "https://*.example.com"])
+    assert fix_values(patterned, _finding("any-origin")).origins == ()
+    assert fix_values(build_policy(origins=["*"]), _finding("any-origin")).public

@@ -55,3 +55,32 @@ def launch(sync_api: Any, extra_args: tuple[str, ...] = ()) -> tuple[Any, Any]:
         playwright.stop()
         raise
     return playwright, browser
+
+
+PAGE_PATH = "/corscheck-page"
+NULL_PARENT = "https://sandbox-parent.example"  # the page that holds the sandboxed iframe
+_PAGE = "<!doctype html><title>corscheck replay</title>"
+_NULL_PAGE = _PAGE + '<iframe sandbox="allow-scripts" srcdoc="<p>opaque</p>"></iframe>'
+
+
+def frame_on(page: Any, origin: str) -> Any:
+    """A frame of `page` whose origin is `origin` ("null": a sandboxed iframe), served by
+    Playwright for that one URL and then left alone, so that fetch() meets the real server."""
+    url = (NULL_PARENT if origin == "null" else origin) + PAGE_PATH
+    body = _NULL_PAGE if origin == "null" else _PAGE
+
+    def only_the_page(candidate: str) -> bool:
+        return candidate == url
+
+    page.route(
+        only_the_page,
+        lambda route: route.fulfill(status=200, content_type="text/html", body=body),
+    )
+    page.goto(url)
+    # While a route is set Playwright intercepts every request and answers CORS preflights
+    # itself; with none left it stops intercepting, and fetch() meets the app unaided.
+    page.unroute(only_the_page)
+    if origin != "null":
+        return page.main_frame
+    page.wait_for_function("document.querySelector('iframe').contentDocument === null")
+    return next(f for f in page.frames if f != page.main_frame)

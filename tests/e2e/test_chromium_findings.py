@@ -53,7 +53,7 @@ from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
 from corscheck.target import Target
 from tests import required
-from tests.e2e.headless import FETCH_JS, launch
+from tests.e2e.headless import FETCH_JS, frame_on, launch
 
 from .servers import serve_asgi, serve_wsgi
 
@@ -62,8 +62,6 @@ required.chromium(module_level=True)
 sync_api = required.playwright_sync_api(module_level=True)
 
 REPLAYED = ("over-permissive", "under-permissive")
-PAGE_PATH = "/corscheck-page"
-NULL_PARENT = "https://sandbox-parent.example"  # the page that holds the sandboxed iframe
 QUERY = "corscheck-replay"
 LOCAL_NETWORK_WARN_ONLY = (
     "--enable-features=LocalNetworkAccessChecks:LocalNetworkAccessChecksWarn/true"
@@ -508,9 +506,6 @@ APPS_BY_ID = {app.id: app for app in APPS}
 # Replaying a finding
 # --------------------------------------------------------------------------------------------------
 
-_PAGE = "<!doctype html><title>corscheck replay</title>"
-_NULL_PAGE = _PAGE + '<iframe sandbox="allow-scripts" srcdoc="<p>opaque</p>"></iframe>'
-
 
 @dataclass(frozen=True)
 class Replay:
@@ -561,25 +556,7 @@ class Browser:
             page.on("console", lambda message: self.console.append(message.text))
             # With the Network domain on, Chromium writes its CORS error for each blocked fetch.
             self._context.new_cdp_session(page).send("Network.enable")
-            url = (NULL_PARENT if origin == "null" else origin) + PAGE_PATH
-            body = _NULL_PAGE if origin == "null" else _PAGE
-
-            def only_the_page(candidate: str) -> bool:
-                return candidate == url
-
-            page.route(
-                only_the_page,
-                lambda route: route.fulfill(status=200, content_type="text/html", body=body),
-            )
-            page.goto(url)
-            # While a route is set Playwright intercepts every request and answers CORS preflights
-            # itself; with none left it stops intercepting, and fetch() meets the app unaided.
-            page.unroute(only_the_page)
-            if origin == "null":
-                page.wait_for_function("document.querySelector('iframe').contentDocument === null")
-                self._frames[origin] = next(f for f in page.frames if f != page.main_frame)
-            else:
-                self._frames[origin] = page.main_frame
+            self._frames[origin] = frame_on(page, origin)
         return self._frames[origin]
 
     def replay(self, finding: Finding, recorder: Recorder, read: list[str]) -> Replay:

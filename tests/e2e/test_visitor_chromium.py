@@ -40,7 +40,7 @@ from corscheck.target import Target
 from corscheck.visitor import Profile, Visitor, fetch_site, parse_cookie, visitor_of
 from tests import required
 from tests.e2e import visitor_apps
-from tests.e2e.headless import FETCH_JS, LAUNCH_ARGS
+from tests.e2e.headless import FETCH_JS, LAUNCH_ARGS, frame_on
 
 pytestmark = [pytest.mark.chromium]
 CHROMIUM = required.chromium(module_level=True)
@@ -64,10 +64,6 @@ PAGE_ORIGINS = (
     f"http://app.{SITE}",
     "null",
 )
-PAGE_PATH = "/corscheck-page"
-NULL_PARENT = "https://sandbox-parent.example"
-PAGE = "<!doctype html><title>corscheck visitor</title>"
-NULL_PAGE = PAGE + '<iframe sandbox="allow-scripts" srcdoc="<p>opaque</p>"></iframe>'
 # A public page's fetch() of a loopback server needs a Local Network Access permission; here every
 # name is served from 127.0.0.1, so the check only warns (the address space is not under test).
 LOCAL_NETWORK_WARN_ONLY = (
@@ -177,24 +173,7 @@ class Browser:
 
     def frame_on(self, origin: str) -> Any:
         if origin not in self._frames:
-            page = self._context.new_page()
-            url = (NULL_PARENT if origin == "null" else origin) + PAGE_PATH
-            body = NULL_PAGE if origin == "null" else PAGE
-
-            def only_the_page(candidate: str) -> bool:
-                return candidate == url
-
-            page.route(
-                only_the_page,
-                lambda route: route.fulfill(status=200, content_type="text/html", body=body),
-            )
-            page.goto(url)
-            page.unroute(only_the_page)  # fetch() then meets the app unaided
-            if origin == "null":
-                page.wait_for_function("document.querySelector('iframe').contentDocument === null")
-                self._frames[origin] = next(f for f in page.frames if f != page.main_frame)
-            else:
-                self._frames[origin] = page.main_frame
+            self._frames[origin] = frame_on(self._context.new_page(), origin)
             assert str(self._frames[origin].evaluate("self.origin")) == origin
         return self._frames[origin]
 

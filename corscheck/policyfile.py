@@ -566,22 +566,16 @@ def _setting(
             raise lines.error('headers must be a table: { Name = "env:VARIABLE" }', "settings", key)
         resolved = []
         for name, spec in value.items():
-            if not isinstance(spec, str) or not spec.startswith("env:"):
-                raise lines.error(
-                    f'header {name}: give the value as "env:VARIABLE"; secrets never go in the file',
-                    "settings",
-                    key,
-                )
-            variable = spec[4:]
-            if environ is None:
-                continue
-            if variable not in environ:
-                raise lines.error(
-                    f"header {name}: environment variable {variable} is not set",
-                    "settings",
-                    key,
-                )
-            resolved.append((name, environ[variable]))
+            read = _from_environment(
+                spec,
+                f'header {name}: give the value as "env:VARIABLE"; secrets never go in the file',
+                f"header {name}",
+                key,
+                lines,
+                environ,
+            )
+            if read is not None:
+                resolved.append((name, read[1]))
         checked[key] = tuple(resolved)
     elif key in ("concurrency", "per-host"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -603,28 +597,46 @@ def _setting(
         checked[key] = value
 
 
+def _from_environment(
+    spec: Any,
+    not_a_reference: str,
+    subject: str,
+    key: str,
+    lines: _Lines,
+    environ: Mapping[str, str] | None,
+) -> tuple[str, str] | None:
+    """The variable an "env:VARIABLE" setting names and its value; None when secrets are not read
+    (environ None). Raises the file's error for anything else, or for a variable not set."""
+    if not isinstance(spec, str) or not spec.startswith("env:"):
+        raise lines.error(not_a_reference, "settings", key)
+    variable = spec[4:]
+    if environ is None:
+        return None
+    if variable not in environ:
+        raise lines.error(f"{subject}: environment variable {variable} is not set", "settings", key)
+    return variable, environ[variable]
+
+
 def _cookies(value: Any, lines: _Lines, environ: Mapping[str, str] | None) -> tuple[Cookie, ...]:
     """The visitor's cookies, each an "env:VARIABLE" whose value is a Set-Cookie line."""
     if not isinstance(value, list):
         raise lines.error('cookies must be a list: ["env:SESSION_COOKIE"]', "settings", "cookies")
     cookies = []
     for spec in value:
-        if not isinstance(spec, str) or not spec.startswith("env:"):
-            raise lines.error(
-                'give each cookie as "env:VARIABLE" (its value a Set-Cookie line); secrets never '
-                "go in the file",
-                "settings",
-                "cookies",
-            )
-        variable = spec[4:]
-        if environ is None:
+        read = _from_environment(
+            spec,
+            'give each cookie as "env:VARIABLE" (its value a Set-Cookie line); secrets never '
+            "go in the file",
+            "cookie",
+            "cookies",
+            lines,
+            environ,
+        )
+        if read is None:
             continue
-        if variable not in environ:
-            raise lines.error(
-                f"cookie: environment variable {variable} is not set", "settings", "cookies"
-            )
+        variable, line = read
         try:
-            cookies.append(parse_cookie(environ[variable]))
+            cookies.append(parse_cookie(line))
         except UsageError as error:
             message = f"{variable}: " + str(error).replace("--cookie ", "cookie ", 1)
             raise lines.error(message, "settings", "cookies") from None

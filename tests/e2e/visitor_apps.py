@@ -132,17 +132,18 @@ async def _fetch_metadata(scope: Scope, send: Send) -> None:
         # top-level navigations, before any other layer answers.
         await _reply(send, 403, [], b'{"error": "cross-site request refused"}')
         return
-    cors = _reflect_with_credentials(scope)
-    if _is_preflight(scope):
-        await _reply(send, 204, _preflight_grant(scope, cors))
-        return
-    await _user_data(scope, send, cors)
+    await _reflecting_api(scope, send)
 
 
 async def _lax_session(scope: Scope, send: Send) -> None:
     if scope["path"] == "/login":
         await _login(scope, send, "Lax")
         return
+    await _reflecting_api(scope, send)
+
+
+async def _reflecting_api(scope: Scope, send: Send) -> None:
+    """A CORS layer that reflects any Origin with credentials, before the user's data."""
     cors = _reflect_with_credentials(scope)
     if _is_preflight(scope):
         await _reply(send, 204, _preflight_grant(scope, cors))

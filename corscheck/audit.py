@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import replace
@@ -19,8 +20,9 @@ from corscheck.browser import Exchange, Probe, Verdict, judge
 from corscheck.config import AuditConfig
 from corscheck.errors import TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results, stack_of
+from corscheck.evaluate.cache import CacheTrialRun, cache_suspected, cache_trials
 from corscheck.gate import Gate
-from corscheck.headers import parse_origin
+from corscheck.headers import HeaderLine, parse_origin
 from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
 from corscheck.plan import PlannedProbe, chain_of, distinct_chains, plan_target
 from corscheck.policy import Policy
@@ -238,8 +240,17 @@ async def _audit_one(
             except Exception:  # a TargetError, or a stray network error
                 pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
+    cache_runs: list[CacheTrialRun] = []
+    if depth != "quick" and cache_suspected(results):
+        cache_runs = await _run_cache_trials(runner, url, results, extra_headers)
     findings = evaluate(
-        url, target.policy, results, config.framework, visitor, app_framework=config.app_framework
+        url,
+        target.policy,
+        results,
+        config.framework,
+        visitor,
+        app_framework=config.app_framework,
+        cache_runs=cache_runs,
     )
     dead_end = _answered_only_with_errors(ran)
     return TargetReport(
@@ -250,8 +261,32 @@ async def _audit_one(
         errors=(dead_end,) if dead_end else (),
         stack=stack_of(results, config.framework, config.app_framework) if findings else None,
         # A preflight shared by several chains was sent once (runner.Preflights).
-        requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops}),
+        requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops})
+        + sum(run.requests for run in cache_runs),
     )
+
+
+async def _run_cache_trials(
+    runner: Runner, url: str, results: list[ProbeResult], extra_headers: tuple[HeaderLine, ...]
+) -> list[CacheTrialRun]:
+    """Each cache trial (evaluate/cache.py): the primer, then the front-end's request to the same
+    fresh URL, in that order; and the front-end's request alone on another. A trial the server
+    does not answer is left out: the first round's findings stand."""
+    runs = []
+    for trial in cache_trials(url, results, secrets.token_hex(4), extra_headers):
+        primer = Probe(trial.primed_url, trial.primer, "GET", (), "omit", extra_headers, "")
+        follower = replace(trial.probe, url=trial.primed_url)
+        try:
+            primed_by = await runner.exchange(primer)
+            primed = await runner.exchange(follower)
+            alone = await runner.exchange(trial.probe)
+        except _BUGS:
+            raise
+        except Exception:
+            continue
+        sent = sum(len(e.hops) for e in (primed_by, primed, alone))
+        runs.append(CacheTrialRun(trial, primed, alone, sent))
+    return runs
 
 
 # Each chain's exchange, and the browser's verdict on it for the chain's own probe (`omit`).

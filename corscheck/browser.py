@@ -1,8 +1,10 @@
 """The Fetch standard's CORS rules as Chromium applies them. Pure: plain data in, plain data out.
 
-Rule ids in comments refer to ../shared/CORS-RULES.md (REQ-*, CHECK-*, PRE-*, RESP-*). Two reason
-ids are not CORS rules: REQ-URL-CREDENTIALS (fetch() refuses a URL with userinfo) and
-NET-DUPLICATE-HEADER (Chromium's network stack refuses conflicting duplicate header lines).
+Rule ids in comments refer to ../shared/CORS-RULES.md (REQ-*, CHECK-*, PRE-*, RESP-*). Three reason
+ids are not CORS rules: REQ-URL-CREDENTIALS (fetch() refuses a URL with userinfo),
+NET-DUPLICATE-HEADER (Chromium's network stack refuses conflicting duplicate header lines) and
+MIXED-CONTENT (an https page may not fetch an http URL that is not potentially trustworthy, nor
+follow a redirect to one).
 
 Where Chromium 156 differs from the standard, this module follows Chromium. Every difference was
 checked against real headless Chromium (tests/e2e/test_chromium.py) and is marked "Chromium
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, get_args
 from urllib.parse import urljoin, urlsplit
 
+from corscheck.addresses import blocked_as_mixed_content
 from corscheck.errors import UsageError
 from corscheck.headers import (
     HeaderLine,
@@ -184,6 +187,7 @@ ReasonId = Literal[
     "PRE-METHOD",
     "PRE-HEADERS",
     "RESP-REDIRECT",
+    "MIXED-CONTENT",
 ]
 REASON_IDS: tuple[ReasonId, ...] = get_args(ReasonId)
 
@@ -239,6 +243,8 @@ def _request_error(probe: Probe) -> Refusal | None:
             "REQ-URL-CREDENTIALS",
             f"Request cannot be constructed from a URL that includes credentials: {probe.url}",
         )
+    if blocked_as_mixed_content(probe.origin, probe.url):
+        return _mixed_content(probe.origin, probe.url)
     for name, value in probe.headers:
         if not is_token(name):
             return Refusal(
@@ -250,6 +256,16 @@ def _request_error(probe: Probe) -> Refusal | None:
                 "REQ-FORBIDDEN-HEADER", f"Invalid value: the value of '{name}' is not valid."
             )
     return None
+
+
+def _mixed_content(page_origin: str, url: str) -> Refusal:
+    """MIXED-CONTENT, in Chromium's console words."""
+    return Refusal(
+        "MIXED-CONTENT",
+        f"Mixed Content: The page at '{page_origin}/' was loaded over HTTPS, but requested an "
+        f"insecure resource '{url}'. This request has been blocked; the content must be served "
+        "over HTTPS.",
+    )
 
 
 def needs_preflight(probe: Probe) -> bool:
@@ -641,6 +657,8 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcom
         target = _followed(url, location)
         if isinstance(target, Refusal):
             return _blocked(target, "redirect", preflighted)
+        if blocked_as_mixed_content(page_origin, target):
+            return _blocked(_mixed_content(page_origin, target), "redirect", preflighted)
         # RESP-REDIRECT-TAINT: a hop to another origin, from a URL that is not the page's origin.
         if _origin_of(target) != _origin_of(url) and not is_same_origin(probe, url):
             tainted = True

@@ -28,6 +28,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
+from corscheck.addresses import blocked_as_mixed_content
 from corscheck.errors import UsageError
 from corscheck.headers import DEFAULT_PORTS, parse_origin, serialize_origin
 
@@ -213,6 +214,9 @@ def _attackers(
         if depth == "quick" and origin_class not in _QUICK_CLASSES:
             continue
         generic = _GENERIC.get(origin_class)
+        if origin_class == "unrelated" and blocked_as_mixed_content(UNRELATED_ORIGIN, target):
+            # An attacker serves the page over http when an https one could not fetch the API.
+            generic = (UNRELATED_ORIGIN.replace("https://", "http://", 1),)
         if generic is not None:
             groups = [[(o, "") for o in generic if admissible(o)]]
         else:

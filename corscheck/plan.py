@@ -18,8 +18,11 @@ from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
 
 # "request": the request the front-end really sends (a policy method with every policy header);
-# "method" and "header": one of them alone, which isolates the culprit when "request" is refused.
-Aspect = Literal["origin", "request", "method", "header", "private-network"]
+# "method" and "header": one of them alone, which isolates the culprit when "request" is refused;
+# "error-path": a request of the allowed origin that the server answers with an error on purpose (a
+# missing path, a method the route does not take, no -H credentials), whose answer must carry the
+# CORS headers too.
+Aspect = Literal["origin", "request", "method", "header", "private-network", "error-path"]
 
 # Chromium's Private Network Access preflight header (PRE-PRIVATE-NETWORK).
 PRIVATE_NETWORK_REQUEST: HeaderLine = ("Access-Control-Request-Private-Network", "true")
@@ -177,6 +180,8 @@ def plan_target(
                     add(origin, ALLOWED, origin, "header", "GET", _header_lines([name]), name)
         if policy.private_network:
             add(origin, ALLOWED, origin, "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))
+        if origin == allowed[0]:
+            probes += _error_paths(url, origin, policy, extra_headers, visitor)
 
     if policy is None and depth != "quick" and not trusted:
         for origin in first_party_origins(url):
@@ -201,6 +206,49 @@ def plan_target(
             extra=(PRIVATE_NETWORK_REQUEST,),
         )
     return probes
+
+
+MISSING_PATH_SEGMENT = "corscheck-no-such-path"
+
+
+def _error_paths(
+    url: str,
+    origin: str,
+    policy: Policy,
+    extra_headers: tuple[HeaderLine, ...],
+    visitor: Visitor | None,
+) -> list[PlannedProbe]:
+    """Requests of an allowed origin the server answers with an error on purpose, all safe: a path
+    beside the target that does not exist, GET where the route takes only other methods (an
+    OpenAPI route says so), the request without its -H credentials. The front-end meets each
+    error; their answers must carry the CORS headers too. Sent without cookies: the server's
+    error layers are what is under test, not the visitor's session."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from corscheck.masking import PUBLIC_HEADERS
+
+    parts = urlsplit(url)
+    directory = parts.path.rsplit("/", 1)[0]
+    missing = urlunsplit(parts._replace(path=f"{directory}/{MISSING_PATH_SEGMENT}", query=""))
+    cookie = None if visitor is None else ""
+    paths: list[tuple[str, str, tuple[HeaderLine, ...]]] = [
+        (f"to a path that does not exist ({missing})", missing, extra_headers)
+    ]
+    if policy.sends_methods is not None and "GET" not in policy.sends_methods:
+        paths.append(("where the route takes only other methods", url, extra_headers))
+    public = tuple(line for line in extra_headers if line[0].strip().lower() in PUBLIC_HEADERS)
+    if public != extra_headers:
+        paths.append(("without its -H credentials", url, public))
+    return [
+        PlannedProbe(
+            Probe(path_url, origin, "GET", (), "omit", extra, cookie),
+            ALLOWED,
+            origin,
+            "error-path",
+            subject,
+        )
+        for subject, path_url, extra in paths
+    ]
 
 
 def first_party_origins(url: str) -> list[str]:

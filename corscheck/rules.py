@@ -279,6 +279,67 @@ PRIVATE_NETWORK_REFUSED = _rule(
     Access-Control-Request-Private-Network: true.""",
 )
 
+# Deployment causes (evaluate/causes.py): why an allowed front-end is refused, where the allow-list
+# is not the reason and its fix would miss.
+MIXED_CONTENT = _rule(
+    "mixed-content",
+    "high",
+    "under-permissive",
+    "An https front-end cannot fetch the API at all: mixed content",
+    """Browsers block an https page's request to an http URL (unless the host is loopback or
+    localhost) before any CORS check, and block a redirect to one the same way. The CORS headers
+    never come into play.""",
+    """Serve the API over https and have the front-end call its https URL.""",
+)
+REDIRECTED_REQUEST = _rule(
+    "redirected-request",
+    "high",
+    "under-permissive",
+    "An allowed front-end's request is redirected, and the browser refuses",
+    """The server answers a redirect where the front-end's request needs its CORS answer:
+    browsers never follow a redirect of a preflight, and a redirect of the actual request must
+    carry the CORS headers itself. Trailing-slash rules, http→https upgrades and authentication
+    layers that redirect to a login page are the usual sources.""",
+    """Have the front-end call the final URL, or answer at this URL without redirecting.""",
+)
+ERROR_WITHOUT_CORS = _rule(
+    "error-without-cors",
+    "medium",
+    "under-permissive",
+    "An error response carries no CORS headers",
+    """A layer in front of the CORS layer (an error handler, an authentication middleware, the
+    proxy itself) answers without the CORS headers. The front-end then sees a CORS error
+    ("TypeError: Failed to fetch") instead of the status, and cannot tell an expired session, a
+    missing resource or an outage from a network failure. High when it is the preflight that
+    fails: then every such request breaks.""",
+    """Add the CORS headers to every response, errors included: put the CORS layer outermost.""",
+)
+PREFLIGHT_NOT_RECOGNISED = _rule(
+    "preflight-not-recognised",
+    "high",
+    "under-permissive",
+    "The server does not recognise some preflights",
+    """The server treats OPTIONS as a CORS preflight only when Access-Control-Request-Headers is
+    present. Browsers leave that header out when the request sets only safelisted headers, so a
+    PUT, PATCH or DELETE without custom headers fails its preflight although the method is
+    allowed.""",
+    """Detect a preflight by an OPTIONS request with Origin and Access-Control-Request-Method;
+    Access-Control-Request-Headers is optional.""",
+)
+CACHED_CORS_ANSWER = _rule(
+    "cached-cors-answer",
+    "high",
+    "under-permissive",
+    "A shared cache serves one origin's CORS answer to another",
+    """The server's CORS answer depends on the request's Origin, but a cache between it and the
+    browser stores one answer per URL: after one front-end's request (or a request without
+    Origin) is cached, the other front-ends get an Access-Control-Allow-Origin that names someone
+    else, or none, and are refused until the entry expires.""",
+    """Send Vary: Origin on every response whose CORS headers depend on Origin, errors included,
+    and let the cache key on it.""",
+)
+
+
 CATALOG: tuple[Rule, ...] = (
     ANY_ORIGIN_WITH_CREDENTIALS,
     ANY_ORIGIN,
@@ -296,6 +357,11 @@ CATALOG: tuple[Rule, ...] = (
     CREDENTIALS_REFUSED,
     EXPOSED_HEADER_MISSING,
     PRIVATE_NETWORK_REFUSED,
+    MIXED_CONTENT,
+    REDIRECTED_REQUEST,
+    PREFLIGHT_NOT_RECOGNISED,
+    CACHED_CORS_ANSWER,
+    ERROR_WITHOUT_CORS,
     MISSING_VARY,
     MALFORMED_HEADER,
     WILDCARD_WITH_CREDENTIALS,

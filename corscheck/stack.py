@@ -55,11 +55,29 @@ class Stack:
     certainty: Certainty = "unknown"
     evidence: str = "nothing in the answers names the CORS layer"
 
+    @property
+    def caveat(self) -> str | None:
+        """What every deployment of this layer should know about its CORS answers."""
+        return CAVEATS.get(self.layer or "")
+
     def statement(self) -> str:
         if self.layer is None:
             return f"not recognised ({self.evidence})"
         name = LAYER_NAMES.get(self.layer, self.layer)
         return f"{name} ({self.certainty}: {self.evidence})"
+
+
+_STARLETTE_ERRORS = (
+    "an unhandled exception is answered 500 without CORS headers (ServerErrorMiddleware sits "
+    "outside every middleware added with add_middleware, CORSMiddleware included), so the "
+    "front-end sees a CORS error instead of the 500"
+)
+CAVEATS = {"starlette": _STARLETTE_ERRORS, "fastapi": _STARLETTE_ERRORS}
+STARLETTE_ERRORS_FIX = (
+    "Turn exceptions into responses inside CORSMiddleware: a middleware added before "
+    "CORSMiddleware (add_middleware puts the last one added outermost) that catches Exception "
+    "and returns a 500 response; exception handlers for 500 and Exception run outside it."
+)
 
 
 STARLETTE_EXPLICIT = Stack(

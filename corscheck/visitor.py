@@ -24,12 +24,12 @@ reach it at all.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
+from corscheck.addresses import address_space
 from corscheck.errors import UsageError
 from corscheck.headers import is_token, serialize_origin
 
@@ -43,7 +43,6 @@ PROFILE_NAMES: dict[Profile, str] = {
 }
 SameSite = Literal["strict", "lax", "none"]
 FetchSite = Literal["same-origin", "same-site", "cross-site"]
-AddressSpace = Literal["public", "local", "loopback"]
 
 # Chrome 156 Stable on Linux, as it reports itself (the reduced User-Agent: minor version zeroed).
 CHROME_USER_AGENT = (
@@ -341,26 +340,3 @@ def cookie_header(cookies: tuple[Cookie, ...]) -> str:
 
 
 # --- address spaces (Local Network Access) ----------------------------------------------------------
-
-
-_SHARED_ADDRESSES = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: local to LNA
-
-
-@lru_cache(maxsize=1024)
-def address_space(host: str) -> AddressSpace:
-    """The LNA address space of a target host: loopback (127.0.0.0/8, ::1, localhost), local
-    (private, link-local and unique-local ranges, .local names) or public."""
-    name = host.strip("[]").lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return "loopback"
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return "local" if name.endswith(".local") else "public"
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_loopback:
-        return "loopback"
-    if address.is_private or address.is_link_local or address in _SHARED_ADDRESSES:
-        return "local"
-    return "public"

@@ -35,6 +35,7 @@ from corscheck.evaluate import (
     max_age_seconds,
     outcome_of,
 )
+from corscheck.evaluate.cache import CacheTrialRun, cache_suspected, cache_trials
 from corscheck.headers import HeaderList
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe, chain_of, plan_target
 from corscheck.policy import MaxAge, Policy, build_policy
@@ -160,11 +161,54 @@ def audit(
     policy: Policy | None,
     server: Server | Answer,
     probes: Sequence[PlannedProbe] | None = None,
+    *,
+    url: str = URL,
+    framework: str = "",
+    cached: bool = False,
 ) -> list[Finding]:
+    """Findings for `url` as a run makes them; `cached`: behind a shared cache, with the cache
+    trials a run sends when it suspects one (audit.py)."""
     answer = server.answer if isinstance(server, Server) else server
+    if cached:
+        answer = behind_cache(answer)
     if probes is None:
-        probes = plan_target(URL, policy, "standard")
-    return evaluate(URL, policy, results_for(policy, probes, answer), framework="")
+        probes = plan_target(url, policy, "standard")
+    results = results_for(policy, probes, answer)
+    runs = []
+    if cached and cache_suspected(results):
+        for trial in cache_trials(url, results, "t", ()):
+            primer = Probe(trial.primed_url, trial.primer, "GET", (), "omit", (), "")
+            exchange_for(primer, answer)
+            primed = exchange_for(replace(trial.probe, url=trial.primed_url), answer)
+            alone = exchange_for(trial.probe, answer)
+            runs.append(CacheTrialRun(trial, primed, alone, 3))
+    return evaluate(url, policy, results, framework=framework, cache_runs=runs)
+
+
+def behind_cache(answer: Answer) -> Answer:
+    """A shared cache in front of `answer`: GET responses stored by URL, a stored one served
+    (with Age) unless it says Vary: Origin and the request's Origin differs."""
+    store: dict[str, tuple[str, Response]] = {}
+
+    def cached(request: Request) -> Response:
+        if request.method != "GET":
+            return answer(request)
+        origin = next((v for n, v in request.headers if n.lower() == "origin"), "")
+        hit = store.get(request.url)
+        if hit is not None:
+            stored_origin, response = hit
+            varies = "origin" in (response.headers.combined("Vary") or "").lower()
+            if not varies or stored_origin == origin:
+                return Response(response.status, headers(*_lines(response), "Age: 1"))
+        response = answer(request)
+        store[request.url] = (origin, response)
+        return response
+
+    return cached
+
+
+def _lines(response: Response) -> list[str]:
+    return [f"{name}: {value}" for name, value in response.headers]
 
 
 def by_rule(findings: Sequence[Finding]) -> dict[str, Finding]:
@@ -186,12 +230,15 @@ class Case:
     rule: str
     fires: bool
     policy: Policy | None
-    server: Server
+    server: Server | Answer
     probes: Callable[[], list[PlannedProbe]] | None = None
     severity: str | None = None  # when it fires
     message: str | None = None  # a part of the message, when it fires
     label: str = ""
     related: tuple[str, ...] | None = None
+    url: str = URL
+    framework: str = ""
+    cached: bool = False  # behind a shared cache that keys on the URL (and honours Vary)
 
     @property
     def id(self) -> str:
@@ -661,18 +708,133 @@ CASES = [
         Server(allow_headers="*, Authorization"),
         label="named",
     ),
+    # Deployment causes (evaluate/causes.py, evaluate/cache.py).
+    Case(
+        "mixed-content",
+        True,
+        APP_POLICY,
+        Server(),
+        url="http://api.example.com/v1/users",
+        severity="high",
+        message=f"{APP} is an https page and http://api.example.com/v1/users an http URL",
+        label="https-page-http-api",
+    ),
+    Case(
+        "mixed-content",
+        False,
+        APP_POLICY,
+        Server(),
+        url="http://127.0.0.1:8000/v1/users",
+        label="loopback-is-trustworthy",
+    ),
+    Case(
+        "mixed-content",
+        True,
+        APP_POLICY,
+        Server(status=307, extra=("Location: http://api.example.com/v1/users",)),
+        message="redirects (307) to http://api.example.com/v1/users: an https page may not",
+        label="redirect-to-http",
+    ),
+    Case(
+        "redirected-request",
+        True,
+        build_policy(origins=[APP], methods=["PUT"]),
+        Server(methods="PUT", preflight_status=301, extra_preflight=(f"Location: {URL}/",)),
+        severity="high",
+        message=f"its preflight from {APP} is redirected (301) to {URL}/",
+        label="preflight-301",
+    ),
+    Case(
+        "redirected-request",
+        False,
+        build_policy(origins=[APP], methods=["PUT"]),
+        Server(methods="PUT", preflight_status=301),
+        label="3xx-without-location",
+    ),
+    Case(
+        "preflight-not-recognised",
+        True,
+        build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"]),
+        lambda request: (
+            Server(methods="PUT", allow_headers="X-Token").answer(request)
+            if request.method != "OPTIONS"
+            or any(n.lower() == "access-control-request-headers" for n, _ in request.headers)
+            else Response(405, headers("Allow: GET, PUT"))
+        ),
+        severity="high",
+        message="the server answered OPTIONS without Access-Control-Request-Headers 405",
+        label="needs-request-headers",
+    ),
+    Case(
+        "preflight-not-recognised",
+        False,
+        build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"]),
+        lambda request: (
+            Response(405, headers("Allow: GET"))
+            if request.method == "OPTIONS"
+            else Server().answer(request)
+        ),
+        label="no-preflight-passes",
+    ),
+    Case(
+        "error-without-cors",
+        True,
+        build_policy(origins=[APP], methods=["PUT"]),
+        lambda request: (
+            Server(methods="PUT").answer(request)
+            if request.method == "OPTIONS"
+            else Response(500, headers("Content-Type: text/plain"))
+        ),
+        severity="medium",
+        message="the GET from https://app.example.com was answered 500 without CORS",
+        label="500-outside-cors",
+    ),
+    Case(
+        "error-without-cors",
+        False,
+        build_policy(origins=[APP, OTHER]),
+        Server(status=500),
+        label="the-cors-layer-answers-500s",
+    ),
+    Case(
+        "cached-cors-answer",
+        True,
+        build_policy(origins=[APP, OTHER]),
+        Server(trusts=frozenset({APP, OTHER}), vary=False),
+        cached=True,
+        severity="high",
+        message=f"{APP}'s request to the same URL got no Access-Control-Allow-Origin (Age: 1)",
+        label="no-vary",
+    ),
+    Case(
+        "cached-cors-answer",
+        False,
+        build_policy(origins=[APP, OTHER]),
+        Server(trusts=frozenset({APP, OTHER}), vary=True),
+        cached=True,
+        label="vary-origin",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_rule(case: Case) -> None:
-    findings = by_rule(audit(case.policy, case.server, case.probes() if case.probes else None))
+    findings = by_rule(
+        audit(
+            case.policy,
+            case.server,
+            case.probes() if case.probes else None,
+            url=case.url,
+            framework=case.framework,
+            cached=case.cached,
+        )
+    )
     assert (case.rule in findings) is case.fires, sorted(findings)
     if not case.fires:
         return
     finding = findings[case.rule]
     assert finding.rule is RULES_BY_ID[case.rule]
-    assert finding.target == URL
+    assert finding.target == case.url
     if case.severity is not None:
         assert finding.severity == case.severity
     if case.message is not None:
@@ -1008,8 +1170,10 @@ def test_fix_for_another_origin() -> None:
 def test_fix_for_a_redirected_preflight() -> None:
     policy = build_policy(origins=[APP], methods=["PUT"])
     server = Server(methods="PUT", preflight_status=301, extra_preflight=(f"Location: {URL}/",))
-    finding = by_rule(audit(policy, server))["allowed-method-refused"]
-    assert finding.fix.startswith("Answer the preflight (OPTIONS) at this URL itself")
+    finding = by_rule(audit(policy, server))["redirected-request"]
+    assert "allowed-method-refused" not in by_rule(audit(policy, server))
+    assert finding.fix.startswith("The redirect only changes the trailing slash")
+    assert "redirect_slashes=False" in finding.fix
 
 
 def test_fix_for_an_unparsable_allow_list() -> None:
@@ -1926,8 +2090,8 @@ def test_wildcard_with_credentials_on_a_redirect_before_a_refused_preflight() ->
 
 def test_a_request_refused_after_its_preflight_says_which_response_failed() -> None:
     """The preflight allows X-Token, but the actual response (a 401 from an auth layer) has no
-    Access-Control-Allow-Origin: the finding says so, shows that response, and its fix is about
-    CORS headers on every response, not about Access-Control-Allow-Headers."""
+    Access-Control-Allow-Origin: the finding names the error response and the layer, shows that
+    response, and its fix is about the layers' order, not about Access-Control-Allow-Headers."""
 
     def answer(request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -1941,14 +2105,16 @@ def test_a_request_refused_after_its_preflight_says_which_response_failed() -> N
     findings = [f for f in audit(policy, answer) if f.rule.direction == "under-permissive"]
     assert [(f.rule.id, f.message) for f in findings] == [
         (
-            "allowed-header-refused",
-            f"request header X-Token is refused for {APP}: the front-end's GET with X-Token passes "
-            "its preflight, but its actual response (401) fails the CORS check",
+            "error-without-cors",
+            f"the GET with X-Token from {APP} was answered 401 without CORS headers, by an "
+            "authentication layer that answers before the CORS layer: the page sees a CORS error "
+            "instead of the 401",
         )
     ]
     (finding,) = findings
     assert (finding.evidence.step, finding.evidence.status) == ("actual", 401)
-    assert "every response" in finding.fix and "Allow-Headers" not in finding.fix
+    assert "CORS layer in front of authentication" in finding.fix
+    assert "Allow-Headers" not in finding.fix
 
 
 def test_without_a_policy_a_first_party_front_end_makes_the_vary_check_work() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -14,6 +15,7 @@ from corscheck.plan import (
     plan_target,
 )
 from corscheck.policy import Policy, build_policy
+from corscheck.visitor import visitor_of
 
 URL = "https://api.example.com/v1/users"
 POLICY = build_policy(
@@ -25,7 +27,7 @@ POLICY = build_policy(
 
 
 def test_every_probe_has_both_credentials_modes_on_one_chain() -> None:
-    planned = plan_target(URL, POLICY, "standard")
+    planned = [p for p in plan_target(URL, POLICY, "standard") if p.aspect != "error-path"]
     modes = Counter(p.probe.credentials for p in planned)
     assert modes["omit"] == modes["include"]
     assert len(distinct_chains(planned)) == len(planned) // 2
@@ -35,7 +37,7 @@ def test_every_probe_has_both_credentials_modes_on_one_chain() -> None:
 def test_request_budget_per_depth(depth: str) -> None:
     chains = distinct_chains(plan_target(URL, POLICY, depth))  # type: ignore[arg-type]
     requests = estimated_requests(chains, send_unsafe=False)
-    limits = {"quick": 16, "standard": 40, "thorough": 120}
+    limits = {"quick": 16, "standard": 44, "thorough": 124}
     assert requests <= limits[depth]
 
 
@@ -292,8 +294,36 @@ def test_plan_written_out(policy: Policy, rows: list[tuple[object, ...]]) -> Non
         )
         for p in planned
         if p.probe.credentials == "omit"
+        and p.aspect != "error-path"
         and (p.origin_class == ALLOWED or p.aspect == "private-network")
     ] == rows
+
+
+def test_error_paths_are_safe_requests_of_the_first_allowed_origin_without_cookies() -> None:
+    policy = replace(POLICY, sends_methods=("PUT",))
+    headers = (("Authorization", "Bearer s3cret"), ("Accept", "application/json"))
+    planned = [
+        p
+        for p in plan_target(URL, policy, "standard", extra_headers=headers, visitor=visitor_of())
+        if p.aspect == "error-path"
+    ]
+    assert [(p.probe.url, p.probe.method, p.probe.extra_headers) for p in planned] == [
+        ("https://api.example.com/v1/corscheck-no-such-path", "GET", headers),
+        (URL, "GET", headers),  # the route takes only PUT
+        (URL, "GET", (("Accept", "application/json"),)),  # without the credentials
+    ]
+    assert {(p.probe.origin, p.probe.credentials, p.probe.cookie) for p in planned} == {
+        (policy.origins[0], "omit", "")
+    }
+
+
+def test_error_paths_only_where_they_differ_and_not_at_quick_depth() -> None:
+    planned = plan_target(URL, POLICY, "standard")
+    assert [p.subject for p in planned if p.aspect == "error-path"] == [
+        "to a path that does not exist (https://api.example.com/v1/corscheck-no-such-path)"
+    ]
+    assert not [p for p in plan_target(URL, POLICY, "quick") if p.aspect == "error-path"]
+    assert not [p for p in plan_target(URL, None, "standard") if p.aspect == "error-path"]
 
 
 def test_attackers_probe_the_origin_and_one_preflight_path() -> None:

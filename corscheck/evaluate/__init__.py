@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from corscheck import rules
+from corscheck.evaluate.cache import CacheTrialRun, cache_findings, explained_by_cache
 from corscheck.evaluate.expectations import expectation, judge_results, outcome_of
 from corscheck.evaluate.exposure import exposure_lines, with_address_space, with_exposure
 from corscheck.evaluate.hygiene import hygiene_findings, max_age_seconds, private_network_findings
@@ -36,6 +37,7 @@ from corscheck.visitor import Visitor
 __all__ = [
     "FINGERPRINT_VERSION",
     "BaselineState",
+    "CacheTrialRun",
     "Evidence",
     "Exposure",
     "Finding",
@@ -61,6 +63,7 @@ def evaluate(
     framework: str | None = None,
     visitor: Visitor | None = None,
     app_framework: str | None = None,
+    cache_runs: Sequence[CacheTrialRun] = (),
 ) -> list[Finding]:
     """Every finding for one target, most severe first, with fixes for `framework` when known.
 
@@ -70,12 +73,18 @@ def evaluate(
     every_profile = results
     if visitor is not None:
         results = [r for r in results if r.planned.seen_by(visitor.profile)]
+    # The layer is read only where a refusal needs its cause named, and for the fixes.
+    refusals = any(r.outcome == "under-permissive" for r in results)
+    stack = stack_of(results, framework, app_framework) if refusals else None
     findings: list[Finding] = []
     findings += origin_findings(target, policy, results)
     findings += beyond_policy_findings(target, policy, results)
-    findings += under_permissive_findings(target, policy, results)
+    findings += under_permissive_findings(target, policy, results, stack or Stack())
     findings += private_network_findings(target, policy, results)
     findings += hygiene_findings(target, policy, results)
+    cached = cache_findings(target, cache_runs)
+    if cached:
+        findings = [*cached, *(f for f in findings if not explained_by_cache(f))]
     findings.sort(key=lambda f: (rules.severity_rank(f.severity), f.rule.id, f.message))
     if visitor is not None:
         findings = [with_exposure(f, target, every_profile, visitor.profiles) for f in findings]
@@ -84,7 +93,7 @@ def evaluate(
         findings = _one_root_cause_for_a_public_api(findings)
     if not findings:
         return findings
-    stack = stack_of(results, framework, app_framework)
+    stack = stack or stack_of(results, framework, app_framework)
     # A fix for the browser's actual objection (_fix_for_reason) outranks the layer's settings.
     return [
         replace(f, fix=fix_for(f.rule.id, _generic_fix(f, policy), stack, fix_values(policy, f)))

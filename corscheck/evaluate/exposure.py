@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from corscheck.addresses import AddressSpace, address_space
 from corscheck.evaluate.build import final_response
 from corscheck.evaluate.model import Exposure, Finding, ProbeResult, carries_credentials
 from corscheck.plan import ALLOWED
-from corscheck.visitor import AddressSpace, Profile, address_space, fetch_site
+from corscheck.visitor import Profile, fetch_site
 
 
 def with_exposure(

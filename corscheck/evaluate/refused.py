@@ -13,22 +13,32 @@ from corscheck.browser import (
     normalize_method,
 )
 from corscheck.evaluate.build import dedupe, evidence_hop, make_finding
+from corscheck.evaluate.causes import cause_findings
 from corscheck.evaluate.hygiene import expose_findings, max_age_findings
 from corscheck.evaluate.model import Finding, ProbeResult
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST
 from corscheck.policy import Policy
+from corscheck.stack import Stack
 
 
 def under_permissive_findings(
-    target: str, policy: Policy | None, results: Sequence[ProbeResult]
+    target: str, policy: Policy | None, results: Sequence[ProbeResult], stack: Stack | None = None
 ) -> list[Finding]:
+    """The front-end's refused requests: by their deployment cause where one shows (causes.py),
+    else by the culprit in the allow-lists."""
     if policy is None:
         return []
-    findings: list[Finding] = []
     refused = [
         r for r in results if r.planned.origin_class == ALLOWED and r.outcome == "under-permissive"
     ]
-    broken_origins: set[str] = set()
+    findings, explained = cause_findings(target, refused, results, stack or Stack())
+    # An origin refused outright for a deployment cause has its other refusals from that cause.
+    broken_origins = {
+        r.planned.probe.origin
+        for r in refused
+        if id(r) in explained and r.planned.aspect == "origin"
+    }
+    refused = [r for r in refused if id(r) not in explained and r.planned.aspect != "error-path"]
     for result in refused:
         probe = result.planned.probe
         if result.planned.aspect == "origin" and probe.credentials == "omit":
@@ -240,6 +250,7 @@ def _sibling(
         candidate = other.planned.probe
         if (
             other.planned.origin_class == ALLOWED
+            and other.planned.aspect != "error-path"
             and candidate.origin == probe.origin
             and candidate.credentials == probe.credentials
             and normalize_method(candidate.method) == method

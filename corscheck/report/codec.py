@@ -148,6 +148,7 @@ def target_to_dict(target: TargetReport) -> dict[str, Any]:
             "layer": target.stack.layer,
             "certainty": target.stack.certainty,
             "evidence": target.stack.evidence,
+            "caveat": target.stack.caveat,
         },
     }
 

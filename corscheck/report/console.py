@@ -226,6 +226,10 @@ def _target(target: TargetReport, verbose: bool, width: int = 100) -> list[Rende
         parts.append(
             _hanging(Text("stack: ", style="dim"), Text(target.stack.statement(), style="dim"), 4)
         )
+        if target.stack.caveat:
+            parts.append(
+                _hanging(Text("note: ", style="dim"), Text(target.stack.caveat, style="dim"), 4)
+            )
     if target.route is not None and target.route.filled:
         filled = Text("; ".join(target.route.filled), style="dim")
         parts.append(_hanging(Text("path filled: ", style="dim"), filled, 4))

@@ -199,6 +199,8 @@ def _target(n: int, target: TargetReport) -> str:
     ]
     if target.stack is not None and target.findings:
         out.append(f"<div class='meta'>stack: {escape(target.stack.statement())}</div>")
+        if target.stack.caveat:
+            out.append(f"<div class='meta'>note: {escape(target.stack.caveat)}</div>")
     out += [_finding(f) for f in target.findings]  # suppressed ones too, marked
     if target.probes:
         out.append(_grid(target.probes))

@@ -202,6 +202,7 @@ async def _audit_one(
             mask_url(target.url), target.policy, errors=(TargetErrorRecord("input", str(error)),)
         )
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers, visitor=visitor)
+    limited_before = runner.rate_limits(url).times
     try:
         ran = await _run_chains(runner, distinct_chains(planned), progress)
     except TargetError as error:
@@ -260,9 +261,27 @@ async def _audit_one(
         findings=tuple(findings),
         errors=(dead_end,) if dead_end else (),
         stack=stack_of(results, config.framework, config.app_framework) if findings else None,
+        notes=_rate_limit_notes(runner, url, limited_before),
         # A preflight shared by several chains was sent once (runner.Preflights).
         requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops})
         + sum(run.requests for run in cache_runs),
+    )
+
+
+def _rate_limit_notes(runner: Runner, url: str, limited_before: int) -> tuple[str, ...]:
+    """What the report says when the server rate-limited the audit while this target ran."""
+    limits = runner.rate_limits(url)
+    if limits.times <= limited_before:
+        return ()
+    pace = (
+        f"; corscheck slowed to {limits.slowed_to:g} requests/s for this host"
+        if limits.slowed_to
+        else ""
+    )
+    return (
+        f"the server rate-limited the audit ({limits.times - limited_before} answers 429 or 503 "
+        f"while this target ran){pace}. Those answers were retried, never judged: no finding "
+        "rests on them",
     )
 
 

@@ -135,7 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
         route = self.routes.get(path)
         lines: HeaderLines
         if route is None:
-            status, lines, body = 404, [], b'{"error": "not found"}'
+            # The CORS layer wraps the whole app, as a framework's middleware does: a path that
+            # does not exist is answered 404 with the CORS headers of the app's first route.
+            first = next(iter(self.routes.values()))
+            lines = first(self.headers.get("Origin"), preflight)[1]
+            status, body = 404, b'{"error": "not found"}'
         else:
             status, lines = route(self.headers.get("Origin"), preflight)
             body = b"" if preflight else b'{"demo": true}'

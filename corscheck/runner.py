@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Coroutine
 from functools import lru_cache
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from corscheck.browser import (
@@ -51,6 +51,12 @@ class Runner:
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._buckets: dict[str, tuple[TokenBucket, asyncio.Lock]] = {}
         self._sent = 0
+        # Rate limiting (rate_limited): hosts that answered, how often each limited the run, and
+        # those slowed down for it.
+        self._answered: set[str] = set()
+        self._limited: dict[str, int] = {}
+        self._slowed: set[str] = set()
+        self._pace_changes: dict[str, int] = {}
 
     async def __aenter__(self) -> Runner:
         return self
@@ -116,35 +122,62 @@ class Runner:
         if per_host is None:
             per_host = self._per_host[host] = asyncio.Semaphore(self.options.per_host)
         async with per_host, self._in_flight:
-            for attempt in range(self.options.retries + 1):
+            limited = 0
+            for attempt in range(self.options.retries + _RATE_LIMIT_TRIES + 1):
                 await self._pace(host)
+                pace = self._pace_changes.get(host, 0)
                 try:
                     self._sent += 1
                     response = await self._transport.send(request)
                 except TargetError as error:
-                    if error.kind != "connect" or attempt == self.options.retries:
+                    if error.kind != "connect" or attempt - limited >= self.options.retries:
                         raise
-                    await asyncio.sleep(0.2 * 2**attempt)
+                    await asyncio.sleep(0.2 * 2 ** (attempt - limited))
                     continue
-                wait = rate_limited(response)
+                wait = rate_limited(response, host in self._answered)
                 if wait is None:
+                    self._answered.add(host)
                     return response
-                if attempt == self.options.retries:
+                limited += 1
+                self._limited[host] = self._limited.get(host, 0) + 1
+                if pace == self._pace_changes.get(host, 0):
+                    # Requests sent at the pace that was too fast slow it down once together.
+                    self._slow_down(host)
+                if limited > _RATE_LIMIT_TRIES:
                     raise TargetError(
                         "rate-limited",
                         f"the server rate-limited the audit ({response.status} after "
-                        f"{attempt + 1} tries); its answers then say nothing of its CORS: "
-                        "rerun slower, e.g. --rate 5/s",
+                        f"{limited} tries, slowing down each time); its answers then say nothing "
+                        "of its CORS: rerun slower, e.g. --rate 2/s",
                     )
-                await asyncio.sleep(min(wait, _MAX_RETRY_AFTER) or 0.5 * 2**attempt)
+                await asyncio.sleep(min(wait, _MAX_RETRY_AFTER) or 0.5 * 2 ** (limited - 1))
         raise AssertionError("unreachable")
+
+    def rate_limits(self, host_of: str) -> RateLimits:
+        """How often the host of the URL `host_of` rate-limited the run so far, and the pace it
+        was slowed to (None: never)."""
+        host = _host_key(host_of)
+        bucket = self._buckets.get(host)
+        slowed = bucket[0].rate if bucket is not None and host in self._slowed else None
+        return RateLimits(self._limited.get(host, 0), slowed)
+
+    def _slow_down(self, host: str) -> None:
+        """After a rate-limited answer the host gets half the pace it had (5/s when it had no
+        limit), down to one request every two seconds, for the rest of the run."""
+        self._pace_changes[host] = self._pace_changes.get(host, 0) + 1
+        bucket = self._buckets.get(host)
+        current = bucket[0].rate if bucket is not None else _FIRST_SLOW_RATE * 2
+        slower = max(current / 2, _SLOWEST_RATE)
+        lock = bucket[1] if bucket is not None else asyncio.Lock()
+        self._buckets[host] = (TokenBucket(slower), lock)
+        self._slowed.add(host)
 
     async def _pace(self, host: str) -> None:
         """Waits for the host's token bucket (pacing.py) to admit one request, in arrival order."""
-        if self.options.rate is None:
-            return
         bucket = self._buckets.get(host)
         if bucket is None:
+            if self.options.rate is None:
+                return
             bucket = self._buckets[host] = (TokenBucket(self.options.rate), asyncio.Lock())
         tokens, queue = bucket
         async with queue:
@@ -159,18 +192,28 @@ class Runner:
 
 
 _MAX_RETRY_AFTER = 5.0  # seconds: a longer Retry-After is not waited out within one run
+_RATE_LIMIT_TRIES = 4  # rate-limited answers retried per request, each after a slow-down
+_FIRST_SLOW_RATE = 5.0  # requests a second, for a host that limited a run without --rate
+_SLOWEST_RATE = 0.5
 
 
-def rate_limited(response: Response) -> float | None:
-    """Seconds to wait when `response` is the server protecting itself (429, or 503 with a
-    Retry-After), else None: such an answer says nothing of the server's CORS and is never judged.
-    0.0 when it names no delay (the caller backs off on its own)."""
+class RateLimits(NamedTuple):
+    times: int
+    slowed_to: float | None
+
+
+def rate_limited(response: Response, answered_before: bool = False) -> float | None:
+    """Seconds to wait when `response` is the server protecting itself, else None: a 429; a 503
+    with a Retry-After; or a plain 503 from a host that answered otherwise before in this run (nginx's
+    limit_req answers 503 by default, without Retry-After). Such an answer says nothing of the
+    server's CORS and is never judged. 0.0 when it names no delay (the caller backs off itself)."""
+    after = response.headers.combined("Retry-After")
     if response.status != 429 and not (
-        response.status == 503 and response.headers.combined("Retry-After") is not None
+        response.status == 503 and (after is not None or answered_before)
     ):
         return None
-    after = (response.headers.combined("Retry-After") or "").strip()
-    return float(after) if after.isdigit() else 0.0
+    delay = (after or "").strip()
+    return float(delay) if delay.isdigit() else 0.0
 
 
 @lru_cache(maxsize=4096)

@@ -623,3 +623,37 @@ def test_a_503_without_retry_after_is_the_servers_answer() -> None:
             return await runner.send(Request(GET, "http://api.example.test/", ()))
 
     assert run(main()).status == 503  # type: ignore[attr-defined]
+
+
+@respx.mock
+def test_a_plain_503_after_earlier_answers_is_rate_limiting_and_slows_the_host_down() -> None:
+    """nginx's limit_req answers 503 without Retry-After: once the host has answered otherwise,
+    a 503 is the server protecting itself, retried at a slower pace and counted for the report."""
+    route = respx.get("http://api.example.test/").mock(
+        side_effect=[httpx.Response(200), httpx.Response(503), httpx.Response(200)]
+    )
+
+    async def main() -> tuple[int, int, object]:
+        async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
+            await runner.send(Request(GET, "http://api.example.test/", ()))
+            second = await runner.send(Request(GET, "http://api.example.test/", ()))
+            return second.status, route.call_count, runner.rate_limits("http://api.example.test/x")
+
+    status, calls, limits = run(main())
+    assert (status, calls) == (200, 3)
+    assert limits == (1, 5.0)
+
+
+@respx.mock
+def test_a_slowed_host_halves_its_pace_again_only_for_requests_sent_at_the_new_pace() -> None:
+    respx.get("http://api.example.test/").mock(
+        side_effect=[httpx.Response(429), httpx.Response(429), httpx.Response(200)]
+    )
+
+    async def main() -> object:
+        options = RunOptions(rate=40.0)
+        async with Runner(options, httpx_transport(httpx.AsyncClient())) as runner:
+            await runner.send(Request(GET, "http://api.example.test/", ()))
+            return runner.rate_limits("http://api.example.test/")
+
+    assert run(main()) == (2, 10.0)  # 40/s → 20/s → 10/s: each retry was sent at the new pace

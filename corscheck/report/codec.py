@@ -150,6 +150,7 @@ def target_to_dict(target: TargetReport) -> dict[str, Any]:
             "evidence": target.stack.evidence,
             "caveat": target.stack.caveat,
         },
+        "notes": list(target.notes),
     }
 
 
@@ -503,6 +504,7 @@ def decode_target(data: dict[str, Any]) -> TargetReport:
         stack=Stack(stack["layer"], stack["certainty"], stack["evidence"])
         if (stack := data.get("stack"))
         else None,
+        notes=tuple(data.get("notes", ())),
     )
 
 

@@ -222,6 +222,8 @@ def _target(target: TargetReport, verbose: bool, width: int = 100) -> list[Rende
                 Text(f"{error.kind}: ", style="magenta"), Text(error.message, style="magenta"), 4
             )
         )
+    for note in target.notes:
+        parts.append(_hanging(Text("note: ", style="yellow"), Text(note, style="yellow"), 4))
     if target.stack is not None and target.active_findings:
         parts.append(
             _hanging(Text("stack: ", style="dim"), Text(target.stack.statement(), style="dim"), 4)

@@ -197,6 +197,8 @@ def _target(n: int, target: TargetReport) -> str:
         f"<p class='error-line'>Could not be audited: {escape(e.kind)}: {escape(e.message)}</p>"
         for e in target.errors
     ]
+    for note in target.notes:
+        out.append(f"<div class='meta'>note: {escape(note)}</div>")
     if target.stack is not None and target.findings:
         out.append(f"<div class='meta'>stack: {escape(target.stack.statement())}</div>")
         if target.stack.caveat:

@@ -124,6 +124,12 @@ def _render(report: Report, rows: int) -> str:
         ]
         if len(errors) > max(rows, 1):
             out += ["", f"… and {len(errors) - max(rows, 1)} more errors in the JSON report."]
+    notes = [(t.url, n) for t in targets for n in t.notes]
+    out += (
+        ["", *(f"> note ({code(url)}): {text(n)}" for url, n in notes[: max(rows, 1)])]
+        if notes
+        else []
+    )
     warnings = report.all_warnings()
     if warnings:
         out += ["", *(f"> warning: {text(w)}" for w in warnings)]

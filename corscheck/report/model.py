@@ -91,6 +91,8 @@ class TargetReport:
     route: Route | None = None
     # The CORS layer its fixes are worded for, and how sure that is (stack.py); None: no findings.
     stack: Stack | None = None
+    # What the audit of this target met that is not a verdict (the server rate-limited it).
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.probes:

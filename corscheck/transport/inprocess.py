@@ -29,7 +29,13 @@ async def app_transport(
             yield httpx_transport(client)
         return
     async with _lifespan(loaded.app):
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=loaded.app), base_url=base_url)
+        # An unhandled exception is answered 500 as a server would (Starlette's
+        # ServerErrorMiddleware sends it, then re-raises), not raised into the audit.
+        asgi = httpx.ASGITransport(app=loaded.app, raise_app_exceptions=False)
+        client = httpx.AsyncClient(
+            transport=asgi,
+            base_url=base_url,
+        )
         async with client:
             yield httpx_transport(client)
 

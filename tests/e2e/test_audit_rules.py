@@ -4,9 +4,9 @@ correctly configured server with a matching policy gets none."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 

@@ -7,9 +7,9 @@ an allow-list, and headless Chromium confirms the front-end is refused as the fi
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any

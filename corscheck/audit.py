@@ -21,6 +21,7 @@ from corscheck.config import AuditConfig
 from corscheck.errors import TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected, cache_trials
+from corscheck.evaluate.scope import PathScopes
 from corscheck.gate import Gate
 from corscheck.headers import HeaderLine, parse_origin
 from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
@@ -99,10 +100,12 @@ async def audit_targets(
             window = 2 * run_options.concurrency
             jobs = (_audit_one(runner, t, config, progress) for t in targets)
             each_target = iter(targets)
+            scopes = PathScopes()
             async for report in _in_order(jobs, window):
                 target = next(each_target)
                 if target.source or target.route:
                     report = replace(report, source=target.source, route=target.route)
+                report = scopes.observe(report)
                 # Secrets by value; URL userinfo (in Location lines, say) by position.
                 report = masked(report, secrets, userinfo=may_hold_userinfo(report))
                 if gate is not None:

@@ -22,7 +22,11 @@ from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
 # "error-path": a request of the allowed origin that the server answers with an error on purpose (a
 # missing path, a method the route does not take, no -H credentials), whose answer must carry the
 # CORS headers too.
-Aspect = Literal["origin", "request", "method", "header", "private-network", "error-path"]
+# "path-variant": the target's path as a front-end may also write it (a trailing slash, another case),
+# at thorough depth: a CORS configuration scoped by path may leave it out.
+Aspect = Literal[
+    "origin", "request", "method", "header", "private-network", "error-path", "path-variant"
+]
 
 # Chromium's Private Network Access preflight header (PRE-PRIVATE-NETWORK).
 PRIVATE_NETWORK_REQUEST: HeaderLine = ("Access-Control-Request-Private-Network", "true")
@@ -182,6 +186,18 @@ def plan_target(
             add(origin, ALLOWED, origin, "private-network", "PUT", extra=(PRIVATE_NETWORK_REQUEST,))
         if origin == allowed[0]:
             probes += _error_paths(url, origin, policy, extra_headers, visitor)
+            if depth == "thorough":
+                probes += [
+                    PlannedProbe(
+                        Probe(variant, origin, "GET", (), "omit", extra_headers, cookie),
+                        ALLOWED,
+                        origin,
+                        "path-variant",
+                        variant,
+                    )
+                    for variant in path_variants(url)
+                    for cookie in [None if visitor is None else ""]
+                ]
 
     if policy is None and depth != "quick" and not trusted:
         for origin in first_party_origins(url):
@@ -209,6 +225,22 @@ def plan_target(
 
 
 MISSING_PATH_SEGMENT = "corscheck-no-such-path"
+
+
+def path_variants(url: str) -> list[str]:
+    """`url` with its trailing slash toggled, and with its first path segment in upper case: the
+    spellings a CORS rule scoped by path (a regex, a location) may not cover."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if path == "/":
+        return []
+    toggled = path.rstrip("/") if path.endswith("/") else path + "/"
+    first, _, rest = path.lstrip("/").partition("/")
+    cased = "/" + first.upper() + ("/" + rest if rest or path.endswith("/") else "")
+    variants = [toggled] + ([cased] if cased != path else [])
+    return [urlunsplit(parts._replace(path=p)) for p in dict.fromkeys(variants)]
 
 
 def _error_paths(

@@ -326,6 +326,20 @@ PREFLIGHT_NOT_RECOGNISED = _rule(
     """Detect a preflight by an OPTIONS request with Origin and Access-Control-Request-Method;
     Access-Control-Request-Headers is optional.""",
 )
+PATH_OUTSIDE_CORS_SCOPE = _rule(
+    "path-outside-cors-scope",
+    "medium",
+    "under-permissive",
+    "A spelling of the path is served without CORS headers",
+    """The target grants the allowed front-end, but the same path with a trailing slash or in
+    another case is served without CORS headers: the CORS configuration is scoped by a path
+    pattern (Flask-CORS resources, an nginx location with its own add_header, a route outside the
+    CORS middleware) that does not cover it. A front-end that builds the URL that way is
+    refused.""",
+    """Scope the CORS configuration by a pattern that covers every path the server answers (match
+    case-insensitively where routing does, allow the optional trailing slash), or answer CORS in
+    one layer in front of every route.""",
+)
 CACHED_CORS_ANSWER = _rule(
     "cached-cors-answer",
     "high",
@@ -362,6 +376,7 @@ CATALOG: tuple[Rule, ...] = (
     PREFLIGHT_NOT_RECOGNISED,
     CACHED_CORS_ANSWER,
     ERROR_WITHOUT_CORS,
+    PATH_OUTSIDE_CORS_SCOPE,
     MISSING_VARY,
     MALFORMED_HEADER,
     WILDCARD_WITH_CREDENTIALS,

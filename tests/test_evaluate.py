@@ -165,6 +165,7 @@ def audit(
     url: str = URL,
     framework: str = "",
     cached: bool = False,
+    depth: str = "standard",
 ) -> list[Finding]:
     """Findings for `url` as a run makes them; `cached`: behind a shared cache, with the cache
     trials a run sends when it suspects one (audit.py)."""
@@ -172,7 +173,7 @@ def audit(
     if cached:
         answer = behind_cache(answer)
     if probes is None:
-        probes = plan_target(url, policy, "standard")
+        probes = plan_target(url, policy, depth)  # type: ignore[arg-type]
     results = results_for(policy, probes, answer)
     runs = []
     if cached and cache_suspected(results):
@@ -239,6 +240,7 @@ class Case:
     url: str = URL
     framework: str = ""
     cached: bool = False  # behind a shared cache that keys on the URL (and honours Vary)
+    depth: str = "standard"
 
     @property
     def id(self) -> str:
@@ -797,6 +799,32 @@ CASES = [
         label="the-cors-layer-answers-500s",
     ),
     Case(
+        "path-outside-cors-scope",
+        True,
+        APP_POLICY,
+        lambda request: (
+            Server().answer(request)
+            if request.url == URL
+            else Response(200, headers("Content-Type: application/json"))
+        ),
+        depth="thorough",
+        severity="medium",
+        message=f"{URL}/ is served (200) without CORS headers, while {URL} grants {APP}",
+        label="trailing-slash-unscoped",
+    ),
+    Case(
+        "path-outside-cors-scope",
+        False,
+        APP_POLICY,
+        lambda request: (
+            Server().answer(request)
+            if request.url == URL
+            else Response(307, headers(f"Location: {URL}"))
+        ),
+        depth="thorough",
+        label="variant-redirects",
+    ),
+    Case(
         "cached-cors-answer",
         True,
         build_policy(origins=[APP, OTHER]),
@@ -827,6 +855,7 @@ def test_rule(case: Case) -> None:
             url=case.url,
             framework=case.framework,
             cached=case.cached,
+            depth=case.depth,
         )
     )
     assert (case.rule in findings) is case.fires, sorted(findings)

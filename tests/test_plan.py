@@ -12,6 +12,7 @@ from corscheck.plan import (
     distinct_chains,
     estimated_requests,
     front_end_methods,
+    path_variants,
     plan_target,
 )
 from corscheck.policy import Policy, build_policy
@@ -420,3 +421,25 @@ def chain(method: str, headers: tuple[tuple[str, str], ...] = ()) -> Probe:
 )
 def test_estimated_requests(chains: list[Probe], send_unsafe: bool, requests: int) -> None:
     assert estimated_requests(chains, send_unsafe) == requests
+
+
+@pytest.mark.parametrize(
+    ("url", "variants"),
+    [
+        ("https://a.test/api/items", ["https://a.test/api/items/", "https://a.test/API/items"]),
+        ("https://a.test/api/items/", ["https://a.test/api/items", "https://a.test/API/items/"]),
+        ("https://a.test/API/x?q=1", ["https://a.test/API/x/?q=1"]),  # already upper case
+        ("https://a.test/", []),
+    ],
+)
+def test_path_variants(url: str, variants: list[str]) -> None:
+    assert path_variants(url) == variants
+
+
+def test_path_variants_only_at_thorough_depth() -> None:
+    def variants(depth: str) -> list[str]:
+        planned = plan_target(URL, POLICY, depth)  # type: ignore[arg-type]
+        return [p.probe.url for p in planned if p.aspect == "path-variant"]
+
+    assert variants("standard") == []
+    assert variants("thorough") == [URL + "/", "https://api.example.com/V1/users"]

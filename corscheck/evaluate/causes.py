@@ -41,14 +41,29 @@ def cause_of(
     if verdict.allowed or not verdict.judged:
         return None
     probe = result.planned.probe
+    variant = result.planned.aspect == "path-variant"
+    redirect = _redirect_hop(result)
+    if variant and (redirect is not None or verdict.reason_id == "MIXED-CONTENT"):
+        return None  # a spelling the server redirects from is not one a front-end keeps
     if verdict.reason_id == "MIXED-CONTENT":
         return _mixed_content(target, result)
-    redirect = _redirect_hop(result)
     if redirect is not None and verdict.failed_step in ("redirect", "preflight"):
         return _redirected(target, result, redirect)
     hop = evidence_hop(result.exchange, verdict.failed_step)
     if hop is None or _has_cors_headers(hop.response):
         return None
+    if variant and 200 <= hop.response.status < 300:
+        if not _granted_at_target(probe.origin, target, results):
+            return None
+        return Cause(
+            rules.PATH_OUTSIDE_CORS_SCOPE,
+            f"{probe.url} is served ({hop.response.status}) without CORS headers, while "
+            f"{target} grants {probe.origin}: the CORS configuration covers the path only as "
+            "written there",
+            rules.PATH_OUTSIDE_CORS_SCOPE.fix,
+            key=f"scope {probe.origin}",
+            step="actual",
+        )
     if not _cors_layer_skips(hop.response.status, results):
         return None  # the allow-list is the place to look
     if hop.kind == "preflight" and not _preflight_status_ok(hop.response):
@@ -72,6 +87,8 @@ def cause_of(
     status = hop.response.status
     if result.planned.aspect == "error-path":
         what = f"a GET from {probe.origin} {result.planned.subject}"
+    elif result.planned.aspect == "path-variant":
+        what = f"a GET from {probe.origin} to {probe.url}"
     elif hop.kind == "preflight":
         what = f"the preflight of the {_summary(result)}"
     else:
@@ -94,7 +111,9 @@ def _error_severity(result: ProbeResult, hop: Hop) -> Severity:
     if hop.kind == "preflight":
         return "high"
     subject = result.planned.subject
-    if result.planned.aspect == "error-path" and "credentials" not in subject:
+    if result.planned.aspect == "path-variant" or (
+        result.planned.aspect == "error-path" and "credentials" not in subject
+    ):
         return "low"
     return "medium"
 
@@ -136,11 +155,12 @@ def _with_fix(finding: Finding, fix: str) -> Finding:
     return replace(finding, fix=fix)
 
 
-def _summary(result: ProbeResult) -> str:
+def _summary(result: ProbeResult, target: str = "") -> str:
     probe = result.planned.probe
     names = ", ".join(name for name, _ in probe.headers)
     text = normalize_method(probe.method) + (f" with {names}" if names else "")
-    return f"{text} from {probe.origin}"
+    elsewhere = f" to {probe.url}" if target and probe.url != target else ""
+    return f"{text} from {probe.origin}{elsewhere}"
 
 
 # --- mixed content and redirects ------------------------------------------------------------------
@@ -235,6 +255,16 @@ def _redirect_fix(url: str, location: str, preflight: bool) -> str:
 
 
 # --- preflight detection and error responses ------------------------------------------------------
+
+
+def _granted_at_target(origin: str, target: str, results: Sequence[ProbeResult]) -> bool:
+    return any(
+        r.planned.aspect == "origin"
+        and r.planned.probe.origin == origin
+        and r.planned.probe.url == target
+        and r.verdict.allowed
+        for r in results
+    )
 
 
 def _cors_layer_skips(status: int, results: Sequence[ProbeResult]) -> bool:

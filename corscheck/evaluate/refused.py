@@ -38,7 +38,11 @@ def under_permissive_findings(
         for r in refused
         if id(r) in explained and r.planned.aspect == "origin"
     }
-    refused = [r for r in refused if id(r) not in explained and r.planned.aspect != "error-path"]
+    refused = [
+        r
+        for r in refused
+        if id(r) not in explained and r.planned.aspect not in ("error-path", "path-variant")
+    ]
     for result in refused:
         probe = result.planned.probe
         if result.planned.aspect == "origin" and probe.credentials == "omit":
@@ -250,7 +254,7 @@ def _sibling(
         candidate = other.planned.probe
         if (
             other.planned.origin_class == ALLOWED
-            and other.planned.aspect != "error-path"
+            and other.planned.aspect not in ("error-path", "path-variant")
             and candidate.origin == probe.origin
             and candidate.credentials == probe.credentials
             and normalize_method(candidate.method) == method

@@ -53,7 +53,7 @@ class PathScopes:
         return replace(report, findings=tuple(findings), notes=tuple(dict.fromkeys(notes)))
 
     def _scoped(self, api: str, finding: Finding, url: str) -> Finding:
-        if finding.rule.id not in _REFUSED:
+        if finding.rule.id not in _REFUSED or _answers_cors(finding):
             return finding
         key = (api, finding.evidence.origin)
         self._refused.setdefault(key, url)
@@ -62,3 +62,11 @@ class PathScopes:
             return finding
         note = f"{finding.evidence.origin} reads {granted_at} of the same API: {_SCOPED_BY}"
         return replace(finding, notes=(*finding.notes, note))
+
+
+def _answers_cors(finding: Finding) -> bool:
+    """Whether the refused response carries CORS headers: then a CORS layer answered there, and
+    its answer, not the path's scope, is what refuses."""
+    return any(
+        name.lower().startswith("access-control-") for name, _ in finding.evidence.response_lines
+    )

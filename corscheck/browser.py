@@ -58,6 +58,7 @@ from corscheck.visitor import ACCEPT_LANGUAGE, fetch_metadata, referer
 # Every public name, the request rules from safelist.py among them: the Fetch model is read here.
 __all__ = [
     "REASON_IDS",
+    "REDIRECT_STATUSES",
     "Credentials",
     "Exchange",
     "Hop",
@@ -358,7 +359,7 @@ def cors_check(response: Response, origin: str, credentials: Credentials) -> Ref
 # --------------------------------------------------------------------------------------------------
 
 _PREFLIGHT_PREFIX = "Response to preflight request doesn't pass access control check: "
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Request-body headers, dropped when a redirect turns the method into GET.
 _BODY_HEADERS = frozenset(
     {"content-type", "content-encoding", "content-language", "content-location"}
@@ -400,7 +401,7 @@ def _preflight_check(
 
     Order as in Chromium: redirect, CORS check, ok status, parse ACAM, parse ACAH, method, headers.
     """
-    if response.status in _REDIRECT_STATUSES and _values(response, "Location"):
+    if response.status in REDIRECT_STATUSES and _values(response, "Location"):
         return Refusal("PRE-REDIRECT", "Redirect is not allowed for a preflight request.")
     failure = cors_check(response, origin, credentials)
     if failure is not None:
@@ -630,7 +631,7 @@ def _walk(probe: Probe, hops: Sequence[Hop], credentials: Credentials) -> Outcom
             return _blocked(failure, "actual", preflighted)
         locations = _values(response, "Location")
         location = locations[0] if locations else None
-        is_redirect = response.status in _REDIRECT_STATUSES and location is not None
+        is_redirect = response.status in REDIRECT_STATUSES and location is not None
 
         if cors_flag:
             # CHECK-*: every response of a CORS request, redirects included (RESP-REDIRECT);

@@ -149,3 +149,239 @@ def result(
 )
 def test_cache_suspected(made: ProbeResult, suspected: bool) -> None:
     assert cache_suspected([made]) is suspected
+
+
+# --- whole evaluations: severities, witnesses, redirects (tests/test_evaluate.py's harness) -------
+
+from corscheck.browser import judge  # noqa: E402
+from corscheck.evaluate import Finding  # noqa: E402
+from corscheck.evaluate.cache import (  # noqa: E402
+    CacheTrial,
+    CacheTrialRun,
+    cache_findings,
+    cache_trials,
+    explained_by_cache,
+)
+from corscheck.evaluate.causes import cause_of  # noqa: E402
+from corscheck.policy import build_policy  # noqa: E402
+from corscheck.rules import RULES_BY_ID  # noqa: E402
+from tests.test_evaluate import Server, audit, by_rule, headers  # noqa: E402
+
+PUT_POLICY = build_policy(origins=[APP], methods=["PUT"], headers=["X-Token"])
+
+
+def test_an_auth_layer_refusing_every_preflight_is_high() -> None:
+    def answer(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(401, headers("WWW-Authenticate: Bearer"))
+        return Server().answer(request)
+
+    finding = by_rule(audit(PUT_POLICY, answer))["error-without-cors"]
+    assert finding.severity == "high" and finding.evidence.step == "preflight"
+    assert finding.message.startswith(f"the preflight of the PUT with X-Token from {APP} was")
+
+
+def test_a_refused_preflight_beside_passing_ones_is_the_cors_layers_own_answer() -> None:
+    """Litestar refuses a method with a 400 and no CORS headers: an allow-list matter."""
+
+    def answer(request: Request) -> Response:
+        asked = dict((n.lower(), v) for n, v in request.headers)
+        if request.method == "OPTIONS" and asked.get("access-control-request-method") == "PUT":
+            return Response(400, headers("Content-Type: text/plain"))
+        return Server(methods="GET", allow_headers="X-Token").answer(request)
+
+    found = by_rule(audit(PUT_POLICY, answer))
+    assert "allowed-method-refused" in found
+    assert "error-without-cors" not in found and "preflight-not-recognised" not in found
+
+
+@pytest.mark.parametrize(
+    ("subject", "severity"),
+    [
+        ("to a path that does not exist (x)", "low"),
+        ("where the route takes only other methods", "low"),
+        ("without its -H credentials", "medium"),
+    ],
+)
+def test_error_path_severity(subject: str, severity: str) -> None:
+    probe = Probe(URL, APP, "GET", (), "omit")
+    planned = PlannedProbe(probe, ALLOWED, APP, "error-path", subject)
+    answer = response(404)
+    hop = Hop("actual", Request("GET", URL, (("Origin", APP),)), answer)
+    exchange = Exchange((hop,))
+    failing = ProbeResult(planned, exchange, judge(probe, exchange), True, "under-permissive")
+    granted = result(APP, response(200, f"Access-Control-Allow-Origin: {APP}"))
+    cause = cause_of(URL, failing, [failing, granted], Stack())
+    assert cause is not None and cause.severity == severity
+    assert cause.message.startswith(f"a GET from {APP} {subject} was answered 404")
+    assert cause_of(URL, granted, [failing, granted], Stack()) is None  # allowed: no cause
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308, 399])
+def test_every_redirect_status_of_a_preflight_is_named(status: int) -> None:
+    server = Server(methods="PUT", preflight_status=status, extra_preflight=("Location: /login",))
+    found = by_rule(audit(build_policy(origins=[APP], methods=["PUT"]), server))
+    if status == 399:
+        assert "redirected-request" not in found
+        return
+    finding = found["redirected-request"]
+    assert finding.message == (
+        f"its preflight from {APP} is redirected ({status}) to /login: Redirect is not allowed "
+        "for a preflight request."
+    )
+    assert finding.evidence.step == "preflight"
+    assert finding.fix.startswith("Preflights are redirected to /login")
+
+
+@pytest.mark.parametrize(("status", "ok"), [(199, False), (200, True), (299, True), (300, False)])
+def test_preflight_detection_needs_an_ok_preflight_with_the_header(status: int, ok: bool) -> None:
+    def answer(request: Request) -> Response:
+        asked = {n.lower() for n, _ in request.headers}
+        if request.method == "OPTIONS" and "access-control-request-headers" not in asked:
+            return Response(405, headers("Allow: GET"))
+        if request.method == "OPTIONS":
+            reply = Server(methods="PUT", allow_headers="X-Token").answer(request)
+            return Response(status, reply.headers)
+        return Server().answer(request)
+
+    assert ("preflight-not-recognised" in by_rule(audit(PUT_POLICY, answer))) is ok
+
+
+def test_nginx_own_503_and_504_name_nginx() -> None:
+    for status in (503, 504):
+        named, _ = error_layer(response(status, "Server: nginx"), Stack())
+        assert named == f"nginx itself (its own {status} page)"
+
+
+def finding_of(rule: str, step: str, reason: str | None) -> Finding:
+    from corscheck.evaluate.model import Evidence
+
+    evidence = Evidence(APP, "GET", (), "omit", step, 200, (), reason)
+    return Finding(RULES_BY_ID[rule], "high", URL, "m", evidence, (), "fix")
+
+
+@pytest.mark.parametrize(
+    ("rule", "step", "reason", "explained"),
+    [
+        ("missing-vary-origin", "preflight", None, True),
+        ("allowed-origin-refused", "actual", "No 'Access-Control-Allow-Origin' header", True),
+        ("credentials-refused", "actual", "The 'Access-Control-Allow-Origin' header has", True),
+        ("allowed-origin-refused", "preflight", "No 'Access-Control-Allow-Origin' header", False),
+        ("allowed-origin-refused", "actual", "duplicate Location", False),
+        ("allowed-origin-refused", "actual", None, False),
+        ("allowed-method-refused", "actual", "No 'Access-Control-Allow-Origin' header", False),
+    ],
+)
+def test_what_a_confirmed_cache_explains(
+    rule: str, step: str, reason: str | None, explained: bool
+) -> None:
+    assert explained_by_cache(finding_of(rule, step, reason)) is explained
+
+
+def test_cache_trials_are_cookie_less_gets_of_the_first_granted_front_end() -> None:
+    granted = result(APP, response(200, f"Access-Control-Allow-Origin: {APP}"))
+    other = result("https://evil.test", response(200), origin_class="unrelated")
+    preflighted = replace_aspect(result("https://x.test", response(200)), "method")
+    trials = cache_trials(URL, [preflighted, other, granted], "t", (("X-Key", "k"),))
+    assert [(t.primer, t.primed_url) for t in trials] == [
+        ("https://api.example.com", URL + "?corscheck-cache=t-0"),
+        ("https://x.test", URL + "?corscheck-cache=t-1"),  # the first other origin tried
+    ]
+    assert {
+        (t.probe.origin, t.probe.method, t.probe.credentials, t.probe.cookie) for t in trials
+    } == {(APP, "GET", "omit", "")}
+    assert trials[0].probe.url == URL + "?corscheck-cache=t-0-alone"
+    assert trials[0].probe.extra_headers == (("X-Key", "k"),)
+    assert cache_trials(URL, [other, preflighted], "t", ()) == []
+
+
+def replace_aspect(made: ProbeResult, aspect: str) -> ProbeResult:
+    from dataclasses import replace
+
+    return replace(made, planned=replace(made.planned, aspect=aspect))
+
+
+def run_of(primer: str, primed: Response, alone: Response) -> CacheTrialRun:
+    probe = Probe(URL + "?c=alone", APP, "GET", (), "omit", (), "")
+    trial = CacheTrial(primer, probe, URL + "?c=1")
+    hop = lambda answer: Exchange((Hop("actual", Request("GET", URL, ()), answer),))  # noqa: E731
+    return CacheTrialRun(trial, hop(primed), hop(alone), 3)
+
+
+GRANT = f"Access-Control-Allow-Origin: {APP}"
+
+
+@pytest.mark.parametrize(
+    ("primer", "primed", "alone", "message"),
+    [
+        (
+            "https://api.example.com",
+            response(200, "Server: nginx", "X-Cache-Status: HIT"),
+            response(200, GRANT),
+            "nginx's proxy_cache serves one origin's CORS answer to another: after a request "
+            f"without Origin to a fresh URL, {APP}'s request to the same URL got no "
+            "Access-Control-Allow-Origin (X-Cache-Status: HIT), and was refused",
+        ),
+        (
+            "https://admin.test",
+            response(200, "Access-Control-Allow-Origin: https://admin.test", "X-Varnish: 1 2"),
+            response(200, GRANT),
+            "Varnish serves one origin's CORS answer to another: after a request from "
+            f"https://admin.test to a fresh URL, {APP}'s request to the same URL got "
+            "Access-Control-Allow-Origin: https://admin.test (X-Varnish: 1 2), and was refused",
+        ),
+        ("https://admin.test", response(200, GRANT), response(200, GRANT), None),
+        ("https://admin.test", response(200), response(200), None),
+    ],
+)
+def test_cache_findings(
+    primer: str, primed: Response, alone: Response, message: str | None
+) -> None:
+    findings = cache_findings(URL, [run_of(primer, primed, alone)])
+    if message is None:
+        assert findings == []
+        return
+    (finding,) = findings
+    assert finding.rule.id == "cached-cors-answer" and finding.severity == "high"
+    assert finding.message.startswith(message)
+    assert finding.evidence.origin == APP and finding.evidence.credentials == "omit"
+    assert finding.fix.startswith("Send Vary: Origin on every response")
+
+
+def test_the_first_trial_that_shows_the_cache_is_the_finding() -> None:
+    quiet = run_of("https://a.test", response(200, GRANT), response(200, GRANT))
+    shows = run_of("https://b.test", response(200, "Age: 1"), response(200, GRANT))
+    (finding,) = cache_findings(URL, [quiet, shows, shows])
+    assert "after a request from https://b.test" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("lines", "own"),
+    [
+        (("X-Varnish: 1",), "Varnish honours Vary by itself"),
+        (("CF-Cache-Status: HIT",), "Cloudflare caches one answer per URL"),
+        (("X-Cache: Hit from cloudfront",), "CloudFront: forward Origin"),
+        (("Server: nginx", "Age: 1"), "nginx's proxy_cache honours"),
+        (("Age: 1",), "Check that the cache honours Vary"),
+    ],
+)
+def test_the_cache_fix_names_the_cache_setting(lines: tuple[str, ...], own: str) -> None:
+    (finding,) = cache_findings(
+        URL, [run_of("https://a.test", response(200, *lines), response(200, GRANT))]
+    )
+    assert own in finding.fix
+
+
+@pytest.mark.parametrize("name", ["X-Cache-Status", "CF-Cache-Status", "X-Varnish"])
+def test_each_cache_header_is_evidence(name: str) -> None:
+    assert has_cache_evidence(response(200, f"{name}: HIT"))
+
+
+def test_a_preflight_hop_does_not_hide_the_actual_response_after_it() -> None:
+    preflight = Hop("preflight", Request("OPTIONS", URL, ()), response(204, GRANT))
+    actual = Hop("actual", Request("GET", URL, ()), response(200, "Age: 3"))
+    made = result(APP, response(200))
+    made = ProbeResult(
+        made.planned, Exchange((preflight, actual)), made.verdict, True, "as-expected"
+    )
+    assert cache_suspected([made])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from corscheck import rules
-from corscheck.browser import Hop, Response, normalize_method
+from corscheck.browser import REDIRECT_STATUSES, Hop, Response, normalize_method
 from corscheck.evaluate.build import evidence_hop, make_finding
 from corscheck.evaluate.model import Finding, ProbeResult
 from corscheck.rules import Rule, Severity
@@ -70,7 +70,7 @@ def cause_of(
         asked_headers = any(
             name.lower() == "access-control-request-headers" for name, _ in hop.request.headers
         )
-        if not asked_headers and _preflight_with_headers_passes(result, results):
+        if not asked_headers and _passing_preflights(result, results, with_headers=True):
             method = normalize_method(probe.method)
             return Cause(
                 rules.PREFLIGHT_NOT_RECOGNISED,
@@ -82,6 +82,10 @@ def cause_of(
                 step="preflight",
             )
     if hop.response.status < 400:
+        return None
+    if hop.kind == "preflight" and _passing_preflights(result, results, with_headers=False):
+        # The CORS layer answers this origin's other preflights: its refusal of this one
+        # (Litestar's 400 carries no CORS headers) is about the method or headers asked for.
         return None
     layer, fix = error_layer(hop.response, stack)
     status = hop.response.status
@@ -196,9 +200,10 @@ def _mixed_content(target: str, result: ProbeResult) -> Cause:
 
 
 def _redirect_hop(result: ProbeResult) -> Hop | None:
-    """The last response of the exchange that redirected (3xx with a Location)."""
+    """The last response of the exchange that redirected (301, 302, 303, 307 or 308 with a
+    Location: browsers follow no other 3xx)."""
     for hop in reversed(result.exchange.hops):
-        if 300 <= hop.response.status < 400 and _location(hop.response):
+        if hop.response.status in REDIRECT_STATUSES and _location(hop.response):
             return hop
     return None
 
@@ -285,22 +290,30 @@ def _preflight_status_ok(response: Response) -> bool:
     return 200 <= response.status < 300
 
 
-def _preflight_with_headers_passes(result: ProbeResult, results: Sequence[ProbeResult]) -> bool:
-    """Whether a preflight of the same origin that carried Access-Control-Request-Headers was
-    answered with CORS headers and an ok status."""
+def _passing_preflights(
+    result: ProbeResult, results: Sequence[ProbeResult], with_headers: bool
+) -> bool:
+    """Whether a preflight of the same origin was answered with CORS headers and an ok status;
+    `with_headers`: one for the same method that carried Access-Control-Request-Headers (the
+    contrast that shows the server needs that header to see a preflight)."""
     origin = result.planned.probe.origin
+    method = normalize_method(result.planned.probe.method)
     for other in results:
         if other.planned.probe.origin != origin:
             continue
         for hop in other.exchange.hops:
-            if (
+            if not (
                 hop.kind == "preflight"
                 and _preflight_status_ok(hop.response)
                 and _has_cors_headers(hop.response)
-                and any(
-                    name.lower() == "access-control-request-headers"
-                    for name, _ in hop.request.headers
-                )
+            ):
+                continue
+            if not with_headers:
+                return True
+            asked = {name.lower(): value for name, value in hop.request.headers}
+            if (
+                "access-control-request-headers" in asked
+                and asked.get("access-control-request-method") == method
             ):
                 return True
     return False

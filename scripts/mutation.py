@@ -78,7 +78,7 @@ MODULES: dict[str, list[str]] = {
     "stack": ["tests/test_stack.py", "tests/test_fixes.py"],
     "visitor": ["tests/test_visitor.py", "tests/test_evaluate_visitor.py", "tests/test_plan.py"],
     "evaluate.exposure": ["tests/test_evaluate_visitor.py", "tests/test_evaluate.py"],
-    "addresses": ["tests/test_visitor.py", "tests/test_browser.py", "tests/test_evaluate.py"],
+    "addresses": ["tests/test_addresses.py", "tests/test_visitor.py", "tests/test_browser.py"],
     "evaluate.causes": ["tests/test_causes.py", "tests/test_evaluate.py"],
     "evaluate.cache": ["tests/test_causes.py", "tests/test_evaluate.py"],
     "evaluate.scope": ["tests/test_scope.py"],

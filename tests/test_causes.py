@@ -385,3 +385,82 @@ def test_a_preflight_hop_does_not_hide_the_actual_response_after_it() -> None:
         made.planned, Exchange((preflight, actual)), made.verdict, True, "as-expected"
     )
     assert cache_suspected([made])
+
+
+def variant_result(url: str, answer: Response, aspect: str = "path-variant") -> ProbeResult:
+    probe = Probe(url, APP, "GET", (), "omit")
+    planned = PlannedProbe(probe, ALLOWED, APP, aspect, url)  # type: ignore[arg-type]
+    exchange = Exchange((Hop("actual", Request("GET", url, (("Origin", APP),)), answer),))
+    verdict = judge(probe, exchange)
+    outcome = "as-expected" if verdict.allowed else "under-permissive"
+    return ProbeResult(planned, exchange, verdict, True, outcome)  # type: ignore[arg-type]
+
+
+GRANTED = result(APP, response(200, GRANT))
+OTHER_FIRST = result("https://x.test", response(200, "Access-Control-Allow-Origin: https://x.test"))
+
+
+@pytest.mark.parametrize(
+    ("variant", "rule", "severity"),
+    [
+        (response(200), "path-outside-cors-scope", None),
+        (response(299), "path-outside-cors-scope", None),
+        (response(300), None, None),  # no Location: neither served nor redirected
+        (response(301, f"Location: {URL}"), None, None),  # a redirect: not a spelling kept
+        (response(399), None, None),
+        (response(400), "error-without-cors", "low"),
+        (response(404), "error-without-cors", "low"),
+    ],
+)
+def test_a_path_variant_cause(variant: Response, rule: str | None, severity: str | None) -> None:
+    refused = variant_result(URL + "/", variant)
+    cause = cause_of(URL, refused, [OTHER_FIRST, refused, GRANTED], Stack())
+    if rule is None:
+        assert cause is None
+        return
+    assert cause is not None and cause.rule.id == rule and cause.severity == severity
+    if rule == "error-without-cors":
+        assert cause.message.startswith(f"a GET from {APP} to {URL}/ was answered")
+
+
+def test_a_variant_is_out_of_scope_only_where_the_target_grants() -> None:
+    refused = variant_result(URL + "/", response(200))
+    not_granted = result(APP, response(200), outcome="under-permissive")
+    elsewhere = variant_result(URL + "/other", response(200, GRANT), aspect="origin")
+    for results in ([refused], [refused, not_granted], [refused, elsewhere]):
+        assert cause_of(URL, refused, results, Stack()) is None
+
+
+def test_an_unjudged_refusal_has_no_cause() -> None:
+    made = variant_result(URL, response(500), aspect="origin")
+    from dataclasses import replace
+
+    unjudged = replace(made, verdict=replace(made.verdict, judged=False))
+    assert cause_of(URL, unjudged, [unjudged, GRANTED], Stack()) is None
+    assert cause_of(URL, made, [OTHER_FIRST, made, GRANTED], Stack()) is not None
+
+
+def test_one_finding_per_cause_its_witness_the_front_ends_plain_read() -> None:
+    from corscheck.evaluate.causes import cause_findings
+
+    missing = variant_result(URL + "/a", response(404), aspect="error-path")
+    plain = variant_result(URL, response(404), aspect="origin")
+    findings, explained = cause_findings(URL, [missing, plain], [missing, plain, GRANTED], Stack())
+    (finding,) = findings
+    assert finding.evidence.status == 404 and finding.message.startswith("the GET from")
+    assert finding.evidence.related == (f"GET from {APP} to {URL}/a",)
+    assert explained == {id(missing), id(plain)}
+
+
+@pytest.mark.parametrize(
+    ("lines", "layer", "fix"),
+    [
+        (("Server: nginx",), "nginx itself", "nginx adds headers with add_header only to 2xx"),
+        (("Server: Varnish",), "Varnish itself", "Have Varnish add the CORS headers"),
+        (("Via: 1.1 varnish",), "a layer in front", "outermost"),
+    ],
+)
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_proxy_own_error(lines: tuple[str, ...], layer: str, fix: str, status: int) -> None:
+    named, fixed = error_layer(response(status, *lines), Stack())
+    assert named.startswith(layer) and fix in fixed

@@ -126,21 +126,26 @@ def cause_findings(
     target: str, refused: Sequence[ProbeResult], results: Sequence[ProbeResult], stack: Stack
 ) -> tuple[list[Finding], set[int]]:
     """One finding per cause among the `refused` results, and the ids of the results explained."""
-    by_key: dict[str, tuple[Cause, list[ProbeResult]]] = {}
-    explained: set[int] = set()
+    by_key: dict[str, list[tuple[ProbeResult, Cause]]] = {}
     for result in refused:
         cause = cause_of(target, result, results, stack)
-        if cause is None:
-            continue
-        explained.add(id(result))
-        by_key.setdefault(cause.key, (cause, []))[1].append(result)
+        if cause is not None:
+            by_key.setdefault(cause.key, []).append((result, cause))
     findings = []
-    for cause, witnesses in by_key.values():
-        # The witness the front-end meets first: its plain read, then in its credentials mode.
-        witnesses.sort(key=lambda r: (r.planned.aspect != "origin", r.planned.probe.credentials))
-        witness = witnesses[0]
+    for witnessed in by_key.values():
+        # The witness the front-end meets first: its plain read, then in its credentials mode;
+        # the finding says what that witness shows.
+        witnessed.sort(
+            key=lambda pair: (pair[0].planned.aspect != "origin", pair[0].planned.probe.credentials)
+        )
+        witness, cause = witnessed[0]
+        shown = _summary(witness, target)
         related = tuple(
-            dict.fromkeys(_summary(w) for w in witnesses[1:] if _summary(w) != _summary(witness))
+            dict.fromkeys(
+                summary
+                for other, _ in witnessed[1:]
+                if (summary := _summary(other, target)) != shown
+            )
         )
         finding = make_finding(
             cause.rule,
@@ -152,6 +157,7 @@ def cause_findings(
             step=cause.step,
         )
         findings.append(_with_fix(finding, cause.fix))
+    explained = {id(result) for witnessed in by_key.values() for result, _ in witnessed}
     return findings, explained
 
 

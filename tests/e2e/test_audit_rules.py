@@ -231,6 +231,7 @@ DEPLOYMENT_RULES = {
     "cached-cors-answer",
     "error-without-cors",
     "mixed-content",
+    "path-outside-cors-scope",
     "preflight-not-recognised",
     "redirected-request",
 }

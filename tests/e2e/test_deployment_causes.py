@@ -78,7 +78,15 @@ def nginx_deployment() -> Iterator[Deployment]:
     exe = binary("nginx", "/usr/sbin/nginx")
     routes = {
         f"/{location}/api/items": _reflecting(vary=location != "cache-novary")
-        for location in ("cache-novary", "cache-vary", "limit503", "limit429", "redirect", "detect")
+        for location in (
+            "cache-novary",
+            "cache-vary",
+            "limit503",
+            "limit429",
+            "redirect",
+            "detect",
+            "scoped",
+        )
     }
     routes["/redirect/api/items/"] = _reflecting(vary=True)
     with serve_routes(routes) as upstream:
@@ -129,6 +137,8 @@ http {{
       if ($not_a_preflight) {{ return 405; }}
       proxy_pass {upstream};
     }}
+    location = /scoped/api/items {{ proxy_pass {upstream}; }}
+    location /scoped/ {{ default_type application/json; return 200 "[]"; }}
     location /dead/ {{
       if ($request_method = OPTIONS) {{
         {_CORS.strip()}
@@ -368,3 +378,17 @@ def test_an_http_api_on_a_public_name_is_mixed_content_for_https_front_ends() ->
     target = cli_audit("/api/items", "raising", "http://api.corscheck-lab.test")
     rules = {f["rule"] for f in target["findings"]}
     assert "mixed-content" in rules and "allowed-origin-refused" not in rules, rules
+
+
+def test_a_spelling_of_the_path_outside_an_nginx_location_is_out_of_scope(
+    deployment: Deployment, chromium: Chromium
+) -> None:
+    url = deployment.url("scoped")
+    assert audited(url).findings == ()  # the path as written is fine
+    target = audited(url, "thorough")
+    by_rule = {f.rule.id: f for f in target.findings}
+    assert set(by_rule) == {"path-outside-cors-scope", "error-without-cors"}, by_rule
+    assert by_rule["path-outside-cors-scope"].message.startswith(f"{url}/ is served (200)")
+    assert by_rule["error-without-cors"].severity == "low"  # /SCOPED/…: nginx's own 404
+    assert chromium.fetch(APP, fresh(url))["ok"]
+    assert not chromium.fetch(APP, url + "/")["ok"]

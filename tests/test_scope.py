@@ -57,3 +57,62 @@ def test_the_same_answer_everywhere_is_not_a_scope() -> None:
         report = audit(AuditConfig(targets, options=RunOptions(trust_env=False)))
     assert all(t.notes == () for t in report.targets)
     assert all(f.notes == () for t in report.targets for f in t.findings)
+
+
+# --- the bookkeeping alone, on reports built by hand ----------------------------------------------
+
+from corscheck.evaluate.model import Evidence, Finding  # noqa: E402
+from corscheck.evaluate.scope import PathScopes  # noqa: E402
+from corscheck.report.model import TargetReport  # noqa: E402
+from corscheck.rules import RULES_BY_ID  # noqa: E402
+
+API = "https://api.example.com"
+
+
+def refusal(rule: str, *lines: tuple[str, str]) -> Finding:
+    evidence = Evidence(APP, "GET", (), "omit", "actual", 200, lines)
+    return Finding(RULES_BY_ID[rule], "high", API + "/b", "m", evidence, (), "fix")
+
+
+def read_report(url: str) -> TargetReport:
+    """A target where APP's plain read was granted: the report of a real audit of one."""
+    with serve_routes({"/a": granted}) as base:
+        config = AuditConfig((Target(base + "/a", POLICY),), options=RunOptions(trust_env=False))
+        (target,) = audit(config).targets
+    from dataclasses import replace
+
+    probes = tuple(
+        replace(p, planned=replace(p.planned, probe=replace(p.planned.probe, url=url)))
+        if p.planned.probe.url == target.url
+        else p
+        for p in target.probes
+    )
+    return replace(target, url=url, probes=probes)
+
+
+@pytest.mark.parametrize(
+    ("finding", "scoped"),
+    [
+        (refusal("allowed-origin-refused"), True),
+        (refusal("credentials-refused"), True),
+        (
+            refusal("allowed-origin-refused", ("Access-Control-Allow-Origin", "https://x.test")),
+            False,
+        ),
+        (refusal("allowed-origin-refused", ("Vary", "Origin")), True),
+        (refusal("allowed-method-refused"), False),
+    ],
+)
+def test_which_refusals_are_a_path_scope(finding: Finding, scoped: bool) -> None:
+    scopes = PathScopes()
+    scopes.observe(read_report(API + "/a"))
+    refused = TargetReport(API + "/b", POLICY, findings=(finding,), requests_sent=1)
+    (seen,) = scopes.observe(refused).findings
+    assert bool(seen.notes) is scoped
+    later = scopes.observe(read_report(API + "/c"))
+    assert bool(later.notes) is scoped
+
+
+def test_a_report_without_an_origin_is_left_as_it_is() -> None:
+    report = TargetReport("not a url", POLICY, findings=(refusal("allowed-origin-refused"),))
+    assert PathScopes().observe(report) is report

@@ -192,6 +192,24 @@ _NGINX_SERVER = """
 """
 
 
+def nginx_prelude(directory: Path) -> str:
+    """The start of an nginx configuration that runs unprivileged in `directory`, in the
+    foreground; the `http {` block it opens is the caller's to fill and close."""
+    return f"""daemon off;
+master_process on;
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {directory}/body;
+  proxy_temp_path {directory}/proxy;
+  fastcgi_temp_path {directory}/fastcgi;
+  uwsgi_temp_path {directory}/uwsgi;
+  scgi_temp_path {directory}/scgi;"""
+
+
 @contextmanager
 def nginx(certs: Certificates) -> Iterator[Site]:
     exe = binary("nginx", "/usr/sbin/nginx")
@@ -211,19 +229,7 @@ def nginx(certs: Certificates) -> Iterator[Site]:
     )
     # An empty value makes nginx leave the header out: only the allowed origin gets CORS headers.
     config = f"""
-daemon off;
-master_process on;
-worker_processes 1;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {directory}/body;
-  proxy_temp_path {directory}/proxy;
-  fastcgi_temp_path {directory}/fastcgi;
-  uwsgi_temp_path {directory}/uwsgi;
-  scgi_temp_path {directory}/scgi;
+{nginx_prelude(directory)}
   map $http_origin $good_origin {{ "{ALLOWED}" $http_origin; default ""; }}
   map $good_origin $good_credentials {{ "" ""; default "true"; }}
   map $good_origin $good_methods {{ "" ""; default "GET, PUT"; }}

@@ -25,7 +25,7 @@ from corscheck.policy import build_policy
 from corscheck.report.model import TargetReport
 from corscheck.target import Target
 from tests.e2e.headless import CHROMIUM, FETCH_JS, launch
-from tests.e2e.real_servers import binary, free_ports, running, workdir
+from tests.e2e.real_servers import binary, free_ports, nginx_prelude, running, workdir
 
 APP = "https://app.corscheck-lab.test"
 ADMIN = "https://admin.corscheck-lab.test"
@@ -94,19 +94,7 @@ def nginx_deployment() -> Iterator[Deployment]:
         (port,) = free_ports(1)
         dead = free_ports(1)[0]  # nothing listens there: a dead upstream
         config = f"""
-daemon off;
-master_process on;
-worker_processes 1;
-pid {directory}/nginx.pid;
-error_log {directory}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {directory}/body;
-  proxy_temp_path {directory}/proxy;
-  fastcgi_temp_path {directory}/fastcgi;
-  uwsgi_temp_path {directory}/uwsgi;
-  scgi_temp_path {directory}/scgi;
+{nginx_prelude(directory)}
   proxy_cache_path {directory}/cache keys_zone=api:1m;
   limit_req_zone $server_port zone=audit:1m rate=10r/s;
   map $http_origin $front_end {{ "{APP}" $http_origin; "{ADMIN}" $http_origin; default ""; }}

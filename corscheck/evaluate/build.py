@@ -5,10 +5,7 @@ objection. PURE."""
 from __future__ import annotations
 
 from corscheck import rules
-from corscheck.browser import (
-    Exchange,
-    Hop,
-)
+from corscheck.browser import Exchange, Hop, normalize_method
 from corscheck.evaluate.model import Evidence, Finding, ProbeResult
 from corscheck.fixes import fix_for_reason
 from corscheck.headers import HeaderLine
@@ -95,6 +92,13 @@ def _is_cors_request_line(line: HeaderLine) -> bool:
 
 # Origin, and what a server may branch on besides it: the visitor's cookies and Fetch Metadata.
 _SHOWN_REQUEST_HEADERS = frozenset({"origin", "cookie", "sec-fetch-site"})
+
+
+def request_summary(result: ProbeResult) -> str:
+    """The page's request in a few words: its method, and the headers it sets."""
+    probe = result.planned.probe
+    names = ", ".join(name for name, _ in probe.headers)
+    return normalize_method(probe.method) + (f" with {names}" if names else "")
 
 
 def evidence_hop(exchange: Exchange, step: str | None) -> Hop | None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from corscheck import rules
 from corscheck.browser import REDIRECT_STATUSES, Hop, Response, normalize_method
-from corscheck.evaluate.build import evidence_hop, make_finding
+from corscheck.evaluate.build import evidence_hop, make_finding, request_summary
 from corscheck.evaluate.model import Finding, ProbeResult
 from corscheck.rules import Rule, Severity
 from corscheck.stack import STARLETTE_ERRORS_FIX, Stack
@@ -167,8 +167,7 @@ def _with_fix(finding: Finding, fix: str) -> Finding:
 
 def _summary(result: ProbeResult, target: str = "") -> str:
     probe = result.planned.probe
-    names = ", ".join(name for name, _ in probe.headers)
-    text = normalize_method(probe.method) + (f" with {names}" if names else "")
+    text = request_summary(result)
     elsewhere = f" to {probe.url}" if target and probe.url != target else ""
     return f"{text} from {probe.origin}{elsewhere}"
 

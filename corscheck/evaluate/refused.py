@@ -12,7 +12,7 @@ from corscheck.browser import (
     is_cors_safelisted_method,
     normalize_method,
 )
-from corscheck.evaluate.build import dedupe, evidence_hop, make_finding
+from corscheck.evaluate.build import dedupe, evidence_hop, make_finding, request_summary
 from corscheck.evaluate.causes import cause_findings
 from corscheck.evaluate.hygiene import expose_findings, max_age_findings
 from corscheck.evaluate.model import Finding, ProbeResult
@@ -126,7 +126,7 @@ def _refused_requests(
     findings = []
     for (origin, kind, subject), witnesses in merged.items():
         witness = witnesses[0]
-        requests = list(dict.fromkeys(_request_summary(w) for w in witnesses))
+        requests = list(dict.fromkeys(request_summary(w) for w in witnesses))
         front_end = "the front-end's " if witness.planned.aspect == "request" else ""
         step = witness.verdict.failed_step
         if step == "preflight":
@@ -189,12 +189,6 @@ def _refused_requests(
             make_finding(rule, target, witness, message, related=tuple(requests[1:]), step=step)
         )
     return findings
-
-
-def _request_summary(result: ProbeResult) -> str:
-    probe = result.planned.probe
-    names = ", ".join(name for name, _ in probe.headers)
-    return f"{normalize_method(probe.method)}" + (f" with {names}" if names else "")
 
 
 def _culprits(result: ProbeResult, results: Sequence[ProbeResult]) -> list[tuple[str, str]]:

@@ -79,6 +79,7 @@ def make_finding(
             line for line in (hop.request.headers if hop else ()) if _is_cors_request_line(line)
         ),
         origin_class=result.planned.origin_class,
+        url="" if probe.url == target else probe.url,
     )
     fix = _fix_for_reason(rule, result, hop) or rule.fix
     return Finding(rule, severity, target, message, evidence, tuple(notes), fix)

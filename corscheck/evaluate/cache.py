@@ -151,7 +151,8 @@ def cache_findings(target: str, runs: Sequence[CacheTrialRun]) -> list[Finding]:
             "under-permissive",
         )
         finding = make_finding(rules.CACHED_CORS_ANSWER, target, result, message)
-        return [replace(finding, fix=_fix(cache))]
+        sequence = replace(finding.evidence, primer="" if own else run.trial.primer)
+        return [replace(finding, fix=_fix(cache), evidence=sequence)]
     return []
 
 

@@ -17,6 +17,7 @@ from corscheck.browser import (
 )
 from corscheck.headers import DEFAULT_PORTS, HeaderLine
 from corscheck.plan import ALLOWED, PlannedProbe
+from corscheck.prove.model import Proof
 from corscheck.report.wording import plural
 from corscheck.rules import Rule, Severity
 
@@ -55,6 +56,12 @@ class Evidence:
     # The class of the probe's origin (ALLOWED, or an attacker class of origins.ORIGIN_CLASSES): the
     # root cause a fingerprint names, where the crafted origin itself may change (gate.py).
     origin_class: str = ""
+    # The URL the evidence request went to, where it is not the finding's target (a cache trial's
+    # fresh URL, an error path); "" for the target itself.
+    url: str = ""
+    # A finding whose evidence is a sequence: the request sent first on the same URL, from this
+    # page origin ("" for a request without Origin); None for a finding of one request.
+    primer: str | None = None
 
     def page_request(self) -> str:
         """The page's fetch(), in one line."""
@@ -149,6 +156,8 @@ class Finding:
     baseline: BaselineState | None = None
     # Per browser profile, for over-permissive findings on crafted origins (visitor.py).
     exposure: tuple[Exposure, ...] = ()
+    # Set by --prove (corscheck/prove/): the replay of the evidence request in a real browser.
+    proof: Proof | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -21,6 +21,7 @@ from corscheck.headers import HeaderList
 from corscheck.masking import MASK
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, Policy, build_policy
+from corscheck.prove.model import PROOF_OUTCOMES, Proof
 from corscheck.report.model import (
     SCHEMA,
     BaselineRecord,
@@ -114,6 +115,13 @@ def summary_to_dict(report: Report) -> dict[str, Any]:
     baseline = report.baseline_counts()
     if baseline is not None:
         summary["baseline"] = baseline
+    proofs = report.proof_counts()
+    if proofs is not None:
+        summary["proofs"] = {
+            "proved": proofs.proved,
+            "disproved": proofs.disproved,
+            "unprovable": proofs.unprovable,
+        }
     return summary
 
 
@@ -260,6 +268,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             "sent_method": evidence.sent_method,
             "sent_lines": [list(line) for line in evidence.sent_lines],
             "origin_class": evidence.origin_class,
+            **({"url": evidence.url} if evidence.url else {}),
+            **({"primer": evidence.primer} if evidence.primer is not None else {}),
         },
         "notes": list(finding.notes),
         "explanation": finding.rule.explanation,
@@ -283,7 +293,39 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             }
             for e in finding.exposure
         ],
+        **({"proof": proof_to_dict(finding.proof)} if finding.proof else {}),
     }
+
+
+def proof_to_dict(proof: Proof) -> dict[str, Any]:
+    return {
+        "outcome": proof.outcome,
+        "agrees": proof.agrees,
+        "browser": proof.browser,
+        "profile": proof.profile,
+        "reason": proof.reason,
+        "message": proof.message,
+        "status": proof.status,
+        "bytes_read": proof.bytes_read,
+        "preview": proof.preview,
+        "summary": proof.summary(),
+    }
+
+
+def decode_proof(data: dict[str, Any]) -> Proof:
+    if data["outcome"] not in PROOF_OUTCOMES:
+        raise ValueError(f"unknown proof outcome {data['outcome']!r}")
+    return Proof(
+        outcome=data["outcome"],
+        agrees=data["agrees"],
+        browser=data["browser"],
+        profile=data["profile"],
+        reason=data["reason"],
+        message=data["message"],
+        status=data["status"],
+        bytes_read=data["bytes_read"],
+        preview=data["preview"],
+    )
 
 
 # --- decoding ------------------------------------------------------------------------------------
@@ -525,6 +567,8 @@ def decode_finding(item: dict[str, Any]) -> Finding:
         sent_method=ev.get("sent_method", ""),
         sent_lines=_lines(ev.get("sent_lines", [])),
         origin_class=ev.get("origin_class", ""),
+        url=ev.get("url", ""),
+        primer=ev.get("primer"),
     )
     if item["severity"] not in SEVERITIES:
         raise ValueError(f"unknown severity {item['severity']!r}")
@@ -554,4 +598,5 @@ def decode_finding(item: dict[str, Any]) -> Finding:
             )
             for e in item.get("exposure", ())
         ),
+        proof=decode_proof(item["proof"]) if item.get("proof") else None,
     )

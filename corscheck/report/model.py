@@ -15,6 +15,7 @@ from corscheck.browser import Exchange, Probe, Verdict
 from corscheck.errors import ErrorKind
 from corscheck.evaluate import Finding, ProbeResult
 from corscheck.policy import Policy
+from corscheck.prove.model import ProofCounts, proof_counts
 from corscheck.report.wording import plural
 from corscheck.rules import SEVERITIES, Severity, severity_rank
 from corscheck.stack import Stack
@@ -176,6 +177,10 @@ class Report:
         then the ignores that matched nothing, known only at its end."""
         unused = [w for i in self.ignores if i.state == "unused" and (w := i.warning())]
         return [*self.warnings, *unused]
+
+    def proof_counts(self) -> ProofCounts | None:
+        """With --prove: the findings (not suppressed) proved, disproved and unprovable."""
+        return proof_counts([f.proof for f in self.findings() if f.proof is not None])
 
     @property
     def error_count(self) -> int:

@@ -33,6 +33,17 @@ USER_AGENT = f"corscheck/{__version__}"
 _STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*))?", re.DOTALL)
 
 
+def client_tls_context(insecure: bool) -> ssl.SSLContext:
+    """How corscheck checks a server's certificate: the default trust store (SSL_CERT_FILE and
+    SSL_CERT_DIR change it), or not at all with --insecure. The proofs trust the target as this does."""
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
 @dataclass(slots=True)
 class _Connection:
     reader: asyncio.StreamReader
@@ -89,12 +100,7 @@ class NetworkTransport:
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            context = ssl.create_default_context()
-            if self._options.insecure:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            context.set_alpn_protocols(["http/1.1"])
-            self._ssl = context
+            self._ssl = client_tls_context(self._options.insecure)
         return self._ssl
 
     async def send(self, request: Request) -> Response:

@@ -1,0 +1,253 @@
+"""Headless Chromium for the proofs, driven through Playwright (corscheck[prove]) and pointed at the
+system's Chromium or Chrome.
+
+The browser is fenced in by its host resolver, not by Playwright's request interception (which
+answers CORS preflights itself and would falsify every proof): each evidence origin's host:port maps
+to the page server, each target's to itself, and every other name to NOTFOUND, so nothing else is
+reachable. Its profile is a fresh directory whose Default/Preferences allows or blocks third-party
+cookies as the browser profile says; the visitor's cookies go into its jar before any page loads.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from corscheck.errors import UsageError
+from corscheck.headers import HeaderLine
+from corscheck.proxy import Proxy, ProxyRoutes
+from corscheck.visitor import Cookie, Profile
+
+# The names Chromium and Chrome are installed under (Debian, Ubuntu, Fedora, Google's packages).
+BROWSER_NAMES = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+    "chromium-freeworld",
+)
+# Chromium's own switch for third-party cookies: what its settings page writes.
+THIRD_PARTY_COOKIES: dict[Profile, dict[str, Any]] = {
+    "chrome": {"cookie_controls_mode": 0, "block_third_party_cookies": False},
+    "chrome-no-3pc": {"cookie_controls_mode": 1, "block_third_party_cookies": True},
+}
+_QUIET = (
+    "--disable-gpu",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",  # the audit speaks HTTP/1.1 and the page server has no QUIC
+    "--disable-features=DnsOverHttps",
+    # A page mapped to loopback fetching a loopback or private API would wait for a Local Network
+    # Access prompt no one answers; the finding already says when the visitor must grant one.
+    "--enable-features=LocalNetworkAccessChecks:LocalNetworkAccessChecksWarn/true",
+)
+PAGE_WAIT_SECONDS = 25.0  # a page's fetch() aborts itself after 15 s (pages.py)
+
+
+def find_browser(path: str | None) -> str:
+    """The Chromium to drive: `path` (--browser-path), or the first of BROWSER_NAMES on PATH.
+    Raises UsageError (exit 2) when there is none, or when Playwright is not installed."""
+    if path:
+        found = shutil.which(path)
+        if found is None:
+            raise UsageError(f"--browser-path {path!r}: no such executable")
+    else:
+        found = next((f for name in BROWSER_NAMES if (f := shutil.which(name))), None)
+        if found is None:
+            raise UsageError(
+                "--prove needs Chromium or Chrome: none on PATH (looked for "
+                f"{', '.join(BROWSER_NAMES)}); install one or give --browser-path"
+            )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--prove drives the browser with Playwright: pip install 'corscheck[prove]'"
+        ) from None
+    return found
+
+
+def host_rules(pages: dict[str, int], targets: Sequence[str]) -> str:
+    """Chromium's --host-resolver-rules: each page host:port to the page server's port, each target
+    (and proxy) host:port to itself, everything else to nowhere."""
+    rules = [f"MAP {where} 127.0.0.1:{port}" for where, port in pages.items()]
+    rules += [f"MAP {where} {where}" for where in dict.fromkeys(targets) if where not in pages]
+    return ", ".join([*rules, "MAP * ~NOTFOUND"])
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSetup:
+    executable: str
+    profile: Profile
+    host_rules: str
+    spki: tuple[str, ...]  # certificates accepted by their key alone: the pages', a target's
+    cookies: tuple[tuple[str, Cookie], ...] = ()  # (the URL it was set by, the cookie)
+    extra_headers: tuple[HeaderLine, ...] = ()  # -H: sent on every request, as the audit did
+    proxy: ProxyRoutes = field(default_factory=ProxyRoutes)
+    direct: tuple[str, ...] = ()  # hosts that go around the proxy: the pages', NO_PROXY's
+
+
+@dataclass(frozen=True, slots=True)
+class PageVisit:
+    """What a page reported (None: it reported nothing in time) and the console meanwhile."""
+
+    result: dict[str, Any] | None
+    console: tuple[str, ...]
+
+
+class Chromium:
+    """One headless Chromium in one profile; stopped, and its profile deleted, on leaving `with`."""
+
+    def __init__(self, setup: BrowserSetup) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._folder = tempfile.TemporaryDirectory(prefix="corscheck-profile-")
+        default = Path(self._folder.name) / "Default"
+        default.mkdir()
+        preferences = {"profile": THIRD_PARTY_COOKIES[setup.profile]}
+        (default / "Preferences").write_text(json.dumps(preferences), encoding="utf-8")
+        args = [*_QUIET, f"--host-resolver-rules={setup.host_rules}"]
+        if setup.spki:
+            args.append(f"--ignore-certificate-errors-spki-list={','.join(setup.spki)}")
+        args += _proxy_args(setup.proxy, setup.direct)
+        self._playwright = sync_playwright().start()
+        try:
+            self._context = self._playwright.chromium.launch_persistent_context(
+                self._folder.name,
+                executable_path=setup.executable,
+                headless=True,
+                args=args,
+                chromium_sandbox=False,
+                extra_http_headers=dict(setup.extra_headers) or None,
+                proxy=_playwright_proxy(setup.proxy, setup.direct),
+                timeout=30_000,
+            )
+            for page in self._context.pages:
+                page.close()
+            self._context.add_cookies([_cookie(url, c) for url, c in setup.cookies])
+            self.version = _version(self._context, setup.executable)
+        except BaseException:
+            self._playwright.stop()
+            self._folder.cleanup()
+            raise
+
+    def visit(self, url: str) -> PageVisit:
+        """Loads the page at `url` and waits, bounded, for the result it reports."""
+        page = self._context.new_page()
+        console: list[str] = []
+        lock = threading.Lock()
+
+        def heard(message: Any) -> None:
+            with lock:
+                console.append(str(message.text))
+
+        page.on("console", heard)
+        try:
+            page.goto(url, timeout=PAGE_WAIT_SECONDS * 1000)
+            page.wait_for_function(
+                "window.corscheckResult !== undefined", timeout=PAGE_WAIT_SECONDS * 1000
+            )
+            result = page.evaluate("window.corscheckResult")
+            # The console message of a block may come a moment after the rejection reaches the page.
+            page.wait_for_timeout(100)
+        except Exception as error:  # Playwright's TimeoutError and its Error share no base
+            if type(error).__name__ not in ("TimeoutError", "Error"):
+                raise
+            result = None
+        finally:
+            with lock:
+                heard_so_far = tuple(console)
+            page.close()
+        return PageVisit(result, heard_so_far)
+
+    def close(self) -> None:
+        try:
+            self._context.close()
+        finally:
+            self._playwright.stop()
+            self._folder.cleanup()
+
+    def __enter__(self) -> Chromium:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _cookie(url: str, cookie: Cookie) -> Any:
+    """A visitor's cookie as Playwright sets it: host-only on the URL's host unless it has a Domain."""
+    entry: dict[str, Any] = {
+        "name": cookie.name,
+        "value": cookie.value,
+        "path": cookie.path,
+        "secure": cookie.secure,
+        "httpOnly": False,
+        "sameSite": cookie.same_site.capitalize(),
+    }
+    if cookie.domain:
+        entry["domain"] = "." + cookie.domain
+    else:
+        entry["domain"] = urlsplit(url).hostname or ""
+    return entry
+
+
+def _version(context: Any, executable: str) -> str:
+    """ "Chromium 156.0.7523.0" (or "Chrome …"), as the browser reports itself."""
+    session = context.new_cdp_session(context.new_page())
+    try:
+        product = str(session.send("Browser.getVersion")["product"])
+    finally:
+        session.detach()
+        for page in context.pages:
+            page.close()
+    version = product.rpartition("/")[2]
+    name = (
+        "Chrome"
+        if "chrome" in Path(executable).name and "chromium" not in executable
+        else "Chromium"
+    )
+    return f"{name} {version}"
+
+
+def _proxy_args(routes: ProxyRoutes, direct: Sequence[str]) -> list[str]:
+    """A proxy per scheme, where the audit's two differ (Playwright's option takes one)."""
+    if routes.http == routes.https:
+        return []
+    parts = [
+        f"{scheme}={proxy.where}"
+        for scheme, proxy in (("http", routes.http), ("https", routes.https))
+        if proxy
+    ]
+    return [f"--proxy-server={';'.join(parts)}", f"--proxy-bypass-list={';'.join(direct)}"]
+
+
+def _playwright_proxy(routes: ProxyRoutes, direct: Sequence[str]) -> Any:
+    proxy: Proxy | None = routes.http
+    if proxy is None or routes.http != routes.https:
+        return None
+    option = {"server": f"http://{proxy.where}", "bypass": ",".join(direct)}
+    if proxy.authorization:
+        import base64
+
+        user, _, password = (
+            base64.b64decode(proxy.authorization.split(" ", 1)[1]).decode().partition(":")
+        )
+        option |= {"username": user, "password": password}
+    return option

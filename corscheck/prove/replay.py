@@ -1,0 +1,251 @@
+"""What replaying a finding in a real browser means, and what the browser's answer proves. PURE.
+
+`replay_of` turns a finding into the page steps a browser plays (or the reason it cannot be played);
+`proof_of` turns what the page observed into a `Proof`. The browser, the page server and the pages
+themselves sit around this (chromium.py, server.py, pages.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from corscheck.evaluate.cache import CACHE_BUSTER
+from corscheck.evaluate.model import Finding
+from corscheck.headers import HeaderLine
+from corscheck.masking import MASK
+from corscheck.prove.model import Proof
+from corscheck.visitor import PROFILE_NAMES, Profile
+
+Claim = Literal["read", "blocked"]
+FetchMode = Literal["cors", "no-cors"]
+
+# At most this many body bytes are read by a proof's page: enough to show what an attacker gets,
+# little enough that a proof never downloads a large body (the one exception to "bodies are never
+# downloaded", README.md).
+BODY_LIMIT = 64 * 1024
+PREVIEW_CHARS = 120
+# The profiles headless Chromium can play: third-party cookies allowed or blocked, set through the
+# profile's Default/Preferences. Firefox's Total Cookie Protection and Safari's are not Chromium's.
+PLAYABLE: tuple[Profile, ...] = ("chrome", "chrome-no-3pc")
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# Findings that claim nothing a page can read or be refused: how long a preflight is cached, and
+# the Private Network Access preflight Chromium 142+ no longer sends.
+_NOT_A_READ = {
+    "preflight-cache-too-long": "a preflight cache lifetime is not something a page reads or is "
+    "refused",
+    "preflight-cache-too-short": "a preflight cache lifetime is not something a page reads or is "
+    "refused",
+    "private-network-untrusted": "Chromium 142+ sends no Private Network Access preflight (Local "
+    "Network Access asks the visitor instead), so the answer it judges cannot be replayed",
+    "private-network-refused": "Chromium 142+ sends no Private Network Access preflight (Local "
+    "Network Access asks the visitor instead), so the answer it judges cannot be replayed",
+}
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*$")
+_MISSING_EXPOSURE = re.compile(r"^the page cannot read (?P<names>.+?) \(credentials ")
+
+
+@dataclass(frozen=True, slots=True)
+class PageStep:
+    """One fetch() a page on `origin` makes ("null": from a sandboxed iframe)."""
+
+    origin: str
+    url: str
+    method: str = "GET"
+    headers: tuple[HeaderLine, ...] = ()
+    credentials: str = "omit"
+    mode: FetchMode = "cors"
+    read_headers: tuple[str, ...] = ()  # response headers the page tries to read
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A finding replayed: its steps in order (a primer first, for a sequence), the last one the
+    evidence request, and what corscheck claims the browser does with it."""
+
+    profile: Profile
+    steps: tuple[PageStep, ...]
+    claim: Claim
+
+    @property
+    def evidence(self) -> PageStep:
+        return self.steps[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What the page saw of its last fetch(): whether it resolved, the status, how many body bytes
+    it read and their text, the headers it tried to read (None: not readable), the error, and the
+    browser's console messages meanwhile."""
+
+    resolved: bool
+    status: int | None = None
+    bytes_read: int = 0
+    text: str = ""
+    headers: tuple[tuple[str, str | None], ...] = ()
+    error: str = ""
+    console: tuple[str, ...] = ()
+    timed_out: bool = False
+
+
+def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str) -> Replay | str:
+    """The replay of `finding`'s evidence in `profile`, or why it cannot be replayed. `token`
+    makes a sequence's URL fresh, as the audit's was."""
+    evidence = finding.evidence
+    if profile not in PLAYABLE:
+        return f"Chromium cannot play the {profile} profile ({PROFILE_NAMES[profile]})"
+    if finding.rule.id in _NOT_A_READ:
+        return _NOT_A_READ[finding.rule.id]
+    if evidence.step == "none" or evidence.status is None:
+        return "the audit got no response to this request, so there is nothing to replay"
+    method = evidence.method.upper()
+    if method not in SAFE_METHODS and not send_unsafe:
+        return (
+            f"the proof sends an unsafe {method} request, which the audit did not send; "
+            "rerun with --send-unsafe to prove it"
+        )
+    url = evidence.url or finding.target
+    if "@" in urlsplit(url).netloc:
+        return (
+            "a page cannot fetch() a URL with userinfo (user:password@), so no page can replay it"
+        )
+    unmappable = unmappable_origin(evidence.origin, url)
+    if unmappable:
+        return unmappable
+    read_headers: tuple[str, ...] = ()
+    if finding.rule.id == "exposed-header-missing":
+        match = _MISSING_EXPOSURE.match(finding.message)
+        if match is None:
+            return "the finding does not name the header to read"
+        read_headers = tuple(name.strip() for name in match["names"].split(","))
+    claim: Claim = "blocked" if evidence.reason or read_headers else "read"
+    steps: list[PageStep] = []
+    if evidence.primer is not None:
+        url = fresh(url, token)
+        if evidence.primer and unmappable_origin(evidence.primer, url):
+            return f"the primer's origin {evidence.primer} cannot be mapped"
+        # A request without Origin: a no-cors GET, which sends none.
+        mode: FetchMode = "cors" if evidence.primer else "no-cors"
+        steps.append(PageStep(evidence.primer or evidence.origin, url, mode=mode))
+    steps.append(
+        PageStep(
+            evidence.origin,
+            url,
+            method,
+            evidence.request_headers,
+            evidence.credentials,
+            read_headers=read_headers,
+        )
+    )
+    return Replay(profile, tuple(steps), claim)
+
+
+def unmappable_origin(origin: str, url: str) -> str:
+    """Why a page cannot be served on `origin` next to the target `url` ("" when it can): only an
+    http(s) origin with a plain host name or IP address, other than the target's own, can be
+    mapped to the page server; "null" is a sandboxed iframe."""
+    if origin == "null":
+        return ""
+    try:
+        parts = urlsplit(origin)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return f"the origin {origin} does not parse as a URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"the origin {origin} is not an http(s) origin a page can be served on"
+    if not (_HOST.match(host) or _is_ip(host)):
+        return f"the host of {origin} is not a name DNS can carry, so no page can be served on it"
+    if host_port(origin) == host_port(url):
+        return f"the origin {origin} is the target's own host and port"
+    return ""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def host_port(url: str) -> str:
+    """`host:port` of a URL, the port spelled out (Chromium's host mapping matches this form)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or ""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def fresh(url: str, token: str) -> str:
+    """A sequence's URL made fresh: its cache-busting parameter (the audit's) replaced by `token`,
+    so that the replay meets no answer the audit left in a cache."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != CACHE_BUSTER]
+    query.append((CACHE_BUSTER, token))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def proof_of(replay: Replay, seen: Observation, browser: str, secrets: Sequence[str] = ()) -> Proof:
+    """The proof of a replay from what its page saw in `browser`."""
+    if seen.timed_out:
+        return Proof(
+            "unprovable",
+            browser=browser,
+            profile=replay.profile,
+            reason="the browser did not finish the replay in time",
+        )
+    step = replay.evidence
+    hidden = [name for name, value in seen.headers if value is None]
+    if not seen.resolved:
+        outcome: Literal["read", "blocked"] = "blocked"
+        message = _block_message(seen) or seen.error
+    elif step.read_headers and hidden:
+        outcome = "blocked"
+        message = f"{', '.join(hidden)} read as null: not exposed to the page"
+    else:
+        outcome, message = "read", ""
+    read = outcome == "read" or step.read_headers
+    return Proof(
+        outcome,
+        agrees=outcome == replay.claim,
+        browser=browser,
+        profile=replay.profile,
+        message=message,
+        status=seen.status if seen.resolved else None,
+        bytes_read=seen.bytes_read if read else 0,
+        preview=mask_preview(seen.text, secrets) if read else "",
+    )
+
+
+def _block_message(seen: Observation) -> str:
+    """The browser's own word for a block: its console error about CORS, mixed content or the
+    network, the first that names one."""
+    markers = ("CORS policy", "Mixed Content", "net::ERR_", "Local Network Access")
+    for line in seen.console:
+        if any(marker in line for marker in markers):
+            return line.strip()
+    return ""
+
+
+_SECRET_KEY = (
+    r"[\w-]*(?:token|key|secret|password|passwd|pwd|signature|auth|session|credential|cookie)[\w-]*"
+)
+_JSON_SECRET = re.compile(rf'("{_SECRET_KEY}"\s*:\s*")([^"]*)(")', re.I)
+_PAIR_SECRET = re.compile(rf"(\b{_SECRET_KEY}=)([^&;\s\"']+)", re.I)
+
+
+def mask_preview(text: str, secrets: Sequence[str] = ()) -> str:
+    """The start of a body as a report shows it: whitespace collapsed, the run's secrets and the
+    values of secret-looking keys masked, at most PREVIEW_CHARS characters."""
+    shown = " ".join(text.split())
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            shown = shown.replace(secret, MASK)
+    shown = _JSON_SECRET.sub(rf"\1{MASK}\3", shown)
+    shown = _PAIR_SECRET.sub(rf"\1{MASK}", shown)
+    return shown if len(shown) <= PREVIEW_CHARS else shown[: PREVIEW_CHARS - 1] + "…"

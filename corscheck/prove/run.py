@@ -1,0 +1,205 @@
+"""--prove: every finding of a report replayed in headless Chromium, its proof attached to it.
+
+Only the requests the audit already sent are replayed (an unsafe method only with --send-unsafe),
+each from a page on the evidence origin served by the local page server; the browser reaches only
+the targets and that server (chromium.py). The browser and the server are stopped, and the profile
+deleted, however the run ends (Ctrl-C included).
+"""
+
+from __future__ import annotations
+
+import secrets as random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from corscheck.evaluate.model import Finding
+from corscheck.headers import HeaderLine, serialize_origin
+from corscheck.masking import MASK
+from corscheck.prove.certs import accepted_target_spki, throwaway_certificate
+from corscheck.prove.chromium import BrowserSetup, Chromium, PageVisit, host_rules
+from corscheck.prove.model import Proof
+from corscheck.prove.pages import page
+from corscheck.prove.replay import Observation, Replay, host_port, proof_of, replay_of
+from corscheck.prove.server import PageServer
+from corscheck.proxy import ProxyRoutes
+from corscheck.report.model import Report
+from corscheck.visitor import Visitor
+
+# The page that holds a sandboxed iframe for a `null` origin: a name of the reserved .example
+# domain, cross-site to any target, on the target's scheme (so no mixed content either way).
+SANDBOX_PARENT_HOST = "sandbox-parent.corscheck.example"
+
+
+@dataclass(frozen=True, slots=True)
+class ProveSettings:
+    """What a proof run needs besides the report: the browser, whose browser it plays, and the
+    audit's own network settings and secrets (the report holds only masked copies)."""
+
+    executable: str
+    visitor: Visitor
+    send_unsafe: bool = False
+    insecure: bool = False
+    timeout: float = 10.0
+    proxy: ProxyRoutes = field(default_factory=ProxyRoutes)
+    extra_headers: tuple[HeaderLine, ...] = ()
+    real_urls: tuple[str, ...] = ()  # the targets as given, their secrets unmasked
+    secrets: tuple[str, ...] = ()  # masked in every preview
+
+
+def prove_report(
+    report: Report, settings: ProveSettings, progress: Callable[[int, int], None] | None = None
+) -> Report:
+    """`report` with a proof on each finding not suppressed."""
+    profile = settings.visitor.profile
+    token = "prove-" + random.token_hex(6)
+    unmask = _Unmasker(settings.real_urls)
+    plans: dict[tuple[int, int], Replay | str] = {}
+    for t, target in enumerate(report.targets):
+        for f, finding in enumerate(target.findings):
+            if finding.suppressed is None:
+                plans[t, f] = replay_of(
+                    _unmasked(finding, unmask), profile, settings.send_unsafe, token
+                )
+    replays = [r for r in plans.values() if isinstance(r, Replay)]
+    proofs: dict[tuple[int, int], Proof] = {
+        key: Proof("unprovable", profile=profile, reason=plan)
+        for key, plan in plans.items()
+        if isinstance(plan, str)
+    }
+    if replays:
+        played = _play(replays, settings, progress)
+        for key, plan in plans.items():
+            if isinstance(plan, Replay):
+                proofs[key] = played[id(plan)]
+    targets = tuple(
+        replace(
+            target,
+            findings=tuple(
+                replace(finding, proof=proofs[t, f]) if (t, f) in proofs else finding
+                for f, finding in enumerate(target.findings)
+            ),
+        )
+        for t, target in enumerate(report.targets)
+    )
+    return replace(report, targets=targets)
+
+
+def _play(
+    replays: list[Replay],
+    settings: ProveSettings,
+    progress: Callable[[int, int], None] | None,
+) -> dict[int, Proof]:
+    certificate = throwaway_certificate()
+    with PageServer(certificate) as server:
+        pages: dict[str, int] = {}
+        targets: list[str] = []
+        for replay in replays:
+            for step in replay.steps:
+                origin = page_origin(step.origin, step.url)
+                pages[host_port(origin)] = server.port(urlsplit(origin).scheme)
+                targets.append(host_port(step.url))
+        for proxy in (settings.proxy.http, settings.proxy.https):
+            if proxy is not None:
+                targets.append(proxy.where)
+        target_origins = list(
+            dict.fromkeys(serialize_origin(s.url) for r in replays for s in r.steps)
+        )
+        spki = [certificate.spki]
+        for origin in target_origins:
+            accepted = accepted_target_spki(origin, settings.insecure, settings.timeout)
+            if accepted:
+                spki.append(accepted)
+        setup = BrowserSetup(
+            executable=settings.executable,
+            profile=settings.visitor.profile,
+            host_rules=host_rules(pages, targets),
+            spki=tuple(spki),
+            cookies=tuple(
+                (origin, cookie)
+                for origin in target_origins
+                for cookie in settings.visitor.cookies
+                if not cookie.partitioned and not settings.visitor.bypassed
+            ),
+            extra_headers=settings.extra_headers,
+            proxy=settings.proxy,
+            direct=(
+                *(where.rsplit(":", 1)[0].strip("[]") for where in pages),
+                *settings.proxy.no_proxy,
+            ),
+        )
+        proofs: dict[int, Proof] = {}
+        with Chromium(setup) as browser:
+            for number, replay in enumerate(replays):
+                visits = []
+                for index, step in enumerate(replay.steps):
+                    path = server.add(f"{number}-{index}", page(step))
+                    visits.append(browser.visit(page_origin(step.origin, step.url) + path))
+                proofs[id(replay)] = proof_of(
+                    replay, observation(visits[-1]), browser.version, settings.secrets
+                )
+                if progress is not None:
+                    progress(number + 1, len(replays))
+    return proofs
+
+
+def page_origin(origin: str, url: str) -> str:
+    """Where the page of a fetch() from `origin` is loaded: the origin itself, or for `null` the
+    page holding the sandboxed iframe."""
+    if origin != "null":
+        return origin
+    return f"{urlsplit(url).scheme}://{SANDBOX_PARENT_HOST}"
+
+
+def observation(visit: PageVisit) -> Observation:
+    """What a page reported, as the pure judge takes it."""
+    result: dict[str, Any] | None = visit.result
+    if result is None:
+        return Observation(resolved=False, console=visit.console, timed_out=True)
+    return Observation(
+        resolved=bool(result["resolved"]),
+        status=result["status"],
+        bytes_read=int(result["bytes"]),
+        text=str(result["text"]),
+        headers=tuple((str(n), None if v is None else str(v)) for n, v in result["headers"]),
+        error=str(result["error"]),
+        console=visit.console,
+    )
+
+
+class _Unmasker:
+    """The report's URLs hold `****` where the targets had secret query values; the replay needs the
+    real ones, which only the run's own targets still have."""
+
+    def __init__(self, real_urls: Iterable[str]) -> None:
+        self._real: dict[tuple[str, str, str], dict[str, str]] = {}
+        for url in real_urls:
+            parts = urlsplit(url)
+            key = (parts.scheme, parts.netloc.rpartition("@")[2], parts.path)
+            self._real[key] = dict(parse_qsl(parts.query, keep_blank_values=True))
+
+    def __call__(self, url: str) -> str:
+        if MASK not in url:
+            return url
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        real = next(
+            (q for (s, h, _), q in self._real.items() if s == parts.scheme and h == host), None
+        )
+        if real is None:
+            return url
+        query = [
+            (k, real.get(k, v) if v == MASK else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _unmasked(finding: Finding, unmask: _Unmasker) -> Finding:
+    evidence = finding.evidence
+    return replace(
+        finding,
+        target=unmask(finding.target),
+        evidence=replace(evidence, url=unmask(evidence.url) if evidence.url else ""),
+    )

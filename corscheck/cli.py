@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from corscheck import __version__
-from corscheck.commands import audit, demo, init, merge, probe, rules
+from corscheck.commands import audit, demo, init, merge, probe, prove, rules
 from corscheck.commands.edge import EXIT_USAGE
 from corscheck.commands.usage import Command, Group
 
@@ -58,6 +58,7 @@ app.command(cls=Command, short_help="Audit the bundled misconfigured demo API (n
 app.command(cls=Command, short_help="Write a policy file: a template, or learned from a URL.")(
     init.init
 )
+app.command(cls=Command, short_help="Replay a report's findings in headless Chromium.")(prove.prove)
 app.command(cls=Command, short_help="Join the JSON reports of sharded runs into one.")(merge.merge)
 app.command(cls=Command, short_help="List the rule catalog, or explain one rule.")(rules.rules)
 

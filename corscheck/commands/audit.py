@@ -27,11 +27,13 @@ from corscheck.commands.options import (
     OUTPUT,
     POLICY,
     POLITENESS,
+    PROOF,
     REQUESTS,
     TARGETS,
     AppOption,
     BaseUrlOption,
     BrowserOption,
+    BrowserPathOption,
     ColorOption,
     CookieOption,
     FailOnOption,
@@ -40,6 +42,7 @@ from corscheck.commands.options import (
     InsecureOption,
     NoProxyOption,
     OutputOption,
+    PocOption,
     ProxyOption,
     QuietOption,
     TimeoutOption,
@@ -53,6 +56,7 @@ from corscheck.commands.options import (
     under,
 )
 from corscheck.commands.progress import Progress
+from corscheck.commands.prove import proven, settings_for, write_pocs
 from corscheck.config import DEFAULTS, DEPTHS, Flags, PolicyFlags
 from corscheck.errors import CorscheckError, UsageError
 from corscheck.fixes import FRAMEWORKS
@@ -356,6 +360,17 @@ def audit(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
+    prove: Annotated[
+        bool,
+        typer.Option(
+            "--prove",
+            help="Replay each finding's request in headless Chromium and attach what it did "
+            "(reads at most 64 KiB of each body).",
+            rich_help_panel=PROOF,
+        ),
+    ] = False,
+    browser_path: BrowserPathOption = None,
+    poc: PocOption = None,
     app_spec: AppOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
@@ -402,14 +417,17 @@ def audit(
         if print_policy:
             _print_policies(config, fmt)
             raise typer.Exit(EXIT_OK)
-        json_paths = [path for path, kind in output_formats.items() if kind == "json"]
-        other_paths = [path for path, kind in output_formats.items() if kind != "json"]
+        browser_executable = _proof_browser(prove, browser_path, loaded is not None)
+        # With --prove the JSON is written once the proofs are in, not streamed as targets finish.
+        streamed = not prove
+        json_paths = [p for p, kind in output_formats.items() if kind == "json" and streamed]
+        other_paths = [p for p in output_formats if p not in json_paths]
         from corscheck.report.model import LARGE_RUN
 
         progress = Progress(
             len(config.targets), show=not quiet and len(config.targets) > PROGRESS_AFTER
         )
-        with json_streams(fmt == "json", json_paths, len(config.targets)) as sinks:
+        with json_streams(fmt == "json" and streamed, json_paths, len(config.targets)) as sinks:
             report = run_audit(
                 config,
                 [*sinks, progress],
@@ -422,8 +440,12 @@ def audit(
                 or verbose
                 or "html" in (fmt, *output_formats.values()),
             )
+        if browser_executable is not None:
+            report = proven(report, settings_for(config, browser_executable), quiet=quiet)
+        if poc is not None:
+            write_pocs(report, poc)
         write_outputs(report, other_paths)
-        if fmt != "json":
+        if fmt != "json" or not streamed:
             print_report(report, fmt, verbose, colored)
         github_extras(report, annotate=fmt == "console")
     except CorscheckError as error:
@@ -442,6 +464,22 @@ def audit(
     except Exception as error:
         internal_error(error)
     raise typer.Exit(exit_code(report))
+
+
+def _proof_browser(prove: bool, browser_path: str | None, in_process: bool) -> str | None:
+    """The browser --prove drives, found before the audit starts (None without --prove)."""
+    if not prove:
+        if browser_path is not None:
+            raise UsageError("--browser-path is the browser of --prove: add --prove")
+        return None
+    if in_process:
+        raise UsageError(
+            "--prove needs the API on the network, where a browser reaches it: serve the app "
+            "(uvicorn, flask run) and audit its URL"
+        )
+    from corscheck.prove.chromium import find_browser
+
+    return find_browser(browser_path)
 
 
 def _shard(spec: str | None) -> tuple[int, int] | None:

@@ -21,13 +21,14 @@ class ProbeFormat(StrEnum):
 
 
 # Help panels, in the order `audit --help` shows them.
-TARGETS, POLICY, VISITOR, REQUESTS, POLITENESS, OUTPUT, IN_PROCESS = (
+TARGETS, POLICY, VISITOR, REQUESTS, POLITENESS, OUTPUT, PROOF, IN_PROCESS = (
     "Targets",
     "Policy",
     "Visitor",
     "Requests",
     "Politeness",
     "Output",
+    "Proof",
     "In-process",
 )
 FORMATS_HELP = "console, json, sarif, junit, markdown, github or html"
@@ -113,6 +114,26 @@ UserAgentOption = Annotated[
         "away (default: corscheck/VERSION, so that operators can tell an audit in their logs).",
         show_default=False,
         rich_help_panel=VISITOR,
+    ),
+]
+# Proof in a real browser (corscheck/prove/); `audit` and `prove` share them.
+BrowserPathOption = Annotated[
+    str | None,
+    typer.Option(
+        "--browser-path",
+        metavar="PATH",
+        help="The Chromium or Chrome --prove drives (default: the first on PATH).",
+        rich_help_panel=PROOF,
+    ),
+]
+PocOption = Annotated[
+    str | None,
+    typer.Option(
+        "--poc",
+        metavar="DIR",
+        help="Write a proof-of-concept HTML page per over-permissive finding into DIR, to serve "
+        "on the attacker's origin (no secret of the run is written).",
+        rich_help_panel=PROOF,
     ),
 ]
 TimeoutOption = Annotated[

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from corscheck.evaluate import Finding, ProbeResult, exposure_lines
+from corscheck.prove.model import Proof
 from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
 from corscheck.report.wording import plural
 from corscheck.rules import SEVERITIES, Rule, severity_rank
@@ -278,11 +279,22 @@ def _finding(finding: Finding) -> RenderableType:
         grid.add_row("", "also", Text(shown + (f" (+{more} more)" if more > 0 else "")))
     for n, (profiles, summary) in enumerate(exposure_lines(finding)):
         grid.add_row("", "" if n else "browsers", Text(f"{profiles}: {summary}"))
+    if finding.proof is not None:
+        grid.add_row("", "proof", _proof(finding.proof))
     for note in finding.notes:
         grid.add_row("", "note", Text(note))
     grid.add_row("", Text("fix", style="green"), Text(finding.fix))
     # The head in its own column: a long title wraps under itself, never to column 0.
     return Group(_hanging(badge, head, indent=2), grid)
+
+
+def _proof(proof: Proof) -> Text:
+    """The proof line: green when the browser agrees, red when it contradicts corscheck."""
+    style = {True: "green", False: "bold red", None: "dim"}[proof.agrees]
+    text = Text(proof.summary(), style=style)
+    if proof.preview:
+        text.append(f"\n{proof.preview}", style="dim")
+    return text
 
 
 def probe_grid(probes: Sequence[ProbeResult], width: int = 100) -> RenderableType:
@@ -380,6 +392,9 @@ def _summary(report: Report) -> list[RenderableType]:
     if suppressed:
         text.append(f" · {suppressed} suppressed")
     parts: list[RenderableType] = [_hanging(Text("Summary: ", style="bold"), text)]
+    proofs = report.proof_counts()
+    if proofs is not None:
+        parts.append(Text("Proofs: " + proofs.line(), style="bold red" if proofs.disproved else ""))
     baseline = report.baseline_counts()
     if baseline is not None:
         parts.append(

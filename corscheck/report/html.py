@@ -20,6 +20,7 @@ _STYLE = """
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 main{max-width:1320px;margin:0 auto;padding:24px}
+.proved{color:#17663a}.disproved{color:#b3261e;font-weight:600}.unprovable{color:#5b6270}
 a{color:inherit}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:18px;margin:32px 0 6px;word-break:break-all}
@@ -134,6 +135,11 @@ def render(report: Report) -> str:
             for s in SEVERITIES
         ),
         f"<div class='count'><b>{report.error_count}</b>errors</div></div>",
+        *(
+            [f"<div class='meta'>proofs: {escape(proofs.line())}</div>"]
+            if (proofs := report.proof_counts())
+            else []
+        ),
     ]
     parts += [f"<div class='warning'>{escape(w)}</div>" for w in report.all_warnings()]
     if report.targets:
@@ -230,6 +236,13 @@ def _finding(finding: Finding) -> str:
     if finding.exposure:
         lines = (f"<b>{escape(p)}</b>: {escape(summary)}" for p, summary in exposure_lines(finding))
         rows.append(("browsers", "<br>".join(lines)))
+    if finding.proof is not None:
+        proof = finding.proof
+        shown = escape(proof.summary()) + (
+            f"<pre>{escape(proof.preview)}</pre>" if proof.preview else ""
+        )
+        kind = {True: "proved", False: "disproved", None: "unprovable"}[proof.agrees]
+        rows.append(("proof", f"<span class='{kind}'>{shown}</span>"))
     rows += [("note", escape(note)) for note in finding.notes]
     if finding.suppressed is not None:
         why = finding.suppressed

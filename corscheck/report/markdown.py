@@ -37,10 +37,14 @@ def code(value: str) -> str:
 
 
 def _exposure(finding: Finding) -> str:
-    """The finding's exposure per browser profile, as lines inside its table cell."""
-    return "".join(
+    """The finding's exposure per browser profile, and its proof, as lines inside its table cell."""
+    lines = "".join(
         f"<br>{profiles}: {text(summary)}" for profiles, summary in exposure_lines(finding)
     )
+    if finding.proof is not None:
+        icon = {True: "✅", False: "❌", None: "➖"}[finding.proof.agrees]
+        lines += f"<br>{icon} {text(finding.proof.summary())}"
+    return lines
 
 
 def render(report: Report) -> str:
@@ -76,6 +80,7 @@ def _render(report: Report, rows: int) -> str:
         "|" + "---:|" * (len(SEVERITIES) + 1),
         "| " + " | ".join(str(counts[s]) for s in SEVERITIES) + f" | {report.error_count} |",
         "",
+        *([f"Proofs: {proofs.line()}", ""] if (proofs := report.proof_counts()) else []),
     ]
     findings = report.findings()
     # Targets made from OpenAPI routes name the route too: findings group by route.

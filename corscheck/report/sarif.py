@@ -22,6 +22,7 @@ import json
 from typing import Any
 
 from corscheck.evaluate import FINGERPRINT_VERSION, Finding
+from corscheck.report.codec import proof_to_dict
 from corscheck.report.model import Report
 from corscheck.rules import CATALOG, Rule
 from corscheck.target import SourceLocation
@@ -96,6 +97,8 @@ def _result(
             "related": list(ev.related),
             # Per browser profile: who reads with the visitor's cookies (visitor.py).
             "exposure": {e.profile: e.summary() for e in finding.exposure},
+            # With --prove: the evidence request replayed in headless Chromium.
+            **({"proof": proof_to_dict(finding.proof)} if finding.proof else {}),
         },
     }
     if finding.suppressed is not None:

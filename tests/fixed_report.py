@@ -13,6 +13,7 @@ from corscheck.headers import HeaderList
 from corscheck.masking import masked, secrets_in
 from corscheck.plan import ALLOWED, PlannedProbe
 from corscheck.policy import MaxAge, build_policy
+from corscheck.prove.model import Proof
 from corscheck.report.model import Report, TargetErrorRecord, TargetReport
 from corscheck.rules import ALLOWED_METHOD_REFUSED, MISSING_VARY, UNTRUSTED_ORIGIN
 from corscheck.target import SourceLocation
@@ -164,6 +165,16 @@ def fixed_report() -> Report:
                 Exposure("chrome-no-3pc", (), (ATTACKER,)),
                 Exposure("firefox", (), (ATTACKER,)),
             ),
+            # Proved: the page read the body, in which the run's secret must stay masked.
+            proof=Proof(
+                "read",
+                agrees=True,
+                browser="Chromium 156.0.8078.114",
+                profile="chrome",
+                status=200,
+                bytes_read=1234,
+                preview=f'{{"users": [{{"id": 1}}], "next": "?access_token={SECRET}"}}',
+            ),
         ),
         Finding(
             ALLOWED_METHOD_REFUSED,
@@ -183,6 +194,12 @@ def fixed_report() -> Report:
                 sent_lines=(("Origin", FRONTEND), ("Access-Control-Request-Method", "PUT")),
             ),
             fix=ALLOWED_METHOD_REFUSED.fix,
+            proof=Proof(
+                "unprovable",
+                profile="chrome",
+                reason="the proof sends an unsafe PUT request, which the audit did not send; "
+                "rerun with --send-unsafe to prove it",
+            ),
         ),
         Finding(
             MISSING_VARY,
@@ -199,6 +216,15 @@ def fixed_report() -> Report:
                 response_lines=(("Access-Control-Allow-Origin", FRONTEND),),
             ),
             fix=MISSING_VARY.fix,
+            # Disproved, with a message whose quotes and <brackets> every format must escape.
+            proof=Proof(
+                "blocked",
+                agrees=False,
+                browser="Chromium 156.0.8078.114",
+                profile="chrome",
+                message="Access to fetch at '<users>' from origin 'https://app.example.com' has "
+                "been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present",
+            ),
         ),
     )
     report = Report(

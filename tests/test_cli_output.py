@@ -89,6 +89,7 @@ LINE_STARTS = (
     "Fixed since",
     "Summary: ",
     "Baseline: ",
+    "Proofs: ",
     "FAILED",
     "PASSED",
     "INCOMPLETE",

@@ -188,6 +188,8 @@ def test_markdown_renders_to_the_expected_tables(fixed: Report) -> None:
     # The pipe in a message stays text; the URL is code; nothing from a server becomes markup.
     assert findings[1][3] == (
         "PUT from https://app.example.com fails its preflight | the policy allows it"
+        "<br>➖ unprovable: the proof sends an unsafe PUT request, which the audit did not send; "
+        "rerun with --send-unsafe to prove it"
     )
     assert findings[1][2] == "<code>https://api.example.com/v1/users?access_token=****</code>"
     assert cells(tables[2])[1] == [

@@ -394,7 +394,8 @@ def _summary(report: Report) -> list[RenderableType]:
     parts: list[RenderableType] = [_hanging(Text("Summary: ", style="bold"), text)]
     proofs = report.proof_counts()
     if proofs is not None:
-        parts.append(Text("Proofs: " + proofs.line(), style="bold red" if proofs.disproved else ""))
+        shown = Text(proofs.line(), style="bold red" if proofs.disproved else "")
+        parts.append(_hanging(Text("Proofs: ", style="bold"), shown))
     baseline = report.baseline_counts()
     if baseline is not None:
         parts.append(

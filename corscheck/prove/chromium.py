@@ -105,6 +105,7 @@ class PageVisit:
 
     result: dict[str, Any] | None
     console: tuple[str, ...]
+    shown: str = ""  # what the page shows a reader (a PoC's result box)
 
 
 class Chromium:
@@ -134,10 +135,12 @@ class Chromium:
                 proxy=_playwright_proxy(setup.proxy, setup.direct),
                 timeout=30_000,
             )
-            for page in self._context.pages:
-                page.close()
+            # One page stays open for the browser's whole life: closing its last window ends the
+            # browsing session, and the visitor's session cookies with it.
+            pages = self._context.pages
+            self._keeper = pages[0] if pages else self._context.new_page()
             self._context.add_cookies([_cookie(url, c) for url, c in setup.cookies])
-            self.version = _version(self._context, setup.executable)
+            self.version = _version(self._context, self._keeper, setup.executable)
         except BaseException:
             self._playwright.stop()
             self._folder.cleanup()
@@ -160,17 +163,18 @@ class Chromium:
                 "window.corscheckResult !== undefined", timeout=PAGE_WAIT_SECONDS * 1000
             )
             result = page.evaluate("window.corscheckResult")
+            shown = str(page.evaluate("document.getElementById('corscheck-result').textContent"))
             # The console message of a block may come a moment after the rejection reaches the page.
             page.wait_for_timeout(100)
         except Exception as error:  # Playwright's TimeoutError and its Error share no base
             if type(error).__name__ not in ("TimeoutError", "Error"):
                 raise
-            result = None
+            result, shown = None, ""
         finally:
             with lock:
                 heard_so_far = tuple(console)
             page.close()
-        return PageVisit(result, heard_so_far)
+        return PageVisit(result, heard_so_far, shown)
 
     def close(self) -> None:
         try:
@@ -208,15 +212,13 @@ def _cookie(url: str, cookie: Cookie) -> Any:
     return entry
 
 
-def _version(context: Any, executable: str) -> str:
+def _version(context: Any, page: Any, executable: str) -> str:
     """ "Chromium 156.0.7523.0" (or "Chrome …"), as the browser reports itself."""
-    session = context.new_cdp_session(context.new_page())
+    session = context.new_cdp_session(page)
     try:
         product = str(session.send("Browser.getVersion")["product"])
     finally:
         session.detach()
-        for page in context.pages:
-            page.close()
     version = product.rpartition("/")[2]
     name = (
         "Chrome"

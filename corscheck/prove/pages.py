@@ -104,7 +104,8 @@ def page(step: PageStep, *, title: str = "corscheck proof", intro: str = "") -> 
         runner = f"{_REPLAY_JS}\ncorscheckReplay({spec_json}, corscheckShow);"
         frame = ""
     return (
-        "<!doctype html>\n<html><head><meta charset=utf-8>"
+        # The icon link keeps the browser from asking the page's origin for /favicon.ico.
+        '<!doctype html>\n<html><head><meta charset=utf-8><link rel="icon" href="data:,">'
         f"<title>{html.escape(title)}</title>"
         "<style>body{font:14px/1.5 system-ui,sans-serif;margin:2em;max-width:60em}"
         "pre{background:#f4f4f4;padding:1em;white-space:pre-wrap;word-break:break-all}</style>"

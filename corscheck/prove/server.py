@@ -53,6 +53,7 @@ class PageServer:
     """The page server on two loopback ports (http, https), stopped on leaving `with`."""
 
     def __init__(self, certificate: ThrowawayCertificate) -> None:
+        self.certificate = certificate
         self.pages: dict[str, str] = {}
         self.seen: list[tuple[str, str]] = []
         self._lock = threading.Lock()

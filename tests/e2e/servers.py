@@ -10,15 +10,23 @@ from typing import Any
 
 
 @contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
-    """Run `app` under uvicorn on 127.0.0.1, port 0; yields the base URL and always shuts it down."""
+def serve_asgi(app: Any, tls: tuple[str, str] | None = None) -> Iterator[str]:
+    """Run `app` under uvicorn on 127.0.0.1, port 0 (over https with `tls`, a certificate file and
+    its key file); yields the base URL and always shuts it down."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -28,7 +36,7 @@ def serve_asgi(app: Any) -> Iterator[str]:
                 break
             threading.Event().wait(0.01)
         assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -1,0 +1,385 @@
+"""--prove and --poc against real apps and a real headless Chromium (issue 25).
+
+Each app runs under uvicorn on 127.0.0.1, over http and over https (a test CA the audit trusts
+through SSL_CERT_FILE; the browser is told to trust the target's key exactly as far as corscheck's
+own TLS check does). corscheck audits it over the network, then replays every finding in Chromium:
+the over-permissive ones must be proved "read", the under-permissive ones "blocked" with Chromium's
+own console message, and a finding whose request is unsafe is "unprovable" without --send-unsafe
+and proved with it. No proof may disagree with corscheck.
+
+Also here: what reaches each server while proving (only requests the audit sent, only proof pages),
+the browser's fence (nothing else resolves), the PoC pages opened in Chromium with the visitor's
+cookie, and the one line and exit code 2 without a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+
+from corscheck.audit import run_config
+from corscheck.commands.prove import proven, settings_for, write_pocs
+from corscheck.config import AuditConfig, Flags, PolicyFlags, resolve
+from corscheck.evaluate import Finding
+from corscheck.prove import run as prove_run
+from corscheck.prove.certs import throwaway_certificate
+from corscheck.prove.chromium import BrowserSetup, Chromium, host_rules
+from corscheck.prove.poc import poc_pages
+from corscheck.prove.server import PAGE_PREFIX, PageServer
+from corscheck.report.model import Report
+from corscheck.runner import run_async
+from corscheck.visitor import parse_cookie
+from tests import required
+
+from .servers import serve_asgi
+
+pytestmark = [pytest.mark.chromium]
+CHROMIUM = required.chromium(module_level=True)
+required.playwright_sync_api(module_level=True)
+
+PATH = "/api/items"
+SESSION_SECRET = "s3ss10n-canary-77"
+# FastAPI's CORS guide (https://fastapi.tiangolo.com/tutorial/cors/) lists these origins.
+GUIDE_ORIGINS = [
+    "http://localhost.tiangolo.com",
+    "https://localhost.tiangolo.com",
+    "http://localhost",
+    "http://localhost:8080",
+]
+FRONTENDS = ["http://localhost:3000", "http://localhost:8080"]
+EVERYTHING = {"allow_methods": ["*"], "allow_headers": ["*"]}
+
+
+@dataclass(frozen=True)
+class App:
+    id: str
+    cors: dict[str, Any]
+    policy: PolicyFlags
+    expected: frozenset[str]  # rule ids the audit must report (so that something is proved)
+
+
+APPS = [
+    App(
+        "guide-a-list-credentials",
+        {"allow_origins": GUIDE_ORIGINS, "allow_credentials": True, **EVERYTHING},
+        PolicyFlags(
+            origins=tuple(GUIDE_ORIGINS),
+            methods=("GET", "POST"),
+            headers=("Content-Type", "Authorization"),
+            credentials=True,
+        ),
+        frozenset({"header-beyond-policy", "method-beyond-policy"}),
+    ),
+    App(
+        "guide-b-wildcard",
+        {"allow_origins": ["*"], **EVERYTHING},
+        PolicyFlags(origins=tuple(FRONTENDS), methods=("GET", "POST"), headers=("Content-Type",)),
+        frozenset({"any-origin", "header-beyond-policy", "method-beyond-policy"}),
+    ),
+    App(
+        "guide-c-wildcard-credentials",
+        {"allow_origins": ["*"], "allow_credentials": True, **EVERYTHING},
+        PolicyFlags(
+            origins=tuple(FRONTENDS),
+            methods=("GET", "POST"),
+            headers=("Content-Type",),
+            credentials=True,
+        ),
+        frozenset({"any-origin-with-credentials"}),
+    ),
+    App(
+        "guide-d-regex",
+        {"allow_origin_regex": r"https://.*\.example\.org", "allow_methods": ["GET"]},
+        PolicyFlags(origins=("https://app.example.org", "https://admin.example.com")),
+        frozenset({"allowed-origin-refused"}),
+    ),
+    App(
+        # Starlette's defaults (allow_methods=("GET",), no allow_headers) behind a front-end that
+        # POSTs JSON: its preflight is refused.
+        "starlette-defaults-json-post",
+        {"allow_origins": ["http://localhost:3000"], "allow_credentials": True},
+        PolicyFlags(
+            origins=("http://localhost:3000",),
+            methods=("GET", "POST"),
+            headers=("Content-Type",),
+            credentials=True,
+        ),
+        frozenset({"allowed-method-refused"}),
+    ),
+    App(
+        "every-subdomain",
+        {
+            "allow_origin_regex": r"https://.*\.example\.com",
+            "allow_credentials": True,
+            "allow_methods": ["GET", "POST"],
+        },
+        PolicyFlags(origins=("https://app.example.com",), credentials=True),
+        frozenset({"untrusted-origin"}),
+    ),
+]
+
+
+class Recorder:
+    """What an app received: (method, Origin, whether a preflight, Cookie), from the server's
+    threads."""
+
+    def __init__(self) -> None:
+        self.hits: list[tuple[str, str, bool, str]] = []
+        self._lock = threading.Lock()
+
+    def add(self, hit: tuple[str, str, bool, str]) -> None:
+        with self._lock:
+            self.hits.append(hit)
+
+    def since(self, start: int) -> list[tuple[str, str, bool, str]]:
+        with self._lock:
+            return list(self.hits[start:])
+
+
+def fastapi_app(cors: dict[str, Any], recorder: Recorder) -> Callable[..., Any]:
+    app = FastAPI()
+    app.add_middleware(CORSMiddleware, **cors)  # type: ignore[arg-type]
+
+    @app.api_route(PATH, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+    def items() -> JSONResponse:
+        return JSONResponse({"items": [1, 2, 3]}, headers={"X-Request-Id": "1"})
+
+    async def recorded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+            preflight = "access-control-request-method" in headers
+            hit = (scope["method"], headers.get("origin", ""), preflight, headers.get("cookie", ""))
+            recorder.add(hit)
+        await app(scope, receive, send)
+
+    return recorded
+
+
+@pytest.fixture(scope="module")
+def tls() -> Iterator[tuple[str, str]]:
+    """A test CA the audit trusts (SSL_CERT_FILE) and a certificate for 127.0.0.1 it issued."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    with tempfile.TemporaryDirectory(prefix="corscheck-prove-tls-") as folder:
+        cert_file, key_file, ca_file = (f"{folder}/{n}.pem" for n in ("cert", "key", "ca"))
+        cert.private_key_and_cert_chain_pem.write_to_path(cert_file)
+        cert.private_key_pem.write_to_path(key_file)
+        ca.cert_pem.write_to_path(ca_file)
+        before = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = ca_file
+        try:
+            yield cert_file, key_file
+        finally:
+            if before is None:
+                del os.environ["SSL_CERT_FILE"]
+            else:
+                os.environ["SSL_CERT_FILE"] = before
+
+
+def audited(url: str, policy: PolicyFlags, **flags: Any) -> tuple[AuditConfig, Report]:
+    config = resolve(Flags(policy=policy, **flags), [url])
+    return config, run_async(run_config(config))
+
+
+def prove(config: AuditConfig, report: Report) -> Report:
+    return proven(report, settings_for(config, CHROMIUM), quiet=True)
+
+
+def findings(report: Report) -> list[Finding]:
+    return [f for t in report.targets for f in t.findings]
+
+
+def check_proofs(report: Report, send_unsafe: bool) -> None:
+    """Every finding proved as corscheck claims it, Chromium's message on each block."""
+    for finding in findings(report):
+        proof = finding.proof
+        assert proof is not None, finding.rule.id
+        where = f"{finding.rule.id} from {finding.evidence.origin}: {proof.summary()}"
+        assert proof.agrees is not False, where
+        unsafe = finding.evidence.method not in ("GET", "HEAD")
+        if unsafe and not send_unsafe:
+            assert proof.outcome == "unprovable" and "--send-unsafe" in proof.reason, where
+            continue
+        if finding.rule.direction == "over-permissive":
+            assert proof.outcome == "read" and proof.agrees, where
+            assert proof.browser.startswith(("Chromium ", "Chrome ")), where
+            assert proof.status == 200 and proof.bytes_read > 0, where
+        elif finding.rule.direction == "under-permissive":
+            assert proof.outcome == "blocked" and proof.agrees, where
+            if finding.rule.id != "exposed-header-missing":
+                assert "has been blocked by CORS policy" in proof.message, where
+            assert proof.bytes_read == 0 and not proof.preview, where
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("app", APPS, ids=[a.id for a in APPS])
+def test_every_finding_is_proved_as_claimed(app: App, scheme: str, tls: tuple[str, str]) -> None:
+    recorder = Recorder()
+    with serve_asgi(fastapi_app(app.cors, recorder), tls if scheme == "https" else None) as base:
+        config, report = audited(base + PATH, app.policy)
+        assert app.expected <= {f.rule.id for f in findings(report)}, findings(report)
+        check_proofs(prove(config, report), send_unsafe=False)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_unsafe_requests_are_proved_with_send_unsafe(scheme: str, tls: tuple[str, str]) -> None:
+    app = next(a for a in APPS if a.id == "starlette-defaults-json-post")
+    recorder = Recorder()
+    with serve_asgi(fastapi_app(app.cors, recorder), tls if scheme == "https" else None) as base:
+        config, report = audited(base + PATH, app.policy, send_unsafe=True)
+        proved = prove(config, report)
+    refused = [f for f in findings(proved) if f.rule.id == "allowed-method-refused"]
+    assert refused and all(f.evidence.method == "POST" for f in refused)
+    check_proofs(proved, send_unsafe=True)
+    assert all(f.proof and f.proof.outcome == "blocked" for f in refused)
+
+
+def test_proving_sends_only_what_the_audit_sent_and_serves_only_proof_pages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = next(a for a in APPS if a.id == "guide-c-wildcard-credentials")
+    recorder = Recorder()
+    servers: list[PageServer] = []
+
+    class Watched(PageServer):
+        def close(self) -> None:
+            servers.append(self)
+            self.final = self.requests()
+            super().close()
+
+    monkeypatch.setattr(prove_run, "PageServer", Watched)
+    with serve_asgi(fastapi_app(app.cors, recorder)) as base:
+        config, report = audited(base + PATH, app.policy)
+        audit_requests = recorder.since(0)
+        proved = prove(config, report)
+        proof_requests = recorder.since(len(audit_requests))
+    replayed = [f for f in findings(proved) if f.proof and f.proof.outcome != "unprovable"]
+    assert replayed
+    # Each replay is one fetch(): its preflight, if any, and its request; each as the audit sent it.
+    assert 0 < len(proof_requests) <= 2 * len(replayed)
+    assert set(proof_requests) <= set(audit_requests)
+    assert all(hit[0] in ("GET", "HEAD", "OPTIONS") for hit in proof_requests)
+    (server,) = servers
+    pages = server.final
+    assert len(pages) == len(replayed)
+    assert all(path.startswith(PAGE_PREFIX) for _, path in pages)
+
+
+def test_the_browser_reaches_nothing_but_the_mapped_pages_and_targets() -> None:
+    """A page that tries a third server, by address and by name, reaches nothing."""
+    sentinel = Recorder()
+    seen_by_target = Recorder()
+    with (
+        serve_asgi(fastapi_app({"allow_origins": ["*"]}, sentinel)) as outside,
+        serve_asgi(fastapi_app({"allow_origins": ["*"]}, seen_by_target)) as target,
+        PageServer(throwaway_certificate()) as pages,
+    ):
+        outside_port = outside.rsplit(":", 1)[1]
+        script = "".join(
+            f"<script>fetch({url!r}).catch(() => null)</script>"
+            for url in (outside + PATH, f"http://elsewhere.example:{outside_port}{PATH}")
+        )
+        path = pages.add(
+            "fence",
+            "<!doctype html>"
+            + script
+            + f"<script>fetch({target + PATH!r}).then(r => {{ window.corscheckResult = "
+            "{resolved: true}; }, e => { window.corscheckResult = {resolved: false}; })</script>"
+            '<pre id="corscheck-result"></pre>',
+        )
+        setup = BrowserSetup(
+            executable=CHROMIUM,
+            profile="chrome",
+            host_rules=host_rules(
+                {"page.example:80": pages.port("http")}, [target.removeprefix("http://")]
+            ),
+            spki=(),
+        )
+        with Chromium(setup) as browser:
+            visit = browser.visit("http://page.example" + path)
+    assert visit.result == {"resolved": True}
+    assert seen_by_target.since(0) and not sentinel.since(0)
+
+
+def test_poc_pages_read_the_response_in_chromium_with_the_visitors_cookie(
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder()
+    cookie = f"session={SESSION_SECRET}; SameSite=None; Secure"
+    app = next(a for a in APPS if a.id == "guide-c-wildcard-credentials")
+    with serve_asgi(fastapi_app(app.cors, recorder)) as base:
+        _, report = audited(base + PATH, PolicyFlags(), cookies=(cookie,))
+        write_pocs(report, str(tmp_path))
+        pocs = poc_pages(report)
+        over = [f for f in report.findings() if f.rule.direction == "over-permissive"]
+        assert pocs and len(pocs) == len(over)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in pocs]
+        for file in tmp_path.iterdir():
+            text = file.read_text()
+            assert SESSION_SECRET not in text
+            assert "Log in to the API in this browser" in text
+        start = len(recorder.since(0))
+        with PageServer(throwaway_certificate()) as pages:
+            origins = {p.origin: p for p in pocs}
+            mapped = {
+                prove_run.host_port(prove_run.page_origin(o, base)): pages.port(
+                    prove_run.page_origin(o, base).split(":")[0]
+                )
+                for o in origins
+            }
+            setup = BrowserSetup(
+                executable=CHROMIUM,
+                profile="chrome",
+                host_rules=host_rules(mapped, [prove_run.host_port(base)]),
+                spki=(pages.certificate.spki,),
+                cookies=((base, parse_cookie(cookie)),),
+            )
+            with Chromium(setup) as browser:
+                for poc in pocs:
+                    path = pages.add(poc.name, (tmp_path / poc.name).read_text())
+                    visit = browser.visit(prove_run.page_origin(poc.origin, base) + path)
+                    assert visit.shown.startswith("READ: status 200"), (poc.name, visit.shown)
+                    assert '"items":[1,2,3]' in visit.shown
+    # The PoC's requests carried the visitor's cookie, as a triager's logged-in browser sends it.
+    read_by_pocs = [hit for hit in recorder.since(start) if not hit[2]]
+    assert len(read_by_pocs) == len(pocs)
+    assert all(f"session={SESSION_SECRET}" in cookie for *_, cookie in read_by_pocs), read_by_pocs
+
+
+@pytest.mark.parametrize(
+    ("extra", "env_path"),
+    [(["--browser-path", "/nonexistent/chromium"], None), ([], "empty")],
+    ids=["missing-browser-path", "none-on-path"],
+)
+def test_without_a_browser_prove_is_one_line_and_exit_2(
+    extra: list[str], env_path: str | None, tmp_path: Path
+) -> None:
+    env = dict(os.environ)
+    if env_path:
+        env["PATH"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "corscheck", "audit", "http://127.0.0.1:9/", "--prove", *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "--browser-path" in lines[0] or "Chromium" in lines[0]
+    assert not done.stdout

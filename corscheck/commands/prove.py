@@ -158,6 +158,12 @@ def prove(
         if fail_on is not None:
             report = replace(report, fail_on=fail_on)
         cookies = tuple(parse_cookie(c) for c in cookie or [])
+        if report.visitor is not None and report.visitor.cookies_given and not cookies:
+            names = ", ".join(c.name for c in report.visitor.cookies)
+            raise UsageError(
+                f"the report's visitor held {names} (values masked in the report): give them "
+                "again with --cookie so that the proofs send them"
+            )
         profiles = report.visitor.profiles if report.visitor else ()
         extra_headers = tuple(parse_header(h) for h in header or [])
         settings = ProveSettings(

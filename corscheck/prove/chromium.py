@@ -106,6 +106,7 @@ class PageVisit:
     result: dict[str, Any] | None
     console: tuple[str, ...]
     shown: str = ""  # what the page shows a reader (a PoC's result box)
+    cookie: str | None = None  # the Cookie line of the watched request; None: none was sent
 
 
 class Chromium:
@@ -146,17 +147,26 @@ class Chromium:
             self._folder.cleanup()
             raise
 
-    def visit(self, url: str) -> PageVisit:
-        """Loads the page at `url` and waits, bounded, for the result it reports."""
+    def visit(self, url: str, watched: str = "") -> PageVisit:
+        """Loads the page at `url` and waits, bounded, for the result it reports; `watched` is the
+        URL whose request (not a preflight) the Cookie line is read from, as the browser sent it."""
         page = self._context.new_page()
         console: list[str] = []
+        requests: list[Any] = []
         lock = threading.Lock()
 
         def heard(message: Any) -> None:
             with lock:
                 console.append(str(message.text))
 
+        def sent(request: Any) -> None:
+            # Only watched: Playwright sees the request without intercepting it.
+            if watched and request.url == watched and request.method != "OPTIONS":
+                with lock:
+                    requests.append(request)
+
         page.on("console", heard)
+        page.on("request", sent)
         try:
             page.goto(url, timeout=PAGE_WAIT_SECONDS * 1000)
             page.wait_for_function(
@@ -164,17 +174,18 @@ class Chromium:
             )
             result = page.evaluate("window.corscheckResult")
             shown = str(page.evaluate("document.getElementById('corscheck-result').textContent"))
+            cookie = _cookie_line(requests)
             # The console message of a block may come a moment after the rejection reaches the page.
             page.wait_for_timeout(100)
         except Exception as error:  # Playwright's TimeoutError and its Error share no base
             if type(error).__name__ not in ("TimeoutError", "Error"):
                 raise
-            result, shown = None, ""
+            result, shown, cookie = None, "", None
         finally:
             with lock:
                 heard_so_far = tuple(console)
             page.close()
-        return PageVisit(result, heard_so_far, shown)
+        return PageVisit(result, heard_so_far, shown, cookie)
 
     def close(self) -> None:
         try:
@@ -193,6 +204,15 @@ class Chromium:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _cookie_line(requests: list[Any]) -> str | None:
+    """The Cookie line of the last watched request, as it went on the wire (Playwright reads it
+    from the network layer's own record)."""
+    if not requests:
+        return None
+    headers: dict[str, str] = requests[-1].all_headers()
+    return headers.get("cookie")
 
 
 def _cookie(url: str, cookie: Cookie) -> Any:

@@ -32,6 +32,8 @@ class Proof:
     status: int | None = None
     bytes_read: int = 0
     preview: str = ""
+    cookies: tuple[str, ...] = ()  # the names of the cookies the browser sent with the request
+    claim: str = ""  # what corscheck claimed, in words: "readable, sent with cookie session"
 
     @property
     def proved(self) -> bool:
@@ -49,11 +51,16 @@ class Proof:
         if self.outcome == "read":
             status = f" (status {self.status})" if self.status is not None else ""
             done = f"read {self.bytes_read:,} byte{'' if self.bytes_read == 1 else 's'}{status}"
+            if self.cookies:
+                done += f", sent with cookie{'s' if len(self.cookies) > 1 else ''} "
+                done += ", ".join(self.cookies)
+            elif self.claim.startswith("readable, sent with"):
+                done += ", sent without cookies"
         else:
             done = "blocked" + (f": {self.message}" if self.message else "")
         if self.agrees:
             return f"proved in {browser}: {done}"
-        claim = "blocked" if self.outcome == "read" else "readable"
+        claim = self.claim or ("blocked" if self.outcome == "read" else "readable")
         return f"disproved: corscheck: {claim}; {browser}: {done}"
 
 

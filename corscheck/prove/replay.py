@@ -70,10 +70,24 @@ class Replay:
     profile: Profile
     steps: tuple[PageStep, ...]
     claim: Claim
+    # For a read of an actual request: the visitor's cookies corscheck says it carried (names);
+    # None where the finding claims nothing about cookies.
+    cookies: tuple[str, ...] | None = None
 
     @property
     def evidence(self) -> PageStep:
         return self.steps[-1]
+
+    def claimed(self) -> str:
+        """What corscheck claims, in words: "readable with cookie session", "blocked"."""
+        if self.claim == "blocked":
+            return "blocked"
+        if self.cookies is None:
+            return "readable"
+        if not self.cookies:
+            return "readable, sent without cookies"
+        plural = "s" if len(self.cookies) > 1 else ""
+        return f"readable, sent with cookie{plural} {', '.join(self.cookies)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +104,7 @@ class Observation:
     error: str = ""
     console: tuple[str, ...] = ()
     timed_out: bool = False
+    cookie: str | None = None  # the Cookie line the evidence request carried
 
 
 def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str) -> Replay | str:
@@ -141,7 +156,11 @@ def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str)
             read_headers=read_headers,
         )
     )
-    return Replay(profile, tuple(steps), claim)
+    cookies = None
+    if claim == "read" and evidence.step == "actual" and evidence.credentials == "include":
+        line = next((v for n, v in evidence.sent_lines if n.lower() == "cookie"), None)
+        cookies = cookie_names(line)
+    return Replay(profile, tuple(steps), claim, cookies)
 
 
 def unmappable_origin(origin: str, url: str) -> str:
@@ -210,16 +229,28 @@ def proof_of(replay: Replay, seen: Observation, browser: str, secrets: Sequence[
     else:
         outcome, message = "read", ""
     read = outcome == "read" or step.read_headers
+    sent = cookie_names(seen.cookie)
+    # A credentialed read is only proved as claimed when the same cookies went (or none did).
+    cookies_agree = outcome != "read" or replay.cookies is None or set(replay.cookies) == set(sent)
     return Proof(
         outcome,
-        agrees=outcome == replay.claim,
+        agrees=outcome == replay.claim and cookies_agree,
+        claim=replay.claimed(),
         browser=browser,
         profile=replay.profile,
         message=message,
         status=seen.status if seen.resolved else None,
         bytes_read=seen.bytes_read if read else 0,
         preview=mask_preview(seen.text, secrets) if read else "",
+        cookies=sent,
     )
+
+
+def cookie_names(line: str | None) -> tuple[str, ...]:
+    """The names in a Cookie line (never the values)."""
+    if not line:
+        return ()
+    return tuple(pair.split("=", 1)[0].strip() for pair in line.split(";") if pair.strip())
 
 
 def _block_message(seen: Observation) -> str:

@@ -135,7 +135,8 @@ def _play(
                 visits = []
                 for index, step in enumerate(replay.steps):
                     path = server.add(f"{number}-{index}", page(step))
-                    visits.append(browser.visit(page_origin(step.origin, step.url) + path))
+                    page_url = page_origin(step.origin, step.url) + path
+                    visits.append(browser.visit(page_url, watched=step.url))
                 proofs[id(replay)] = proof_of(
                     replay, observation(visits[-1]), browser.version, settings.secrets
                 )
@@ -165,6 +166,7 @@ def observation(visit: PageVisit) -> Observation:
         headers=tuple((str(n), None if v is None else str(v)) for n, v in result["headers"]),
         error=str(result["error"]),
         console=visit.console,
+        cookie=visit.cookie,
     )
 
 

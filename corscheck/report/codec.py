@@ -308,6 +308,8 @@ def proof_to_dict(proof: Proof) -> dict[str, Any]:
         "status": proof.status,
         "bytes_read": proof.bytes_read,
         "preview": proof.preview,
+        "cookies": list(proof.cookies),
+        "claim": proof.claim,
         "summary": proof.summary(),
     }
 
@@ -325,6 +327,8 @@ def decode_proof(data: dict[str, Any]) -> Proof:
         status=data["status"],
         bytes_read=data["bytes_read"],
         preview=data["preview"],
+        cookies=tuple(data.get("cookies", ())),
+        claim=data.get("claim", ""),
     )
 
 

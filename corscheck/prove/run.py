@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from corscheck.addresses import blocked_as_mixed_content
 from corscheck.evaluate.model import Finding
 from corscheck.headers import HeaderLine, serialize_origin
 from corscheck.masking import MASK
@@ -28,7 +29,7 @@ from corscheck.report.model import Report
 from corscheck.visitor import Visitor
 
 # The page that holds a sandboxed iframe for a `null` origin: a name of the reserved .example
-# domain, cross-site to any target, on the target's scheme (so no mixed content either way).
+# domain, cross-site to any target.
 SANDBOX_PARENT_HOST = "sandbox-parent.corscheck.example"
 
 
@@ -147,10 +148,13 @@ def _play(
 
 def page_origin(origin: str, url: str) -> str:
     """Where the page of a fetch() from `origin` is loaded: the origin itself, or for `null` the
-    page holding the sandboxed iframe."""
+    page holding the sandboxed iframe, on https as an attacker would serve it (Chromium 156 sends
+    no SameSite=None cookie from a sandboxed iframe in an http page, even with third-party cookies
+    allowed), unless mixed content would block its fetch() of `url`."""
     if origin != "null":
         return origin
-    return f"{urlsplit(url).scheme}://{SANDBOX_PARENT_HOST}"
+    parent = f"https://{SANDBOX_PARENT_HOST}"
+    return f"http://{SANDBOX_PARENT_HOST}" if blocked_as_mixed_content(parent, url) else parent
 
 
 def observation(visit: PageVisit) -> Observation:

@@ -245,6 +245,31 @@ def test_a_cache_without_vary_is_named_with_vary_origin_not_an_allow_list(
     assert chromium.fetch(APP, fresh(deployment.url("cache-novary")))["ok"]
 
 
+def test_a_cache_mixing_origins_is_proved_by_replaying_the_sequence(deployment: Deployment) -> None:
+    """--prove replays the cache trial in Chromium: the primer, then the front-end's fetch() of the
+    same fresh URL, which the browser refuses as the finding says."""
+    from corscheck.commands.prove import proven, settings_for
+    from corscheck.prove.chromium import find_browser
+
+    config = AuditConfig(
+        (Target(deployment.url("cache-novary"), POLICY),),
+        options=RunOptions(trust_env=False),
+    )
+
+    def audit_and_prove() -> TargetReport:
+        report = proven(audit(config), settings_for(config, find_browser(None)), quiet=True)
+        return report.targets[0]
+
+    # Its own thread: the module's Chromium fixture keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        target = thread.submit(audit_and_prove).result()
+    (finding,) = target.findings
+    assert finding.rule.id == "cached-cors-answer" and finding.evidence.primer is not None
+    proof = finding.proof
+    assert proof is not None and proof.outcome == "blocked" and proof.agrees, proof
+    assert "has been blocked by CORS policy" in proof.message, proof
+
+
 def test_the_same_app_with_vary_behind_the_same_cache_has_no_finding(
     deployment: Deployment, chromium: Chromium
 ) -> None:

@@ -129,6 +129,17 @@ APPS = [
         PolicyFlags(origins=("https://app.example.com",), credentials=True),
         frozenset({"untrusted-origin"}),
     ),
+    App(
+        # "null" listed as if it were an origin: a sandboxed iframe's page reads with cookies.
+        "null-listed",
+        {
+            "allow_origins": ["https://app.example.com", "null"],
+            "allow_credentials": True,
+            "allow_methods": ["GET"],
+        },
+        PolicyFlags(origins=("https://app.example.com",), credentials=True),
+        frozenset({"null-origin"}),
+    ),
 ]
 
 

@@ -82,6 +82,10 @@ MODULES: dict[str, list[str]] = {
     "evaluate.causes": ["tests/test_causes.py", "tests/test_evaluate.py"],
     "evaluate.cache": ["tests/test_causes.py", "tests/test_evaluate.py"],
     "evaluate.scope": ["tests/test_scope.py"],
+    "prove.model": ["tests/test_prove.py"],
+    "prove.replay": ["tests/test_prove.py"],
+    "prove.pages": ["tests/test_prove.py"],
+    "prove.poc": ["tests/test_prove.py"],
     **{
         module: [
             "tests/test_evaluate.py",

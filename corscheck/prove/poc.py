@@ -53,9 +53,9 @@ def instructions(finding: Finding, url: str) -> str:
     escape = html.escape
     if origin == "null":
         where = (
-            "<li>Serve this file from any origin (for example <code>python3 -m http.server</code> "
-            "in its folder) and open it: the request runs in a sandboxed iframe, whose origin is "
-            "<code>null</code>, as a page in a sandboxed iframe, a data: URL or a local file has."
+            "<li>Serve this file over https from any origin and open it: the request runs in a "
+            "sandboxed iframe, whose origin is <code>null</code> (as a data: URL or a local file "
+            "has). Over http, Chromium sends no SameSite=None cookie from a sandboxed iframe."
         )
     else:
         parts = urlsplit(origin)

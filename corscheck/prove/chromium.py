@@ -123,7 +123,10 @@ class Chromium:
         args = [*_QUIET, f"--host-resolver-rules={setup.host_rules}"]
         if setup.spki:
             args.append(f"--ignore-certificate-errors-spki-list={','.join(setup.spki)}")
-        args += _proxy_args(setup.proxy, setup.direct)
+        # Chromium never proxies loopback by itself; the audit does (unless NO_PROXY says so).
+        # First: of the rules that match, Chromium follows the last.
+        direct = ("<-loopback>", *setup.direct)
+        args += _proxy_args(setup.proxy, direct)
         self._playwright = sync_playwright().start()
         try:
             self._context = self._playwright.chromium.launch_persistent_context(
@@ -133,7 +136,7 @@ class Chromium:
                 args=args,
                 chromium_sandbox=False,
                 extra_http_headers=dict(setup.extra_headers) or None,
-                proxy=_playwright_proxy(setup.proxy, setup.direct),
+                proxy=_playwright_proxy(setup.proxy, direct),
                 timeout=30_000,
             )
             # One page stays open for the browser's whole life: closing its last window ends the

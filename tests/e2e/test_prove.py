@@ -149,6 +149,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.hits: list[tuple[str, str, bool, str]] = []
+        self.via: list[str] = []  # the Via lines of requests that came through a proxy
         self._lock = threading.Lock()
 
     def add(self, hit: tuple[str, str, bool, str]) -> None:
@@ -174,6 +175,8 @@ def fastapi_app(cors: dict[str, Any], recorder: Recorder) -> Callable[..., Any]:
             preflight = "access-control-request-method" in headers
             hit = (scope["method"], headers.get("origin", ""), preflight, headers.get("cookie", ""))
             recorder.add(hit)
+            if "via" in headers:
+                recorder.via.append(headers["via"])
         await app(scope, receive, send)
 
     return recorded
@@ -287,6 +290,22 @@ def test_proving_sends_only_what_the_audit_sent_and_serves_only_proof_pages(
     pages = server.final
     assert len(pages) == len(replayed)
     assert all(path.startswith(PAGE_PREFIX) for _, path in pages)
+
+
+def test_the_browser_goes_through_the_audits_proxy() -> None:
+    from tests.e2e.real_servers import tinyproxy
+
+    app = next(a for a in APPS if a.id == "guide-c-wildcard-credentials")
+    recorder = Recorder()
+    with tinyproxy() as proxy, serve_asgi(fastapi_app(app.cors, recorder)) as base:
+        config, report = audited(base + PATH, app.policy, proxy=proxy)
+        through_proxy = len(recorder.via)
+        assert through_proxy == len(recorder.since(0)) > 0  # the audit: every request proxied
+        proved = prove(config, report)
+        replayed = [f for f in findings(proved) if f.proof and f.proof.outcome == "read"]
+        assert replayed
+        assert len(recorder.via) == len(recorder.since(0)) > through_proxy
+    check_proofs(proved, send_unsafe=False)
 
 
 def test_the_browser_reaches_nothing_but_the_mapped_pages_and_targets() -> None:

@@ -203,6 +203,12 @@ def test_fresh_replaces_the_cache_buster_and_keeps_the_rest() -> None:
         "https://a.example/p?x=1&corscheck-cache=new"
     )
     assert fresh("https://a.example/p", "new") == "https://a.example/p?corscheck-cache=new"
+    assert fresh("https://a.example/p?a=", "new") == "https://a.example/p?a=&corscheck-cache=new"
+
+
+def test_the_bounds_are_the_documented_ones() -> None:
+    # The README and `audit --help` promise at most 64 KiB of a body, and a short preview.
+    assert BODY_LIMIT == 65536 and PREVIEW_CHARS == 120
 
 
 def test_host_port_spells_the_port_out() -> None:
@@ -210,6 +216,7 @@ def test_host_port_spells_the_port_out() -> None:
     assert host_port("http://a.example") == "a.example:80"
     assert host_port("http://A.example:8080/x") == "a.example:8080"
     assert host_port("http://[::1]:9/") == "[::1]:9"
+    assert host_port("http:///no-host") == ":80"
 
 
 # --- what the browser's answer proves --------------------------------------------------------------
@@ -420,6 +427,8 @@ def test_a_proof_round_trips_through_json() -> None:
     data = json.loads(json.dumps(proof_to_dict(proof)))
     assert data["summary"] == proof.summary()
     assert decode_proof(data) == proof
+    for outcome in ("read", "blocked", "unprovable"):
+        assert decode_proof({**data, "outcome": outcome}).outcome == outcome
     with pytest.raises(ValueError, match="unknown proof outcome"):
         decode_proof({**data, "outcome": "maybe"})
 
@@ -453,7 +462,9 @@ def spec_of(html_text: str) -> dict[str, object]:
 def test_a_page_carries_its_fetch_and_cannot_be_broken_out_of() -> None:
     url = "https://api.example.com/x?</script><b>&"
     text = page(PageStep(ATTACKER, url, "PUT", (("X-A", "1"),), "include", read_headers=("X-B",)))
-    assert text.count("</script>") == 1 and "<b>" not in text  # the page's own script only
+    assert text.count("</script") == 1 and "<b>" not in text  # the page's own script only
+    assert "<body><p>PUT " in text and "running…</pre><script>" in text
+    assert page(PageStep(ATTACKER, "https://a.example/</script x")).count("</script") == 1
     spec = spec_of(text)
     assert spec == {
         "url": url,
@@ -501,13 +512,27 @@ def test_a_poc_page_per_over_permissive_finding_not_suppressed() -> None:
 
 def test_poc_instructions() -> None:
     cross = instructions(finding(), TARGET)
+    assert cross == (
+        "<h1>Any origin is granted credentialed reads</h1><p>m.</p><p>This page makes the request "
+        "corscheck's evidence shows from <code>https://corscheck-attacker.example</code> and "
+        "prints what the browser lets it read.</p><ol><li>Log in to the API in this browser "
+        "first: the page's request carries your own cookies (none of the audit's are in this "
+        "file).</li><li>Serve this file from <code>https://corscheck-attacker.example</code>: for "
+        "a test, map <code>corscheck-attacker.example</code> to 127.0.0.1 in /etc/hosts and serve "
+        "the folder on port 443 over https (a certificate the browser accepts); then open it.</li>"
+        "<li>READ with a status and the body means the attacker's page reads it; BLOCKED means "
+        "the browser refused (its console says why).</li></ol>"
+    )
     assert f"Serve this file from <code>{ATTACKER}</code>" in cross
     assert "port 443 over https" in cross and "Log in to the API" in cross
     assert "Same site" not in cross and "****" not in cross
     sibling = "https://app.example.com:8080"
     same_site = instructions(finding(origin=sibling, credentials="omit"), TARGET)
     assert "Same site" in same_site and "subdomain takeover" in same_site
-    assert "port 8080 over https" in same_site and "Log in" not in same_site
+    assert "port 8080 over https" in same_site and "<ol><li>Serve" in same_site
+    assert "http://a.example:8080" not in same_site
+    plain = instructions(finding(origin="http://a.example:8080"), TARGET)
+    assert "port 8080; then open it" in plain
     null = instructions(finding(origin="null"), TARGET)
     assert "sandboxed iframe" in null and "Same site" not in null
     masked = instructions(finding(), TARGET + "?token=****")

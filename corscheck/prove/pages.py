@@ -118,5 +118,6 @@ def page(step: PageStep, *, title: str = "corscheck proof", intro: str = "") -> 
 
 
 def _script_safe(text: str) -> str:
-    """JSON that cannot end the <script> it sits in, nor the srcdoc attribute around it."""
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    """JSON that cannot end the <script> it sits in: no `<`, so no `</script` and no `<!--` (the
+    srcdoc attribute around an iframe's script is escaped whole, html.escape)."""
+    return text.replace("<", "\\u003c")

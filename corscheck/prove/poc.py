@@ -10,7 +10,6 @@ cookie comes from the triager's own logged-in browser.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -33,7 +32,7 @@ def poc_pages(report: Report) -> list[PocPage]:
     """One page per over-permissive finding (not suppressed), most severe first."""
     findings = [f for f in report.findings() if f.rule.direction == "over-permissive"]
     return [
-        PocPage(f"{n:02d}-{_slug(f.rule.id)}.html", f.evidence.origin, _poc(f))
+        PocPage(f"{n:02d}-{f.rule.id}.html", f.evidence.origin, _poc(f))
         for n, f in enumerate(findings, start=1)
     ]
 
@@ -66,9 +65,7 @@ def instructions(finding: Finding, url: str) -> str:
             + (" over https (a certificate the browser accepts)" if parts.scheme == "https" else "")
             + "; then open it."
         )
-    same_site = (
-        origin != "null" and fetch_site(origin, url) == "same-site" and bool(urlsplit(url).hostname)
-    )
+    same_site = fetch_site(origin, url) == "same-site"
     foothold = (
         f"<p><strong>Same site:</strong> {escape(origin)} is on the API's own site. An attacker "
         "serves a page there only through a foothold: a subdomain takeover (a dangling DNS record) "
@@ -97,7 +94,3 @@ def instructions(finding: Finding, url: str) -> str:
         "<li>READ with a status and the body means the attacker's page reads it; BLOCKED means "
         "the browser refused (its console says why).</li></ol>"
     )
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")

@@ -7,12 +7,9 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import socket
-import ssl
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from corscheck.transport.http11 import client_tls_context
+from corscheck.transport.http11 import server_certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +67,5 @@ def accepted_target_spki(url: str, insecure: bool, timeout: float) -> str | None
     """The SPKI hash of an https target's certificate when corscheck's own TLS check accepts it (as
     the audit's did: the default trust store, SSL_CERT_FILE, or --insecure), so that the browser
     trusts the target exactly as far as corscheck does; None when it does not, or over http."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        return None
-    host, port = parts.hostname, parts.port or 443
-    try:
-        with (
-            socket.create_connection((host, port), timeout=timeout) as raw,
-            client_tls_context(insecure).wrap_socket(raw, server_hostname=host) as tls,
-        ):
-            der = tls.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError):
-        return None
+    der = server_certificate(url, insecure, timeout)
     return spki_of(der) if der else None

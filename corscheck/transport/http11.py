@@ -44,6 +44,23 @@ def client_tls_context(insecure: bool) -> ssl.SSLContext:
     return context
 
 
+def server_certificate(url: str, insecure: bool, timeout: float) -> bytes | None:
+    """The DER certificate an https server presents, when `client_tls_context` accepts it; None
+    over http, or when the connection or the check fails (the proofs pin what the audit trusted)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    host, port = parts.hostname, parts.port or 443
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            client_tls_context(insecure).wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            return tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError, ValueError):
+        return None
+
+
 @dataclass(slots=True)
 class _Connection:
     reader: asyncio.StreamReader

@@ -15,6 +15,7 @@ cookie, and the one line and exit code 2 without a browser.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -306,6 +307,53 @@ def test_the_browser_goes_through_the_audits_proxy() -> None:
         assert replayed
         assert len(recorder.via) == len(recorder.since(0)) > through_proxy
     check_proofs(proved, send_unsafe=False)
+
+
+def test_ctrl_c_stops_the_browser_and_the_page_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C in the middle of the proofs: the browser process, its throwaway profile and the
+    page server are all gone once it has propagated."""
+    started: list[Chromium] = []
+    servers: list[PageServer] = []
+
+    class Interrupted(Chromium):
+        def __init__(self, setup: BrowserSetup) -> None:
+            super().__init__(setup)
+            started.append(self)
+
+        def visit(self, url: str, watched: str = "") -> Any:
+            raise KeyboardInterrupt
+
+    class Watched(PageServer):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            servers.append(self)
+
+    monkeypatch.setattr(prove_run, "Chromium", Interrupted)
+    monkeypatch.setattr(prove_run, "PageServer", Watched)
+    app = next(a for a in APPS if a.id == "guide-c-wildcard-credentials")
+    with serve_asgi(fastapi_app(app.cors, Recorder())) as base:
+        config, report = audited(base + PATH, app.policy)
+        with pytest.raises(KeyboardInterrupt):
+            prove(config, report)
+    (browser,) = started
+    (server,) = servers
+    profile = browser._folder.name
+    assert not Path(profile).exists()
+    assert not any(profile in line for line in _command_lines()), "the browser still runs"
+    for port in (server.port("http"), server.port("https")):
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def _command_lines() -> list[str]:
+    lines = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:
+                continue
+    return lines
 
 
 def test_the_browser_reaches_nothing_but_the_mapped_pages_and_targets() -> None:

@@ -346,6 +346,9 @@ def test_cache_findings(
     assert finding.message.startswith(message)
     assert finding.evidence.origin == APP and finding.evidence.credentials == "omit"
     assert finding.fix.startswith("Send Vary: Origin on every response")
+    # The evidence is a sequence --prove replays: the primer ("" without Origin), then this URL.
+    assert finding.evidence.primer == ("" if primer == "https://api.example.com" else primer)
+    assert finding.evidence.url == URL + "?c=1"
 
 
 def test_the_first_trial_that_shows_the_cache_is_the_finding() -> None:
@@ -464,3 +467,25 @@ def test_one_finding_per_cause_its_witness_the_front_ends_plain_read() -> None:
 def test_a_proxy_own_error(lines: tuple[str, ...], layer: str, fix: str, status: int) -> None:
     named, fixed = error_layer(response(status, *lines), Stack())
     assert named.startswith(layer) and fix in fixed
+
+
+def test_the_evidence_names_its_url_only_where_it_is_not_the_target() -> None:
+    from corscheck import rules
+    from corscheck.evaluate.build import make_finding
+
+    def result_at(url: str) -> ProbeResult:
+        probe = Probe(url, APP, "GET", (), "omit", (), "")
+        exchange = Exchange((Hop("actual", Request("GET", url, ()), response(404)),))
+        verdict = Verdict(False, False, "CHECK-ACAO-MISSING", "no grant", "actual")
+        return ProbeResult(
+            PlannedProbe(probe, ALLOWED, APP, "error-path"),
+            exchange,
+            verdict,
+            True,
+            "under-permissive",
+        )
+
+    missing = URL + "-corscheck-missing"
+    rule = rules.ERROR_WITHOUT_CORS
+    assert make_finding(rule, URL, result_at(URL), "m").evidence.url == ""
+    assert make_finding(rule, URL, result_at(missing), "m").evidence.url == missing

@@ -271,7 +271,7 @@ def test_a_block_disproves_a_claimed_read_with_chromiums_message() -> None:
     assert proof.bytes_read == 0 and proof.preview == "" and proof.cookies == ()
     assert proof.summary() == (
         f"disproved: corscheck: readable, sent with cookies session, theme; Chromium 156: "
-        f"blocked: {CORS_MESSAGE}"
+        "blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present."
     )
 
 
@@ -289,7 +289,12 @@ def test_a_block_names_the_browsers_reason(line: str) -> None:
     seen = Observation(False, error="TypeError: Failed to fetch", console=("unrelated", line))
     proof = proof_of(replayed(refused), seen, BROWSER)
     assert proof.agrees is True and proof.message == line
-    assert proof.summary() == f"proved in Chromium 156: blocked: {line}"
+    quoted = (
+        "blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present."
+        if line == CORS_MESSAGE
+        else f"blocked: {line}"
+    )
+    assert proof.summary() == f"proved in Chromium 156: {quoted}"
 
 
 def test_a_block_without_a_console_line_keeps_the_pages_error() -> None:

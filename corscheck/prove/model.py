@@ -7,6 +7,7 @@ agrees with the claim, and what Chromium said and read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,11 +58,25 @@ class Proof:
             elif self.claim.startswith("readable, sent with"):
                 done += ", sent without cookies"
         else:
-            done = "blocked" + (f": {self.message}" if self.message else "")
+            done = _blocked(self.message)
         if self.agrees:
             return f"proved in {browser}: {done}"
         claim = self.claim or ("blocked" if self.outcome == "read" else "readable")
         return f"disproved: corscheck: {claim}; {browser}: {done}"
+
+
+# Chromium's CORS messages start by restating the request ("Access to fetch at 'URL' from origin 'O'
+# has been blocked by CORS policy: "), which the finding says already; the reason follows.
+_PREAMBLE = re.compile(
+    r"^Access to fetch at '.*?' from origin '.*?' has been blocked by CORS policy: "
+)
+
+
+def _blocked(message: str) -> str:
+    """A block as a summary says it: "blocked by CORS policy: <the reason>", or the message."""
+    if _PREAMBLE.match(message):
+        return "blocked by CORS policy: " + _PREAMBLE.sub("", message)
+    return f"blocked: {message}" if message else "blocked"
 
 
 def short_browser(browser: str) -> str:

@@ -20,7 +20,8 @@ _STYLE = """
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 main{max-width:1320px;margin:0 auto;padding:24px}
-.proved{color:#17663a}.disproved{color:#b3261e;font-weight:600}.unprovable{color:#5b6270}
+.mark{display:inline-block;min-width:1.4em;text-align:center;border-radius:3px;color:#fff;font-weight:700}
+.mark.proved{background:#17663a}.mark.disproved{background:#b3261e}.mark.unprovable{background:#8a909c}
 a{color:inherit}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:18px;margin:32px 0 6px;word-break:break-all}
@@ -241,8 +242,10 @@ def _finding(finding: Finding) -> str:
         shown = escape(proof.summary()) + (
             f"<pre>{escape(proof.preview)}</pre>" if proof.preview else ""
         )
-        kind = {True: "proved", False: "disproved", None: "unprovable"}[proof.agrees]
-        rows.append(("proof", f"<span class='{kind}'>{shown}</span>"))
+        kind, mark = {True: ("proved", "✓"), False: ("disproved", "✗"), None: ("unprovable", "–")}[
+            proof.agrees
+        ]
+        rows.append(("proof", f"<span class='mark {kind}'>{mark}</span> {shown}"))
     rows += [("note", escape(note)) for note in finding.notes]
     if finding.suppressed is not None:
         why = finding.suppressed

@@ -127,6 +127,13 @@ def test_a_url_with_userinfo_is_unprovable() -> None:
     assert isinstance(reason, str) and "userinfo" in reason
 
 
+def test_an_in_process_target_is_unprovable() -> None:
+    reason = replay_of(finding(url="http://testserver/items"), "chrome", False, "tok")
+    assert isinstance(reason, str) and "in-process" in reason
+    other = replay_of(finding(url="http://testserver.example/"), "chrome", False, "t")
+    assert isinstance(other, Replay)
+
+
 @pytest.mark.parametrize(
     ("origin", "words"),
     [
@@ -270,7 +277,7 @@ def test_a_block_disproves_a_claimed_read_with_chromiums_message() -> None:
     assert proof.message == CORS_MESSAGE and proof.status is None
     assert proof.bytes_read == 0 and proof.preview == "" and proof.cookies == ()
     assert proof.summary() == (
-        f"disproved: corscheck: readable, sent with cookies session, theme; Chromium 156: "
+        "disproved: corscheck: readable, sent with cookies session, theme; Chromium 156: "
         "blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present."
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from corscheck.addresses import IN_PROCESS_HOST
 from corscheck.evaluate.cache import CACHE_BUSTER
 from corscheck.evaluate.model import Finding
 from corscheck.headers import HeaderLine
@@ -128,6 +129,8 @@ def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str)
         return (
             "a page cannot fetch() a URL with userinfo (user:password@), so no page can replay it"
         )
+    if urlsplit(url).hostname == IN_PROCESS_HOST:
+        return "the target was audited in-process (--app): serve the app and audit its URL to prove"
     unmappable = unmappable_origin(evidence.origin, url)
     if unmappable:
         return unmappable

@@ -258,7 +258,7 @@ def test_a_read_proves_a_claimed_read() -> None:
 
 
 def test_a_read_without_the_claimed_cookies_disproves_the_credentialed_read() -> None:
-    proof = proof_of(replayed(finding()), read(cookie=None), BROWSER)
+    proof = proof_of(replayed(finding()), read(cookie=""), BROWSER)
     assert proof.agrees is False and proof.outcome == "read"
     assert proof.summary() == (
         "disproved: corscheck: readable, sent with cookies session, theme; Chromium 156: read "
@@ -268,6 +268,9 @@ def test_a_read_without_the_claimed_cookies_disproves_the_credentialed_read() ->
     assert partly.agrees is False
     extra = proof_of(replayed(finding(sent_lines=())), read(cookie="session=v"), BROWSER)
     assert extra.agrees is False
+    # A request the browser did not report: its cookies are not judged.
+    unseen = proof_of(replayed(finding()), read(cookie=None), BROWSER)
+    assert unseen.agrees is True and unseen.cookies == ()
 
 
 def test_a_block_disproves_a_claimed_read_with_chromiums_message() -> None:

@@ -48,12 +48,15 @@ _QUIET = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-quic",  # the audit speaks HTTP/1.1 and the page server has no QUIC
-    "--disable-features=DnsOverHttps",
+    # A sandboxed iframe in its own process (IsolateSandboxedIframes) attaches to the driver late,
+    # and its first request can go unreported; in the page's process every request is seen.
+    "--disable-features=DnsOverHttps,IsolateSandboxedIframes",
     # A page mapped to loopback fetching a loopback or private API would wait for a Local Network
     # Access prompt no one answers; the finding already says when the visitor must grant one.
     "--enable-features=LocalNetworkAccessChecks:LocalNetworkAccessChecksWarn/true",
 )
 PAGE_WAIT_SECONDS = 25.0  # a page's fetch() aborts itself after 15 s (pages.py)
+EVENT_WAITS = 20  # times 50 ms: how long a block's console message or a request is waited for
 
 
 def find_browser(path: str | None) -> str:
@@ -106,7 +109,8 @@ class PageVisit:
     result: dict[str, Any] | None
     console: tuple[str, ...]
     shown: str = ""  # what the page shows a reader (a PoC's result box)
-    cookie: str | None = None  # the Cookie line of the watched request; None: none was sent
+    # The Cookie line of the watched request ("" without one); None when its request was not seen.
+    cookie: str | None = None
 
 
 class Chromium:
@@ -177,9 +181,19 @@ class Chromium:
             )
             result = page.evaluate("window.corscheckResult")
             shown = str(page.evaluate("document.getElementById('corscheck-result').textContent"))
+            # The console message of a block, and the request event of the fetch(), may come a
+            # moment after the result reaches the page: each is waited for, a bounded while, only
+            # where there is one to come.
+            for _ in range(EVENT_WAITS):
+                with lock:
+                    if result.get("resolved"):
+                        done = bool(requests) or not watched
+                    else:
+                        done = bool(console)
+                if done:
+                    break
+                page.wait_for_timeout(50)
             cookie = _cookie_line(requests)
-            # The console message of a block may come a moment after the rejection reaches the page.
-            page.wait_for_timeout(100)
         except Exception as error:  # Playwright's TimeoutError and its Error share no base
             if type(error).__name__ not in ("TimeoutError", "Error"):
                 raise
@@ -215,7 +229,7 @@ def _cookie_line(requests: list[Any]) -> str | None:
     if not requests:
         return None
     headers: dict[str, str] = requests[-1].all_headers()
-    return headers.get("cookie")
+    return headers.get("cookie", "")
 
 
 def _cookie(url: str, cookie: Cookie) -> Any:

@@ -105,7 +105,8 @@ class Observation:
     error: str = ""
     console: tuple[str, ...] = ()
     timed_out: bool = False
-    cookie: str | None = None  # the Cookie line the evidence request carried
+    # The Cookie line the evidence request carried ("" none); None when the browser did not say.
+    cookie: str | None = None
 
 
 def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str) -> Replay | str:
@@ -234,7 +235,12 @@ def proof_of(replay: Replay, seen: Observation, browser: str, secrets: Sequence[
     read = outcome == "read" or step.read_headers
     sent = cookie_names(seen.cookie)
     # A credentialed read is only proved as claimed when the same cookies went (or none did).
-    cookies_agree = outcome != "read" or replay.cookies is None or set(replay.cookies) == set(sent)
+    cookies_agree = (
+        outcome != "read"
+        or replay.cookies is None
+        or seen.cookie is None
+        or set(replay.cookies) == set(sent)
+    )
     return Proof(
         outcome,
         agrees=outcome == replay.claim and cookies_agree,

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +260,102 @@ def test_unsafe_requests_are_proved_with_send_unsafe(scheme: str, tls: tuple[str
     assert refused and all(f.evidence.method == "POST" for f in refused)
     check_proofs(proved, send_unsafe=True)
     assert all(f.proof and f.proof.outcome == "blocked" for f in refused)
+
+
+def test_the_third_party_cookie_profiles_are_played_as_such() -> None:
+    """A cross-site credentialed read carries the visitor's cookie in chrome, as the finding
+    claims; the same request played in chrome-no-3pc (the profile's Preferences block third-party
+    cookies) goes without it, so there the claim is disproved. In chrome-no-3pc's own audit the
+    finding claims a read without cookies, and that is proved."""
+    app = next(a for a in APPS if a.id == "every-subdomain")
+    with serve_asgi(fastapi_app(app.cors, Recorder())) as base:
+        config, report = audited(base + PATH, app.policy, browsers=("chrome",))
+        in_chrome = prove(config, report)
+        settings = settings_for(config, CHROMIUM)
+        no_3pc = replace(settings, visitor=replace(config.visitor, profiles=("chrome-no-3pc",)))
+        replayed_without = proven(report, no_3pc, quiet=True)
+        own_config, own_report = audited(base + PATH, app.policy, browsers=("chrome-no-3pc",))
+        own = prove(own_config, own_report)
+    check_proofs(in_chrome, send_unsafe=False)
+    (read,) = [f.proof for f in findings(in_chrome) if f.rule.id == "untrusted-origin"]
+    assert read is not None and read.cookies == ("__corscheck_session",) and read.agrees
+    (blocked,) = [f.proof for f in findings(replayed_without) if f.rule.id == "untrusted-origin"]
+    assert blocked is not None and blocked.outcome == "read" and blocked.cookies == ()
+    assert blocked.agrees is False and blocked.profile == "chrome-no-3pc"
+    check_proofs(own, send_unsafe=False)
+    assert all(f.proof and f.proof.profile == "chrome-no-3pc" for f in findings(own))
+
+
+def test_firefox_findings_are_unprovable_and_start_no_browser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(prove_run, "Chromium", None)  # starting one would fail the test
+    app = next(a for a in APPS if a.id == "guide-c-wildcard-credentials")
+    with serve_asgi(fastapi_app(app.cors, Recorder())) as base:
+        config, report = audited(base + PATH, app.policy, browsers=("firefox",))
+        proved = prove(config, report)
+    proofs = [f.proof for f in findings(proved)]
+    assert proofs and all(p and p.outcome == "unprovable" for p in proofs)
+    assert all(p and "cannot play the firefox profile" in p.reason for p in proofs)
+
+
+def test_a_target_trusted_only_with_insecure_is_trusted_as_far_by_the_browser(
+    tmp_path: Path,
+) -> None:
+    """A certificate no store trusts: the audit reads it with --insecure, and so does the browser
+    (its key pinned); without --insecure the audit cannot connect and nothing is proved."""
+    cert = trustme.CA().issue_cert("127.0.0.1")  # a CA nobody trusts
+    cert_file, key_file = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    cert.private_key_and_cert_chain_pem.write_to_path(cert_file)
+    cert.private_key_pem.write_to_path(key_file)
+    app = next(a for a in APPS if a.id == "guide-c-wildcard-credentials")
+    with serve_asgi(fastapi_app(app.cors, Recorder()), (cert_file, key_file)) as base:
+        config, report = audited(base + PATH, app.policy, insecure=True)
+        proved = prove(config, report)
+        _, refused = audited(base + PATH, app.policy)
+    check_proofs(proved, send_unsafe=False)
+    assert any(f.proof and f.proof.outcome == "read" for f in findings(proved))
+    assert refused.targets[0].errors and not findings(refused)
+
+
+def test_prove_reads_a_json_report_and_writes_its_proofs(tmp_path: Path) -> None:
+    """`corscheck prove REPORT.json`: the proofs in the JSON (valid against the schema), the exit
+    code of the report; a report of a visitor with cookies needs them again."""
+    import json
+
+    import jsonschema
+    from typer.testing import CliRunner
+
+    from corscheck.cli import app as cli
+
+    schema = json.loads(
+        (Path(__file__).parents[2] / "corscheck" / "data" / "report.schema.json").read_text()
+    )
+    app = next(a for a in APPS if a.id == "guide-c-wildcard-credentials")
+    runner = CliRunner()
+    with serve_asgi(fastapi_app(app.cors, Recorder())) as base:
+        first = runner.invoke(cli, ["audit", base + PATH, "-o", str(tmp_path / "r.json"), "-q"])
+        assert first.exit_code == 1, first.output
+        proved = runner.invoke(
+            cli,
+            ["prove", str(tmp_path / "r.json"), "-f", "json", "--browser-path", CHROMIUM, "-q"],
+        )
+        assert proved.exit_code == 1, proved.output
+        data = json.loads(proved.stdout)
+        jsonschema.validate(data, schema)
+        proofs = [f["proof"] for t in data["targets"] for f in t["findings"]]
+        assert proofs and all(p["outcome"] == "read" and p["agrees"] for p in proofs)
+        assert data["summary"]["proofs"] == {"proved": len(proofs), "disproved": 0, "unprovable": 0}
+        cookie = f"session={SESSION_SECRET}; SameSite=None; Secure"
+        runner.invoke(
+            cli, ["audit", base + PATH, "--cookie", cookie, "-o", str(tmp_path / "c.json"), "-q"]
+        )
+        assert SESSION_SECRET not in (tmp_path / "c.json").read_text()
+        again = runner.invoke(cli, ["prove", str(tmp_path / "c.json"), "-q"])
+        assert again.exit_code == 2 and "give them again with --cookie" in again.output
+        given = runner.invoke(cli, ["prove", str(tmp_path / "c.json"), "--cookie", cookie, "-q"])
+        assert given.exit_code == 1 and "proved in Chromium" in given.stdout
+        assert SESSION_SECRET not in given.stdout
 
 
 def test_proving_sends_only_what_the_audit_sent_and_serves_only_proof_pages(

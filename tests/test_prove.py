@@ -552,3 +552,31 @@ def test_poc_instructions() -> None:
     assert "sandboxed iframe" in null and "Same site" not in null
     masked = instructions(finding(), TARGET + "?token=****")
     assert "masked a secret in the URL" in masked
+
+
+def test_the_replay_gets_the_real_secret_values_back_and_nothing_else_changes() -> None:
+    from corscheck.prove.run import Unmasker
+
+    unmask = Unmasker(
+        [
+            "https://api.example.com/v1/items?access_token=t0k&x=a%2Fb",
+            "https://api.example.com/v2/other?access_token=other",
+        ]
+    )
+    assert unmask("https://api.example.com/v1/items?access_token=****&x=a%2Fb") == (
+        "https://api.example.com/v1/items?access_token=t0k&x=a%2Fb"
+    )
+    # A URL the audit derived from a target (an error path): its host's target lends the value.
+    assert unmask("https://api.example.com/v1/missing?access_token=****&flag") == (
+        "https://api.example.com/v1/missing?access_token=t0k&flag"
+    )
+    assert unmask("https://api.example.com/v2/other?access_token=****") == (
+        "https://api.example.com/v2/other?access_token=other"
+    )
+    assert unmask("https://other.example/?access_token=****") == (
+        "https://other.example/?access_token=****"
+    )
+    assert unmask("https://api.example.com/v1/items?q=1") == "https://api.example.com/v1/items?q=1"
+    assert unmask("https://api.example.com/v1/items?unknown=****") == (
+        "https://api.example.com/v1/items?unknown=****"
+    )

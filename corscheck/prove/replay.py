@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from corscheck.addresses import IN_PROCESS_HOST
 from corscheck.evaluate.cache import CACHE_BUSTER
@@ -208,9 +208,9 @@ def fresh(url: str, token: str) -> str:
     """A sequence's URL made fresh: its cache-busting parameter (the audit's) replaced by `token`,
     so that the replay meets no answer the audit left in a cache."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != CACHE_BUSTER]
-    query.append((CACHE_BUSTER, token))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # Textual, so that the rest of the query keeps the audit's exact spelling.
+    kept = [p for p in parts.query.split("&") if p and p.partition("=")[0] != CACHE_BUSTER]
+    return urlunsplit(parts._replace(query="&".join([*kept, f"{CACHE_BUSTER}={token}"])))
 
 
 def proof_of(replay: Replay, seen: Observation, browser: str, secrets: Sequence[str] = ()) -> Proof:

@@ -12,7 +12,7 @@ import secrets as random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from corscheck.addresses import blocked_as_mixed_content
 from corscheck.evaluate.model import Finding
@@ -55,7 +55,7 @@ def prove_report(
     """`report` with a proof on each finding not suppressed."""
     profile = settings.visitor.profile
     token = "prove-" + random.token_hex(6)
-    unmask = _Unmasker(settings.real_urls)
+    unmask = Unmasker(settings.real_urls)
     plans: dict[tuple[int, int], Replay | str] = {}
     for t, target in enumerate(report.targets):
         for f, finding in enumerate(target.findings):
@@ -174,35 +174,39 @@ def observation(visit: PageVisit) -> Observation:
     )
 
 
-class _Unmasker:
+class Unmasker:
     """The report's URLs hold `****` where the targets had secret query values; the replay needs the
-    real ones, which only the run's own targets still have."""
+    real ones, which only the run's own targets still have. Textual, so that every other byte of
+    the URL stays as the audit sent it."""
 
     def __init__(self, real_urls: Iterable[str]) -> None:
         self._real: dict[tuple[str, str, str], dict[str, str]] = {}
         for url in real_urls:
             parts = urlsplit(url)
             key = (parts.scheme, parts.netloc.rpartition("@")[2], parts.path)
-            self._real[key] = dict(parse_qsl(parts.query, keep_blank_values=True))
+            self._real[key] = dict(_pairs(parts.query))
 
     def __call__(self, url: str) -> str:
         if MASK not in url:
             return url
         parts = urlsplit(url)
         host = parts.netloc.rpartition("@")[2]
-        real = next(
-            (q for (s, h, _), q in self._real.items() if s == parts.scheme and h == host), None
-        )
+        same_host = [q for (s, h, _), q in self._real.items() if (s, h) == (parts.scheme, host)]
+        real = self._real.get((parts.scheme, host, parts.path)) or next(iter(same_host), None)
         if real is None:
             return url
-        query = [
-            (k, real.get(k, v) if v == MASK else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ]
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        query = "&".join(
+            f"{k}={real.get(k, v) if v == MASK else v}" if sep else k
+            for k, sep, v in (pair.partition("=") for pair in parts.query.split("&"))
+        )
+        return urlunsplit(parts._replace(query=query))
 
 
-def _unmasked(finding: Finding, unmask: _Unmasker) -> Finding:
+def _pairs(query: str) -> list[tuple[str, str]]:
+    return [(k, v) for k, _, v in (p.partition("=") for p in query.split("&") if p)]
+
+
+def _unmasked(finding: Finding, unmask: Unmasker) -> Finding:
     evidence = finding.evidence
     return replace(
         finding,

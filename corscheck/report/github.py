@@ -37,7 +37,9 @@ def render(report: Report) -> str:
     lines = [
         command(
             _LEVELS[finding.severity],
-            f"{finding.target}: {finding.message}. Fix: {finding.fix}",
+            f"{finding.target}: {finding.message}. "
+            + (f"Proof: {finding.proof.summary()}. " if finding.proof else "")
+            + f"Fix: {finding.fix}",
             title=f"{finding.rule.id}: {finding.title}",
             source=sources.get(finding.target),
         )

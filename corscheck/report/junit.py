@@ -37,6 +37,8 @@ def _evidence(finding: Finding) -> str:
     ]
     if ev.reason:
         lines.append(f"browser: {ev.reason}")
+    if finding.proof is not None:
+        lines.append(f"proof: {finding.proof.summary()}")
     lines.append(f"fix: {finding.fix}")
     return "\n".join(lines)
 

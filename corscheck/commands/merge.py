@@ -6,15 +6,13 @@ import typer
 
 from corscheck.commands.edge import exit_code, fail_with, github_extras, print_report, write_outputs
 from corscheck.commands.options import (
-    OUTPUT,
     ColorOption,
+    FailOnOverrideOption,
     FormatOption,
     OutputOption,
     QuietOption,
     check_format,
-    one_of,
 )
-from corscheck.config import FAIL_ON_VALUES
 from corscheck.errors import CorscheckError
 
 
@@ -27,16 +25,7 @@ def merge(
     ],
     output: OutputOption = None,
     fmt: FormatOption = "console",
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            "--fail-on",
-            metavar="SEVERITY",
-            help="Override the shards' threshold: critical, high, medium, low or never.",
-            callback=one_of(FAIL_ON_VALUES),
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None,
+    fail_on: FailOnOverrideOption = None,
     colored: ColorOption = None,
     quiet: QuietOption = False,  # merge prints only the report: accepted as audit accepts it
 ) -> None:

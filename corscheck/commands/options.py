@@ -71,6 +71,18 @@ FailOnOption = Annotated[
     ),
 ]
 
+# `merge` and `prove` read reports that carry a threshold already.
+FailOnOverrideOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="Override the report's threshold: critical, high, medium, low or never.",
+        callback=one_of(FAIL_ON_VALUES),
+        rich_help_panel="Output",
+    ),
+]
+
 # The network options `audit` and `probe` share.
 HeaderOption = Annotated[
     list[str] | None,

@@ -19,10 +19,10 @@ from corscheck.commands.edge import (
     write_outputs,
 )
 from corscheck.commands.options import (
-    OUTPUT,
     BrowserPathOption,
     ColorOption,
     CookieOption,
+    FailOnOverrideOption,
     FormatOption,
     HeaderOption,
     InsecureOption,
@@ -34,10 +34,9 @@ from corscheck.commands.options import (
     TimeoutOption,
     check_format,
     checked_proxy,
-    one_of,
     parse_header,
 )
-from corscheck.config import DEFAULTS, FAIL_ON_VALUES
+from corscheck.config import DEFAULTS
 from corscheck.errors import CorscheckError, UsageError
 from corscheck.report.wording import plural
 
@@ -126,16 +125,7 @@ def prove(
     no_proxy: NoProxyOption = False,
     fmt: FormatOption = "console",
     output: OutputOption = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            "--fail-on",
-            metavar="SEVERITY",
-            help="Override the report's threshold: critical, high, medium, low or never.",
-            callback=one_of(FAIL_ON_VALUES),
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None,
+    fail_on: FailOnOverrideOption = None,
     colored: ColorOption = None,
     quiet: QuietOption = False,
 ) -> None:

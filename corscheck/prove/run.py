@@ -9,7 +9,7 @@ deleted, however the run ends (Ctrl-C included).
 from __future__ import annotations
 
 import secrets as random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -49,9 +49,7 @@ class ProveSettings:
     secrets: tuple[str, ...] = ()  # masked in every preview
 
 
-def prove_report(
-    report: Report, settings: ProveSettings, progress: Callable[[int, int], None] | None = None
-) -> Report:
+def prove_report(report: Report, settings: ProveSettings) -> Report:
     """`report` with a proof on each finding not suppressed."""
     profile = settings.visitor.profile
     token = "prove-" + random.token_hex(6)
@@ -70,7 +68,7 @@ def prove_report(
         if isinstance(plan, str)
     }
     if replays:
-        played = _play(replays, settings, progress)
+        played = _play(replays, settings)
         for key, plan in plans.items():
             if isinstance(plan, Replay):
                 proofs[key] = played[id(plan)]
@@ -87,63 +85,65 @@ def prove_report(
     return replace(report, targets=targets)
 
 
-def _play(
-    replays: list[Replay],
-    settings: ProveSettings,
-    progress: Callable[[int, int], None] | None,
-) -> dict[int, Proof]:
+def _play(replays: list[Replay], settings: ProveSettings) -> dict[int, Proof]:
+    """Each replay's steps, page by page, in one browser; its proof by the replay's id."""
     certificate = throwaway_certificate()
-    with PageServer(certificate) as server:
-        pages: dict[str, int] = {}
-        targets: list[str] = []
-        for replay in replays:
-            for step in replay.steps:
-                origin = page_origin(step.origin, step.url)
-                pages[host_port(origin)] = server.port(urlsplit(origin).scheme)
-                targets.append(host_port(step.url))
-        for proxy in (settings.proxy.http, settings.proxy.https):
-            if proxy is not None:
-                targets.append(proxy.where)
-        target_origins = list(
-            dict.fromkeys(serialize_origin(s.url) for r in replays for s in r.steps)
-        )
-        spki = [certificate.spki]
-        for origin in target_origins:
-            accepted = accepted_target_spki(origin, settings.insecure, settings.timeout)
-            if accepted:
-                spki.append(accepted)
-        setup = BrowserSetup(
-            executable=settings.executable,
-            profile=settings.visitor.profile,
-            host_rules=host_rules(pages, targets),
-            spki=tuple(spki),
-            cookies=tuple(
-                (origin, cookie)
-                for origin in target_origins
-                for cookie in settings.visitor.cookies
-                if not cookie.partitioned and not settings.visitor.bypassed
-            ),
-            extra_headers=settings.extra_headers,
-            proxy=settings.proxy,
-            direct=(
-                *(where.rsplit(":", 1)[0].strip("[]") for where in pages),
-                *settings.proxy.no_proxy,
-            ),
-        )
-        proofs: dict[int, Proof] = {}
-        with Chromium(setup) as browser:
-            for number, replay in enumerate(replays):
-                visits = []
-                for index, step in enumerate(replay.steps):
-                    path = server.add(f"{number}-{index}", page(step))
-                    page_url = page_origin(step.origin, step.url) + path
-                    visits.append(browser.visit(page_url, watched=step.url))
-                proofs[id(replay)] = proof_of(
-                    replay, observation(visits[-1]), browser.version, settings.secrets
-                )
-                if progress is not None:
-                    progress(number + 1, len(replays))
+    proofs: dict[int, Proof] = {}
+    with (
+        PageServer(certificate) as server,
+        Chromium(_browser_setup(replays, settings, server)) as browser,
+    ):
+        for number, replay in enumerate(replays):
+            visits = []
+            for index, step in enumerate(replay.steps):
+                path = server.add(f"{number}-{index}", page(step))
+                page_url = page_origin(step.origin, step.url) + path
+                visits.append(browser.visit(page_url, watched=step.url))
+            proofs[id(replay)] = proof_of(
+                replay, observation(visits[-1]), browser.version, settings.secrets
+            )
     return proofs
+
+
+def _browser_setup(
+    replays: list[Replay], settings: ProveSettings, server: PageServer
+) -> BrowserSetup:
+    """The browser of these replays: each page's host:port mapped to the page server, the targets
+    (and the proxy) to themselves; the page certificate and each target certificate corscheck
+    accepts pinned; the visitor's cookies for every target."""
+    pages: dict[str, int] = {}
+    targets: list[str] = []
+    for replay in replays:
+        for step in replay.steps:
+            origin = page_origin(step.origin, step.url)
+            pages[host_port(origin)] = server.port(urlsplit(origin).scheme)
+            targets.append(host_port(step.url))
+    targets += [p.where for p in (settings.proxy.http, settings.proxy.https) if p is not None]
+    target_origins = list(dict.fromkeys(serialize_origin(s.url) for r in replays for s in r.steps))
+    accepted = (
+        accepted_target_spki(o, settings.insecure, settings.timeout) for o in target_origins
+    )
+    visitor = settings.visitor
+    return BrowserSetup(
+        executable=settings.executable,
+        profile=visitor.profile,
+        host_rules=host_rules(pages, targets),
+        spki=(server.certificate.spki, *(spki for spki in accepted if spki)),
+        # A partitioned cookie is keyed to the API's own site, which a jar set from outside
+        # cannot say; a Cookie given with -H goes as extra_headers instead.
+        cookies=tuple(
+            (origin, cookie)
+            for origin in target_origins
+            for cookie in visitor.cookies
+            if not cookie.partitioned and not visitor.bypassed
+        ),
+        extra_headers=settings.extra_headers,
+        proxy=settings.proxy,
+        direct=(
+            *(where.rsplit(":", 1)[0].strip("[]") for where in pages),
+            *settings.proxy.no_proxy,
+        ),
+    )
 
 
 def page_origin(origin: str, url: str) -> str:

@@ -19,12 +19,13 @@ from corscheck.commands.edge import (
     write_outputs,
 )
 from corscheck.commands.options import (
+    PROOF,
+    REQUESTS,
     BrowserPathOption,
     ColorOption,
     CookieOption,
     FailOnOverrideOption,
     FormatOption,
-    HeaderOption,
     InsecureOption,
     NoProxyOption,
     OutputOption,
@@ -111,12 +112,23 @@ def prove(
     browser_path: BrowserPathOption = None,
     poc: PocOption = None,
     cookie: CookieOption = None,
-    header: HeaderOption = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-H",
+            "--header",
+            metavar="'NAME: VALUE'",
+            help="Send it with every replayed request, as the audit did (repeat); the report "
+            "holds it masked.",
+            rich_help_panel=REQUESTS,
+        ),
+    ] = None,
     send_unsafe: Annotated[
         bool,
         typer.Option(
             "--send-unsafe",
             help="Replay findings whose request is unsafe (POST, PUT, …) too.",
+            rich_help_panel=PROOF,
         ),
     ] = False,
     timeout: TimeoutOption = None,

@@ -63,6 +63,8 @@ class PlannedProbe:
     # The browser profiles that send exactly this request (visitor.py): a credentialed probe is
     # planned once per distinct set of cookies the profiles attach. Empty: every profile.
     profiles: tuple[Profile, ...] = ()
+    # The names of the run's -H headers this request goes without (an error-path probe's).
+    withheld: tuple[str, ...] = ()
 
     def seen_by(self, profile: Profile) -> bool:
         return not self.profiles or profile in self.profiles
@@ -278,6 +280,7 @@ def _error_paths(
             origin,
             "error-path",
             subject,
+            withheld=tuple(name for name, value in extra_headers if (name, value) not in extra),
         )
         for subject, path_url, extra in paths
     ]

@@ -313,6 +313,8 @@ def test_error_paths_are_safe_requests_of_the_first_allowed_origin_without_cooki
         (URL, "GET", headers),  # the route takes only PUT
         (URL, "GET", (("Accept", "application/json"),)),  # without the credentials
     ]
+    # What each went without, for a replay in a browser (prove/).
+    assert [p.withheld for p in planned] == [(), (), ("Authorization",)]
     assert {(p.probe.origin, p.probe.credentials, p.probe.cookie) for p in planned} == {
         (policy.origins[0], "omit", "")
     }

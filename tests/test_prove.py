@@ -122,6 +122,21 @@ def test_the_evidence_url_is_replayed_where_it_is_not_the_target() -> None:
     assert replayed(finding(url=other)).evidence.url == other
 
 
+def test_h_headers_a_page_cannot_send_unasked_make_a_finding_unprovable() -> None:
+    key = (("X-Api-Key", "k"), ("Accept-Language", "de"))
+    reason = replay_of(finding(), "chrome", False, "tok", key)
+    assert reason == (
+        "the audit sent -H x-api-key with every request, preflights included, as a gateway "
+        "would; a page can only send it as its own header, which makes another request (with a "
+        "preflight)"
+    )
+    # Safelisted ones go, and so does a request that went without the others (withheld).
+    assert isinstance(replay_of(finding(), "chrome", False, "t", key[1:]), Replay)
+    without = finding(withheld=("X-Api-Key",))
+    replay = replay_of(without, "chrome", False, "t", key)
+    assert isinstance(replay, Replay) and replay.evidence.withheld == ("X-Api-Key",)
+
+
 def test_a_url_with_userinfo_is_unprovable() -> None:
     reason = replay_of(finding(url="https://u:p@api.example.com/"), "chrome", False, "tok")
     assert isinstance(reason, str) and "userinfo" in reason

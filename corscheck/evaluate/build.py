@@ -80,6 +80,7 @@ def make_finding(
         ),
         origin_class=result.planned.origin_class,
         url="" if probe.url == target else probe.url,
+        withheld=result.planned.withheld,
     )
     fix = _fix_for_reason(rule, result, hop) or rule.fix
     return Finding(rule, severity, target, message, evidence, tuple(notes), fix)

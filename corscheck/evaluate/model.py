@@ -62,6 +62,9 @@ class Evidence:
     # A finding whose evidence is a sequence: the request sent first on the same URL, from this
     # page origin ("" for a request without Origin); None for a finding of one request.
     primer: str | None = None
+    # The names of the run's -H headers the request went without (the error path that drops
+    # them); empty: it carried every one, as every other request does.
+    withheld: tuple[str, ...] = ()
 
     def page_request(self) -> str:
         """The page's fetch(), in one line."""

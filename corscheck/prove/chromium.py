@@ -97,7 +97,6 @@ class BrowserSetup:
     host_rules: str
     spki: tuple[str, ...]  # certificates accepted by their key alone: the pages', a target's
     cookies: tuple[tuple[str, Cookie], ...] = ()  # (the URL it was set by, the cookie)
-    extra_headers: tuple[HeaderLine, ...] = ()  # -H: sent on every request, as the audit did
     proxy: ProxyRoutes = field(default_factory=ProxyRoutes)
     direct: tuple[str, ...] = ()  # hosts that go around the proxy: the pages', NO_PROXY's
 
@@ -139,7 +138,6 @@ class Chromium:
                 headless=True,
                 args=args,
                 chromium_sandbox=False,
-                extra_http_headers=dict(setup.extra_headers) or None,
                 proxy=_playwright_proxy(setup.proxy, direct),
                 timeout=30_000,
             )
@@ -154,10 +152,14 @@ class Chromium:
             self._folder.cleanup()
             raise
 
-    def visit(self, url: str, watched: str = "") -> PageVisit:
+    def visit(self, url: str, watched: str = "", headers: tuple[HeaderLine, ...] = ()) -> PageVisit:
         """Loads the page at `url` and waits, bounded, for the result it reports; `watched` is the
-        URL whose request (not a preflight) the Cookie line is read from, as the browser sent it."""
+        URL whose request (not a preflight) the Cookie line is read from, as the browser sent it.
+        `headers` (the run's -H) go on every request of the page, preflights included, as the
+        audit sent them."""
         page = self._context.new_page()
+        if headers:
+            page.set_extra_http_headers(dict(headers))
         console: list[str] = []
         requests: list[Any] = []
         lock = threading.Lock()

@@ -20,6 +20,7 @@ from corscheck.evaluate.model import Finding
 from corscheck.headers import HeaderLine
 from corscheck.masking import MASK
 from corscheck.prove.model import Proof
+from corscheck.safelist import cors_unsafe_request_header_names
 from corscheck.visitor import PROFILE_NAMES, Profile
 
 Claim = Literal["read", "blocked"]
@@ -61,6 +62,7 @@ class PageStep:
     credentials: str = "omit"
     mode: FetchMode = "cors"
     read_headers: tuple[str, ...] = ()  # response headers the page tries to read
+    withheld: tuple[str, ...] = ()  # the run's -H headers this request goes without
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +111,15 @@ class Observation:
     cookie: str | None = None
 
 
-def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str) -> Replay | str:
+def replay_of(
+    finding: Finding,
+    profile: Profile,
+    send_unsafe: bool,
+    token: str,
+    extra_headers: Sequence[HeaderLine] = (),
+) -> Replay | str:
     """The replay of `finding`'s evidence in `profile`, or why it cannot be replayed. `token`
-    makes a sequence's URL fresh, as the audit's was."""
+    makes a sequence's URL fresh, as the audit's was; `extra_headers` are the run's -H."""
     evidence = finding.evidence
     if profile not in PLAYABLE:
         return f"Chromium cannot play the {profile} profile ({PROFILE_NAMES[profile]})"
@@ -124,6 +132,14 @@ def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str)
         return (
             f"the proof sends an unsafe {method} request, which the audit did not send; "
             "rerun with --send-unsafe to prove it"
+        )
+    carried = [line for line in extra_headers if line[0] not in evidence.withheld]
+    unsafe_headers = cors_unsafe_request_header_names(carried)
+    if unsafe_headers:
+        return (
+            f"the audit sent -H {', '.join(unsafe_headers)} with every request, preflights "
+            "included, as a gateway would; a page can only send it as its own header, which "
+            "makes another request (with a preflight)"
         )
     url = evidence.url or finding.target
     if "@" in urlsplit(url).netloc:
@@ -158,6 +174,7 @@ def replay_of(finding: Finding, profile: Profile, send_unsafe: bool, token: str)
             evidence.request_headers,
             evidence.credentials,
             read_headers=read_headers,
+            withheld=evidence.withheld,
         )
     )
     cookies = None

@@ -59,7 +59,11 @@ def prove_report(report: Report, settings: ProveSettings) -> Report:
         for f, finding in enumerate(target.findings):
             if finding.suppressed is None:
                 plans[t, f] = replay_of(
-                    _unmasked(finding, unmask), profile, settings.send_unsafe, token
+                    _unmasked(finding, unmask),
+                    profile,
+                    settings.send_unsafe,
+                    token,
+                    settings.extra_headers,
                 )
     replays = [r for r in plans.values() if isinstance(r, Replay)]
     proofs: dict[tuple[int, int], Proof] = {
@@ -98,7 +102,8 @@ def _play(replays: list[Replay], settings: ProveSettings) -> dict[int, Proof]:
             for index, step in enumerate(replay.steps):
                 path = server.add(f"{number}-{index}", page(step))
                 page_url = page_origin(step.origin, step.url) + path
-                visits.append(browser.visit(page_url, watched=step.url))
+                headers = tuple(h for h in settings.extra_headers if h[0] not in step.withheld)
+                visits.append(browser.visit(page_url, watched=step.url, headers=headers))
             proofs[id(replay)] = proof_of(
                 replay, observation(visits[-1]), browser.version, settings.secrets
             )
@@ -130,14 +135,13 @@ def _browser_setup(
         host_rules=host_rules(pages, targets),
         spki=(server.certificate.spki, *(spki for spki in accepted if spki)),
         # A partitioned cookie is keyed to the API's own site, which a jar set from outside
-        # cannot say; a Cookie given with -H goes as extra_headers instead.
+        # cannot say; a Cookie given with -H goes with the page's -H headers instead.
         cookies=tuple(
             (origin, cookie)
             for origin in target_origins
             for cookie in visitor.cookies
             if not cookie.partitioned and not visitor.bypassed
         ),
-        extra_headers=settings.extra_headers,
         proxy=settings.proxy,
         direct=(
             *(where.rsplit(":", 1)[0].strip("[]") for where in pages),

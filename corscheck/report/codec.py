@@ -270,6 +270,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             "origin_class": evidence.origin_class,
             **({"url": evidence.url} if evidence.url else {}),
             **({"primer": evidence.primer} if evidence.primer is not None else {}),
+            **({"withheld": list(evidence.withheld)} if evidence.withheld else {}),
         },
         "notes": list(finding.notes),
         "explanation": finding.rule.explanation,
@@ -573,6 +574,7 @@ def decode_finding(item: dict[str, Any]) -> Finding:
         origin_class=ev.get("origin_class", ""),
         url=ev.get("url", ""),
         primer=ev.get("primer"),
+        withheld=tuple(ev.get("withheld", ())),
     )
     if item["severity"] not in SEVERITIES:
         raise ValueError(f"unknown severity {item['severity']!r}")

@@ -358,6 +358,35 @@ def test_prove_reads_a_json_report_and_writes_its_proofs(tmp_path: Path) -> None
         assert SESSION_SECRET not in given.stdout
 
 
+def test_the_request_without_its_h_credentials_is_replayed_without_them() -> None:
+    """Authentication outside CORS: the error-path request that drops -H Authorization gets a 401
+    without CORS headers. Its replay goes without that header too, and is blocked, as claimed.
+    The other requests carried it as a gateway would, which a page cannot: unprovable, and why."""
+    from tests.e2e import deployment_apps
+
+    policy = PolicyFlags(
+        origins=tuple(deployment_apps.FRONT_ENDS),
+        methods=("GET", "PUT"),
+        headers=("Content-Type",),
+        credentials=True,
+    )
+    header = "Authorization: Bearer corscheck-e2e-token"
+    with serve_asgi(deployment_apps.authenticated) as base:
+        config, report = audited(
+            base + "/api/items", policy, headers=(("Authorization", header.split(": ")[1]),)
+        )
+        proved = prove(config, report)
+    (refused,) = [f for f in findings(proved) if f.rule.id == "error-without-cors"]
+    assert refused.evidence.withheld == ("Authorization",)
+    assert refused.proof is not None and refused.proof.outcome == "blocked", refused.proof
+    assert refused.proof.agrees and "has been blocked by CORS policy" in refused.proof.message
+    others = [f.proof for f in findings(proved) if f is not refused]
+    assert all(
+        p and p.outcome == "unprovable" and "the audit sent -H authorization" in p.reason
+        for p in others
+    ), others
+
+
 def test_proving_sends_only_what_the_audit_sent_and_serves_only_proof_pages(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1,4 +1,5 @@
-"""Regenerates sample_reports/: the demo API's audit in every output format.
+"""Regenerates sample_reports/: the demo API's audit in every output format, and proved in
+Chromium (demo-prove.txt).
 
 python scripts/sample_reports.py
 """
@@ -8,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from corscheck.audit import audit
+from corscheck.commands.prove import proven, settings_for
+from corscheck.config import AuditConfig
 from corscheck.demo import demo_config, serve_demo
 from corscheck.report import EXTENSIONS, renderer
 from corscheck.report.console import render as render_console
+from corscheck.report.model import Report
 
 OUT = Path(__file__).resolve().parent.parent / "sample_reports"
 
@@ -18,8 +22,12 @@ OUT = Path(__file__).resolve().parent.parent / "sample_reports"
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with serve_demo() as base:
-        report = audit(demo_config(base))
+        config = demo_config(base)
+        report = audit(config)
+        proved = _proved(config, report)
     (OUT / "demo.txt").write_text(render_console(report, width=100), encoding="utf-8")
+    if proved is not None:
+        (OUT / "demo-prove.txt").write_text(render_console(proved, width=100), encoding="utf-8")
     (OUT / "demo-verbose.txt").write_text(
         render_console(report, width=160, verbose=True), encoding="utf-8"
     )
@@ -28,6 +36,14 @@ def main() -> None:
             (OUT / f"demo{extension}").write_text(renderer(name)(report), encoding="utf-8")
     screenshot(OUT / "demo.html", OUT / "report.png")
     print(f"wrote {sorted(p.name for p in OUT.iterdir())}")
+
+
+def _proved(config: AuditConfig, report: Report) -> Report | None:
+    """`corscheck demo --prove`'s report (None where Chromium is not installed)."""
+    if not Path(CHROMIUM).exists():
+        print("no Chromium: demo-prove.txt not refreshed")
+        return None
+    return proven(report, settings_for(config, CHROMIUM), quiet=True)
 
 
 def screenshot(page_path: Path, png: Path) -> None:

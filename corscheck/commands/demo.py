@@ -9,12 +9,16 @@ from corscheck.commands.audit import run_audit
 from corscheck.commands.edge import EXIT_TARGET, fail_with, print_report, width, write_outputs
 from corscheck.commands.options import (
     OUTPUT,
+    PROOF,
+    BrowserPathOption,
     ColorOption,
     FormatOption,
     OutputOption,
+    PocOption,
     QuietOption,
     check_format,
 )
+from corscheck.commands.prove import proven, settings_for, write_pocs
 from corscheck.errors import CorscheckError
 
 
@@ -27,12 +31,23 @@ def demo(
     output: OutputOption = None,
     quiet: QuietOption = False,
     colored: ColorOption = None,
+    prove: Annotated[
+        bool,
+        typer.Option(
+            "--prove",
+            help="Replay each finding in headless Chromium, as audit --prove does.",
+            rich_help_panel=PROOF,
+        ),
+    ] = False,
+    browser_path: BrowserPathOption = None,
+    poc: PocOption = None,
 ) -> None:
     """Audit the bundled, deliberately misconfigured demo API on a loopback port (no network needed).
 
     Exits 0 when the audit ran: the findings are the point of the demo.
     """
     from corscheck.demo import demo_config, serve_demo
+    from corscheck.prove.chromium import find_browser
 
     try:
         from corscheck.report import format_for_path
@@ -40,6 +55,7 @@ def demo(
         check_format(fmt)
         for path in output or []:
             format_for_path(path)  # before the demo starts: a bad -o is a usage error, nothing else
+        executable = find_browser(browser_path) if prove else None
         with serve_demo() as base:
             config = demo_config(base)
             if fmt == "console" and not quiet:
@@ -57,6 +73,10 @@ def demo(
                 wrapped = [textwrap.fill(part, width()) for part in intro.split("\n")]
                 typer.echo("\n".join(wrapped) + "\n")
             report = run_audit(config, [], verbose=verbose and not quiet)
+            if executable is not None:
+                report = proven(report, settings_for(config, executable), quiet=quiet)
+        if poc is not None:
+            write_pocs(report, poc)
         write_outputs(report, list(output or []))
         print_report(report, fmt, verbose, colored)
     except CorscheckError as error:

@@ -481,6 +481,20 @@ def _command_lines() -> list[str]:
     return lines
 
 
+def test_every_finding_of_the_demo_is_proved() -> None:
+    """`corscheck demo --prove`: the bundled API's findings, every one Chromium can play, proved."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from corscheck.cli import app as cli
+
+    done = CliRunner().invoke(cli, ["demo", "--prove", "-f", "json", "--browser-path", CHROMIUM])
+    assert done.exit_code == 0, done.output
+    proofs = json.loads(done.stdout)["summary"]["proofs"]
+    assert proofs["disproved"] == 0 and proofs["proved"] >= 14, proofs
+
+
 def test_the_browser_reaches_nothing_but_the_mapped_pages_and_targets() -> None:
     """A page that tries a third server, by address and by name, reaches nothing."""
     sentinel = Recorder()

@@ -436,9 +436,11 @@ def audit(
                 verbose=verbose and not quiet,
                 # Past a screenful of targets the reports summarize: the probes are written to the
                 # JSON as each target finishes and dropped, so memory stays flat.
+                # With --prove the JSON is written at the end, so it keeps them too.
                 keep_probes=len(config.targets) <= LARGE_RUN
                 or verbose
-                or "html" in (fmt, *output_formats.values()),
+                or "html" in (fmt, *output_formats.values())
+                or (not streamed and "json" in (fmt, *output_formats.values())),
             )
         if browser_executable is not None:
             report = proven(report, settings_for(config, browser_executable), quiet=quiet)

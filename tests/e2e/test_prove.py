@@ -445,7 +445,7 @@ def test_ctrl_c_stops_the_browser_and_the_page_server(monkeypatch: pytest.Monkey
             super().__init__(setup)
             started.append(self)
 
-        def visit(self, url: str, watched: str = "") -> Any:
+        def visit(self, *args: Any, **kwargs: Any) -> Any:
             raise KeyboardInterrupt
 
     class Watched(PageServer):

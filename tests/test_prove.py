@@ -122,19 +122,29 @@ def test_the_evidence_url_is_replayed_where_it_is_not_the_target() -> None:
     assert replayed(finding(url=other)).evidence.url == other
 
 
-def test_h_headers_a_page_cannot_send_unasked_make_a_finding_unprovable() -> None:
+def test_h_headers_a_page_cannot_send_unasked_go_through_the_header_relay() -> None:
     key = (("X-Api-Key", "k"), ("Accept-Language", "de"))
-    reason = replay_of(finding(), "chrome", False, "tok", key)
-    assert reason == (
-        "the audit sent -H x-api-key with every request, preflights included, as a gateway "
-        "would; a page can only send it as its own header, which makes another request (with a "
-        "preflight)"
+    relayed = replay_of(finding(), "chrome", False, "tok", key)
+    assert isinstance(relayed, Replay) and relayed.relayed
+    # Safelisted ones the browser adds itself; a request that went without the others
+    # (withheld) goes without them, directly.
+    plain = replay_of(finding(), "chrome", False, "t", key[1:])
+    assert isinstance(plain, Replay) and not plain.relayed
+    without = replay_of(finding(withheld=("X-Api-Key",)), "chrome", False, "t", key)
+    assert isinstance(without, Replay) and not without.relayed
+    assert without.evidence.withheld == ("X-Api-Key",)
+    # The relay cannot withhold some and add others, nor chain to the user's proxy.
+    partly = replay_of(finding(withheld=("Accept-Language",)), "chrome", False, "t", key)
+    assert partly == (
+        "the audit sent -H headers a page cannot send unasked, but not all of them: the header "
+        "relay that adds them cannot replay that"
     )
-    # Safelisted ones go, and so does a request that went without the others (withheld).
-    assert isinstance(replay_of(finding(), "chrome", False, "t", key[1:]), Replay)
-    without = finding(withheld=("X-Api-Key",))
-    replay = replay_of(without, "chrome", False, "t", key)
-    assert isinstance(replay, Replay) and replay.evidence.withheld == ("X-Api-Key",)
+    proxied = replay_of(finding(), "chrome", False, "t", key, proxied=True)
+    assert proxied == (
+        "the audit sent -H headers a page cannot send unasked and went through a proxy: the "
+        "header relay that adds them cannot replay that"
+    )
+    assert isinstance(replay_of(finding(), "chrome", False, "t", key[1:], proxied=True), Replay)
 
 
 def test_a_url_with_userinfo_is_unprovable() -> None:

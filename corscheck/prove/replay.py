@@ -76,6 +76,7 @@ class Replay:
     # For a read of an actual request: the visitor's cookies corscheck says it carried (names);
     # None where the finding claims nothing about cookies.
     cookies: tuple[str, ...] | None = None
+    relayed: bool = False  # through the header relay: the run's -H added on the way
 
     @property
     def evidence(self) -> PageStep:
@@ -117,9 +118,11 @@ def replay_of(
     send_unsafe: bool,
     token: str,
     extra_headers: Sequence[HeaderLine] = (),
+    proxied: bool = False,
 ) -> Replay | str:
     """The replay of `finding`'s evidence in `profile`, or why it cannot be replayed. `token`
-    makes a sequence's URL fresh, as the audit's was; `extra_headers` are the run's -H."""
+    makes a sequence's URL fresh, as the audit's was; `extra_headers` are the run's -H, and
+    `proxied` says the audit went through a proxy of the user's."""
     evidence = finding.evidence
     if profile not in PLAYABLE:
         return f"Chromium cannot play the {profile} profile ({PROFILE_NAMES[profile]})"
@@ -134,12 +137,14 @@ def replay_of(
             "rerun with --send-unsafe to prove it"
         )
     carried = [line for line in extra_headers if line[0] not in evidence.withheld]
-    unsafe_headers = cors_unsafe_request_header_names(carried)
-    if unsafe_headers:
+    # -H headers a page cannot send unasked (Authorization, an API key) go through the header
+    # relay, which adds them to every request as the audit did (relay.py).
+    relayed = bool(cors_unsafe_request_header_names(carried))
+    if relayed and (proxied or evidence.withheld):
         return (
-            f"the audit sent -H {', '.join(unsafe_headers)} with every request, preflights "
-            "included, as a gateway would; a page can only send it as its own header, which "
-            "makes another request (with a preflight)"
+            "the audit sent -H headers a page cannot send unasked"
+            + (" and went through a proxy" if proxied else ", but not all of them")
+            + ": the header relay that adds them cannot replay that"
         )
     url = evidence.url or finding.target
     if "@" in urlsplit(url).netloc:
@@ -181,7 +186,7 @@ def replay_of(
     if claim == "read" and evidence.step == "actual" and evidence.credentials == "include":
         line = next((v for n, v in evidence.sent_lines if n.lower() == "cookie"), None)
         cookies = cookie_names(line)
-    return Replay(profile, tuple(steps), claim, cookies)
+    return Replay(profile, tuple(steps), claim, cookies, relayed)
 
 
 def unmappable_origin(origin: str, url: str) -> str:

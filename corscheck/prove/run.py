@@ -22,9 +22,10 @@ from corscheck.prove.certs import accepted_target_spki, throwaway_certificate
 from corscheck.prove.chromium import BrowserSetup, Chromium, PageVisit, host_rules
 from corscheck.prove.model import Proof
 from corscheck.prove.pages import page
+from corscheck.prove.relay import HeaderRelay
 from corscheck.prove.replay import Observation, Replay, host_port, proof_of, replay_of
 from corscheck.prove.server import PageServer
-from corscheck.proxy import ProxyRoutes
+from corscheck.proxy import Proxy, ProxyRoutes
 from corscheck.report.model import Report
 from corscheck.visitor import Visitor
 
@@ -64,6 +65,7 @@ def prove_report(report: Report, settings: ProveSettings) -> Report:
                     settings.send_unsafe,
                     token,
                     settings.extra_headers,
+                    proxied=settings.proxy.active,
                 )
     replays = [r for r in plans.values() if isinstance(r, Replay)]
     proofs: dict[tuple[int, int], Proof] = {
@@ -90,32 +92,62 @@ def prove_report(report: Report, settings: ProveSettings) -> Report:
 
 
 def _play(replays: list[Replay], settings: ProveSettings) -> dict[int, Proof]:
-    """Each replay's steps, page by page, in one browser; its proof by the replay's id."""
-    certificate = throwaway_certificate()
+    """Each replay's steps, page by page; its proof by the replay's id. Replays whose requests
+    carried -H headers a page cannot send go through the header relay, in a browser of their own."""
     proofs: dict[int, Proof] = {}
-    with (
-        PageServer(certificate) as server,
-        Chromium(_browser_setup(replays, settings, server)) as browser,
-    ):
-        for number, replay in enumerate(replays):
-            visits = []
-            for index, step in enumerate(replay.steps):
-                path = server.add(f"{number}-{index}", page(step))
-                page_url = page_origin(step.origin, step.url) + path
-                headers = tuple(h for h in settings.extra_headers if h[0] not in step.withheld)
-                visits.append(browser.visit(page_url, watched=step.url, headers=headers))
-            proofs[id(replay)] = proof_of(
-                replay, observation(visits[-1]), browser.version, settings.secrets
-            )
+    with PageServer(throwaway_certificate()) as server:
+        direct = [r for r in replays if not r.relayed]
+        if direct:
+            with Chromium(_browser_setup(direct, settings, server)) as browser:
+                proofs |= _visit(browser, server, direct, settings, settings.extra_headers)
+        relayed = [r for r in replays if r.relayed]
+        if relayed:
+            targets = {host_port(step.url) for r in relayed for step in r.steps}
+            with (
+                HeaderRelay(
+                    settings.extra_headers,
+                    targets,
+                    server.cert_file,
+                    server.key_file,
+                    insecure=settings.insecure,
+                    timeout=settings.timeout,
+                ) as relay,
+                Chromium(_browser_setup(relayed, settings, server, relay.where)) as browser,
+            ):
+                proofs |= _visit(browser, server, relayed, settings, ())
+    return proofs
+
+
+def _visit(
+    browser: Chromium,
+    server: PageServer,
+    replays: list[Replay],
+    settings: ProveSettings,
+    page_headers: tuple[HeaderLine, ...],
+) -> dict[int, Proof]:
+    """The replays' pages in `browser`, each step's page carrying `page_headers` (the -H headers
+    the browser adds itself) but those the step withheld."""
+    proofs: dict[int, Proof] = {}
+    for replay in replays:
+        visits = []
+        for step in replay.steps:
+            path = server.add(f"{len(server.pages)}", page(step))
+            page_url = page_origin(step.origin, step.url) + path
+            headers = tuple(h for h in page_headers if h[0] not in step.withheld)
+            visits.append(browser.visit(page_url, watched=step.url, headers=headers))
+        proofs[id(replay)] = proof_of(
+            replay, observation(visits[-1]), browser.version, settings.secrets
+        )
     return proofs
 
 
 def _browser_setup(
-    replays: list[Replay], settings: ProveSettings, server: PageServer
+    replays: list[Replay], settings: ProveSettings, server: PageServer, relay: str = ""
 ) -> BrowserSetup:
     """The browser of these replays: each page's host:port mapped to the page server, the targets
     (and the proxy) to themselves; the page certificate and each target certificate corscheck
-    accepts pinned; the visitor's cookies for every target."""
+    accepts pinned; the visitor's cookies for every target. With a `relay` (host:port), every
+    target is reached through it, and it checks the targets' certificates as corscheck does."""
     pages: dict[str, int] = {}
     targets: list[str] = []
     for replay in replays:
@@ -123,10 +155,16 @@ def _browser_setup(
             origin = page_origin(step.origin, step.url)
             pages[host_port(origin)] = server.port(urlsplit(origin).scheme)
             targets.append(host_port(step.url))
-    targets += [p.where for p in (settings.proxy.http, settings.proxy.https) if p is not None]
+    proxy = settings.proxy
+    if relay:
+        host, _, port = relay.rpartition(":")
+        proxy = ProxyRoutes(Proxy(host, int(port)), Proxy(host, int(port)))
+    targets += [p.where for p in (proxy.http, proxy.https) if p is not None]
     target_origins = list(dict.fromkeys(serialize_origin(s.url) for r in replays for s in r.steps))
     accepted = (
-        accepted_target_spki(o, settings.insecure, settings.timeout) for o in target_origins
+        ()
+        if relay
+        else (accepted_target_spki(o, settings.insecure, settings.timeout) for o in target_origins)
     )
     visitor = settings.visitor
     return BrowserSetup(
@@ -142,10 +180,10 @@ def _browser_setup(
             for cookie in visitor.cookies
             if not cookie.partitioned and not visitor.bypassed
         ),
-        proxy=settings.proxy,
+        proxy=proxy,
         direct=(
             *(where.rsplit(":", 1)[0].strip("[]") for where in pages),
-            *settings.proxy.no_proxy,
+            *proxy.no_proxy,
         ),
     )
 

@@ -58,8 +58,8 @@ class PageServer:
         self.seen: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._folder = tempfile.TemporaryDirectory(prefix="corscheck-pages-")
-        cert_file = Path(self._folder.name) / "cert.pem"
-        key_file = Path(self._folder.name) / "key.pem"
+        self.cert_file = cert_file = Path(self._folder.name) / "cert.pem"
+        self.key_file = key_file = Path(self._folder.name) / "key.pem"
         cert_file.write_bytes(certificate.cert_pem)
         key_file.write_bytes(certificate.key_pem)
         key_file.chmod(0o600)

@@ -361,14 +361,17 @@ def test_prove_reads_a_json_report_and_writes_its_proofs(tmp_path: Path) -> None
 def test_the_request_without_its_h_credentials_is_replayed_without_them() -> None:
     """Authentication outside CORS: the error-path request that drops -H Authorization gets a 401
     without CORS headers. Its replay goes without that header too, and is blocked, as claimed.
-    The other requests carried it as a gateway would, which a page cannot: unprovable, and why."""
+    The other requests carried it on every request, preflights included, as a gateway would: they
+    go through the header relay, which adds it, and are proved as claimed too."""
     from tests.e2e import deployment_apps
 
+    # The policy grants no credentials and wants a header the app refuses: a read and a refusal,
+    # both of requests that carried the -H header.
     policy = PolicyFlags(
         origins=tuple(deployment_apps.FRONT_ENDS),
         methods=("GET", "PUT"),
-        headers=("Content-Type",),
-        credentials=True,
+        headers=("Content-Type", "X-Trace"),
+        credentials=False,
     )
     header = "Authorization: Bearer corscheck-e2e-token"
     with serve_asgi(deployment_apps.authenticated) as base:
@@ -380,11 +383,55 @@ def test_the_request_without_its_h_credentials_is_replayed_without_them() -> Non
     assert refused.evidence.withheld == ("Authorization",)
     assert refused.proof is not None and refused.proof.outcome == "blocked", refused.proof
     assert refused.proof.agrees and "has been blocked by CORS policy" in refused.proof.message
-    others = [f.proof for f in findings(proved) if f is not refused]
-    assert all(
-        p and p.outcome == "unprovable" and "the audit sent -H authorization" in p.reason
-        for p in others
-    ), others
+    others = {f.rule.id: f.proof for f in findings(proved) if f is not refused}
+    assert {"credentials-beyond-policy", "allowed-header-refused"} <= set(others), others
+    assert all(p and p.outcome != "unprovable" for p in others.values()), others
+    check_proofs(proved, send_unsafe=False)
+
+
+def test_the_header_relay_adds_the_headers_and_reaches_only_the_targets() -> None:
+    from corscheck.prove.relay import HeaderRelay
+
+    outside_seen = Recorder()
+    app = {"allow_origins": ["*"]}
+    heard: list[dict[str, str]] = []
+
+    async def echo(scope: Any, receive: Any, send: Any) -> None:
+        heard.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"heard"})
+
+    with (
+        serve_asgi(echo) as target,
+        serve_asgi(fastapi_app(app, outside_seen)) as outside,
+        PageServer(throwaway_certificate()) as pages,
+        HeaderRelay(
+            (("Authorization", "Bearer t"),),
+            {target.removeprefix("http://")},
+            pages.cert_file,
+            pages.key_file,
+            insecure=False,
+            timeout=5,
+        ) as relay,
+    ):
+        host, port = relay.where.split(":")
+
+        def through_relay(url: str, extra: str = "") -> bytes:
+            with socket.create_connection((host, int(port)), timeout=5) as conn:
+                conn.sendall(f"GET {url} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
+                chunks = []
+                while chunk := conn.recv(65536):
+                    chunks.append(chunk)
+                return b"".join(chunks)
+
+        answer = through_relay(target + PATH, "Origin: https://a.example\r\nAuthorization: old\r\n")
+        refused = through_relay(outside + PATH)
+    assert answer.startswith(b"HTTP/1.1 200") and b"\r\nheard\r\n" in answer
+    assert refused.startswith(b"HTTP/1.1 403") and not outside_seen.since(0)
+    # The -H header replaces the request's own; the rest goes as the browser sent it.
+    ((headers,),) = [heard]
+    assert headers["authorization"] == "Bearer t" and headers["origin"] == "https://a.example"
+    assert headers["connection"] == "close"
 
 
 def test_proving_sends_only_what_the_audit_sent_and_serves_only_proof_pages(

@@ -21,18 +21,13 @@ from typing import NoReturn
 
 import pytest
 
+from corscheck.prove.chromium import BROWSER_NAMES
+
 BROWSER = "CORSCHECK_REQUIRE_BROWSER"
 SHARED = "CORSCHECK_REQUIRE_SHARED"
 SHARED_DIR = Path(__file__).resolve().parent.parent.parent / "shared"
-# The names Chromium and Chrome are installed under (Debian, Ubuntu, Fedora, Google's packages).
-CHROMIUM_NAMES = (
-    "chromium",
-    "chromium-browser",
-    "google-chrome",
-    "google-chrome-stable",
-    "chrome",
-    "chromium-freeworld",
-)
+# The names Chromium and Chrome are installed under: the ones --prove looks for (one table).
+CHROMIUM_NAMES = BROWSER_NAMES
 
 
 def missing(reason: str, switch: str, *, module_level: bool = False) -> NoReturn:

@@ -18,8 +18,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from corscheck.browser import Request
 from corscheck.config import RunOptions
+from corscheck.exchange import Request
 from corscheck.runner import Runner, run_async
 
 HERE = Path(__file__).resolve().parent

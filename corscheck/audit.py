@@ -16,12 +16,12 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from corscheck import __version__
-from corscheck.browser import Exchange, Probe, Verdict, judge
+from corscheck.browser import Probe, Verdict, judge
 from corscheck.config import AuditConfig
 from corscheck.errors import TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected, cache_trials
-from corscheck.evaluate.scope import PathScopes
+from corscheck.exchange import Exchange
 from corscheck.gate import Gate
 from corscheck.headers import HeaderLine, parse_origin
 from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
@@ -35,6 +35,7 @@ from corscheck.report.model import (
     TargetReport,
     may_hold_userinfo,
 )
+from corscheck.report.scope import PathScopes
 from corscheck.runner import Preflights, Runner, run_async
 from corscheck.target import Target, validate_url
 from corscheck.transport import Transport, open_transport

@@ -35,9 +35,9 @@ from urllib.parse import urljoin, urlsplit
 
 from corscheck.addresses import blocked_as_mixed_content
 from corscheck.errors import UsageError
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import (
     HeaderLine,
-    HeaderList,
     is_token,
     serialize_origin,
     split_header_list,
@@ -60,15 +60,11 @@ __all__ = [
     "REASON_IDS",
     "REDIRECT_STATUSES",
     "Credentials",
-    "Exchange",
-    "Hop",
     "NextRequest",
     "Outcome",
     "Probe",
     "ReasonId",
     "Refusal",
-    "Request",
-    "Response",
     "Step",
     "Verdict",
     "advance",
@@ -109,45 +105,6 @@ class Probe:
     # (visitor.py): "" when it holds no cookie for this request, None outside the visitor model
     # (a probe built by hand: credentials are assumed to flow, as before the model).
     cookie: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """An HTTP request exactly as it goes on the wire."""
-
-    method: str
-    url: str
-    headers: tuple[HeaderLine, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """An HTTP response head: status and raw header lines. Bodies are never read."""
-
-    status: int
-    headers: HeaderList
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Hop:
-    """One request sent and what came back."""
-
-    kind: Literal["preflight", "actual"]
-    request: Request
-    response: Response
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """Everything sent for one probe, in order: preflights, the actual request and its redirects.
-
-    `unsent` says why the browser's next request was not sent (an unsafe actual request without
-    --send-unsafe), or is None when the chain ran to its end.
-    """
-
-    hops: tuple[Hop, ...] = ()
-    unsent: Request | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from corscheck.browser import Exchange, Probe, judge
+from corscheck.browser import Probe, judge
 from corscheck.config import RunOptions
+from corscheck.exchange import Exchange
 from corscheck.headers import split_header_list
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.runner import Runner

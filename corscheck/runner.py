@@ -11,18 +11,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from corscheck.browser import (
-    Exchange,
-    Hop,
-    Probe,
-    Request,
-    Response,
-    Verdict,
-    advance,
-    judge,
-)
+from corscheck.browser import Probe, Verdict, advance, judge
 from corscheck.config import RunOptions
 from corscheck.errors import TargetError
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.pacing import TokenBucket
 from corscheck.plan import chain_of
 from corscheck.transport import Transport, network_transport

@@ -7,13 +7,14 @@ could not be audited, and one that passed. The values are chosen to exercise eac
 
 from __future__ import annotations
 
-from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
+from corscheck.browser import Probe, Verdict
 from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult
+from corscheck.evaluate.proof import Proof
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 from corscheck.masking import masked, secrets_in
 from corscheck.plan import ALLOWED, PlannedProbe
 from corscheck.policy import MaxAge, build_policy
-from corscheck.prove.model import Proof
 from corscheck.report.model import Report, TargetErrorRecord, TargetReport
 from corscheck.rules import ALLOWED_METHOD_REFUSED, MISSING_VARY, UNTRUSTED_ORIGIN
 from corscheck.target import SourceLocation

@@ -10,11 +10,7 @@ import pytest
 
 from corscheck.browser import (
     Credentials,
-    Exchange,
-    Hop,
     Probe,
-    Request,
-    Response,
     Verdict,
     cors_check,
     cors_unsafe_request_header_names,
@@ -28,6 +24,7 @@ from corscheck.browser import (
     normalize_method,
     readable_response_headers,
 )
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 
 API = "https://api.example.com/v1/items"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corscheck.browser import Exchange, Hop, Probe, Request, Response, judge, next_request
+from corscheck.browser import Probe, judge, next_request
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import parse_header_lines
 
 NAMES = st.sampled_from(

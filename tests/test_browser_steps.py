@@ -7,11 +7,7 @@ from __future__ import annotations
 import pytest
 
 from corscheck.browser import (
-    Exchange,
-    Hop,
     Probe,
-    Request,
-    Response,
     advance,
     cors_check,
     cors_unsafe_request_header_names,
@@ -20,6 +16,7 @@ from corscheck.browser import (
     needs_preflight,
     next_request,
 )
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 
 API = "https://api.example.com/v1/items"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
+from corscheck.browser import Probe, Verdict
 from corscheck.evaluate.cache import busted, cache_name, cache_suspected, has_cache_evidence
 from corscheck.evaluate.causes import _redirect_fix, error_layer
 from corscheck.evaluate.model import ProbeResult
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import parse_header_lines
 from corscheck.plan import ALLOWED, FIRST_PARTY, PlannedProbe
 from corscheck.stack import Stack

@@ -125,7 +125,8 @@ def test_the_report_never_starts_a_continuation_at_column_0(width: int) -> None:
 
 @pytest.mark.parametrize("width", [80, 100, 120])
 def test_probe_never_starts_a_continuation_at_column_0(width: int) -> None:
-    from corscheck.browser import Exchange, Hop, Probe, Request, Response, judge
+    from corscheck.browser import Probe, judge
+    from corscheck.exchange import Exchange, Hop, Request, Response
     from corscheck.headers import HeaderList
     from corscheck.report.console import render_probe
     from corscheck.report.model import ProbeReport

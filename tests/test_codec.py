@@ -9,8 +9,9 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corscheck.browser import REASON_IDS, Exchange, Hop, Probe, Request, Response, Verdict
+from corscheck.browser import REASON_IDS, Probe, Verdict
 from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult, Suppression
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, build_policy

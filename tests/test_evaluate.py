@@ -14,17 +14,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from corscheck.browser import (
-    Exchange,
-    Hop,
-    Probe,
-    Request,
-    Response,
-    Verdict,
-    judge,
-    next_request,
-    normalize_method,
-)
+from corscheck.browser import Probe, Verdict, judge, next_request, normalize_method
 from corscheck.evaluate import (
     Evidence,
     Finding,
@@ -36,6 +26,7 @@ from corscheck.evaluate import (
     outcome_of,
 )
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected, cache_trials
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe, chain_of, plan_target
 from corscheck.policy import MaxAge, Policy, build_policy

@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import pytest
 
-from corscheck.browser import Request, Response
 from corscheck.evaluate import Exposure, Finding, evaluate, exposure_lines
 from corscheck.evaluate.exposure import with_address_space
+from corscheck.exchange import Request, Response
 from corscheck.plan import plan_target
 from corscheck.policy import Policy, build_policy
 from corscheck.visitor import Profile, Visitor, fetch_site, parse_cookie, visitor_of

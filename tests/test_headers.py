@@ -8,11 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corscheck.browser import (
-    Exchange,
-    Hop,
     Probe,
-    Request,
-    Response,
     cors_check,
     cors_unsafe_request_header_names,
     is_cors_safelisted_request_header,
@@ -21,6 +17,7 @@ from corscheck.browser import (
     readable_response_headers,
 )
 from corscheck.errors import UsageError
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import (
     HeaderList,
     is_token,

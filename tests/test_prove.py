@@ -12,8 +12,8 @@ import pytest
 
 from corscheck import rules
 from corscheck.evaluate import Evidence, Finding, Suppression
+from corscheck.evaluate.proof import Proof, ProofCounts, proof_counts, short_browser
 from corscheck.prove.chromium import host_rules
-from corscheck.prove.model import Proof, ProofCounts, proof_counts, short_browser
 from corscheck.prove.pages import page
 from corscheck.prove.poc import instructions, poc_pages
 from corscheck.prove.replay import (

@@ -14,9 +14,10 @@ import httpx
 import pytest
 import respx
 
-from corscheck.browser import Probe, Request
+from corscheck.browser import Probe
 from corscheck.config import RunOptions
 from corscheck.errors import TargetError
+from corscheck.exchange import Request
 from corscheck.runner import Runner, run_async
 from corscheck.transport.httpx_adapter import httpx_transport
 

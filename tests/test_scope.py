@@ -1,4 +1,4 @@
-"""CORS that differs by path across one run's targets (evaluate/scope.py, issue 24): the refused
+"""CORS that differs by path across one run's targets (report/scope.py, issue 24): the refused
 path's finding names the path that reads, or the path that reads says where it is refused."""
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def test_the_same_answer_everywhere_is_not_a_scope() -> None:
 # --- the bookkeeping alone, on reports built by hand ----------------------------------------------
 
 from corscheck.evaluate.model import Evidence, Finding  # noqa: E402
-from corscheck.evaluate.scope import PathScopes  # noqa: E402
 from corscheck.report.model import TargetReport  # noqa: E402
+from corscheck.report.scope import PathScopes  # noqa: E402
 from corscheck.rules import RULES_BY_ID  # noqa: E402
 
 API = "https://api.example.com"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from corscheck.browser import Exchange, Probe, Request, judge
+from corscheck.browser import Probe, judge
+from corscheck.exchange import Exchange, Request
 from corscheck.origins import attacker_origins
 from corscheck.plan import plan_target
 from corscheck.policy import build_policy

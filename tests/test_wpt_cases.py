@@ -15,16 +15,14 @@ import pytest
 
 from corscheck.browser import (
     Credentials,
-    Exchange,
-    Hop,
     Probe,
-    Response,
     Verdict,
     judge,
     needs_preflight,
     next_request,
     readable_response_headers,
 )
+from corscheck.exchange import Exchange, Hop, Response
 from corscheck.headers import HeaderList
 
 ORIGIN = "http://web-platform.test:8000"

@@ -60,7 +60,7 @@ from corscheck.commands.prove import proven, settings_for, write_pocs
 from corscheck.config import DEFAULTS, DEPTHS, Flags, PolicyFlags
 from corscheck.errors import CorscheckError, UsageError
 from corscheck.fixes import FRAMEWORKS
-from corscheck.report.wording import plural
+from corscheck.wording import plural
 
 if TYPE_CHECKING:
     from corscheck.app import LoadedApp

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from corscheck.report.wording import plural
+from corscheck.wording import plural
 
 if TYPE_CHECKING:
     from corscheck.report.model import Report, TargetReport

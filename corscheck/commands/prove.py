@@ -39,7 +39,7 @@ from corscheck.commands.options import (
 )
 from corscheck.config import DEFAULTS
 from corscheck.errors import CorscheckError, UsageError
-from corscheck.report.wording import plural
+from corscheck.wording import plural
 
 if TYPE_CHECKING:
     from corscheck.config import AuditConfig

@@ -5,8 +5,9 @@ objection. PURE."""
 from __future__ import annotations
 
 from corscheck import rules
-from corscheck.browser import Exchange, Hop, normalize_method
+from corscheck.browser import normalize_method
 from corscheck.evaluate.model import Evidence, Finding, ProbeResult
+from corscheck.exchange import Exchange, Hop
 from corscheck.fixes import fix_for_reason
 from corscheck.headers import HeaderLine
 from corscheck.rules import Rule, Severity

@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
 from corscheck import rules
-from corscheck.browser import Exchange, Probe, Response, judge
+from corscheck.browser import Probe, judge
 from corscheck.evaluate.build import make_finding
 from corscheck.evaluate.model import Finding, ProbeResult
+from corscheck.exchange import Exchange, Response
 from corscheck.headers import HeaderLine, serialize_origin
 from corscheck.plan import ALLOWED, FIRST_PARTY, PlannedProbe
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from corscheck import rules
-from corscheck.browser import REDIRECT_STATUSES, Hop, Response, normalize_method
+from corscheck.browser import REDIRECT_STATUSES, normalize_method
 from corscheck.evaluate.build import evidence_hop, make_finding, request_summary
 from corscheck.evaluate.model import Finding, ProbeResult
+from corscheck.exchange import Hop, Response
 from corscheck.rules import Rule, Severity
 from corscheck.stack import STARLETTE_ERRORS_FIX, Stack
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from corscheck.browser import (
-    Exchange,
     Verdict,
     cors_unsafe_request_header_names,
     is_same_origin,
     normalize_method,
 )
 from corscheck.evaluate.model import Outcome, ProbeResult
+from corscheck.exchange import Exchange
 from corscheck.plan import ALLOWED, FIRST_PARTY, PlannedProbe
 from corscheck.policy import Policy, origin_matches
 

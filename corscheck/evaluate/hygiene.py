@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from corscheck import rules
-from corscheck.browser import (
-    Response,
-    cors_check,
-)
+from corscheck.browser import cors_check
 from corscheck.evaluate.build import final_response, make_finding, preflight_hop
 from corscheck.evaluate.model import Finding, ProbeResult
+from corscheck.exchange import Response
 from corscheck.headers import split_header_list
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST
 from corscheck.policy import Policy

@@ -9,17 +9,13 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from corscheck import rules
-from corscheck.browser import (
-    Exchange,
-    Probe,
-    Verdict,
-    normalize_method,
-)
+from corscheck.browser import Probe, Verdict, normalize_method
+from corscheck.evaluate.proof import Proof
+from corscheck.exchange import Exchange
 from corscheck.headers import DEFAULT_PORTS, HeaderLine
 from corscheck.plan import ALLOWED, PlannedProbe
-from corscheck.prove.model import Proof
-from corscheck.report.wording import plural
 from corscheck.rules import Rule, Severity
+from corscheck.wording import plural
 
 # "same-origin": the page is on the target's own origin, so no CORS applies and nothing is compared.
 Outcome = Literal[

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 from corscheck.addresses import IN_PROCESS_HOST
 from corscheck.evaluate.cache import CACHE_BUSTER
 from corscheck.evaluate.model import Finding
+from corscheck.evaluate.proof import Proof
 from corscheck.headers import HeaderLine
 from corscheck.masking import MASK
-from corscheck.prove.model import Proof
 from corscheck.safelist import cors_unsafe_request_header_names
 from corscheck.visitor import PROFILE_NAMES, Profile
 

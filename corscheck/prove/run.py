@@ -16,11 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from corscheck.addresses import blocked_as_mixed_content
 from corscheck.evaluate.model import Finding
+from corscheck.evaluate.proof import Proof
 from corscheck.headers import HeaderLine, serialize_origin
 from corscheck.masking import MASK
 from corscheck.prove.certs import accepted_target_spki, throwaway_certificate
 from corscheck.prove.chromium import BrowserSetup, Chromium, PageVisit, host_rules
-from corscheck.prove.model import Proof
 from corscheck.prove.pages import page
 from corscheck.prove.relay import HeaderRelay
 from corscheck.prove.replay import Observation, Replay, host_port, proof_of, replay_of

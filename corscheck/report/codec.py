@@ -14,14 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from corscheck.browser import Exchange, Hop, Probe, Request, Response, Verdict
+from corscheck.browser import Probe, Verdict
 from corscheck.errors import UsageError
 from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult, Suppression
+from corscheck.evaluate.proof import PROOF_OUTCOMES, Proof
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 from corscheck.masking import MASK
 from corscheck.plan import PlannedProbe
 from corscheck.policy import MaxAge, Policy, build_policy
-from corscheck.prove.model import PROOF_OUTCOMES, Proof
 from corscheck.report.model import (
     SCHEMA,
     BaselineRecord,

@@ -13,10 +13,10 @@ from rich.table import Table
 from rich.text import Text
 
 from corscheck.evaluate import Finding, ProbeResult, exposure_lines
-from corscheck.prove.model import Proof
+from corscheck.evaluate.proof import Proof
 from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
-from corscheck.report.wording import plural
 from corscheck.rules import SEVERITIES, Rule, severity_rank
+from corscheck.wording import plural
 
 if TYPE_CHECKING:
     from corscheck.report.model import ProbeReport

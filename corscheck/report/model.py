@@ -11,16 +11,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, cast
 
-from corscheck.browser import Exchange, Probe, Verdict
+from corscheck.browser import Probe, Verdict
 from corscheck.errors import ErrorKind
 from corscheck.evaluate import Finding, ProbeResult
+from corscheck.evaluate.proof import ProofCounts, proof_counts
+from corscheck.exchange import Exchange
 from corscheck.policy import Policy
-from corscheck.prove.model import ProofCounts, proof_counts
-from corscheck.report.wording import plural
 from corscheck.rules import SEVERITIES, Severity, severity_rank
 from corscheck.stack import Stack
 from corscheck.target import Route, SourceLocation
 from corscheck.visitor import Visitor
+from corscheck.wording import plural
 
 SCHEMA = "corscheck.report/1"
 MASK = "****"

@@ -16,9 +16,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from corscheck.browser import Request
 from corscheck.config import RunOptions
 from corscheck.errors import TargetError
+from corscheck.exchange import Request
 from corscheck.transport.base import Transport
 
 if TYPE_CHECKING:

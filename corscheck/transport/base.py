@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from corscheck.browser import Request, Response
+from corscheck.exchange import Request, Response
 
 
 class Transport(Protocol):

@@ -21,9 +21,9 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from corscheck import __version__
-from corscheck.browser import Request, Response
 from corscheck.config import RunOptions
 from corscheck.errors import TargetError
+from corscheck.exchange import Request, Response
 from corscheck.headers import DEFAULT_PORTS, HeaderList, parse_header_lines
 from corscheck.proxy import Proxy, proxy_answer, proxy_routes
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from corscheck.browser import Request, Response
 from corscheck.errors import TargetError
+from corscheck.exchange import Request, Response
 from corscheck.headers import HeaderList
 
 if TYPE_CHECKING:

@@ -20,16 +20,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from corscheck.browser import (
-    Credentials,
-    Exchange,
-    Hop,
-    Probe,
-    Request,
-    Response,
-    judge,
-    next_request,
-)
+from corscheck.browser import Credentials, Probe, judge, next_request
+from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import parse_header_lines
 from tests import required
 from tests.cors_server import CorsServer, Reply

@@ -18,9 +18,9 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from corscheck.config import RunOptions
 from corscheck.exchange import Request
 from corscheck.runner import Runner, run_async
+from corscheck.transport.options import RunOptions
 
 HERE = Path(__file__).resolve().parent
 Sender = Callable[[str, int, int], Awaitable[float]]

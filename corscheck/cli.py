@@ -12,7 +12,7 @@ import typer
 
 from corscheck import __version__
 from corscheck.commands import audit, demo, init, merge, probe, prove, rules
-from corscheck.commands.edge import EXIT_USAGE
+from corscheck.commands.edge import EXIT_USAGE, internal_error_line
 from corscheck.commands.usage import Command, Group
 
 app = typer.Typer(
@@ -71,9 +71,5 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("CORSCHECK_DEBUG"):
             raise
-        typer.echo(
-            f"corscheck: internal error: {type(error).__name__}: {error} "
-            "(set CORSCHECK_DEBUG=1 for details and please report it)",
-            err=True,
-        )
+        typer.echo(internal_error_line(error), err=True)
         sys.exit(EXIT_USAGE)

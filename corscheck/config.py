@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from corscheck.errors import PolicyError, UsageError
 from corscheck.rules import SEVERITIES
+from corscheck.transport.options import RunOptions
 
 if TYPE_CHECKING:
     # Types only: the command line imports this module for DEFAULTS at start-up, and resolve()
     # imports what it builds with when it runs.
+    from corscheck.gate.suppression import Baseline, Ignore
     from corscheck.headers import HeaderLine
     from corscheck.origins import Depth
     from corscheck.policy import Policy
     from corscheck.policyfile import PolicyFile
-    from corscheck.suppression import Baseline, Ignore
     from corscheck.target import Route, Target
     from corscheck.visitor import Visitor
 
@@ -34,31 +35,18 @@ DEPTHS: tuple[Depth, ...] = ("quick", "standard", "thorough")
 FailOn = Literal["critical", "high", "medium", "low", "never"]
 FAIL_ON_VALUES: tuple[FailOn, ...] = (*SEVERITIES, "never")
 
+_SENDING = RunOptions()
+
 # What a run uses where neither a flag nor the policy file's [settings] says otherwise: the one table.
 DEFAULTS: Mapping[str, Any] = {
     "depth": "standard",
     "fail-on": "medium",
-    "concurrency": 64,  # requests in flight in total
-    "per-host": 16,  # requests in flight per (scheme, host, port)
-    "timeout": 10.0,  # seconds for one request: connect, send, and read the response head
-    "rate": None,  # requests per second per host; None: no cap
+    # How requests are sent: the transport's own defaults (transport/options.py).
+    "concurrency": _SENDING.concurrency,
+    "per-host": _SENDING.per_host,
+    "timeout": _SENDING.timeout,
+    "rate": _SENDING.rate,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """How requests are sent: limits, the safety gate, TLS and proxies (runner.py, transport/)."""
-
-    concurrency: int = DEFAULTS["concurrency"]
-    per_host: int = DEFAULTS["per-host"]
-    timeout: float = DEFAULTS["timeout"]
-    retries: int = 2  # on connection errors only, with exponential backoff from 0.2 s
-    rate: float | None = DEFAULTS["rate"]
-    send_unsafe: bool = False  # the safety gate: without it only OPTIONS, GET and HEAD are sent
-    insecure: bool = False  # skip TLS certificate verification
-    proxy: str | None = None  # http://[user:password@]host:port for every target (overrides env)
-    trust_env: bool = True  # without `proxy`: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY
-    max_header_bytes: int = 64 * 1024  # a larger response head is an error (too-large)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +144,8 @@ def resolve(
     `urls` (or the routes, or the file's [[targets]]), each with the policy that applies to it.
     `shown_policy_path` is how reports name the policy file (relative to the working directory).
     Raises UsageError or PolicyError."""
+    from corscheck.gate.suppression import Ignore, validate_ignore_rule
     from corscheck.shard import shard
-    from corscheck.suppression import Ignore, validate_ignore_rule
     from corscheck.target import SourceLocation, Target
 
     settings: Mapping[str, Any] = policy_file.settings if policy_file else {}

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from corscheck.config import AuditConfig, RunOptions
+from corscheck.config import AuditConfig
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.target import Target
+from corscheck.transport.options import RunOptions
 
 FRONTEND = "https://app.example.com"
 DEMO_POLICY: Policy = build_policy(

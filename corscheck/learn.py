@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from corscheck.browser import Probe, judge
-from corscheck.config import RunOptions
 from corscheck.exchange import Exchange
 from corscheck.headers import split_header_list
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.runner import Runner
+from corscheck.transport.options import RunOptions
 
 # Request headers asked for in the learning preflight: a server that echoes all of them back (or
 # answers *) allows any header.

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from corscheck.errors import UsageError
+from corscheck.inputs import read_report_file
 from corscheck.masking import masked
-from corscheck.report.codec import decode_report, read_report_file
+from corscheck.report.codec import decode_report
 from corscheck.report.model import (
     SCHEMA,
     BaselineRecord,

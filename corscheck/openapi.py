@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from corscheck.browser import is_forbidden_request_header
-from corscheck.config import RunOptions
 from corscheck.errors import TargetError, UsageError
 from corscheck.target import Route
+from corscheck.transport.options import RunOptions
 
 if TYPE_CHECKING:
-    from corscheck.app import LoadedApp
+    from corscheck.transport.app import LoadedApp
 
 _METHODS = ("get", "put", "post", "delete", "patch", "head")
 _SAFELISTED_CONTENT_TYPES = {

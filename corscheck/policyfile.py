@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from corscheck.errors import PolicyError, PolicyProblems, UsageError
+from corscheck.gate.suppression import Ignore
 from corscheck.policy import MaxAge, Policy, build_policy, normalize_origin_entry
-from corscheck.suppression import Ignore
 from corscheck.visitor import PROFILES, Cookie, parse_cookie
 
 POLICY_KEYS = {
@@ -43,7 +43,6 @@ SETTINGS_KEYS = {
 }
 TOP_KEYS = {"policy", "targets", "settings", "ignore"}
 IGNORE_KEYS = {"rule", "target", "origin", "reason", "expires"}
-_MAX_FILE_BYTES = 1024 * 1024  # a policy is a few lines; a megabyte is a mistake, not a policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,55 +65,12 @@ class PolicyFile:
     placeholder_line: int | None = None
 
 
-def find_policy_file(start: Path) -> Path | None:
-    """`corscheck.toml` in `start` or the nearest parent, else the nearest pyproject.toml that has a
-    [tool.corscheck] table."""
-    for directory in (start, *start.parents):
-        candidate = directory / "corscheck.toml"
-        if candidate.is_file():
-            return candidate
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                text = candidate.read_text("utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            try:
-                data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError:
-                # A pyproject.toml that does not parse but means to configure corscheck is an
-                # error to report (with its line), never a silent fall-back to the safe baseline.
-                if re.search(r"^\s*\[+\s*tool\.corscheck\b", text, re.MULTILINE):
-                    return candidate
-                continue
-            if isinstance(data.get("tool"), dict) and "corscheck" in data["tool"]:
-                return candidate
-    return None
-
-
-def load_policy_file(
-    path: Path, environ: Mapping[str, str] | None = None, *, read_secrets: bool = True
+def parse_policy_text(
+    name: str, text: str, environ: Mapping[str, str] | None = None, *, read_secrets: bool = True
 ) -> PolicyFile:
-    """The validated contents of a policy file. Raises PolicyError naming the file and the line.
-    Without `read_secrets` (printing the policy, which sends nothing), `env:` references are
-    checked but not read: their values are left out."""
-    name = str(path)
-    try:
-        size = path.stat().st_size
-        if size > _MAX_FILE_BYTES:
-            raise PolicyError(
-                f"file is {size // 1024} KiB; a policy file is at most 1 MiB", file=name
-            )
-        raw = path.read_bytes()
-    except OSError as error:
-        raise PolicyError(f"cannot read the policy file: {error.strerror}", file=name) from None
-    if b"\0" in raw:
-        raise PolicyError("binary data, not a TOML policy file", file=name)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError("not UTF-8 text", file=name) from None
+    """The validated contents of the policy file `name` whose text is `text` (inputs.py reads it).
+    Raises PolicyError naming the file and the line. Without `read_secrets` (printing the policy,
+    which sends nothing), `env:` references are checked but not read: their values are left out."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -123,7 +79,7 @@ def load_policy_file(
             f"not valid TOML: {_strip_position(str(error))}", file=name, line=line
         ) from None
     lines = _Lines(name, text)
-    if path.name == "pyproject.toml":
+    if Path(name).name == "pyproject.toml":
         tool = data.get("tool", {})
         if not isinstance(tool, dict) or "corscheck" not in tool:
             raise PolicyError("pyproject.toml has no [tool.corscheck] table", file=name)
@@ -650,93 +606,3 @@ def _decode_error_line(message: str) -> int | None:
 
 def _strip_position(message: str) -> str:
     return re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-
-
-# --- writing -----------------------------------------------------------------------------------
-
-
-def _toml_list(values: Sequence[str]) -> str:
-    return "[" + ", ".join(toml_string(v) for v in values) + "]"
-
-
-def toml_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def policy_table(policy: Policy) -> list[str]:
-    """The lines of a [policy] table that loads back to `policy`."""
-    lines = [f"origins = {_toml_list(policy.origins)}"]
-    if policy.methods is not None:
-        lines.append(f"methods = {_toml_list(list(policy.methods))}")
-    if policy.headers is not None:
-        lines.append(f"headers = {_toml_list(policy.headers)}")
-    if policy.expose:
-        lines.append(f"expose = {_toml_list(policy.expose)}")
-    lines.append(f"credentials = {'true' if policy.credentials else 'false'}")
-    if policy.max_age is not None:
-        parts = [
-            f"{k} = {v}"
-            for k, v in (("min", policy.max_age.min), ("max", policy.max_age.max))
-            if v is not None
-        ]
-        lines.append("max-age = { " + ", ".join(parts) + " }" if parts else "max-age = {}")
-    if policy.private_network:
-        lines.append("private-network = true")
-    return lines
-
-
-TEMPLATE_HEAD = """\
-# corscheck policy: the CORS behaviour this API is meant to have.
-# `corscheck audit` reads it from here; `corscheck rules` explains every finding.
-#
-# origins          exact origins ("https://app.example.com"), subdomain patterns
-#                  ("https://*.example.com"), or ["*"] for a public API (then credentials = false)
-# methods          methods the front-end sends, e.g. ["GET", "POST", "PUT"]; each is probed with
-#                  every header below, as the front-end sends it
-# headers          request headers the front-end sets beyond the safelisted ones
-# expose           response headers the front-end must be able to read
-# credentials      whether the front-end sends cookies or HTTP authentication
-# max-age          bounds for Access-Control-Max-Age, in seconds
-# private-network  whether public origins may reach this API on a private network
-"""
-
-
-def render_policy_file(
-    policy: Policy, targets: Sequence[str] = (), pyproject: bool = False, placeholder: bool = False
-) -> str:
-    """A commented policy file (or a [tool.corscheck] block) that loads back to `policy`; with
-    `placeholder`, marked as the template that `audit` refuses until it is edited."""
-    prefix = "tool.corscheck." if pyproject else ""
-    out = [TEMPLATE_HEAD, f"[{prefix}policy]"]
-    if placeholder:
-        out += [
-            "# The origins below are examples. List your front-ends, then delete the next line:",
-            "# until then `corscheck audit` refuses to judge against this template.",
-            "placeholder = true",
-        ]
-    out += policy_table(policy)
-    for url in targets:
-        out += ["", f"[[{prefix}targets]]", f"url = {toml_string(url)}"]
-    out += [
-        "",
-        *(
-            re.sub(r"^# \[(\[?)", lambda m: f"# [{m[1]}{prefix}", line)
-            for line in TEMPLATE_TAIL.splitlines()
-        ),
-    ]
-    return "\n".join(out) + "\n"
-
-
-TEMPLATE_TAIL = """\
-# [[targets]]                       # URLs audited when none is given on the command line
-# url = "https://api.example.com/v1/users"
-# policy = { origins = ["*"], credentials = false }   # a per-target override of [policy]
-#
-# [settings]
-# depth = "standard"                # quick | standard | thorough
-# fail-on = "medium"                # critical | high | medium | low | never
-# headers = { Authorization = "env:API_TOKEN" }   # secrets come from the environment, never the file
-# cookies = ["env:SESSION_COOKIE"]  # the visitor's cookies: Set-Cookie lines, from the environment
-# browsers = ["chrome"]             # chrome | chrome-no-3pc | firefox | safari; the first decides
-"""

@@ -6,15 +6,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from corscheck.browser import Probe, judge
-from corscheck.config import RunOptions
 from corscheck.masking import masked, secrets_in
 from corscheck.report.model import ProbeReport
 from corscheck.runner import Runner
 from corscheck.transport import open_transport
+from corscheck.transport.options import RunOptions
 from corscheck.visitor import Visitor, cookie_header, cookies_sent, fetch_site
 
 if TYPE_CHECKING:
-    from corscheck.app import LoadedApp
+    from corscheck.transport.app import LoadedApp
 
 # One request chain: nothing runs beside it.
 PROBE_OPTIONS = RunOptions(concurrency=1, per_host=1)

@@ -37,12 +37,12 @@ def audit_report(
     for a URL, at that path of its origin) is audited, each with the methods and headers its calls
     need, instead of `paths`.
     """
-    from corscheck.app import app_of
     from corscheck.audit import run_config
     from corscheck.config import AuditConfig
     from corscheck.origins import Depth
     from corscheck.runner import run_async
     from corscheck.target import Target
+    from corscheck.transport.app import app_of
 
     effective = _policy(policy)
     loaded = None if isinstance(app_or_url, str) else app_of(app_or_url)
@@ -69,20 +69,20 @@ def _openapi_targets(
     base_url: str,
     openapi_path: str,
 ) -> list[Any]:
-    from urllib.parse import urljoin, urlsplit
+    from urllib.parse import urljoin
 
     from corscheck.config import route_policy
-    from corscheck.openapi import document_base, document_routes, load_document
+    from corscheck.inputs import routes_base
+    from corscheck.openapi import document_routes, load_document
     from corscheck.target import Target
 
     if loaded is None:
         source = urljoin(app_or_url, openapi_path)
         document, fetched_from = load_document(source)
-        base = document_base(document, fetched_from) or source
+        base = routes_base(document, fetched_from) or source
     else:
         document, fetched_from = load_document(openapi_path, app=loaded, app_base_url=base_url)
-        declared = document_base(document, fetched_from) or ""
-        base = base_url.rstrip("/") + urlsplit(declared).path
+        base = routes_base(document, fetched_from, base_url) or ""
     return [
         Target(r.url, route_policy(policy, r) if policy else None, route=r)
         for r in document_routes(document, base)

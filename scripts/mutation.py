@@ -74,7 +74,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_evaluate.py",
         "tests/test_evaluate_visitor.py",
     ],
-    "pacing": ["tests/test_pacing.py"],
+    "runner.pacing": ["tests/test_pacing.py"],
     "stack": ["tests/test_stack.py", "tests/test_fixes.py"],
     "visitor": ["tests/test_visitor.py", "tests/test_evaluate_visitor.py", "tests/test_plan.py"],
     "evaluate.exposure": ["tests/test_evaluate_visitor.py", "tests/test_evaluate.py"],

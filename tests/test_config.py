@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from corscheck.cli import app
 from corscheck.config import DEFAULTS, AuditConfig, Flags, PolicyFlags, resolve
 from corscheck.demo import serve_demo
-from corscheck.policyfile import load_policy_file
+from corscheck.inputs import load_policy_file
 
 # (flag field, [settings] key, a file value, a flag value equal to the default, where the config has it)
 SETTINGS = [

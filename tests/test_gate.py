@@ -21,10 +21,10 @@ from corscheck.cli import app
 from corscheck.errors import PolicyError
 from corscheck.evaluate import Finding, fingerprint
 from corscheck.gate import Gate
-from corscheck.policyfile import load_policy_file
+from corscheck.gate.suppression import Ignore
+from corscheck.inputs import load_policy_file
 from corscheck.report.codec import decode_report, encode_report
 from corscheck.report.model import Report, TargetReport
-from corscheck.suppression import Ignore
 
 from .test_fingerprints import finding
 from .test_formats import report_schema, sarif_validator
@@ -99,7 +99,7 @@ def test_expired_and_unused_ignores_are_warnings() -> None:
 
 
 def test_baseline_marks_new_unchanged_and_fixed() -> None:
-    from corscheck.suppression import Baseline
+    from corscheck.gate.suppression import Baseline
 
     kept, gone = finding(), finding(rules.NULL_ORIGIN, origin="null", origin_class="null")
     elsewhere = finding(target="https://api.example.com/not-audited")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corscheck.pacing import TokenBucket
+from corscheck.runner.pacing import TokenBucket
 
 
 class Clock:

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from corscheck.cli import app
 from corscheck.errors import PolicyError
+from corscheck.inputs import find_policy_file, load_policy_file
 from corscheck.policy import MaxAge, build_policy
-from corscheck.policyfile import find_policy_file, load_policy_file, render_policy_file
+from corscheck.policywriter import render_policy_file
 
 GOOD = """\
 [policy]

@@ -1,4 +1,4 @@
-"""Proxy choice and a proxy's own answers (corscheck/proxy.py), and the request a proxy receives.
+"""Proxy choice and a proxy's own answers (corscheck/transport/proxy.py), and the request a proxy receives.
 
 The real proxies (tinyproxy, squid) are in tests/e2e/test_real_servers.py; here a scripted server
 stands in for the proxy so the exact request line and headers it receives can be checked.
@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from corscheck.cli import app
 from corscheck.errors import UsageError
 from corscheck.headers import HeaderList
-from corscheck.proxy import Proxy, bypasses, parse_proxy, proxy_answer, proxy_routes
+from corscheck.transport.proxy import Proxy, bypasses, parse_proxy, proxy_answer, proxy_routes
 from tests.cors_server import CorsServer, Reply
 
 NO_PROXY_ENV: dict[str, str | None] = {

@@ -15,11 +15,11 @@ import pytest
 import respx
 
 from corscheck.browser import Probe
-from corscheck.config import RunOptions
 from corscheck.errors import TargetError
 from corscheck.exchange import Request
 from corscheck.runner import Runner, run_async
 from corscheck.transport.httpx_adapter import httpx_transport
+from corscheck.transport.options import RunOptions
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

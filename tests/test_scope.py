@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from corscheck.audit import audit
-from corscheck.config import AuditConfig, RunOptions
+from corscheck.config import AuditConfig
 from corscheck.demo import HeaderLines, serve_routes
 from corscheck.policy import build_policy
 from corscheck.target import Target
+from corscheck.transport.options import RunOptions
 
 APP = "https://app.example.com"
 POLICY = build_policy(origins=[APP])

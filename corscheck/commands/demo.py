@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from corscheck.commands.audit import run_audit
-from corscheck.commands.edge import EXIT_TARGET, fail_with, print_report, width, write_outputs
+from corscheck.audit import announcement, run_audit
+from corscheck.commands.edge import EXIT_TARGET, the_edge
 from corscheck.commands.options import (
     OUTPUT,
     PROOF,
@@ -18,8 +18,9 @@ from corscheck.commands.options import (
     QuietOption,
     check_format,
 )
-from corscheck.commands.prove import proven, settings_for, write_pocs
-from corscheck.errors import CorscheckError
+from corscheck.deliver import Delivery, deliver, settings_for
+from corscheck.report import format_for_path
+from corscheck.report.outputs import width
 
 
 def demo(
@@ -49,9 +50,7 @@ def demo(
     from corscheck.demo import demo_config, serve_demo
     from corscheck.prove.chromium import find_browser
 
-    try:
-        from corscheck.report import format_for_path
-
+    with the_edge():
         check_format(fmt)
         for path in output or []:
             format_for_path(path)  # before the demo starts: a bad -o is a usage error, nothing else
@@ -72,14 +71,21 @@ def demo(
                 )
                 wrapped = [textwrap.fill(part, width()) for part in intro.split("\n")]
                 typer.echo("\n".join(wrapped) + "\n")
-            report = run_audit(config, [], verbose=verbose and not quiet)
-            if executable is not None:
-                report = proven(report, settings_for(config, executable), quiet=quiet)
-        if poc is not None:
-            write_pocs(report, poc)
-        write_outputs(report, list(output or []))
-        print_report(report, fmt, verbose, colored)
-    except CorscheckError as error:
-        fail_with(error)
+            if verbose and not quiet:
+                typer.echo(announcement(config), err=True)
+            report = run_audit(config)
+            # The proofs need the demo API up: they replay against it.
+            proving = settings_for(config, executable) if executable is not None else None
+            delivery = Delivery(
+                fmt=fmt,
+                outputs=list(output or []),
+                verbose=verbose,
+                colored=colored,
+                quiet=quiet,
+                annotate=False,
+                proving=proving,
+                poc=poc,
+            )
+            report = deliver(report, delivery)
     if report.error_count:
         raise typer.Exit(EXIT_TARGET)

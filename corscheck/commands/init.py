@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from corscheck.commands.edge import fail, fail_with
+from corscheck.commands.edge import fail, the_edge
 from corscheck.commands.options import (
     HeaderOption,
     InsecureOption,
@@ -16,7 +16,7 @@ from corscheck.commands.options import (
     checked_proxy,
     parse_header,
 )
-from corscheck.errors import CorscheckError, UsageError
+from corscheck.errors import UsageError
 
 POLICY_FILE = "Policy file"
 
@@ -68,65 +68,66 @@ def init(
     quiet: QuietOption = False,
 ) -> None:
     """Write a commented policy file: a template, or the policy a live API follows today."""
+    from corscheck.inputs import load_policy_file
     from corscheck.policy import build_policy
-    from corscheck.policyfile import load_policy_file, render_policy_file
+    from corscheck.policywriter import render_policy_file
 
-    try:
-        targets: list[str] = []
-        path = Path("pyproject.toml" if pyproject else output)
-        if pyproject and not path.is_file():
-            raise UsageError(
-                "no pyproject.toml here to add [tool.corscheck] to",
-                hint="run corscheck init without --pyproject for a corscheck.toml",
-            )
-        if from_url is None:
-            if origin:
-                raise UsageError("--origin goes with --from-url")
-            policy = build_policy(
-                origins=["https://app.example.com"],
-                methods=["GET", "POST"],
-                headers=["Content-Type"],
-            )
-        else:
-            from corscheck.config import DEFAULTS, RunOptions
-            from corscheck.headers import serialize_origin
-            from corscheck.learn import learn_policy
-            from corscheck.runner import run_async
-            from corscheck.target import validate_url
-
-            url = validate_url(from_url)
-            if not origin:
+    with the_edge():
+        try:
+            targets: list[str] = []
+            path = Path("pyproject.toml" if pyproject else output)
+            if pyproject and not path.is_file():
                 raise UsageError(
-                    "--from-url needs at least one --origin (the front-ends to learn for)"
+                    "no pyproject.toml here to add [tool.corscheck] to",
+                    hint="run corscheck init without --pyproject for a corscheck.toml",
                 )
-            origins = [o if o == "null" else serialize_origin(o) for o in origin]
-            proxy, trust_env = checked_proxy(proxy, no_proxy)
-            options = RunOptions(
-                timeout=timeout or DEFAULTS["timeout"],
-                insecure=insecure,
-                proxy=proxy,
-                trust_env=trust_env,
-            )
-            extra = tuple(parse_header(h) for h in header or [])
-            policy, notes = run_async(learn_policy(url, origins, options, extra))
-            if not quiet:
-                for note in notes:
-                    typer.echo(f"corscheck: note: {note}", err=True)
-            targets = [url]
-        text = render_policy_file(policy, targets, pyproject=pyproject, placeholder=not targets)
-        if pyproject:
-            existing = path.read_text("utf-8")
-            if "[tool.corscheck" in existing:
-                raise UsageError(f"{path} already has a [tool.corscheck] table; edit it there")
-            path.write_text(existing + ("\n" if existing else "") + text, encoding="utf-8")
-        else:
-            if path.exists() and not force:
-                raise UsageError(f"{path} exists", hint="pass --force to overwrite it")
-            path.write_text(text, encoding="utf-8")
-        load_policy_file(path)  # what we write must load back
-    except OSError as error:
-        fail(f"cannot write the policy file: {error.strerror}")
-    except CorscheckError as error:
-        fail_with(error)
+            if from_url is None:
+                if origin:
+                    raise UsageError("--origin goes with --from-url")
+                policy = build_policy(
+                    origins=["https://app.example.com"],
+                    methods=["GET", "POST"],
+                    headers=["Content-Type"],
+                )
+            else:
+                from corscheck.config import DEFAULTS
+                from corscheck.headers import serialize_origin
+                from corscheck.learn import learn_policy
+                from corscheck.runner import run_async
+                from corscheck.target import validate_url
+                from corscheck.transport.options import RunOptions
+
+                url = validate_url(from_url)
+                if not origin:
+                    raise UsageError(
+                        "--from-url needs at least one --origin (the front-ends to learn for)"
+                    )
+                origins = [o if o == "null" else serialize_origin(o) for o in origin]
+                proxy, trust_env = checked_proxy(proxy, no_proxy)
+                options = RunOptions(
+                    timeout=timeout or DEFAULTS["timeout"],
+                    insecure=insecure,
+                    proxy=proxy,
+                    trust_env=trust_env,
+                )
+                extra = tuple(parse_header(h) for h in header or [])
+                policy, notes = run_async(learn_policy(url, origins, options, extra))
+                if not quiet:
+                    for note in notes:
+                        typer.echo(f"corscheck: note: {note}", err=True)
+                targets = [url]
+            text = render_policy_file(policy, targets, pyproject=pyproject, placeholder=not targets)
+            if pyproject:
+                existing = path.read_text("utf-8")
+                if "[tool.corscheck" in existing:
+                    raise UsageError(f"{path} already has a [tool.corscheck] table; edit it there")
+                path.write_text(existing + ("\n" if existing else "") + text, encoding="utf-8")
+            else:
+                if path.exists() and not force:
+                    raise UsageError(f"{path} exists", hint="pass --force to overwrite it")
+                path.write_text(text, encoding="utf-8")
+            load_policy_file(path)  # what we write must load back
+        except OSError as error:
+            fail(f"cannot write the policy file: {error.strerror}")
     if not quiet:
         typer.echo(f"wrote {path}")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from corscheck.commands.edge import exit_code, fail_with, github_extras, print_report, write_outputs
+from corscheck.commands.edge import exit_code, the_edge
 from corscheck.commands.options import (
     ColorOption,
     FailOnOverrideOption,
@@ -13,7 +13,7 @@ from corscheck.commands.options import (
     QuietOption,
     check_format,
 )
-from corscheck.errors import CorscheckError
+from corscheck.deliver import Delivery, deliver
 
 
 def merge(
@@ -34,14 +34,12 @@ def merge(
 
     from corscheck.merge import merge_reports
 
-    try:
+    with the_edge():
         check_format(fmt)
         merged = merge_reports(reports)
         if fail_on is not None:
             merged = replace(merged, fail_on=fail_on)
-        write_outputs(merged, list(output or []))
-        print_report(merged, fmt, False, colored)
-        github_extras(merged, annotate=fmt == "console")
-    except CorscheckError as error:
-        fail_with(error)
+        merged = deliver(
+            merged, Delivery(fmt=fmt, outputs=list(output or []), colored=colored, quiet=quiet)
+        )
     raise typer.Exit(exit_code(merged))

@@ -4,15 +4,12 @@ of their values."""
 import os
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from corscheck.config import DEFAULTS, FAIL_ON_VALUES
 from corscheck.errors import PolicyError, UsageError
-
-if TYPE_CHECKING:
-    pass
 
 
 class ProbeFormat(StrEnum):
@@ -256,7 +253,7 @@ def checked_proxy(proxy: str | None, no_proxy: bool) -> tuple[str | None, bool]:
     """`--proxy` and `--no-proxy` as RunOptions takes them (proxy, trust_env), checked with the
     environment's proxies before any output begins: a proxy corscheck cannot speak to is a usage
     error, never a half-written report."""
-    from corscheck.proxy import proxy_routes
+    from corscheck.transport.proxy import proxy_routes
 
     if proxy is not None and no_proxy:
         raise UsageError("--proxy and --no-proxy contradict each other; give one")
@@ -295,8 +292,59 @@ def parse_rate(text: str | None) -> float | None:
     return rate
 
 
-def under(base_url: str, path_or_url: str) -> str:
-    """An --app target: a path joined to the app's base URL; a full URL as it is."""
-    if "://" in path_or_url:
-        return path_or_url
-    return base_url.rstrip("/") + "/" + path_or_url.lstrip("/")
+# The policy on the command line (audit).
+AllowOriginOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-origin",
+        metavar="ORIGIN",
+        help="An origin the policy allows (repeat; '*' for a public API).",
+        rich_help_panel=POLICY,
+    ),
+]
+AllowMethodOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-method",
+        metavar="METHOD",
+        help="A method the policy allows (repeat).",
+        rich_help_panel=POLICY,
+    ),
+]
+AllowHeaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-header",
+        metavar="HEADER",
+        help="A request header the policy allows (repeat).",
+        rich_help_panel=POLICY,
+    ),
+]
+ExposeHeaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expose-header",
+        metavar="HEADER",
+        help="A response header the page must read (repeat).",
+        rich_help_panel=POLICY,
+    ),
+]
+CredentialsOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--credentials/--no-credentials",
+        help="Whether allowed origins send cookies or HTTP authentication.",
+        show_default=False,
+        rich_help_panel=POLICY,
+    ),
+]
+MaxAgeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-age",
+        metavar="SECONDS",
+        help="The largest acceptable Access-Control-Max-Age.",
+        callback=at_least(0),
+        rich_help_panel=POLICY,
+    ),
+]

@@ -5,12 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from corscheck.commands.edge import (
-    color,
-    fail_with,
-    internal_error,
-    width,
-)
+from corscheck.commands.edge import the_edge
 from corscheck.commands.options import (
     OUTPUT,
     AppOption,
@@ -27,9 +22,9 @@ from corscheck.commands.options import (
     UserAgentOption,
     checked_proxy,
     parse_header,
-    under,
 )
-from corscheck.errors import CorscheckError
+from corscheck.inputs import under
+from corscheck.report.outputs import color, width
 
 if TYPE_CHECKING:
     pass
@@ -97,7 +92,7 @@ def probe(
     base_url: BaseUrlOption = None,
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
-    try:
+    with the_edge():
         from corscheck.browser import Probe
         from corscheck.config import Flags, resolve
         from corscheck.headers import serialize_origin
@@ -108,7 +103,7 @@ def probe(
         proxy, trust_env = checked_proxy(proxy, no_proxy)
         loaded = None
         if app_spec is not None:
-            from corscheck.app import load_app
+            from corscheck.transport.app import load_app
 
             loaded = load_app(app_spec)
             base_url = base_url or "http://testserver"
@@ -148,12 +143,6 @@ def probe(
             run_probe(the_probe, options, app=loaded, base_url=base_url, visitor=config.visitor)
         )
         result = replace(result, visitor=visitor_line)
-    except CorscheckError as error:
-        fail_with(error)
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as error:
-        internal_error(error)
     if fmt is ProbeFormat.json:
         import json
 

@@ -1,23 +1,13 @@
-"""`corscheck prove REPORT.json`, and what `audit --prove` and `--poc` share with it: the findings of a
-report replayed in headless Chromium, and the proof-of-concept pages written."""
+"""`corscheck prove REPORT.json`: the findings of a report replayed in headless Chromium, and the
+proof-of-concept pages written (deliver.py does both, as for `audit --prove`)."""
 
 import os
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from corscheck.commands.edge import (
-    EXIT_INTERRUPTED,
-    exit_code,
-    fail,
-    fail_with,
-    github_extras,
-    internal_error,
-    print_report,
-    write_outputs,
-)
+from corscheck.commands.edge import exit_code, the_edge
 from corscheck.commands.options import (
     PROOF,
     REQUESTS,
@@ -38,70 +28,11 @@ from corscheck.commands.options import (
     parse_header,
 )
 from corscheck.config import DEFAULTS
-from corscheck.errors import CorscheckError, UsageError
-from corscheck.wording import plural
+from corscheck.deliver import Delivery, deliver
+from corscheck.errors import UsageError
 
 if TYPE_CHECKING:
-    from corscheck.config import AuditConfig
-    from corscheck.prove.run import ProveSettings
-    from corscheck.report.model import Report
-
-
-def settings_for(config: "AuditConfig", executable: str) -> "ProveSettings":
-    """The proof settings of an audit run: its visitor, safety gate, TLS, proxy, -H and targets,
-    with their real values (the report holds masked ones)."""
-    from corscheck.masking import secrets_in
-    from corscheck.prove.run import ProveSettings
-    from corscheck.proxy import proxy_routes
-
-    options = config.options
-    return ProveSettings(
-        executable=executable,
-        visitor=config.visitor,
-        send_unsafe=options.send_unsafe,
-        insecure=options.insecure,
-        timeout=options.timeout,
-        proxy=proxy_routes(options.proxy, use_environment=options.trust_env, environ=os.environ),
-        extra_headers=config.extra_headers,
-        real_urls=tuple(t.url for t in config.targets),
-        secrets=secrets_in(
-            (t.url for t in config.targets), config.extra_headers, config.visitor.secrets()
-        ),
-    )
-
-
-def proven(report: "Report", settings: "ProveSettings", *, quiet: bool) -> "Report":
-    """`report` with a proof on each finding, secrets masked as the audit masked them."""
-    from corscheck.masking import masked
-    from corscheck.prove.run import prove_report
-    from corscheck.report.model import may_hold_userinfo
-
-    count = len(report.findings())
-    if not quiet and count:
-        typer.echo(f"corscheck: proving {plural(count, 'finding')} in headless Chromium…", err=True)
-    result = prove_report(report, settings)
-    return replace(
-        result,
-        targets=tuple(
-            masked(t, settings.secrets, userinfo=may_hold_userinfo(t)) for t in result.targets
-        ),
-    )
-
-
-def write_pocs(report: "Report", directory: str) -> None:
-    """The PoC pages of `report`'s over-permissive findings, one file each, into `directory`."""
-    from corscheck.prove.poc import poc_pages
-
-    pages = poc_pages(report)
-    folder = Path(directory)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for poc in pages:
-            (folder / poc.name).write_text(poc.html, encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"cannot write the PoC pages into {directory!r}: {error.strerror}"
-        ) from None
+    pass
 
 
 def prove(
@@ -149,10 +80,10 @@ def prove(
     from corscheck.merge import merge_reports
     from corscheck.prove.chromium import find_browser
     from corscheck.prove.run import ProveSettings
-    from corscheck.proxy import proxy_routes
+    from corscheck.transport.proxy import proxy_routes
     from corscheck.visitor import parse_cookie, visitor_of
 
-    try:
+    with the_edge(lambda: "interrupted: the browser and the page server were stopped"):
         check_format(fmt)
         proxy, trust_env = checked_proxy(proxy, no_proxy)
         executable = find_browser(browser_path)
@@ -179,18 +110,9 @@ def prove(
             real_urls=(),
             secrets=secrets_in((), extra_headers, [c.value for c in cookies]),
         )
-        report = proven(report, settings, quiet=quiet)
-        if poc is not None:
-            write_pocs(report, poc)
-        write_outputs(report, list(output or []))
-        print_report(report, fmt, False, colored)
-        github_extras(report, annotate=fmt == "console")
-    except CorscheckError as error:
-        fail_with(error)
-    except KeyboardInterrupt:
-        fail("interrupted: the browser and the page server were stopped", EXIT_INTERRUPTED)
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as error:
-        internal_error(error)
+        delivery = Delivery(
+            fmt=fmt, outputs=list(output or []), colored=colored, quiet=quiet, proving=settings,
+            poc=poc,
+        )  # fmt: skip
+        report = deliver(report, delivery)
     raise typer.Exit(exit_code(report))

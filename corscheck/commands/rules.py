@@ -4,8 +4,9 @@ from typing import Annotated
 
 import typer
 
-from corscheck.commands.edge import color, fail, width
+from corscheck.commands.edge import fail
 from corscheck.commands.options import ColorOption
+from corscheck.report.outputs import color, width
 
 
 def rules(

@@ -9,7 +9,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
-from corscheck.transport.http11 import server_certificate
+from corscheck.transport.tls import server_certificate
 
 
 @dataclass(frozen=True, slots=True)

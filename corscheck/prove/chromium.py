@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from corscheck.errors import UsageError
 from corscheck.headers import HeaderLine
-from corscheck.proxy import Proxy, ProxyRoutes
+from corscheck.transport.proxy import Proxy, ProxyRoutes
 from corscheck.visitor import Cookie, Profile
 
 # The names Chromium and Chrome are installed under (Debian, Ubuntu, Fedora, Google's packages).

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from corscheck.headers import HeaderLine
 from corscheck.prove.replay import host_port
-from corscheck.transport.http11 import client_tls_context
+from corscheck.transport.tls import client_tls_context
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "upgrade"}

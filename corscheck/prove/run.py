@@ -25,8 +25,8 @@ from corscheck.prove.pages import page
 from corscheck.prove.relay import HeaderRelay
 from corscheck.prove.replay import Observation, Replay, host_port, proof_of, replay_of
 from corscheck.prove.server import PageServer
-from corscheck.proxy import Proxy, ProxyRoutes
 from corscheck.report.model import Report
+from corscheck.transport.proxy import Proxy, ProxyRoutes
 from corscheck.visitor import Visitor
 
 # The page that holds a sandboxed iframe for a `null` origin: a name of the reserved .example

@@ -9,13 +9,10 @@ The probes of every credentials mode share one exchange (plan.py): it is written
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from corscheck.browser import Probe, Verdict
-from corscheck.errors import UsageError
 from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult, Suppression
 from corscheck.evaluate.proof import PROOF_OUTCOMES, Proof
 from corscheck.exchange import Exchange, Hop, Request, Response
@@ -335,20 +332,6 @@ def decode_proof(data: dict[str, Any]) -> Proof:
 
 
 # --- decoding ------------------------------------------------------------------------------------
-
-
-def read_report_file(path: str, label: str = "") -> dict[str, Any]:
-    """The JSON document of a corscheck report at `path`, checked for the schema id; `label` names
-    the report in errors ("baseline "). Raises UsageError."""
-    try:
-        data = json.loads(Path(path).read_text("utf-8"))
-    except OSError as error:
-        raise UsageError(f"cannot read {label}{path!r}: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UsageError(f"{label}{path!r} is not a corscheck JSON report") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise UsageError(f"{label}{path!r} is not a {SCHEMA} report")
-    return data
 
 
 def visitor_to_dict(visitor: Visitor) -> dict[str, Any]:

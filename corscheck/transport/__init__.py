@@ -16,13 +16,13 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from corscheck.config import RunOptions
 from corscheck.errors import TargetError
 from corscheck.exchange import Request
 from corscheck.transport.base import Transport
+from corscheck.transport.options import RunOptions
 
 if TYPE_CHECKING:
-    from corscheck.app import LoadedApp
+    from corscheck.transport.app import LoadedApp
 
 __all__ = ["Transport", "fetch_document", "network_transport", "open_transport"]
 

@@ -21,44 +21,17 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from corscheck import __version__
-from corscheck.config import RunOptions
 from corscheck.errors import TargetError
 from corscheck.exchange import Request, Response
 from corscheck.headers import DEFAULT_PORTS, HeaderList, parse_header_lines
-from corscheck.proxy import Proxy, proxy_answer, proxy_routes
+from corscheck.transport.options import RunOptions
+from corscheck.transport.proxy import Proxy, proxy_answer, proxy_routes
+from corscheck.transport.tls import client_tls_context
 
 DRAIN_LIMIT = 64 * 1024  # a body up to this size is read and dropped so the connection is reused
 DRAIN_WAIT = 0.25  # seconds a body may take to arrive before the connection is dropped instead
 USER_AGENT = f"corscheck/{__version__}"
 _STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*))?", re.DOTALL)
-
-
-def client_tls_context(insecure: bool) -> ssl.SSLContext:
-    """How corscheck checks a server's certificate: the default trust store (SSL_CERT_FILE and
-    SSL_CERT_DIR change it), or not at all with --insecure. The proofs trust the target as this does."""
-    context = ssl.create_default_context()
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
-def server_certificate(url: str, insecure: bool, timeout: float) -> bytes | None:
-    """The DER certificate an https server presents, when `client_tls_context` accepts it; None
-    over http, or when the connection or the check fails (the proofs pin what the audit trusted)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        return None
-    host, port = parts.hostname, parts.port or 443
-    try:
-        with (
-            socket.create_connection((host, port), timeout=timeout) as raw,
-            client_tls_context(insecure).wrap_socket(raw, server_hostname=host) as tls,
-        ):
-            return tls.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError, ValueError):
-        return None
 
 
 @dataclass(slots=True)

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from corscheck.app import LoadedApp
 from corscheck.errors import UsageError
+from corscheck.transport.app import LoadedApp
 from corscheck.transport.base import Transport
 from corscheck.transport.httpx_adapter import httpx_transport
 

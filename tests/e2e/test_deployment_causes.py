@@ -19,11 +19,12 @@ from typer.testing import CliRunner
 
 from corscheck.audit import audit
 from corscheck.cli import app as cli
-from corscheck.config import AuditConfig, RunOptions
+from corscheck.config import AuditConfig
 from corscheck.demo import HeaderLines, serve_routes
 from corscheck.policy import build_policy
 from corscheck.report.model import TargetReport
 from corscheck.target import Target
+from corscheck.transport.options import RunOptions
 from tests.e2e.headless import CHROMIUM, FETCH_JS, launch
 from tests.e2e.real_servers import binary, free_ports, nginx_prelude, running, workdir
 
@@ -248,7 +249,7 @@ def test_a_cache_without_vary_is_named_with_vary_origin_not_an_allow_list(
 def test_a_cache_mixing_origins_is_proved_by_replaying_the_sequence(deployment: Deployment) -> None:
     """--prove replays the cache trial in Chromium: the primer, then the front-end's fetch() of the
     same fresh URL, which the browser refuses as the finding says."""
-    from corscheck.commands.prove import proven, settings_for
+    from corscheck.deliver import proven, settings_for
     from corscheck.prove.chromium import find_browser
 
     config = AuditConfig(

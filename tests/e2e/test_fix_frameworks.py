@@ -24,7 +24,6 @@ import litestar
 import pytest
 from litestar.config.cors import CORSConfig
 
-from corscheck.app import LoadedApp, app_of
 from corscheck.audit import run_config
 from corscheck.config import AuditConfig
 from corscheck.evaluate import Finding, fix_values
@@ -33,6 +32,7 @@ from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.report.model import Report, TargetReport
 from corscheck.runner import run_async
 from corscheck.target import Target
+from corscheck.transport.app import LoadedApp, app_of
 
 from .real_servers import NODE_DIR, binary, free_ports, running, workdir
 

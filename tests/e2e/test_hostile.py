@@ -19,10 +19,11 @@ from typer.testing import CliRunner
 
 from corscheck.audit import audit
 from corscheck.cli import app
-from corscheck.config import AuditConfig, RunOptions
+from corscheck.config import AuditConfig
 from corscheck.policy import MaxAge, build_policy
 from corscheck.report.model import Report
 from corscheck.target import Target
+from corscheck.transport.options import RunOptions
 from tests.cors_server import CorsServer, Reply
 
 Behaviour = Callable[[socket.socket], None]

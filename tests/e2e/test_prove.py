@@ -32,8 +32,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
 from corscheck.audit import run_config
-from corscheck.commands.prove import proven, settings_for, write_pocs
 from corscheck.config import AuditConfig, Flags, PolicyFlags, resolve
+from corscheck.deliver import proven, settings_for, write_pocs
 from corscheck.evaluate import Finding
 from corscheck.prove import run as prove_run
 from corscheck.prove.certs import throwaway_certificate

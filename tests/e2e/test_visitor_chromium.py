@@ -29,14 +29,15 @@ from typing import Any, TypeVar
 import pytest
 import trustme
 
-from corscheck.app import app_of
 from corscheck.audit import run_config
 from corscheck.browser import Probe
-from corscheck.config import AuditConfig, RunOptions
+from corscheck.config import AuditConfig
 from corscheck.probe import PROBE_OPTIONS, run_probe, visitor_probe
 from corscheck.report.model import ProbeReport
 from corscheck.runner import run_async
 from corscheck.target import Target
+from corscheck.transport.app import app_of
+from corscheck.transport.options import RunOptions
 from corscheck.visitor import Profile, Visitor, fetch_site, parse_cookie, visitor_of
 from tests import required
 from tests.e2e import visitor_apps

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from corscheck.browser import Probe, Verdict, advance, judge
-from corscheck.config import RunOptions
 from corscheck.errors import TargetError
 from corscheck.exchange import Exchange, Hop, Request, Response
-from corscheck.pacing import TokenBucket
 from corscheck.plan import chain_of
+from corscheck.runner.pacing import TokenBucket
 from corscheck.transport import Transport, network_transport
+from corscheck.transport.options import RunOptions
 
 if TYPE_CHECKING:
     pass

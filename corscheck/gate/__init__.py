@@ -1,6 +1,6 @@
 """What a finding counts for in a CI gate: suppressions (`[[ignore]]`, `--ignore`), stable
-fingerprints, and the baseline of an earlier report (`--baseline`). Pure, except `load_baseline`,
-which reads the baseline file.
+fingerprints, and the baseline of an earlier report (`--baseline`; inputs.py reads it). The
+values (`Ignore`, `Baseline`) are in suppression.py, which config.py resolves into.
 
 A suppressed finding, or one already in the baseline, stays in every report, marked; it only stops
 counting for `--fail-on` (`Finding.counts`).
@@ -13,38 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 
-from corscheck.errors import UsageError
 from corscheck.evaluate import BaselineState, Finding, Suppression, fingerprint, normalized_target
-from corscheck.report.codec import decode_report, read_report_file
+from corscheck.gate.suppression import Baseline, Ignore
 from corscheck.report.model import (
-    SCHEMA,
     BaselineRecord,
     IgnoreRecord,
     Report,
     TargetReport,
 )
-from corscheck.suppression import Baseline, Ignore
-
-
-def load_baseline(path: str) -> Baseline:
-    """The findings of any corscheck JSON report (merged ones included). Raises UsageError."""
-
-    data = read_report_file(path, "the baseline ")
-    try:
-        report = decode_report(data)
-        found: list[tuple[str, Finding]] = []
-        for raw, target in zip(data["targets"], report.targets, strict=True):
-            for item, finding in zip(raw["findings"], target.findings, strict=True):
-                # The report's own fingerprint when it has one: it was computed by the version that
-                # saw the probes. Older reports get one computed from what they kept.
-                stored = item.get("fingerprint")
-                found.append((stored if isinstance(stored, str) else fingerprint(finding), finding))
-    except (KeyError, TypeError, ValueError) as error:
-        raise UsageError(f"baseline {path!r} does not follow {SCHEMA}: {error}") from None
-    return Baseline(path, tuple(found))
-
-
-# --- the gate ----------------------------------------------------------------------------------------
 
 
 class Gate:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from corscheck import rules
 from corscheck.stack import LAYER_NAMES, Stack
 
 FRAMEWORKS = (
@@ -67,26 +68,28 @@ def _keyword_layer(
     origin the list does not explain turns them off."""
     exact = "the origins exactly as browsers send them (scheme, host, port; no slash)"
     return {
-        "any-origin-with-credentials": _fix((origins, ORIGINS), *every_origin, (credentials, True)),
-        "any-origin": _fix((origins, ORIGINS), *every_origin),
-        "null-origin": _fix((origins, ORIGINS), note="without 'null'"),
-        "untrusted-origin": _fix(
+        rules.ANY_ORIGIN_WITH_CREDENTIALS.id: _fix(
+            (origins, ORIGINS), *every_origin, (credentials, True)
+        ),
+        rules.ANY_ORIGIN.id: _fix((origins, ORIGINS), *every_origin),
+        rules.NULL_ORIGIN.id: _fix((origins, ORIGINS), note="without 'null'"),
+        rules.UNTRUSTED_ORIGIN.id: _fix(
             (origins, ORIGINS), *every_origin, note=f"{exact}, instead of a pattern"
         ),
-        "insecure-origin": _fix((origins, ORIGINS), note="https:// origins only"),
-        "development-origin": _fix(
+        rules.INSECURE_ORIGIN.id: _fix((origins, ORIGINS), note="https:// origins only"),
+        rules.DEVELOPMENT_ORIGIN.id: _fix(
             (origins, ORIGINS), note="adding localhost origins only in development configuration"
         ),
-        "method-beyond-policy": _fix((methods, METHODS)),
-        "header-beyond-policy": _fix((headers, HEADERS)),
-        "credentials-refused": _fix((origins, ORIGINS), (credentials, True)),
-        "credentials-beyond-policy": _fix((credentials, False)),
-        "allowed-origin-refused": _fix((origins, ORIGINS), note=exact),
-        "allowed-method-refused": _fix((methods, METHODS)),
-        "allowed-header-refused": _fix((headers, HEADERS)),
-        "exposed-header-missing": _fix((expose, EXPOSE)),
-        "preflight-cache-too-long": _fix((max_age, MAX_AGE)),
-        "preflight-cache-too-short": _fix((max_age, MAX_AGE)),
+        rules.METHOD_BEYOND_POLICY.id: _fix((methods, METHODS)),
+        rules.HEADER_BEYOND_POLICY.id: _fix((headers, HEADERS)),
+        rules.CREDENTIALS_REFUSED.id: _fix((origins, ORIGINS), (credentials, True)),
+        rules.CREDENTIALS_BEYOND_POLICY.id: _fix((credentials, False)),
+        rules.ALLOWED_ORIGIN_REFUSED.id: _fix((origins, ORIGINS), note=exact),
+        rules.ALLOWED_METHOD_REFUSED.id: _fix((methods, METHODS)),
+        rules.ALLOWED_HEADER_REFUSED.id: _fix((headers, HEADERS)),
+        rules.EXPOSED_HEADER_MISSING.id: _fix((expose, EXPOSE)),
+        rules.MAX_AGE_TOO_LONG.id: _fix((max_age, MAX_AGE)),
+        rules.MAX_AGE_TOO_SHORT.id: _fix((max_age, MAX_AGE)),
     }
 
 
@@ -113,7 +116,7 @@ FIXES: dict[str, dict[str, Fix]] = {
             "expose_headers",
             "max_age",
         ),
-        "missing-vary-origin": _fix(
+        rules.MISSING_VARY.id: _fix(
             note="Flask-CORS adds Vary: Origin only when more than one origin could match: add it "
             "yourself, e.g. response.vary.add('Origin') in an @app.after_request function"
         ),
@@ -131,63 +134,63 @@ FIXES: dict[str, dict[str, Fix]] = {
         "origin", "credentials", "methods", "allowedHeaders", "exposedHeaders", "maxAge"
     ),
     "spring": {
-        "any-origin-with-credentials": _fix(
+        rules.ANY_ORIGIN_WITH_CREDENTIALS.id: _fix(
             note='allowedOriginPatterns("*") with allowCredentials(true) reflects every origin: list origins with allowedOrigins(...)'
         ),
-        "any-origin": _fix(
+        rules.ANY_ORIGIN.id: _fix(
             note='Replace @CrossOrigin(origins = "*") / allowedOrigins("*") with the front-end origins'
         ),
-        "untrusted-origin": _fix(
+        rules.UNTRUSTED_ORIGIN.id: _fix(
             note='Use exact allowedOrigins(...), or allowedOriginPatterns("https://*.example.com") (which matches subdomains only)'
         ),
-        "method-beyond-policy": _fix(
+        rules.METHOD_BEYOND_POLICY.id: _fix(
             note="Set CorsConfiguration.setAllowedMethods(...) to the policy's methods"
         ),
-        "header-beyond-policy": _fix(
+        rules.HEADER_BEYOND_POLICY.id: _fix(
             note='Set CorsConfiguration.setAllowedHeaders(...) instead of "*"'
         ),
-        "credentials-refused": _fix(
+        rules.CREDENTIALS_REFUSED.id: _fix(
             note="Set CorsConfiguration.setAllowCredentials(true) with explicit origins"
         ),
-        "allowed-origin-refused": _fix(
+        rules.ALLOWED_ORIGIN_REFUSED.id: _fix(
             note="Add the origin to @CrossOrigin(origins = ...) / CorsConfiguration.setAllowedOrigins(...)"
         ),
-        "allowed-method-refused": _fix(
+        rules.ALLOWED_METHOD_REFUSED.id: _fix(
             note="Add the method to CorsConfiguration.setAllowedMethods(...)"
         ),
-        "allowed-header-refused": _fix(
+        rules.ALLOWED_HEADER_REFUSED.id: _fix(
             note="Add the header to CorsConfiguration.setAllowedHeaders(...)"
         ),
-        "exposed-header-missing": _fix(
+        rules.EXPOSED_HEADER_MISSING.id: _fix(
             note="Add the header to CorsConfiguration.setExposedHeaders(...)"
         ),
     },
     "nginx": {
-        "any-origin-with-credentials": _fix(
+        rules.ANY_ORIGIN_WITH_CREDENTIALS.id: _fix(
             note='add_header Access-Control-Allow-Origin $http_origin reflects every origin: map $http_origin to an allow-list (map $http_origin $cors { "https://app.example.com" $http_origin; default ""; })'
         ),
-        "any-origin": _fix(
+        rules.ANY_ORIGIN.id: _fix(
             note="Replace add_header Access-Control-Allow-Origin $http_origin / * with a map of allowed origins"
         ),
-        "untrusted-origin": _fix(
+        rules.UNTRUSTED_ORIGIN.id: _fix(
             note="Anchor and escape the origin regex in your map or if: ~^https://([a-z0-9-]+\\.)*example\\.com$"
         ),
-        "missing-vary-origin": _fix(
+        rules.MISSING_VARY.id: _fix(
             note="add_header Vary Origin always; next to the Access-Control-Allow-Origin header"
         ),
-        "malformed-cors-header": _fix(
+        rules.MALFORMED_HEADER.id: _fix(
             note="The app and nginx both add the header: use proxy_hide_header Access-Control-Allow-Origin; or drop one add_header"
         ),
-        "method-beyond-policy": _fix(
+        rules.METHOD_BEYOND_POLICY.id: _fix(
             note="Narrow add_header Access-Control-Allow-Methods ... always; to the policy's methods"
         ),
-        "header-beyond-policy": _fix(
+        rules.HEADER_BEYOND_POLICY.id: _fix(
             note="Narrow add_header Access-Control-Allow-Headers ... always; instead of echoing $http_access_control_request_headers"
         ),
-        "allowed-origin-refused": _fix(
+        rules.ALLOWED_ORIGIN_REFUSED.id: _fix(
             note="Add the origin to the map of allowed origins; use add_header ... always; so error responses carry it too"
         ),
-        "exposed-header-missing": _fix(
+        rules.EXPOSED_HEADER_MISSING.id: _fix(
             note='add_header Access-Control-Expose-Headers "X-Request-Id" always;'
         ),
     },
@@ -252,9 +255,9 @@ def fix_changes(rule_id: str, layer: str | None, values: FixValues) -> dict[str,
     fix = FIXES.get(layer or "", {}).get(rule_id)
     if fix is None or not fix.changes:
         return None
-    if values.public and rule_id == "any-origin-with-credentials":
+    if values.public and rule_id == rules.ANY_ORIGIN_WITH_CREDENTIALS.id:
         # A public API: the fix that fits the policy keeps every origin and drops credentials.
-        fix = FIXES[layer or ""]["credentials-beyond-policy"]
+        fix = FIXES[layer or ""][rules.CREDENTIALS_BEYOND_POLICY.id]
     filled: dict[str, object] = {}
     for setting, value in fix.changes:
         if value in _TOKENS:
@@ -284,7 +287,7 @@ def fix_for(rule_id: str, generic: str, stack: Stack, values: FixValues = FixVal
     if fix.changes and changes is None:
         # Without a policy to fill the settings with, they are named with placeholders.
         changes = {k: _PLACEHOLDERS.get(str(v), v) for k, v in fix.changes}
-        if values.public and rule_id == "any-origin-with-credentials":
+        if values.public and rule_id == rules.ANY_ORIGIN_WITH_CREDENTIALS.id:
             changes = fix_changes(rule_id, stack.layer, FixValues(public=True)) or changes
     text = _render(stack.layer, changes, fix.note) if changes else fix.note + "."
     if stack.certainty == "likely":

@@ -238,3 +238,19 @@ def test_no_command_imports_another() -> None:
     commands = {f"corscheck.commands.{c}" for c in COMMANDS}
     crossing = sorted(f"{c} -> {m}" for c in commands for m in GRAPH[c] if m in commands)
     assert not crossing, crossing
+
+
+def test_rules_are_named_by_their_constants() -> None:
+    """A rule id is written once, in rules.py; everywhere else `rules.X.id`, so mypy sees a typo."""
+    from corscheck import rules
+
+    ids = {v.id for v in vars(rules).values() if isinstance(v, rules.Rule)}
+    assert len(ids) > 20
+    literals = sorted(
+        f"{name}:{node.lineno}: {node.value!r}"
+        for name, path in MODULES.items()
+        if name != "corscheck.rules"
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.Constant) and node.value in ids
+    )
+    assert not literals, literals

@@ -105,7 +105,7 @@ def evaluate(
 
 def _generic_fix(finding: Finding, policy: Policy | None) -> str:
     public = policy is not None and policy.is_public
-    if public and finding.rule.id == "any-origin-with-credentials":
+    if public and finding.rule.id == rules.ANY_ORIGIN_WITH_CREDENTIALS.id:
         return _PUBLIC_API_FIX
     return finding.rule.fix
 
@@ -121,9 +121,9 @@ def _one_root_cause_for_a_public_api(findings: list[Finding]) -> list[Finding]:
     """Under a public policy, a server that reflects any origin with credentials has one mistake:
     the credentials. One finding says it, with the fix that fits the policy (_generic_fix); the
     finding that the credentials go beyond the policy is that same mistake, and goes."""
-    if not any(f.rule.id == "any-origin-with-credentials" for f in findings):
+    if not any(f.rule.id == rules.ANY_ORIGIN_WITH_CREDENTIALS.id for f in findings):
         return findings
-    return [f for f in findings if f.rule.id != "credentials-beyond-policy"]
+    return [f for f in findings if f.rule.id != rules.CREDENTIALS_BEYOND_POLICY.id]
 
 
 def stack_of(
@@ -148,7 +148,7 @@ def fix_values(policy: Policy | None, finding: Finding) -> FixValues:
     bounds = policy.max_age
     max_age = None
     if bounds is not None:
-        too_long = finding.rule.id == "preflight-cache-too-long"
+        too_long = finding.rule.id == rules.MAX_AGE_TOO_LONG.id
         max_age = bounds.max if too_long else bounds.min
     return FixValues(
         origins=exact if len(exact) == len(policy.origins) else (),

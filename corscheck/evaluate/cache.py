@@ -201,12 +201,14 @@ def _fix(cache: str) -> str:
 
 
 # The refusals a confirmed cache explains: a grant for someone else, or none, on an actual response.
-_EXPLAINED = frozenset({"allowed-origin-refused", "credentials-refused", "missing-vary-origin"})
+_EXPLAINED = frozenset(
+    {rules.ALLOWED_ORIGIN_REFUSED.id, rules.CREDENTIALS_REFUSED.id, rules.MISSING_VARY.id}
+)
 
 
 def explained_by_cache(finding: Finding) -> bool:
     """Whether a finding is the same root cause as a confirmed cache mixing origins."""
-    if finding.rule.id == "missing-vary-origin":
+    if finding.rule.id == rules.MISSING_VARY.id:
         return True
     return (
         finding.rule.id in _EXPLAINED

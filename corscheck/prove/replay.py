@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from corscheck import rules
 from corscheck.addresses import IN_PROCESS_HOST
 from corscheck.evaluate.cache import CACHE_BUSTER
 from corscheck.evaluate.model import Finding
@@ -38,13 +39,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 # Findings that claim nothing a page can read or be refused: how long a preflight is cached, and
 # the Private Network Access preflight Chromium 142+ no longer sends.
 _NOT_A_READ = {
-    "preflight-cache-too-long": "a preflight cache lifetime is not something a page reads or is "
+    rules.MAX_AGE_TOO_LONG.id: "a preflight cache lifetime is not something a page reads or is "
     "refused",
-    "preflight-cache-too-short": "a preflight cache lifetime is not something a page reads or is "
+    rules.MAX_AGE_TOO_SHORT.id: "a preflight cache lifetime is not something a page reads or is "
     "refused",
-    "private-network-untrusted": "Chromium 142+ sends no Private Network Access preflight (Local "
+    rules.PRIVATE_NETWORK_UNTRUSTED.id: "Chromium 142+ sends no Private Network Access preflight (Local "
     "Network Access asks the visitor instead), so the answer it judges cannot be replayed",
-    "private-network-refused": "Chromium 142+ sends no Private Network Access preflight (Local "
+    rules.PRIVATE_NETWORK_REFUSED.id: "Chromium 142+ sends no Private Network Access preflight (Local "
     "Network Access asks the visitor instead), so the answer it judges cannot be replayed",
 }
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*$")
@@ -157,7 +158,7 @@ def replay_of(
     if unmappable:
         return unmappable
     read_headers: tuple[str, ...] = ()
-    if finding.rule.id == "exposed-header-missing":
+    if finding.rule.id == rules.EXPOSED_HEADER_MISSING.id:
         match = _MISSING_EXPOSURE.match(finding.message)
         if match is None:
             return "the finding does not name the header to read"

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from corscheck import rules
 from corscheck.errors import UsageError
 from corscheck.evaluate.model import Finding
 from corscheck.headers import serialize_origin
 from corscheck.plan import ALLOWED
 from corscheck.report.model import TargetReport
 
-_REFUSED = frozenset({"allowed-origin-refused", "credentials-refused"})
+_REFUSED = frozenset({rules.ALLOWED_ORIGIN_REFUSED.id, rules.CREDENTIALS_REFUSED.id})
 _SCOPED_BY = (
     "a CORS configuration scoped by path (Flask-CORS resources, an nginx location with its own "
     "add_header, routes mounted outside the CORS middleware)"

@@ -1,4 +1,4 @@
-"""Runs an audit: targets + policy → plan → exchanges → verdicts → findings → report.
+"""Runs an audit: targets + policy → plan → exchanges → verdicts → follow-up round → findings → report.
 
 The only orchestration module: the pure stages live in config.py, plan.py, browser.py and evaluate/,
 the request limits in runner.py and every byte on the network in transport/.
@@ -21,13 +21,20 @@ from corscheck.browser import Probe, Verdict, judge
 from corscheck.config import AuditConfig
 from corscheck.errors import CorscheckError, TargetError, UsageError
 from corscheck.evaluate import ProbeResult, evaluate, judge_results, stack_of
-from corscheck.evaluate.cache import CacheTrialRun, cache_suspected, cache_trials
+from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
 from corscheck.exchange import Exchange
 from corscheck.gate import Gate
-from corscheck.headers import HeaderLine, parse_origin
 from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
-from corscheck.plan import PlannedProbe, chain_of, distinct_chains, estimated_requests, plan_target
-from corscheck.policy import Policy
+from corscheck.plan import (
+    CacheTrial,
+    PlannedProbe,
+    cache_trials,
+    chain_of,
+    distinct_chains,
+    estimated_requests,
+    follow_up_round,
+    plan_target,
+)
 from corscheck.report.model import (
     NOTHING_SENT,
     Report,
@@ -264,31 +271,22 @@ async def _audit_one(
     if not any(exchange.hops for exchange, _ in ran.values()):
         return TargetReport(url, target.policy, errors=(_nothing_sent(ran),))
     judged = _judge(planned, ran)
-    if depth != "quick":
-        # A server that answers a fixed origin trusts it: its mutations are the likeliest bypasses.
-        trusted = _discovered_trusted(judged, target.policy)
-        if trusted:
-            second = plan_target(
-                url,
-                target.policy,
-                depth,
-                extra_headers=extra_headers,
-                trusted=trusted,
-                visitor=visitor,
-            )
-            known = {chain_of(p.probe) for p in planned}
-            second = [p for p in second if chain_of(p.probe) not in known]
-            try:
-                ran.update(await _run_chains(runner, distinct_chains(second), progress))
-                judged += _judge(second, ran)
-            except _BUGS:
-                raise
-            except Exception:  # a TargetError, or a stray network error
-                pass  # the first round stands; the target answered it
+    second = follow_up_round(
+        url, target.policy, depth, planned, judged, extra_headers=extra_headers, visitor=visitor
+    )
+    if second:
+        try:
+            ran.update(await _run_chains(runner, distinct_chains(second), progress))
+            judged += _judge(second, ran)
+        except _BUGS:
+            raise
+        except Exception:  # a TargetError, or a stray network error
+            pass  # the first round stands; the target answered it
     results: list[ProbeResult] = judge_results(target.policy, judged)
     cache_runs: list[CacheTrialRun] = []
     if depth != "quick" and cache_suspected(results):
-        cache_runs = await _run_cache_trials(runner, url, results, extra_headers)
+        trials = cache_trials(url, results, secrets.token_hex(4), extra_headers)
+        cache_runs = await _run_cache_trials(runner, trials)
     findings = evaluate(
         url,
         target.policy,
@@ -330,19 +328,15 @@ def _rate_limit_notes(runner: Runner, url: str, limited_before: int) -> tuple[st
     )
 
 
-async def _run_cache_trials(
-    runner: Runner, url: str, results: list[ProbeResult], extra_headers: tuple[HeaderLine, ...]
-) -> list[CacheTrialRun]:
-    """Each cache trial (evaluate/cache.py): the primer, then the front-end's request to the same
+async def _run_cache_trials(runner: Runner, trials: Sequence[CacheTrial]) -> list[CacheTrialRun]:
+    """Each cache trial (plan.py designs them): the primer, then the front-end's request to the same
     fresh URL, in that order; and the front-end's request alone on another. A trial the server
     does not answer is left out: the first round's findings stand."""
     runs = []
-    for trial in cache_trials(url, results, secrets.token_hex(4), extra_headers):
-        primer = Probe(trial.primed_url, trial.primer, "GET", (), "omit", extra_headers, "")
-        follower = replace(trial.probe, url=trial.primed_url)
+    for trial in trials:
         try:
-            primed_by = await runner.exchange(primer)
-            primed = await runner.exchange(follower)
+            primed_by = await runner.exchange(trial.primer_probe)
+            primed = await runner.exchange(trial.primed_probe)
             alone = await runner.exchange(trial.probe)
         except _BUGS:
             raise
@@ -414,7 +408,7 @@ async def _run_chains(
     return ran
 
 
-Judged = list[tuple[PlannedProbe, Exchange, Verdict]]
+Judged = list[tuple[PlannedProbe, Exchange, Verdict]]  # the first round's, then the follow-up's
 
 
 def _judge(planned: Sequence[PlannedProbe], ran: Ran) -> Judged:
@@ -426,21 +420,3 @@ def _judge(planned: Sequence[PlannedProbe], ran: Ran) -> Judged:
         verdict = chain_verdict if chain is p.probe else judge(p.probe, exchange)
         judged.append((p, exchange, verdict))
     return judged
-
-
-def _discovered_trusted(judged: Judged, policy: Policy | None) -> list[str]:
-    trusted: list[str] = []
-    for planned, exchange, _ in judged:
-        for hop in exchange.hops:
-            value = hop.response.headers.combined("Access-Control-Allow-Origin")
-            if value is None:
-                continue
-            origin = value.strip()
-            if origin in ("*", "null", planned.probe.origin) or origin in trusted:
-                continue
-            if parse_origin(origin) is None:
-                continue
-            if policy is not None and policy.allows_origin(origin):
-                continue
-            trusted.append(origin)
-    return trusted[:5]

@@ -8,11 +8,19 @@ chain (URL, origin, method, request headers) is sent once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
-from corscheck.browser import Credentials, Probe, is_cors_safelisted_method, normalize_method
-from corscheck.headers import HeaderLine
+from corscheck.browser import (
+    Credentials,
+    Probe,
+    Verdict,
+    is_cors_safelisted_method,
+    normalize_method,
+)
+from corscheck.exchange import Exchange
+from corscheck.headers import HeaderLine, parse_origin, serialize_origin
 from corscheck.origins import Depth, attacker_origins
 from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
@@ -343,3 +351,117 @@ def front_end_headers(policy: Policy) -> list[str]:
 
 def _header_lines(names: Iterable[str]) -> tuple[HeaderLine, ...]:
     return tuple((name, _SAMPLE_VALUES.get(name.lower(), _CUSTOM_HEADER_VALUE)) for name in names)
+
+
+# --- the follow-up round: designed from what the first round's answers showed -----------------------
+
+
+class HasPlanned(Protocol):
+    """A first-round result as the follow-up round reads it (evaluate's ProbeResult is one)."""
+
+    @property
+    def planned(self) -> PlannedProbe: ...
+
+
+Judged = Sequence[tuple[PlannedProbe, Exchange, Verdict]]
+
+
+def follow_up_round(
+    url: str,
+    policy: Policy | None,
+    depth: Depth,
+    first: Sequence[PlannedProbe],
+    judged: Judged,
+    *,
+    extra_headers: tuple[HeaderLine, ...] = (),
+    visitor: Visitor | None = None,
+) -> list[PlannedProbe]:
+    """The second round of a target: a server that answers a fixed origin trusts it, and its
+    mutations are the likeliest bypasses. The probes of the first round are not planned again;
+    nothing at quick depth or when the server granted no origin of its own."""
+    if depth == "quick":
+        return []
+    trusted = discovered_trusted(judged, policy)
+    if not trusted:
+        return []
+    second = plan_target(
+        url, policy, depth, extra_headers=extra_headers, trusted=trusted, visitor=visitor
+    )
+    known = {chain_of(p.probe) for p in first}
+    return [p for p in second if chain_of(p.probe) not in known]
+
+
+def discovered_trusted(judged: Judged, policy: Policy | None) -> list[str]:
+    """The origins (at most five) the server granted that were neither asked for nor allowed."""
+    trusted: list[str] = []
+    for planned, exchange, _ in judged:
+        for hop in exchange.hops:
+            value = hop.response.headers.combined("Access-Control-Allow-Origin")
+            if value is None:
+                continue
+            origin = value.strip()
+            if origin in ("*", "null", planned.probe.origin) or origin in trusted:
+                continue
+            if parse_origin(origin) is None:
+                continue
+            if policy is not None and policy.allows_origin(origin):
+                continue
+            trusted.append(origin)
+    return trusted[:5]
+
+
+CACHE_BUSTER = "corscheck-cache"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheTrial:
+    """One trial: the front-end's `probe` after a `primer` (a page origin; the target's own origin
+    sends no Origin) on one fresh URL, and alone on another."""
+
+    primer: str
+    probe: Probe  # its URL is the one `alone` was sent to
+    primed_url: str
+
+    @property
+    def primer_probe(self) -> Probe:
+        """The primer: a plain GET from `primer` to the primed URL, without cookies."""
+        extra = self.probe.extra_headers
+        return Probe(self.primed_url, self.primer, "GET", (), "omit", extra, "")
+
+    @property
+    def primed_probe(self) -> Probe:
+        """The front-end's request after the primer, to the same URL."""
+        return replace(self.probe, url=self.primed_url)
+
+
+def cache_trials(
+    url: str, results: Sequence[HasPlanned], token: str, extra_headers: tuple[HeaderLine, ...]
+) -> list[CacheTrial]:
+    """The trials for a target: its first origin the server grants (an allowed or first-party
+    one), primed by a request without Origin and by a request from another origin."""
+    granted = [
+        r.planned.probe.origin
+        for r in results
+        if r.planned.origin_class in (ALLOWED, FIRST_PARTY) and r.planned.aspect == "origin"
+    ]
+    front_ends = list(dict.fromkeys(granted))
+    if not front_ends:
+        return []
+    front_end = front_ends[0]
+    others = [o for o in dict.fromkeys(r.planned.probe.origin for r in results) if o != front_end]
+    own = serialize_origin(url)
+    primers = [own, *others[:1]]
+    trials = []
+    for number, primer in enumerate(primers):
+        probe = Probe(
+            busted(url, f"{token}-{number}-alone"), front_end, "GET", (), "omit", extra_headers, ""
+        )
+        trials.append(CacheTrial(primer, probe, busted(url, f"{token}-{number}")))
+    return trials
+
+
+def busted(url: str, token: str) -> str:
+    """`url` with a cache-busting query parameter: a URL no cache has seen."""
+    parts = urlsplit(url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=f"{query}{CACHE_BUSTER}={token}"))

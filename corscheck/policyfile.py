@@ -269,7 +269,7 @@ def _target(
             return None  # the [policy] table's own problems are noted already
         if policy is None:
             raise lines.error(
-                f"target {url} has no policy: add a [policy] table or a per-target policy",
+                f"target {url!r} has no policy: add a [policy] table or a per-target policy",
                 "targets",
                 "url",
                 index,

@@ -70,6 +70,7 @@ MODULES: dict[str, list[str]] = {
     "policy": ["tests/test_policy.py", "tests/test_plan.py", "tests/test_evaluate.py"],
     "plan": [
         "tests/test_plan.py",
+        "tests/test_causes.py",
         "tests/test_verdict_rules.py",
         "tests/test_evaluate.py",
         "tests/test_evaluate_visitor.py",

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from corscheck.browser import Probe, Verdict
-from corscheck.evaluate.cache import busted, cache_name, cache_suspected, has_cache_evidence
+from corscheck.evaluate.cache import cache_name, cache_suspected, has_cache_evidence
 from corscheck.evaluate.causes import _redirect_fix, error_layer
 from corscheck.evaluate.model import ProbeResult
 from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import parse_header_lines
-from corscheck.plan import ALLOWED, FIRST_PARTY, PlannedProbe
+from corscheck.plan import ALLOWED, FIRST_PARTY, PlannedProbe, busted
 from corscheck.stack import Stack
 
 URL = "https://api.example.com/v1/users"
@@ -156,14 +156,9 @@ def test_cache_suspected(made: ProbeResult, suspected: bool) -> None:
 
 from corscheck.browser import judge  # noqa: E402
 from corscheck.evaluate import Finding  # noqa: E402
-from corscheck.evaluate.cache import (  # noqa: E402
-    CacheTrial,
-    CacheTrialRun,
-    cache_findings,
-    cache_trials,
-    explained_by_cache,
-)
+from corscheck.evaluate.cache import CacheTrialRun, cache_findings, explained_by_cache  # noqa: E402
 from corscheck.evaluate.causes import cause_of  # noqa: E402
+from corscheck.plan import CacheTrial, cache_trials  # noqa: E402
 from corscheck.policy import build_policy  # noqa: E402
 from corscheck.rules import RULES_BY_ID  # noqa: E402
 from tests.test_evaluate import Server, audit, by_rule, headers  # noqa: E402

@@ -25,10 +25,17 @@ from corscheck.evaluate import (
     max_age_seconds,
     outcome_of,
 )
-from corscheck.evaluate.cache import CacheTrialRun, cache_suspected, cache_trials
+from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
 from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
-from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST, PlannedProbe, chain_of, plan_target
+from corscheck.plan import (
+    ALLOWED,
+    PRIVATE_NETWORK_REQUEST,
+    PlannedProbe,
+    cache_trials,
+    chain_of,
+    plan_target,
+)
 from corscheck.policy import MaxAge, Policy, build_policy
 from corscheck.rules import CATALOG, RULES_BY_ID
 

@@ -5,12 +5,19 @@ from dataclasses import replace
 
 import pytest
 
-from corscheck.browser import Probe
+from corscheck.browser import Probe, Verdict
+from corscheck.exchange import Exchange, Hop, Request, Response
+from corscheck.headers import HeaderList
 from corscheck.plan import (
     ALLOWED,
+    CacheTrial,
+    PlannedProbe,
+    chain_of,
     concrete_allowed_origins,
+    discovered_trusted,
     distinct_chains,
     estimated_requests,
+    follow_up_round,
     front_end_methods,
     path_variants,
     plan_target,
@@ -445,3 +452,106 @@ def test_path_variants_only_at_thorough_depth() -> None:
 
     assert variants("standard") == []
     assert variants("thorough") == [URL + "/", "https://api.example.com/V1/users"]
+
+
+# --- the follow-up round (plan.follow_up_round) -------------------------------------------------------
+
+
+def _answered(
+    planned: list[PlannedProbe], granted: str | None
+) -> list[tuple[PlannedProbe, Exchange, Verdict]]:
+    """The first round as if the server granted `granted` to every request (None: no grant)."""
+    lines = [("Access-Control-Allow-Origin", granted)] if granted is not None else []
+    judged = []
+    for p in planned:
+        hop = Hop("actual", Request("GET", p.probe.url, ()), Response(200, HeaderList(lines)))
+        judged.append((p, Exchange((hop,)), Verdict(allowed=False, preflight=False)))
+    return judged
+
+
+PARTNER = "https://partner.example.net"
+
+
+def test_a_fixed_grant_plans_its_mutations_in_a_second_round() -> None:
+    first = plan_target(URL, None, "standard")
+    second = follow_up_round(URL, None, "standard", first, _answered(first, PARTNER))
+    assert second, "the partner's mutations are probed"
+    known = {chain_of(p.probe) for p in first}
+    assert all(chain_of(p.probe) not in known for p in second)
+    assert any(PARTNER.removeprefix("https://") in p.probe.origin for p in second)
+
+
+@pytest.mark.parametrize(
+    ("granted", "depth", "policy"),
+    [
+        (None, "standard", None),  # no grant at all
+        ("*", "standard", None),  # a wildcard names no origin
+        ("null", "standard", None),
+        ("not an origin", "standard", None),
+        (PARTNER, "quick", None),  # quick sends one round
+        (PARTNER, "standard", build_policy(origins=[PARTNER])),  # the policy allows it already
+    ],
+)
+def test_no_second_round_without_a_new_trusted_origin(
+    granted: str | None, depth: str, policy: Policy | None
+) -> None:
+    first = plan_target(URL, policy, depth)  # type: ignore[arg-type]
+    assert follow_up_round(URL, policy, depth, first, _answered(first, granted)) == []  # type: ignore[arg-type]
+
+
+def test_the_reflected_origin_is_not_a_discovery() -> None:
+    first = plan_target(URL, None, "standard")
+    judged = [
+        (
+            p,
+            Exchange(
+                (
+                    Hop(
+                        "actual",
+                        Request("GET", URL, ()),
+                        Response(
+                            200, HeaderList([("Access-Control-Allow-Origin", p.probe.origin)])
+                        ),
+                    ),
+                )
+            ),
+            Verdict(True, False),
+        )
+        for p in first
+    ]
+    assert discovered_trusted(judged, None) == []
+
+
+def test_at_most_five_trusted_origins_are_followed() -> None:
+    first = plan_target(URL, None, "standard")[:1]
+    many = [
+        (
+            first[0],
+            Exchange(
+                tuple(
+                    Hop(
+                        "actual",
+                        Request("GET", URL, ()),
+                        Response(
+                            200,
+                            HeaderList(
+                                [("Access-Control-Allow-Origin", f"https://p{i}.example.net")]
+                            ),
+                        ),
+                    )
+                    for i in range(7)
+                )
+            ),
+            Verdict(False, False),
+        )
+    ]
+    assert discovered_trusted(many, None) == [f"https://p{i}.example.net" for i in range(5)]
+
+
+def test_a_cache_trial_primes_without_cookies_then_follows_on_the_same_url() -> None:
+    probe = Probe(URL + "?c=alone", "https://app.example.com", extra_headers=(("X-Key", "k"),))
+    trial = CacheTrial("https://api.example.com", probe, URL + "?c=1")
+    assert trial.primer_probe == Probe(
+        URL + "?c=1", "https://api.example.com", "GET", (), "omit", (("X-Key", "k"),), ""
+    )
+    assert trial.primed_probe == replace(probe, url=URL + "?c=1")

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit, urlunsplit
 
 from corscheck import rules
 from corscheck.browser import Probe, judge
 from corscheck.evaluate.build import make_finding
 from corscheck.evaluate.model import Finding, ProbeResult
 from corscheck.exchange import Exchange, Response
-from corscheck.headers import HeaderLine, serialize_origin
-from corscheck.plan import ALLOWED, FIRST_PARTY, PlannedProbe
+from corscheck.headers import serialize_origin
+from corscheck.plan import ALLOWED, CacheTrial, PlannedProbe
 
-CACHE_BUSTER = "corscheck-cache"
 # Response headers by which caches say a response came from them.
 _CACHE_EVIDENCE = (
     "age",
@@ -33,16 +31,6 @@ _CACHE_EVIDENCE = (
     "x-varnish",
     "x-proxy-cache",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CacheTrial:
-    """One trial: the front-end's `probe` after a `primer` (a page origin; the target's own origin
-    sends no Origin) on one fresh URL, and alone on another."""
-
-    primer: str
-    probe: Probe  # its URL is the one `alone` was sent to
-    primed_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,39 +66,6 @@ def cache_suspected(results: Sequence[ProbeResult]) -> bool:
         ):
             return True
     return False
-
-
-def cache_trials(
-    url: str, results: Sequence[ProbeResult], token: str, extra_headers: tuple[HeaderLine, ...]
-) -> list[CacheTrial]:
-    """The trials for a target: its first origin the server grants (an allowed or first-party
-    one), primed by a request without Origin and by a request from another origin."""
-    granted = [
-        r.planned.probe.origin
-        for r in results
-        if r.planned.origin_class in (ALLOWED, FIRST_PARTY) and r.planned.aspect == "origin"
-    ]
-    front_ends = list(dict.fromkeys(granted))
-    if not front_ends:
-        return []
-    front_end = front_ends[0]
-    others = [o for o in dict.fromkeys(r.planned.probe.origin for r in results) if o != front_end]
-    own = serialize_origin(url)
-    primers = [own, *others[:1]]
-    trials = []
-    for number, primer in enumerate(primers):
-        probe = Probe(
-            busted(url, f"{token}-{number}-alone"), front_end, "GET", (), "omit", extra_headers, ""
-        )
-        trials.append(CacheTrial(primer, probe, busted(url, f"{token}-{number}")))
-    return trials
-
-
-def busted(url: str, token: str) -> str:
-    """`url` with a cache-busting query parameter: a URL no cache has seen."""
-    parts = urlsplit(url)
-    query = f"{parts.query}&" if parts.query else ""
-    return urlunsplit(parts._replace(query=f"{query}{CACHE_BUSTER}={token}"))
 
 
 def cache_findings(target: str, runs: Sequence[CacheTrialRun]) -> list[Finding]:

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from corscheck import rules
 from corscheck.addresses import IN_PROCESS_HOST
-from corscheck.evaluate.cache import CACHE_BUSTER
 from corscheck.evaluate.model import Finding
 from corscheck.evaluate.proof import Proof
 from corscheck.headers import HeaderLine
 from corscheck.masking import MASK
+from corscheck.plan import CACHE_BUSTER
 from corscheck.safelist import cors_unsafe_request_header_names
 from corscheck.visitor import PROFILE_NAMES, Profile
 

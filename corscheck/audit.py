@@ -88,7 +88,7 @@ async def audit_targets(
         if config.ignores or config.baseline is not None
         else None
     )
-    secrets = secrets_in((t.url for t in targets), extra_headers, config.visitor.secrets())
+    to_mask = secrets_in((t.url for t in targets), extra_headers, config.visitor.secrets())
     head = Report(
         version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -96,7 +96,7 @@ async def audit_targets(
         fail_on=config.fail_on,
         visitor=config.visitor.without_secrets(),
         policy_statement=config.policy_statement,
-        warnings=tuple(masked([*config.warnings, *(gate.warnings() if gate else [])], secrets)),
+        warnings=tuple(masked([*config.warnings, *(gate.warnings() if gate else [])], to_mask)),
     )
     kept: list[TargetReport] = []
     # The runner first: a setting it refuses (a proxy it cannot speak to) stops the run before any
@@ -117,7 +117,7 @@ async def audit_targets(
                     report = replace(report, source=target.source, route=target.route)
                 report = scopes.observe(report)
                 # Secrets by value; URL userinfo (in Location lines, say) by position.
-                report = masked(report, secrets, userinfo=may_hold_userinfo(report))
+                report = masked(report, to_mask, userinfo=may_hold_userinfo(report))
                 if gate is not None:
                     report = gate.mark(report)
                 kept.append(report if keep_probes else replace(report, probes=()))

@@ -19,7 +19,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from corscheck.browser import is_forbidden_request_header
 from corscheck.errors import TargetError, UsageError
-from corscheck.target import Route
+from corscheck.target import Route, validate_url
 from corscheck.transport.options import RunOptions
 
 if TYPE_CHECKING:
@@ -61,7 +61,6 @@ def load_document(
     if "://" not in source and app is None:
         return _read_file(source), None
     from corscheck.runner import run_async
-    from corscheck.target import validate_url
     from corscheck.transport import fetch_document, open_transport
 
     in_app = app is not None and "://" not in source

@@ -17,11 +17,12 @@ from corscheck.browser import (
     Probe,
     Verdict,
     is_cors_safelisted_method,
+    needs_preflight,
     normalize_method,
 )
 from corscheck.exchange import Exchange
 from corscheck.headers import HeaderLine, parse_origin, serialize_origin
-from corscheck.origins import Depth, attacker_origins
+from corscheck.origins import Depth, attacker_origins, registrable_domain
 from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
 
@@ -101,8 +102,6 @@ def distinct_chains(planned: Iterable[PlannedProbe]) -> list[Probe]:
 
 def estimated_requests(chains: Sequence[Probe], send_unsafe: bool) -> int:
     """Requests a run sends, before redirects: a preflight where needed, and the actual request if safe."""
-    from corscheck.browser import needs_preflight
-
     total = 0
     for chain in chains:
         total += 1 if needs_preflight(chain) else 0
@@ -240,8 +239,6 @@ MISSING_PATH_SEGMENT = "corscheck-no-such-path"
 def path_variants(url: str) -> list[str]:
     """`url` with its trailing slash toggled, and with its first path segment in upper case: the
     spellings a CORS rule scoped by path (a regex, a location) may not cover."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     path = parts.path or "/"
     if path == "/":
@@ -265,8 +262,6 @@ def _error_paths(
     OpenAPI route says so), the request without its -H credentials. The front-end meets each
     error; their answers must carry the CORS headers too. Sent without cookies: the server's
     error layers are what is under test, not the visitor's session."""
-    from urllib.parse import urlsplit, urlunsplit
-
     from corscheck.masking import PUBLIC_HEADERS
 
     parts = urlsplit(url)
@@ -297,10 +292,6 @@ def _error_paths(
 def first_party_origins(url: str) -> list[str]:
     """The front-ends a site most often has, on the target's scheme: its apex, www. and app. (none
     for an IP address or a name without a registrable domain); the target's own origin is not one."""
-    from urllib.parse import urlsplit
-
-    from corscheck.headers import serialize_origin
-    from corscheck.origins import registrable_domain
 
     parts = urlsplit(url)
     site = registrable_domain(parts.hostname or "")

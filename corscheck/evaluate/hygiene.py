@@ -10,7 +10,7 @@ from corscheck.browser import cors_check
 from corscheck.evaluate.build import final_response, make_finding, preflight_hop
 from corscheck.evaluate.model import Finding, ProbeResult
 from corscheck.exchange import Response
-from corscheck.headers import split_header_list
+from corscheck.headers import is_token, split_header_list
 from corscheck.plan import ALLOWED, PRIVATE_NETWORK_REQUEST
 from corscheck.policy import Policy
 
@@ -279,6 +279,4 @@ def _malformed(result: ProbeResult) -> str | None:
 
 
 def _has_bad_token(value: str) -> bool:
-    from corscheck.headers import is_token
-
     return any(not is_token(item) for item in split_header_list(value))

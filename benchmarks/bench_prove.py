@@ -19,8 +19,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corscheck.audit import run_config
-from corscheck.commands.prove import proven, settings_for
 from corscheck.config import Flags, resolve
+from corscheck.deliver import proven, settings_for
 from corscheck.prove.chromium import find_browser
 from corscheck.runner import run_async
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from corscheck.audit import audit
-from corscheck.commands.prove import proven, settings_for
 from corscheck.config import AuditConfig
+from corscheck.deliver import proven, settings_for
 from corscheck.demo import demo_config, serve_demo
 from corscheck.report import EXTENSIONS, renderer
 from corscheck.report.console import render as render_console

@@ -23,7 +23,7 @@ PURE = [
     "evaluate.exposure", "evaluate.hygiene", "evaluate.model", "evaluate.origin_findings",
     "evaluate.proof", "evaluate.refused",
     "gate", "gate.suppression",
-    "prove.pages", "prove.poc", "prove.replay",
+    "prove.closing", "prove.pages", "prove.poc", "prove.replay",
     "report", "report.codec", "report.console", "report.github", "report.html", "report.json",
     "report.junit", "report.markdown", "report.model", "report.sarif", "report.scope",
     "runner.pacing",

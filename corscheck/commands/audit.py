@@ -35,6 +35,7 @@ from corscheck.commands.options import (
     PocOption,
     ProxyOption,
     QuietOption,
+    SendUnsafeOption,
     TimeoutOption,
     UserAgentOption,
     at_least,
@@ -169,14 +170,7 @@ def audit(
     browser: BrowserOption = None,
     user_agent: UserAgentOption = None,
     header: HeaderOption = None,
-    send_unsafe: Annotated[
-        bool,
-        typer.Option(
-            "--send-unsafe",
-            help="Also send unsafe actual requests (POST, PUT, …).",
-            rich_help_panel=REQUESTS,
-        ),
-    ] = False,
+    send_unsafe: SendUnsafeOption = False,
     timeout: TimeoutOption = None,
     insecure: InsecureOption = False,
     proxy: ProxyOption = None,

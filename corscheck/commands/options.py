@@ -87,8 +87,18 @@ HeaderOption = Annotated[
         "-H",
         "--header",
         metavar="'NAME: VALUE'",
-        help="Audit sends it with every request, probe as a fetch() header (repeat); secrets "
-        "are masked in output.",
+        help="Send it with every request (repeat): as given by audit, init and a replay, as the "
+        "page's fetch() header by probe; secrets are masked in output.",
+        rich_help_panel=REQUESTS,
+    ),
+]
+# The safety gate, the same for every command that sends: audit, probe, prove.
+SendUnsafeOption = Annotated[
+    bool,
+    typer.Option(
+        "--send-unsafe",
+        help="Also send unsafe requests (POST, PUT, …), audited, probed or replayed; without it "
+        "only OPTIONS, GET and HEAD go out.",
         rich_help_panel=REQUESTS,
     ),
 ]

@@ -18,6 +18,7 @@ from corscheck.commands.options import (
     NoProxyOption,
     ProbeFormat,
     ProxyOption,
+    SendUnsafeOption,
     TimeoutOption,
     UserAgentOption,
     checked_proxy,
@@ -66,10 +67,7 @@ def probe(
     credentials: Annotated[
         bool, typer.Option("--credentials", help="credentials: 'include' (default: 'same-origin').")
     ] = False,
-    send_unsafe: Annotated[
-        bool,
-        typer.Option("--send-unsafe", help="Send an unsafe actual request (POST, PUT, …) too."),
-    ] = False,
+    send_unsafe: SendUnsafeOption = False,
     cookie: CookieOption = None,
     browser: BrowserOption = None,
     user_agent: UserAgentOption = None,

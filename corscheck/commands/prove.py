@@ -9,19 +9,19 @@ import typer
 
 from corscheck.commands.edge import exit_code, the_edge
 from corscheck.commands.options import (
-    PROOF,
-    REQUESTS,
     BrowserPathOption,
     ColorOption,
     CookieOption,
     FailOnOverrideOption,
     FormatOption,
+    HeaderOption,
     InsecureOption,
     NoProxyOption,
     OutputOption,
     PocOption,
     ProxyOption,
     QuietOption,
+    SendUnsafeOption,
     TimeoutOption,
     check_format,
     checked_proxy,
@@ -43,25 +43,8 @@ def prove(
     browser_path: BrowserPathOption = None,
     poc: PocOption = None,
     cookie: CookieOption = None,
-    header: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-H",
-            "--header",
-            metavar="'NAME: VALUE'",
-            help="Send it with every replayed request, as the audit did (repeat); the report "
-            "holds it masked.",
-            rich_help_panel=REQUESTS,
-        ),
-    ] = None,
-    send_unsafe: Annotated[
-        bool,
-        typer.Option(
-            "--send-unsafe",
-            help="Replay findings whose request is unsafe (POST, PUT, …) too.",
-            rich_help_panel=PROOF,
-        ),
-    ] = False,
+    header: HeaderOption = None,
+    send_unsafe: SendUnsafeOption = False,
     timeout: TimeoutOption = None,
     insecure: InsecureOption = False,
     proxy: ProxyOption = None,

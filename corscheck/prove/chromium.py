@@ -17,12 +17,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from corscheck.errors import UsageError
 from corscheck.headers import HeaderLine
+from corscheck.prove.closing import Closing
 from corscheck.transport.proxy import Proxy, ProxyRoutes
 from corscheck.visitor import Cookie, Profile
 
@@ -112,7 +112,7 @@ class PageVisit:
     cookie: str | None = None
 
 
-class Chromium:
+class Chromium(Closing):
     """One headless Chromium in one profile; stopped, and its profile deleted, on leaving `with`."""
 
     def __init__(self, setup: BrowserSetup) -> None:
@@ -212,17 +212,6 @@ class Chromium:
         finally:
             self._playwright.stop()
             self._folder.cleanup()
-
-    def __enter__(self) -> Chromium:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _cookie_line(requests: list[Any]) -> str | None:

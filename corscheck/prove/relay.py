@@ -20,10 +20,10 @@ import ssl
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from corscheck.headers import HeaderLine
+from corscheck.prove.closing import Closing
 from corscheck.prove.replay import host_port
 from corscheck.transport.tls import client_tls_context
 
@@ -33,7 +33,7 @@ _HOP_BY_HOP = frozenset(
 _MAX_HEAD = 64 * 1024
 
 
-class HeaderRelay:
+class HeaderRelay(Closing):
     """The relay on a loopback port, stopped on leaving `with`."""
 
     def __init__(
@@ -156,17 +156,6 @@ class HeaderRelay:
         self._loop.call_soon_threadsafe(stop)
         self._thread.join(timeout=5)
         self._loop.close()
-
-    def __enter__(self) -> HeaderRelay:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 async def _head(reader: asyncio.StreamReader) -> tuple[str, str, str, list[HeaderLine]]:

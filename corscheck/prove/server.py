@@ -9,10 +9,10 @@ import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from corscheck.prove.certs import ThrowawayCertificate
+from corscheck.prove.closing import Closing
 
 PAGE_PREFIX = "/corscheck-proof/"
 
@@ -49,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the proof's report says what happened; a page server is quiet
 
 
-class PageServer:
+class PageServer(Closing):
     """The page server on two loopback ports (http, https), stopped on leaving `with`."""
 
     def __init__(self, certificate: ThrowawayCertificate) -> None:
@@ -105,14 +105,3 @@ class PageServer:
         for thread in self._threads:
             thread.join(timeout=5)
         self._folder.cleanup()
-
-    def __enter__(self) -> PageServer:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()

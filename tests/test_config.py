@@ -164,7 +164,7 @@ def test_cli_flags_equal_to_the_default_beat_the_file(
         seen.append(config)
         raise KeyboardInterrupt  # nothing is sent: the config is what this test is about
 
-    monkeypatch.setattr("corscheck.commands.audit.run_audit", capture)
+    monkeypatch.setattr("corscheck.audit.run_audit", capture)
     CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/", option, flag_value])
     CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/"])
     given, not_given = seen

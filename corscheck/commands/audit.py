@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from corscheck.audit import announcement, run_audit
 from corscheck.commands.edge import EXIT_OK, exit_code, the_edge
 from corscheck.commands.options import (
     OUTPUT,
@@ -47,14 +46,7 @@ from corscheck.commands.options import (
 )
 from corscheck.commands.progress import Progress
 from corscheck.config import DEFAULTS, DEPTHS, Flags, PolicyFlags
-from corscheck.deliver import Delivery, deliver, proof_browser, settings_for
 from corscheck.fixes import FRAMEWORKS
-from corscheck.inputs import AuditInputs, resolve_inputs
-from corscheck.policywriter import effective_policies
-from corscheck.report import format_for_path
-from corscheck.report.model import LARGE_RUN
-from corscheck.report.outputs import json_streams
-from corscheck.shard import parse_shard
 
 PROGRESS_AFTER = 20  # targets: a shorter run is over before progress would tell anything
 
@@ -249,6 +241,15 @@ def audit(
     The policy comes from the flags, a policy file (corscheck init writes one) or, without either,
     the safe baseline: no attacker-crafted origin may read.
     """
+    from corscheck.audit import announcement, run_audit
+    from corscheck.deliver import Delivery, deliver, proof_browser, settings_for
+    from corscheck.inputs import AuditInputs, resolve_inputs
+    from corscheck.policywriter import effective_policies
+    from corscheck.report import format_for_path
+    from corscheck.report.model import LARGE_RUN
+    from corscheck.report.outputs import json_streams
+    from corscheck.shard import parse_shard
+
     json_paths: list[str] = []
     progress: Progress | None = None
 

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from corscheck.audit import announcement, run_audit
 from corscheck.commands.edge import EXIT_TARGET, the_edge
 from corscheck.commands.options import (
     OUTPUT,
@@ -18,8 +17,6 @@ from corscheck.commands.options import (
     QuietOption,
     check_format,
 )
-from corscheck.deliver import Delivery, deliver, settings_for
-from corscheck.report import format_for_path
 from corscheck.report.outputs import width
 
 
@@ -47,8 +44,11 @@ def demo(
 
     Exits 0 when the audit ran: the findings are the point of the demo.
     """
+    from corscheck.audit import announcement, run_audit
+    from corscheck.deliver import Delivery, deliver, settings_for
     from corscheck.demo import demo_config, serve_demo
     from corscheck.prove.chromium import find_browser
+    from corscheck.report import format_for_path
 
     with the_edge():
         check_format(fmt)

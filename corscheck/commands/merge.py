@@ -13,7 +13,6 @@ from corscheck.commands.options import (
     QuietOption,
     check_format,
 )
-from corscheck.deliver import Delivery, deliver
 
 
 def merge(
@@ -32,6 +31,7 @@ def merge(
     """Join the JSON reports of sharded runs into one report (any format); exit code as audit."""
     from dataclasses import replace
 
+    from corscheck.deliver import Delivery, deliver
     from corscheck.merge import merge_reports
 
     with the_edge():

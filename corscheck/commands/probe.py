@@ -24,7 +24,6 @@ from corscheck.commands.options import (
     checked_proxy,
     parse_header,
 )
-from corscheck.inputs import under
 from corscheck.report.outputs import color, width
 
 if TYPE_CHECKING:
@@ -90,6 +89,8 @@ def probe(
     base_url: BaseUrlOption = None,
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
+    from corscheck.inputs import under
+
     with the_edge():
         from corscheck.browser import Probe
         from corscheck.config import Flags, resolve

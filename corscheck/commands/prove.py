@@ -28,7 +28,6 @@ from corscheck.commands.options import (
     parse_header,
 )
 from corscheck.config import DEFAULTS
-from corscheck.deliver import Delivery, deliver
 from corscheck.errors import UsageError
 
 if TYPE_CHECKING:
@@ -59,6 +58,7 @@ def prove(
 
     The report's secrets are masked: give --cookie and -H again to replay with the real ones.
     """
+    from corscheck.deliver import Delivery, deliver
     from corscheck.masking import secrets_in
     from corscheck.merge import merge_reports
     from corscheck.prove.chromium import find_browser

@@ -20,6 +20,7 @@ from corscheck.wording import plural
 if TYPE_CHECKING:
     from corscheck.config import AuditConfig
     from corscheck.prove.run import ProveSettings
+    from corscheck.report.codec import Detail
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Delivery:
     annotate: bool = True  # GitHub annotations and step summary (the demo writes none)
     proving: ProveSettings | None = None  # --prove: the browser and the audit's real settings
     poc: str | None = None  # --poc DIR
+    detail: Detail = "compact"  # --detail: how much of each probe a JSON report keeps
 
 
 def deliver(report: Report, delivery: Delivery) -> Report:
@@ -43,9 +45,9 @@ def deliver(report: Report, delivery: Delivery) -> Report:
         report = proven(report, delivery.proving, quiet=delivery.quiet)
     if delivery.poc is not None:
         write_pocs(report, delivery.poc)
-    write_outputs(report, list(delivery.outputs))
+    write_outputs(report, list(delivery.outputs), delivery.detail)
     if delivery.printed:
-        print_report(report, delivery.fmt, delivery.verbose, delivery.colored)
+        print_report(report, delivery.fmt, delivery.verbose, delivery.colored, delivery.detail)
     if delivery.annotate:
         github_extras(report, annotate=delivery.fmt == "console")
     return report

@@ -102,7 +102,7 @@ def test_unreachable_target_is_exit_3_and_others_still_audited(unused_port: int)
     errors = [t["errors"] for t in report["targets"]]
     assert errors[0][0]["kind"] == "connect"
     assert errors[1] == []
-    assert report["targets"][1]["probes"]
+    assert report["targets"][1]["checks"]
 
 
 def test_input_file_comments_blanks_duplicates(tmp_path: Path) -> None:
@@ -123,7 +123,7 @@ def test_secret_header_is_masked_everywhere(tmp_path: Path) -> None:
     with serve_demo() as base:
         _code, out = invoke(
             "audit", base + "/api/profile", "-H", f"Authorization: Bearer {canary}",
-            "-o", str(json_path), "-v", "--depth", "quick",
+            "-o", str(json_path), "-v", "--depth", "quick", "--detail", "full",
         )  # fmt: skip
     assert canary not in out
     assert canary not in json_path.read_text()
@@ -245,7 +245,7 @@ def test_bad_line_in_input_file_is_recorded_and_others_audited(tmp_path: Path) -
     report = json.loads(out)
     assert code == 2
     assert report["targets"][0]["errors"][0]["kind"] == "input"
-    assert report["targets"][1]["probes"] and not report["targets"][1]["errors"]
+    assert report["targets"][1]["checks"] and not report["targets"][1]["errors"]
 
 
 def test_binary_input_file(tmp_path: Path) -> None:

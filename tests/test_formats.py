@@ -20,7 +20,7 @@ import pytest
 from corscheck.audit import audit
 from corscheck.demo import demo_config, serve_demo
 from corscheck.report import EXTENSIONS, FORMATS, format_for_path, renderer
-from corscheck.report.codec import encode_report
+from corscheck.report.codec import Detail, encode_report
 from corscheck.report.github import escape_data, escape_property
 from corscheck.report.model import SCHEMA, Report
 from corscheck.rules import CATALOG
@@ -247,21 +247,38 @@ def test_json_schema_is_versioned_with_the_report() -> None:
     assert isinstance(properties, dict) and properties["schema"] == {"const": SCHEMA}
 
 
-def test_fixed_json_report_validates_and_round_trips(fixed: Report) -> None:
+@pytest.mark.parametrize("detail", ["compact", "full"])
+def test_fixed_json_report_validates_and_round_trips(fixed: Report, detail: Detail) -> None:
+    """Both forms follow the schema and read back to themselves; the compact one drops only the
+    exchanges' header lines, so its findings and its probes' shapes and verdicts survive."""
     import jsonschema
 
+    from corscheck.report import json as json_format
     from corscheck.report.codec import decode_report, encode_report
 
-    data = json.loads(renderer("json")(fixed))
+    data = json.loads(json_format.render(fixed, detail))
     jsonschema.validate(data, report_schema())
     assert data["targets"][0]["source"] == {"file": "corscheck.toml", "line": 12}
-    assert encode_report(decode_report(data)) == data
+    assert encode_report(decode_report(data), detail) == data
+    if detail == "compact":
+        for target, written in zip(fixed.targets, data["targets"], strict=True):
+            assert not written["probes"] and not written["exchanges"]
+            assert ("checks" in written) == bool(target.probes)
+        decoded = decode_report(data)
+        for before, after in zip(fixed.targets, decoded.targets, strict=True):
+            assert after.findings == before.findings
+            shape = [(r.planned.probe.origin, r.planned.aspect, r.outcome) for r in after.probes]
+            assert sorted(shape) == sorted(
+                (r.planned.probe.origin, r.planned.aspect, r.outcome) for r in before.probes
+            )
+    assert renderer("json")(fixed) == json_format.render(fixed, "compact")
 
 
+@pytest.mark.parametrize("detail", ["compact", "full"])
 @pytest.mark.parametrize("indent", [True, False])
 @pytest.mark.parametrize("targets", [0, 1, 3])
 def test_streamed_json_is_exactly_the_whole_report_dumped(
-    fixed: Report, indent: bool, targets: int
+    fixed: Report, indent: bool, targets: int, detail: Detail
 ) -> None:
     import io
     from dataclasses import replace
@@ -270,13 +287,14 @@ def test_streamed_json_is_exactly_the_whole_report_dumped(
 
     report = replace(fixed, targets=fixed.targets[:targets])
     out = io.StringIO()
-    stream = JsonStream(out, indent=indent)
+    stream = JsonStream(out, indent=indent, detail=detail)
     stream.begin(replace(report, targets=()))
     for target in report.targets:
         stream.add(target)
     stream.end(report)
     layout: dict[str, Any] = {"indent": 2} if indent else {"separators": (",", ":")}
-    assert out.getvalue() == json.dumps(encode_report(report), ensure_ascii=False, **layout) + "\n"
+    expected = json.dumps(encode_report(report, detail), ensure_ascii=False, **layout)
+    assert out.getvalue() == expected + "\n"
 
 
 def test_html_is_self_contained_and_escaped(fixed: Report) -> None:

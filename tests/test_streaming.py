@@ -119,7 +119,8 @@ def test_a_large_run_writes_the_whole_json_and_summarizes_the_console(tmp_path: 
     assert "Traceback" not in result.output
     data = json.loads(out.read_text("utf-8"))
     assert [t["url"] for t in data["targets"]] == urls
-    assert all(t["probes"] and t["exchanges"] for t in data["targets"])
+    # Every target keeps its probes, compact by default (each probe's shape and verdict).
+    assert all(t["checks"]["by_verdict"] and not t["exchanges"] for t in data["targets"])
     assert list(data)[-1] == "summary" and data["summary"]["targets"] == count
     assert not list(tmp_path.glob("*.partial"))
     # The console names the failing targets up to a screenful and counts the rest.

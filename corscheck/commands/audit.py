@@ -23,6 +23,7 @@ from corscheck.commands.options import (
     ColorOption,
     CookieOption,
     CredentialsOption,
+    DetailOption,
     ExposeHeaderOption,
     FailOnOption,
     FormatOption,
@@ -199,6 +200,7 @@ def audit(
     ] = None,
     fmt: FormatOption = "console",
     output: OutputOption = None,
+    detail: DetailOption = "compact",
     fail_on: FailOnOption = None,
     verbose: Annotated[
         bool,
@@ -306,7 +308,8 @@ def audit(
         progress = Progress(
             len(config.targets), show=not quiet and len(config.targets) > PROGRESS_AFTER
         )
-        with json_streams(fmt == "json" and streamed, json_paths, len(config.targets)) as sinks:
+        streaming = (fmt == "json" and streamed, json_paths, len(config.targets), detail)
+        with json_streams(*streaming) as sinks:  # type: ignore[arg-type]  # checked by one_of
             if verbose and not quiet:
                 typer.echo(announcement(config), err=True)
             report = run_audit(
@@ -336,6 +339,7 @@ def audit(
                 quiet=quiet,
                 proving=proving,
                 poc=poc,
+                detail=detail,  # type: ignore[arg-type]  # checked by one_of
             ),
         )
     raise typer.Exit(exit_code(report))

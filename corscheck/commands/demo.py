@@ -11,6 +11,7 @@ from corscheck.commands.options import (
     PROOF,
     BrowserPathOption,
     ColorOption,
+    DetailOption,
     FormatOption,
     OutputOption,
     PocOption,
@@ -27,6 +28,7 @@ def demo(
     ] = False,
     fmt: FormatOption = "console",
     output: OutputOption = None,
+    detail: DetailOption = "compact",
     quiet: QuietOption = False,
     colored: ColorOption = None,
     prove: Annotated[
@@ -85,6 +87,7 @@ def demo(
                 annotate=False,
                 proving=proving,
                 poc=poc,
+                detail=detail,  # type: ignore[arg-type]  # checked by one_of
             )
             report = deliver(report, delivery)
     if report.error_count:

@@ -7,6 +7,7 @@ import typer
 from corscheck.commands.edge import exit_code, the_edge
 from corscheck.commands.options import (
     ColorOption,
+    DetailOption,
     FailOnOverrideOption,
     FormatOption,
     OutputOption,
@@ -23,6 +24,7 @@ def merge(
         ),
     ],
     output: OutputOption = None,
+    detail: DetailOption = "compact",
     fmt: FormatOption = "console",
     fail_on: FailOnOverrideOption = None,
     colored: ColorOption = None,
@@ -40,6 +42,13 @@ def merge(
         if fail_on is not None:
             merged = replace(merged, fail_on=fail_on)
         merged = deliver(
-            merged, Delivery(fmt=fmt, outputs=list(output or []), colored=colored, quiet=quiet)
+            merged,
+            Delivery(
+                fmt=fmt,
+                outputs=list(output or []),
+                colored=colored,
+                quiet=quiet,
+                detail=detail,  # type: ignore[arg-type]  # checked by one_of
+            ),
         )
     raise typer.Exit(exit_code(merged))

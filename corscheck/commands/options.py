@@ -358,3 +358,15 @@ MaxAgeOption = Annotated[
         rich_help_panel=POLICY,
     ),
 ]
+# How much of each probe a JSON report keeps (audit, demo, merge, prove).
+DetailOption = Annotated[
+    str,
+    typer.Option(
+        "--detail",
+        metavar="compact|full",
+        help="JSON reports: compact keeps each probe's request shape and verdict (findings keep "
+        "their whole evidence); full adds every header line of every exchange.",
+        callback=one_of(("compact", "full")),
+        rich_help_panel=OUTPUT,
+    ),
+]

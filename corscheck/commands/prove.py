@@ -12,6 +12,7 @@ from corscheck.commands.options import (
     BrowserPathOption,
     ColorOption,
     CookieOption,
+    DetailOption,
     FailOnOverrideOption,
     FormatOption,
     HeaderOption,
@@ -50,6 +51,7 @@ def prove(
     no_proxy: NoProxyOption = False,
     fmt: FormatOption = "console",
     output: OutputOption = None,
+    detail: DetailOption = "compact",
     fail_on: FailOnOverrideOption = None,
     colored: ColorOption = None,
     quiet: QuietOption = False,
@@ -95,7 +97,7 @@ def prove(
         )
         delivery = Delivery(
             fmt=fmt, outputs=list(output or []), colored=colored, quiet=quiet, proving=settings,
-            poc=poc,
+            poc=poc, detail=detail,  # type: ignore[arg-type]  # checked by one_of
         )  # fmt: skip
         report = deliver(report, delivery)
     raise typer.Exit(exit_code(report))

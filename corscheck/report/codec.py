@@ -10,9 +10,9 @@ The probes of every credentials mode share one exchange (plan.py): it is written
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal, cast
 
-from corscheck.browser import Probe, Verdict
+from corscheck.browser import Credentials, Probe, Verdict, needs_preflight
 from corscheck.evaluate import Evidence, Exposure, Finding, ProbeResult, Suppression
 from corscheck.evaluate.proof import PROOF_OUTCOMES, Proof
 from corscheck.exchange import Exchange, Hop, Request, Response
@@ -34,14 +34,18 @@ from corscheck.stack import Stack
 from corscheck.target import Route, SourceLocation
 from corscheck.visitor import PLACEHOLDER_COOKIE, Cookie, Visitor
 
+# How much of each probe a JSON report keeps: its request shape and verdict, or every header line.
+Detail = Literal["compact", "full"]
+DETAILS: tuple[Detail, ...] = ("compact", "full")
+
 # --- encoding ------------------------------------------------------------------------------------
 
 
-def encode_report(report: Report) -> dict[str, Any]:
+def encode_report(report: Report, detail: Detail = "full") -> dict[str, Any]:
     """The whole report as JSON data; `summary` is the last key (DESIGN.md)."""
     return {
         **head_to_dict(report),
-        "targets": [target_to_dict(t) for t in report.targets],
+        "targets": [target_to_dict(t, detail) for t in report.targets],
         **tail_to_dict(report),
         "summary": summary_to_dict(report),
     }
@@ -123,13 +127,16 @@ def summary_to_dict(report: Report) -> dict[str, Any]:
     return summary
 
 
-def target_to_dict(target: TargetReport) -> dict[str, Any]:
+def target_to_dict(target: TargetReport, detail: Detail = "full") -> dict[str, Any]:
+    """A target as JSON data. `compact` keeps each probe's request shape and verdict in "checks" and
+    leaves "probes" and "exchanges" empty (a finding keeps its whole evidence either way); `full`
+    writes every probe and every header line of every exchange."""
     # The probes of every credentials mode share one exchange (plan.py): it is written once, in
     # "exchanges", and each probe names it by index.
     exchanges: dict[int, int] = {}
     exchange_list: list[dict[str, Any]] = []
     probes = []
-    for result in target.probes:
+    for result in target.probes if detail == "full" else ():
         index = exchanges.get(id(result.exchange))
         if index is None:
             index = exchanges[id(result.exchange)] = len(exchange_list)
@@ -142,6 +149,7 @@ def target_to_dict(target: TargetReport) -> dict[str, Any]:
         "requests": target.requests_sent,
         "probes": probes,
         "exchanges": exchange_list,
+        **({"checks": checks_to_dict(target)} if detail == "compact" and target.probes else {}),
         "findings": [finding_to_dict(f) for f in target.findings],
         "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
         "source": None
@@ -158,6 +166,66 @@ def target_to_dict(target: TargetReport) -> dict[str, Any]:
         },
         "notes": list(target.notes),
     }
+
+
+def checks_to_dict(target: TargetReport) -> dict[str, Any]:
+    """Each probe's request shape and verdict, compact. Tables first: "derived_from", the "origins"
+    ([origin, class, derived_from index]) and the "sendings" ([credentials, whether the visitor's
+    cookie goes along, the browser profiles that send it; none: every profile]); then the probes
+    grouped by outcome and verdict, each a row [origin index, sending index, method, header names,
+    aspect, subject, {"url"}] whose trailing elements are left out where they are the defaults
+    ([], "origin", "", {})."""
+    grouped: dict[tuple[str, str], list[ProbeResult]] = {}
+    for result in target.probes:
+        grouped.setdefault((result.outcome, _verdict_word(result.verdict)), []).append(result)
+    # The tables are numbered in the order the groups list the probes, so that a compact report
+    # read back and written again is the same text.
+    derived: dict[str, int] = {}
+    origins: dict[tuple[str, str, int], int] = {}
+    sendings: dict[tuple[str, bool, tuple[str, ...]], int] = {}
+    groups: dict[tuple[str, str], list[list[Any]]] = {}
+    for key, results in grouped.items():
+        for result in results:
+            planned, probe = result.planned, result.planned.probe
+            source = derived.setdefault(planned.derived_from, len(derived))
+            origin = origins.setdefault((probe.origin, planned.origin_class, source), len(origins))
+            sending = (probe.credentials, bool(probe.cookie), tuple(planned.profiles))
+            row: list[Any] = [
+                origin,
+                sendings.setdefault(sending, len(sendings)),
+                probe.method,
+                [name for name, _ in probe.headers],
+                planned.aspect,
+                planned.subject,
+                {"url": probe.url} if probe.url != target.url else {},
+            ]
+            while len(row) > 3 and row[-1] == _ROW_DEFAULTS[len(row) - 1]:
+                row.pop()
+            groups.setdefault(key, []).append(row)
+    return {
+        "derived_from": list(derived),
+        "origins": [list(key) for key in origins],
+        "sendings": [
+            [credentials, cookie, list(profiles)] for credentials, cookie, profiles in sendings
+        ],
+        "by_verdict": [
+            {"outcome": outcome, "verdict": verdict, "probes": rows}
+            for (outcome, verdict), rows in groups.items()
+        ],
+    }
+
+
+# The values a compact row leaves out at its end, by position.
+_ROW_DEFAULTS: tuple[Any, ...] = (None, None, None, [], "origin", "", {})
+
+
+def _verdict_word(verdict: Verdict) -> str:
+    """A verdict in one word: "allowed", the reason id of a block, or "unsent" (not judged)."""
+    if not verdict.judged:
+        return "unsent"
+    if verdict.allowed:
+        return "allowed"
+    return verdict.reason_id or "blocked"
 
 
 def probe_to_dict(result: ProbeResult, exchange_index: int) -> dict[str, Any]:
@@ -481,7 +549,7 @@ def decode_verdict(data: dict[str, Any]) -> Verdict:
 
 def decode_target(data: dict[str, Any]) -> TargetReport:
     exchanges = [decode_exchange(e) for e in data.get("exchanges", [])]
-    probes = []
+    probes = decode_checks(data["url"], data["checks"]) if data.get("checks") else []
     for item in data["probes"]:
         request = item["request"]
         probe = Probe(
@@ -537,6 +605,49 @@ def decode_target(data: dict[str, Any]) -> TargetReport:
         else None,
         notes=tuple(data.get("notes", ())),
     )
+
+
+def decode_checks(url: str, checks: dict[str, Any]) -> list[ProbeResult]:
+    """The probes of a compact report: their request shape and verdict, with no exchange."""
+    derived = checks["derived_from"]
+    origins = [(origin, kind, derived[source]) for origin, kind, source in checks["origins"]]
+    sendings = checks["sendings"]
+    results = []
+    for group in checks["by_verdict"]:
+        outcome, word = group["outcome"], group["verdict"]
+        for given in group["probes"]:
+            row = [*given, *_ROW_DEFAULTS[len(given) :]]
+            origin, origin_class, derived_from = origins[row[0]]
+            credentials, cookie, profiles = sendings[row[1]]
+            probe = Probe(
+                url=row[6].get("url", url),
+                origin=origin,
+                method=row[2],
+                headers=tuple((name, "") for name in row[3]),
+                credentials=cast(Credentials, credentials),
+                cookie=MASK if cookie else "",
+            )
+            planned = PlannedProbe(
+                probe, origin_class, derived_from, row[4], row[5], tuple(profiles)
+            )
+            allowed = word == "allowed"
+            verdict = Verdict(
+                allowed=allowed,
+                preflight=needs_preflight(probe),
+                reason_id=None if allowed or word in ("blocked", "unsent") else word,
+                judged=word != "unsent",
+            )
+            results.append(
+                ProbeResult(planned, Exchange(), verdict, _expected(allowed, outcome), outcome)
+            )
+    return results
+
+
+def _expected(allowed: bool, outcome: str) -> bool | None:
+    """What was expected of a probe, from its verdict and outcome (a compact report leaves it out)."""
+    if outcome in ("not-checked", "same-origin"):
+        return None
+    return allowed if outcome == "as-expected" else not allowed
 
 
 def decode_finding(item: dict[str, Any]) -> Finding:

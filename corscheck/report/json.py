@@ -10,15 +10,21 @@ import io
 import json
 from typing import Any, TextIO
 
-from corscheck.report.codec import head_to_dict, summary_to_dict, tail_to_dict, target_to_dict
+from corscheck.report.codec import (
+    Detail,
+    head_to_dict,
+    summary_to_dict,
+    tail_to_dict,
+    target_to_dict,
+)
 from corscheck.report.model import Report, TargetReport
 
 _INDENTED_UP_TO = 20  # targets; larger reports are written compact (json's C encoder, ~10x faster)
 
 
-def render(report: Report) -> str:
+def render(report: Report, detail: Detail = "compact") -> str:
     buffer = io.StringIO()
-    stream = JsonStream(buffer, indent=indented(len(report.targets)))
+    stream = JsonStream(buffer, indent=indented(len(report.targets)), detail=detail)
     stream.begin(report)
     for target in report.targets:
         stream.add(target)
@@ -34,9 +40,10 @@ def indented(target_count: int) -> bool:
 class JsonStream:
     """A `ReportSink` that writes the JSON report to `out` as it grows."""
 
-    def __init__(self, out: TextIO, *, indent: bool) -> None:
+    def __init__(self, out: TextIO, *, indent: bool, detail: Detail = "compact") -> None:
         self._out = out
         self._indent = indent
+        self._detail = detail
         self._targets = 0
 
     def begin(self, head: Report) -> None:
@@ -44,7 +51,7 @@ class JsonStream:
         self._out.write(fields + (',\n  "targets": [' if self._indent else ',"targets":['))
 
     def add(self, target: TargetReport) -> None:
-        text = self._dumps(target_to_dict(target))
+        text = self._dumps(target_to_dict(target, self._detail))
         separator = "," if self._targets else ""
         if self._indent:
             text = "\n    " + text.replace("\n", "\n    ")

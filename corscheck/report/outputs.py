@@ -15,6 +15,7 @@ import typer
 from corscheck.errors import UsageError
 
 if TYPE_CHECKING:
+    from corscheck.report.codec import Detail
     from corscheck.report.model import Report, ReportSink
 
 
@@ -38,13 +39,22 @@ def width() -> int:
     return 100
 
 
-def write_outputs(report: Report, outputs: list[str]) -> None:
-    from corscheck.report import format_for_path, renderer
+def rendered(report: Report, fmt: str, detail: Detail = "compact") -> str:
+    """`report` in a file format; a JSON report as compact or as full as asked."""
+    if fmt == "json":
+        from corscheck.report import json
 
-    rendered = []
-    for path in outputs:
-        rendered.append((path, renderer(format_for_path(path))(report)))
-    for path, text in rendered:
+        return json.render(report, detail)
+    from corscheck.report import renderer
+
+    return renderer(fmt)(report)
+
+
+def write_outputs(report: Report, outputs: list[str], detail: Detail = "compact") -> None:
+    from corscheck.report import format_for_path
+
+    texts = [(path, rendered(report, format_for_path(path), detail)) for path in outputs]
+    for path, text in texts:
         try:
             Path(path).write_text(text, encoding="utf-8")
         except OSError as error:
@@ -53,7 +63,7 @@ def write_outputs(report: Report, outputs: list[str]) -> None:
 
 @contextmanager
 def json_streams(
-    to_stdout: bool, paths: list[str], target_count: int
+    to_stdout: bool, paths: list[str], target_count: int, detail: Detail = "compact"
 ) -> Iterator[list[ReportSink]]:
     """The run's JSON reports, written as its targets finish: to stdout for --format json and to each
     -o *.json path. A file is written as PATH.partial and renamed when complete, so an interrupted
@@ -71,9 +81,9 @@ def json_streams(
             except OSError as error:
                 raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
             partials.append((partial, path))
-            streams.append(JsonStream(handle, indent=indent))
+            streams.append(JsonStream(handle, indent=indent, detail=detail))
         if to_stdout:
-            streams.append(JsonStream(sys.stdout, indent=indent))
+            streams.append(JsonStream(sys.stdout, indent=indent, detail=detail))
         yield streams
     for partial, path in partials:
         try:
@@ -82,16 +92,20 @@ def json_streams(
             raise UsageError(f"cannot write {path!r}: {error.strerror}") from None
 
 
-def print_report(report: Report, fmt: str, verbose: bool, colored: bool | None = None) -> None:
+def print_report(
+    report: Report,
+    fmt: str,
+    verbose: bool,
+    colored: bool | None = None,
+    detail: Detail = "compact",
+) -> None:
     if fmt == "console":
         from corscheck.report import console
 
         text = console.render(report, color=color(colored), verbose=verbose, width=width())
         typer.echo(text, nl=False, color=color(colored))
     else:
-        from corscheck.report import renderer
-
-        typer.echo(renderer(fmt)(report), nl=False)
+        typer.echo(rendered(report, fmt, detail), nl=False)
 
 
 def github_extras(report: Report, annotate: bool) -> None:

@@ -138,10 +138,10 @@ def test_hostile_server_is_one_error_and_others_still_audited(
     assert "Traceback" not in result.output
     report = json.loads(result.stdout)
     bad, good = report["targets"]
-    assert good["errors"] == [] and good["probes"]
+    assert good["errors"] == [] and good["checks"]
     if kind is None:
         assert bad["errors"] == [], bad["errors"]  # a browser still decides: so do we
-        assert bad["probes"]
+        assert bad["checks"]
     else:
         assert [e["kind"] for e in bad["errors"]] == [kind]
         assert "\n" not in bad["errors"][0]["message"]
@@ -341,7 +341,7 @@ def test_untrusted_certificate_is_a_tls_error_that_suggests_insecure(hostname: s
     assert failed.exit_code == 3
     assert errors[0]["kind"] == "tls" and "--insecure" in errors[0]["message"]
     audited = json.loads(insecure.stdout)["targets"][0]
-    assert audited["errors"] == [] and audited["probes"]
+    assert audited["errors"] == [] and audited["checks"]
 
 
 FORMATS_BY_EXTENSION = [".json", ".txt", ".sarif", ".xml", ".md", ".html"]

@@ -170,15 +170,17 @@ def test_django_in_process_matches_loopback(project: Path) -> None:
 
 def verdicts(stdout: str) -> dict[tuple[str, str, str, str], bool]:
     """(origin, method, headers, credentials) -> allowed, for every probe of the first target."""
-    probes = json.loads(stdout)["targets"][0]["probes"]
+    from corscheck.report.codec import decode_report
+
+    probes = decode_report(json.loads(stdout)).targets[0].probes
     return {
         (
-            p["request"]["origin"],
-            p["request"]["method"],
-            json.dumps(p["request"]["headers"]),
-            p["request"]["credentials"],
-        ): p["verdict"]["allowed"]
-        for p in probes
+            r.planned.probe.origin,
+            r.planned.probe.method,
+            json.dumps([name for name, _ in r.planned.probe.headers]),
+            r.planned.probe.credentials,
+        ): r.verdict.allowed
+        for r in probes
     }
 
 

@@ -65,13 +65,14 @@ def squid() -> Iterator[str]:
 def audit(
     url: str, certs: Certificates, *args: str, env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], str]:
-    """Runs `corscheck audit URL --format json` with the intended policy; the environment holds no
+    """Runs `corscheck audit URL --format json --detail full` (every response line, the proxies' Via
+    among them) with the intended policy; the environment holds no
     proxy variable but those in `env`, and trusts the test CA."""
     environ: dict[str, str | None] = dict.fromkeys(PROXY_VARIABLES)
     environ.update({"SSL_CERT_FILE": str(certs.ca), **(env or {})})
     result = CliRunner().invoke(
         app,
-        ["audit", url, *POLICY, "--format", "json", "--timeout", "5", *args],
+        ["audit", url, *POLICY, "--format", "json", "--detail", "full", "--timeout", "5", *args],
         env=environ,
     )
     output = result.stdout + (result.stderr or "")

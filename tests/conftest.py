@@ -60,3 +60,36 @@ class _Tee:
         for out in self._outs:
             out.write(text)
         return len(text)
+
+
+@pytest.fixture(autouse=True)
+def dump_every_audit_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With CORSCHECK_DUMP_REPORTS=DIR, every report an audit in a test finishes is also written to
+    DIR (compact JSON, named after the test), so that two runs of the suite, before and after a
+    change to the plan, can be compared report by report (scripts/compare_reports.py)."""
+    import os
+
+    folder = os.environ.get("CORSCHECK_DUMP_REPORTS")
+    if not folder:
+        return
+    import json
+    import re
+    from pathlib import Path
+
+    from corscheck import audit as library
+    from corscheck.report.codec import encode_report
+
+    original = library.audit_targets
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.environ.get("PYTEST_CURRENT_TEST", "unknown"))
+    test = test.removesuffix("_call").removesuffix("_setup")
+    count = [0]
+
+    async def audit_targets(*args: Any, **kwargs: Any) -> Any:
+        report = await original(*args, **kwargs)
+        count[0] += 1
+        path = Path(folder) / f"{test}.{count[0]}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(encode_report(report, "compact")), "utf-8")
+        return report
+
+    monkeypatch.setattr(library, "audit_targets", audit_targets)

@@ -30,10 +30,12 @@ from corscheck.plan import (
     PlannedProbe,
     cache_trials,
     chain_of,
+    deferred_twins,
     distinct_chains,
     estimated_requests,
     follow_up_round,
     plan_target,
+    twin_needed,
 )
 from corscheck.report.model import (
     NOTHING_SENT,
@@ -256,7 +258,7 @@ async def _audit_one(
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers, visitor=visitor)
     limited_before = runner.rate_limits(url).times
     try:
-        ran = await _run_chains(runner, distinct_chains(planned), progress)
+        ran = await _run_planned(runner, planned, progress)
     except TargetError as error:
         return TargetReport(url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),))
     except _BUGS:
@@ -276,7 +278,7 @@ async def _audit_one(
     )
     if second:
         try:
-            ran.update(await _run_chains(runner, distinct_chains(second), progress))
+            ran.update(await _run_planned(runner, second, progress))
             judged += _judge(second, ran)
         except _BUGS:
             raise
@@ -383,6 +385,31 @@ def _nothing_sent(ran: Ran) -> TargetErrorRecord:
     reasons = dict.fromkeys(v.reason for _, v in ran.values() if v.reason)
     why = f": {'; '.join(reasons)}" if reasons else ""
     return TargetErrorRecord("input", f"{NOTHING_SENT}{why}")
+
+
+async def _run_planned(
+    runner: Runner, planned: Sequence[PlannedProbe], progress: ProgressCallback | None
+) -> Ran:
+    """Runs the chains of `planned`, a cookie-less twin only where its credentialed twin's answer
+    leaves it open (plan.deferred_twins); a twin not sent is judged on that answer, and says so."""
+    chains = distinct_chains(planned)
+    twins = deferred_twins(planned)
+    ran = await _run_chains(runner, [c for c in chains if c not in twins], progress)
+    still_open = [c for c in chains if c in twins and twin_needed(ran[twins[c]][0])]
+    ran.update(await _run_chains(runner, still_open, progress))
+    for chain, twin in twins.items():
+        if chain not in ran:
+            answer = ran[twin][0]
+            verdict = judge(chain, answer)
+            ran[chain] = (answer, replace(verdict, notes=(*verdict.notes, _TWIN_NOT_SENT)))
+    return ran
+
+
+_TWIN_NOT_SENT = (
+    "not sent: the request with the visitor's cookie was answered alike for every origin (a 2xx "
+    "status with no CORS header, or Access-Control-Allow-Origin: *), so the same request without "
+    "the cookie is taken to be answered the same"
+)
 
 
 async def _run_chains(

@@ -344,6 +344,62 @@ def _header_lines(names: Iterable[str]) -> tuple[HeaderLine, ...]:
     return tuple((name, _SAMPLE_VALUES.get(name.lower(), _CUSTOM_HEADER_VALUE)) for name in names)
 
 
+# --- the cookie-less twin: sent only where the credentialed answer leaves it open --------------------
+
+
+def deferred_twins(planned: Sequence[PlannedProbe]) -> dict[Probe, Probe]:
+    """The cookie-less chains that wait for their credentialed twin, each mapped to that twin.
+
+    An attacker-crafted origin is probed twice: with the visitor's cookie (what a logged-in visitor's
+    browser sends) and without (a browser that withholds it). Where the answer with the cookie is a
+    plain refusal, the answer without it is taken to be the same refusal, and not asked for
+    (`twin_needed`). Only simple requests of attacker origins wait: an allowed or first-party
+    origin's two answers decide different findings (a refused credentialed request is its own
+    rule), and a preflighted pair shares its preflight already."""
+    keep_both = {chain_of(p.probe) for p in planned if p.origin_class in (ALLOWED, FIRST_PARTY)}
+    credentialed: dict[tuple[object, ...], Probe] = {}
+    for p in planned:
+        probe = p.probe
+        if probe.cookie and probe.credentials == "include" and not needs_preflight(probe):
+            credentialed[_request_of(probe)] = probe
+    twins: dict[Probe, Probe] = {}
+    for p in planned:
+        chain = chain_of(p.probe)
+        twin = credentialed.get(_request_of(chain))
+        if twin is not None and chain is not twin and not chain.cookie and chain not in keep_both:
+            twins[chain] = twin
+    return twins
+
+
+def twin_needed(answer: Exchange) -> bool:
+    """Whether the credentialed answer leaves the cookie-less one open. Not when it is a success
+    that refuses plainly (no CORS header at all), nor when it grants every origin alike
+    (`Access-Control-Allow-Origin: *` without credentials: a server whose answer depends on the
+    cookie names the origin when one comes, as Starlette does). Open when it names the origin or
+    says anything else about CORS, when it failed or redirected (an auth layer refusing the
+    session, say), or when there is none."""
+    if not answer.hops:
+        return True
+    response = answer.hops[-1].response
+    if not 200 <= response.status < 300:
+        return True
+    cors = [
+        (n.lower(), v.strip())
+        for n, v in response.headers
+        if n.lower().startswith("access-control-")
+    ]
+    if not cors:
+        return False
+    granted = response.headers.combined("Access-Control-Allow-Origin")
+    credentials = response.headers.combined("Access-Control-Allow-Credentials")
+    return not (granted is not None and granted.strip() == "*" and credentials is None)
+
+
+def _request_of(probe: Probe) -> tuple[object, ...]:
+    """What goes on the wire for a probe, but for its cookie."""
+    return (probe.url, probe.origin, probe.method, probe.headers, probe.extra_headers)
+
+
 # --- the follow-up round: designed from what the first round's answers showed -----------------------
 
 

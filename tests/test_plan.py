@@ -5,15 +5,17 @@ from dataclasses import replace
 
 import pytest
 
-from corscheck.browser import Probe, Verdict
+from corscheck.browser import Probe, Verdict, needs_preflight
 from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 from corscheck.plan import (
     ALLOWED,
+    FIRST_PARTY,
     CacheTrial,
     PlannedProbe,
     chain_of,
     concrete_allowed_origins,
+    deferred_twins,
     discovered_trusted,
     distinct_chains,
     estimated_requests,
@@ -21,6 +23,7 @@ from corscheck.plan import (
     front_end_methods,
     path_variants,
     plan_target,
+    twin_needed,
 )
 from corscheck.policy import Policy, build_policy
 from corscheck.visitor import visitor_of
@@ -555,3 +558,67 @@ def test_a_cache_trial_primes_without_cookies_then_follows_on_the_same_url() -> 
         URL + "?c=1", "https://api.example.com", "GET", (), "omit", (("X-Key", "k"),), ""
     )
     assert trial.primed_probe == replace(probe, url=URL + "?c=1")
+
+
+# --- the cookie-less twin (plan.deferred_twins, plan.twin_needed) -------------------------------------
+
+
+def _answer(status: int, *lines: tuple[str, str]) -> Exchange:
+    return Exchange((Hop("actual", Request("GET", URL, ()), Response(status, HeaderList(lines))),))
+
+
+def test_an_attacker_origins_cookie_less_chain_waits_for_its_credentialed_twin() -> None:
+    planned = plan_target(
+        URL,
+        build_policy(origins=["https://app.example.com"]),
+        "standard",
+        visitor=visitor_of((), ()),
+    )
+    twins = deferred_twins(planned)
+    assert twins, "attacker origins wait"
+    for chain, twin in twins.items():
+        assert chain.credentials == "omit" and not chain.cookie
+        assert twin.credentials == "include" and twin.cookie
+        assert (chain.url, chain.origin, chain.method, chain.headers) == (
+            twin.url, twin.origin, twin.method, twin.headers,
+        )  # fmt: skip
+    waiting = {chain.origin for chain in twins}
+    assert "https://app.example.com" not in waiting, "an allowed origin's two answers both count"
+    assert all(not needs_preflight(chain) for chain in twins), "a preflighted pair shares it"
+    attackers = {p.probe.origin for p in planned if p.origin_class not in (ALLOWED, FIRST_PARTY)}
+    simple = {p.probe.origin for p in planned if p.aspect == "origin"}
+    assert waiting == attackers & simple
+
+
+def test_no_twin_waits_where_the_browser_sends_no_cookie() -> None:
+    # Outside the visitor model (a library caller): no cookie, one chain per origin already.
+    assert deferred_twins(plan_target(URL, None, "standard")) == {}
+
+
+@pytest.mark.parametrize(
+    ("answer", "needed"),
+    [
+        (Exchange(), True),  # nothing came back
+        (_answer(200), False),  # a plain refusal
+        (_answer(204, ("Vary", "Origin")), False),  # Vary alone grants nothing
+        (_answer(299), False),
+        (_answer(300), True),  # a redirect: the other request may go elsewhere
+        (_answer(199), True),
+        (_answer(401), True),  # an auth layer refusing the session cookie
+        (_answer(200, ("Access-Control-Allow-Origin", "https://x.example")), True),
+        (_answer(200, ("Access-Control-Expose-Headers", "X-Id")), True),
+        (_answer(200, ("Access-Control-Allow-Origin", " * ")), False),  # every origin alike
+        (
+            _answer(
+                200,
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Credentials", "true"),
+            ),
+            True,
+        ),
+    ],
+)
+def test_the_twin_is_needed_only_where_the_credentialed_answer_leaves_it_open(
+    answer: Exchange, needed: bool
+) -> None:
+    assert twin_needed(answer) is needed

@@ -6,8 +6,10 @@ BEFORE and AFTER are two JSON reports, or two folders of them matched by file na
 CORSCHECK_DUMP_REPORTS=DIR makes of a test run: `CORSCHECK_DUMP_REPORTS=/tmp/before python -m pytest`
 on the old commit, /tmp/after on the new one). For every target it compares what a user acts on:
 passed or failed, the error kinds, and each finding's rule, severity, evidence origin and exposure
-lines; loopback ports and cache-busting tokens, which differ from run to run, are left out. Requests
-are counted, never compared: fewer is the point. Exits 1 when anything differs, listing it.
+lines. What differs from run to run is left out: the servers' ephemeral ports (five digits),
+cache-busting tokens, and which of a test's reports a target landed in (a test's reports are pooled:
+sharding by URL splits the targets by their ports). Requests are counted, never compared: fewer is
+the point. Exits 1 when anything differs, listing it.
 """
 
 from __future__ import annotations
@@ -20,18 +22,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-_PORT = re.compile(r"(127\.0\.0\.1|localhost|\[::1\]|testserver)(:\d+)")
+_PORT = re.compile(r":\d{5}\b")
 _TOKEN = re.compile(r"corscheck-cache=[0-9a-f-]+|prove-[0-9a-f]+")
 
 
 def _plain(text: str) -> str:
-    return _TOKEN.sub("(token)", _PORT.sub(r"\1:(port)", text))
+    return _TOKEN.sub("(token)", _PORT.sub(":(port)", text))
 
 
-def verdicts(report: dict[str, Any]) -> dict[str, Any]:
-    """Per target (in order, its URL without its port): what must not change."""
+def verdicts(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per target (its URL without its port; repeats numbered): what must not change."""
     targets: dict[str, Any] = {}
-    for number, target in enumerate(report.get("targets", [])):
+    every = [t for report in reports for t in report.get("targets", [])]
+    for target in sorted(every, key=lambda t: _plain(t["url"])):
         findings = Counter(
             (
                 finding["rule"],
@@ -41,7 +44,9 @@ def verdicts(report: dict[str, Any]) -> dict[str, Any]:
             )
             for finding in target["findings"]
         )
-        targets[f"{number}:{_plain(target['url'])}"] = {
+        url = _plain(target["url"])
+        seen = sum(1 for key in targets if key.split(" #")[0] == url)
+        targets[url + (f" #{seen + 1}" if seen else "")] = {
             "passed": target["passed"],
             "errors": sorted(e["kind"] for e in target["errors"]),
             "findings": findings,
@@ -49,11 +54,11 @@ def verdicts(report: dict[str, Any]) -> dict[str, Any]:
     return targets
 
 
-def requests(report: dict[str, Any]) -> int:
-    return sum(int(t.get("requests", 0)) for t in report.get("targets", []))
+def requests(reports: list[dict[str, Any]]) -> int:
+    return sum(int(t.get("requests", 0)) for r in reports for t in r.get("targets", []))
 
 
-def compare(before: dict[str, Any], after: dict[str, Any], name: str) -> list[str]:
+def compare(before: list[dict[str, Any]], after: list[dict[str, Any]], name: str) -> list[str]:
     """The differences between two reports, one line each."""
     old, new = verdicts(before), verdicts(after)
     lines = []
@@ -71,18 +76,18 @@ def compare(before: dict[str, Any], after: dict[str, Any], name: str) -> list[st
     return lines
 
 
-def _pairs(before: Path, after: Path) -> list[tuple[str, Path | None, Path | None]]:
-    if before.is_file() and after.is_file():
-        return [(after.name, before, after)]
-    names = sorted({p.name for p in before.glob("*.json")} | {p.name for p in after.glob("*.json")})
-    return [
-        (
-            n,
-            before / n if (before / n).exists() else None,
-            after / n if (after / n).exists() else None,
-        )
-        for n in names
-    ]
+def _groups(folder: Path) -> dict[str, list[Path]]:
+    """A folder's reports by test: `TEST.N.json` files pooled under TEST; a file is its own group."""
+    if folder.is_file():
+        return {folder.name: [folder]}
+    groups: dict[str, list[Path]] = {}
+    for path in sorted(folder.glob("*.json")):
+        groups.setdefault(re.sub(r"\.\d+\.json$", "", path.name), []).append(path)
+    return groups
+
+
+def _read(paths: list[Path]) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text("utf-8")) for path in paths]
 
 
 def main() -> int:
@@ -92,12 +97,14 @@ def main() -> int:
     args = parser.parse_args()
     differences: list[str] = []
     sent = [0, 0]
-    pairs = _pairs(args.before, args.after)
-    for name, old, new in pairs:
-        if old is None or new is None:
-            differences.append(f"{name}: only {'after' if old is None else 'before'}")
+    old, new = _groups(args.before), _groups(args.after)
+    if args.before.is_file() and args.after.is_file():
+        old, new = {"report": [args.before]}, {"report": [args.after]}
+    for name in sorted(set(old) | set(new)):
+        if name not in old or name not in new:
+            differences.append(f"{name}: only {'after' if name not in old else 'before'}")
             continue
-        before, after = json.loads(old.read_text("utf-8")), json.loads(new.read_text("utf-8"))
+        before, after = _read(old[name]), _read(new[name])
         sent[0] += requests(before)
         sent[1] += requests(after)
         differences += compare(before, after, name)
@@ -105,7 +112,8 @@ def main() -> int:
         print(line)
     ratio = f" ({sent[1] / sent[0]:.2f} of before)" if sent[0] else ""
     print(
-        f"{len(pairs)} reports compared: {len(differences)} differences; requests "
+        f"{len(set(old) | set(new))} tests' reports compared: {len(differences)} differences; "
+        "requests "
         f"{sent[0]:,} before, {sent[1]:,} after{ratio}"
     )
     return 1 if differences else 0

@@ -394,9 +394,11 @@ async def _run_planned(
     leaves it open (plan.deferred_twins); a twin not sent is judged on that answer, and says so."""
     chains = distinct_chains(planned)
     twins = deferred_twins(planned)
-    ran = await _run_chains(runner, [c for c in chains if c not in twins], progress)
+    first = [c for c in chains if c not in twins]
+    alone = bool(first) and not runner.has_answered(first[0].url)
+    ran = await _run_chains(runner, first, progress, alone_first=alone)
     still_open = [c for c in chains if c in twins and twin_needed(ran[twins[c]][0])]
-    ran.update(await _run_chains(runner, still_open, progress))
+    ran.update(await _run_chains(runner, still_open, progress, alone_first=False))
     for chain, twin in twins.items():
         if chain not in ran:
             answer = ran[twin][0]
@@ -413,16 +415,23 @@ _TWIN_NOT_SENT = (
 
 
 async def _run_chains(
-    runner: Runner, chains: list[Probe], progress: ProgressCallback | None
+    runner: Runner,
+    chains: list[Probe],
+    progress: ProgressCallback | None,
+    *,
+    alone_first: bool = True,
 ) -> Ran:
-    """Runs every chain. The first goes alone: if the target is down, one error says so."""
+    """Runs every chain. With `alone_first` (a host that has not answered yet in this run) the
+    first goes alone: if the target is down, one error says so."""
     ran: Ran = {}
     if not chains:
         return ran
     preflights: Preflights = {}
-    ran[chains[0]] = await runner.judged_exchange(chains[0], preflights)
-    if progress:
-        progress(1)
+    if alone_first:
+        ran[chains[0]] = await runner.judged_exchange(chains[0], preflights)
+        if progress:
+            progress(1)
+        chains = chains[1:]
 
     async def one(chain: Probe) -> tuple[Probe, tuple[Exchange, Verdict]]:
         result = await runner.judged_exchange(chain, preflights)
@@ -430,7 +439,7 @@ async def _run_chains(
             progress(1)
         return chain, result
 
-    for chain, result in await asyncio.gather(*(one(c) for c in chains[1:])):
+    for chain, result in await asyncio.gather(*(one(c) for c in chains)):
         ran[chain] = result
     return ran
 

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Coroutine
 from functools import lru_cache
 from types import TracebackType
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from corscheck.browser import Probe, Verdict, advance, judge
@@ -18,9 +18,6 @@ from corscheck.plan import chain_of
 from corscheck.runner.pacing import TokenBucket
 from corscheck.transport import Transport, network_transport
 from corscheck.transport.options import RunOptions
-
-if TYPE_CHECKING:
-    pass
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"OPTIONS", "GET", "HEAD"})
@@ -144,6 +141,10 @@ class Runner:
                     )
                 await asyncio.sleep(min(wait, _MAX_RETRY_AFTER) or 0.5 * 2 ** (limited - 1))
         raise AssertionError("unreachable")
+
+    def has_answered(self, url: str) -> bool:
+        """Whether the host of `url` has answered a request of this run (a rate limit aside)."""
+        return _host_key(url) in self._answered
 
     def rate_limits(self, host_of: str) -> RateLimits:
         """How often the host of the URL `host_of` rate-limited the run so far, and the pace it

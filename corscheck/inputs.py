@@ -25,7 +25,7 @@ from corscheck.policyfile import PolicyFile, parse_policy_text
 from corscheck.report.codec import decode_report
 from corscheck.report.model import SCHEMA
 from corscheck.target import validate_url
-from corscheck.transport.inprocess import DEFAULT_BASE_URL
+from corscheck.transport.options import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from corscheck.target import Route

@@ -7,6 +7,7 @@ chain (URL, origin, method, request headers) is sent once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
@@ -304,11 +305,23 @@ def first_party_origins(url: str) -> list[str]:
 
 def _sendings(
     visitor: Visitor | None, origin: str, url: str
-) -> list[tuple[Credentials, str | None, tuple[Profile, ...]]]:
+) -> tuple[tuple[Credentials, str | None, tuple[Profile, ...]], ...]:
     """The credentials modes a probe is planned in: `omit` once, and `include` once per distinct
     Cookie line the visitor's profiles attach to a request from `origin` to `url`."""
     if visitor is None:
-        return [("omit", None, ()), ("include", None, ())]
+        return (("omit", None, ()), ("include", None, ()))
+    if all(cookie.path == "/" for cookie in visitor.cookies):
+        # Which cookies go depends on the URL's path only through a cookie's Path: with none but
+        # "/", every path of a host plans alike, and the answer is shared across its URLs.
+        parts = urlsplit(url)
+        url = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+    return _visitor_sendings(visitor, origin, url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _visitor_sendings(
+    visitor: Visitor, origin: str, url: str
+) -> tuple[tuple[Credentials, str | None, tuple[Profile, ...]], ...]:
     by_cookie: dict[str, list[Profile]] = {}
     for profile in visitor.profiles:
         sent = cookies_sent(visitor.cookies, profile, origin, url)
@@ -317,7 +330,7 @@ def _sendings(
     sendings: list[tuple[Credentials, str | None, tuple[Profile, ...]]] = [("omit", "", ())]
     for cookie, profiles in by_cookie.items():
         sendings.append(("include", cookie, () if single else tuple(profiles)))
-    return sendings
+    return tuple(sendings)
 
 
 def front_end_methods(policy: Policy) -> list[str]:

@@ -49,7 +49,8 @@ async def open_transport(
         finally:
             await transport.aclose()
         return
-    from corscheck.transport.inprocess import DEFAULT_BASE_URL, app_transport
+    from corscheck.transport.inprocess import app_transport
+    from corscheck.transport.options import DEFAULT_BASE_URL
 
     async with app_transport(app, base_url or DEFAULT_BASE_URL) as transport:
         yield transport

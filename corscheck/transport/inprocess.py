@@ -14,8 +14,7 @@ from corscheck.errors import UsageError
 from corscheck.transport.app import LoadedApp
 from corscheck.transport.base import Transport
 from corscheck.transport.httpx_adapter import httpx_transport
-
-DEFAULT_BASE_URL = "http://testserver"
+from corscheck.transport.options import DEFAULT_BASE_URL
 
 
 @asynccontextmanager

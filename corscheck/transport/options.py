@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The origin an in-process app is served on when --base-url does not say (transport/inprocess.py).
+DEFAULT_BASE_URL = "http://testserver"
+
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:

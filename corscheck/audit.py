@@ -408,9 +408,8 @@ async def _run_planned(
 
 
 _TWIN_NOT_SENT = (
-    "not sent: the request with the visitor's cookie was answered alike for every origin (a 2xx "
-    "status with no CORS header, or Access-Control-Allow-Origin: *), so the same request without "
-    "the cookie is taken to be answered the same"
+    "not sent: the request with the visitor's cookie was refused plainly (a 2xx status, no CORS "
+    "header), so the same request without the cookie is taken to be refused alike"
 )
 
 

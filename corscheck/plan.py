@@ -385,27 +385,17 @@ def deferred_twins(planned: Sequence[PlannedProbe]) -> dict[Probe, Probe]:
 
 
 def twin_needed(answer: Exchange) -> bool:
-    """Whether the credentialed answer leaves the cookie-less one open. Not when it is a success
-    that refuses plainly (no CORS header at all), nor when it grants every origin alike
-    (`Access-Control-Allow-Origin: *` without credentials: a server whose answer depends on the
-    cookie names the origin when one comes, as Starlette does). Open when it names the origin or
-    says anything else about CORS, when it failed or redirected (an auth layer refusing the
-    session, say), or when there is none."""
+    """Whether the credentialed answer leaves the cookie-less one open: it grants or says anything
+    about CORS, it failed or redirected (an auth layer refusing the session, say), or there is none.
+    A success that refuses plainly (no CORS header at all) does not: a twin judged on it is never a
+    finding's evidence, which is always a request that was sent as shown. (An `*` answer would
+    predict its twin too, but the twin is the evidence of the public-read finding.)"""
     if not answer.hops:
         return True
     response = answer.hops[-1].response
     if not 200 <= response.status < 300:
         return True
-    cors = [
-        (n.lower(), v.strip())
-        for n, v in response.headers
-        if n.lower().startswith("access-control-")
-    ]
-    if not cors:
-        return False
-    granted = response.headers.combined("Access-Control-Allow-Origin")
-    credentials = response.headers.combined("Access-Control-Allow-Credentials")
-    return not (granted is not None and granted.strip() == "*" and credentials is None)
+    return any(name.lower().startswith("access-control-") for name, _ in response.headers)
 
 
 def _request_of(probe: Probe) -> tuple[object, ...]:

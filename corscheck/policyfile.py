@@ -187,9 +187,10 @@ def parse_policy_document(
                     None if isinstance(data[key], dict) else key,
                 )
             )
-    if "policy" not in data and "targets" not in data and "ignore" not in data:
+    if not any(table in data for table in ("policy", "targets", "ignore", "settings")):
+        # [settings] alone is a CI gate's choice (fail-on, depth) over the safe baseline.
         raise PolicyError(
-            "no [policy] table and no [[targets]]: run 'corscheck init' for a template",
+            "no [policy], [[targets]] or [settings]: run 'corscheck init' for a template",
             file=lines.name,
         )
     top = data.get("policy")

@@ -5,11 +5,12 @@
 BEFORE and AFTER are two JSON reports, or two folders of them matched by file name (what
 CORSCHECK_DUMP_REPORTS=DIR makes of a test run: `CORSCHECK_DUMP_REPORTS=/tmp/before python -m pytest`
 on the old commit, /tmp/after on the new one). For every target it compares what a user acts on:
-passed or failed, the error kinds, and each finding's rule, severity, evidence origin and exposure
-lines. What differs from run to run is left out: the servers' ephemeral ports (five digits),
-cache-busting tokens, and which of a test's reports a target landed in (a test's reports are pooled:
-sharding by URL splits the targets by their ports). Requests are counted, never compared: fewer is
-the point. Exits 1 when anything differs, listing it.
+passed or failed, the error kinds, and each finding's rule, severity, evidence origin, evidence
+credentials mode and whether a Cookie went with it, and exposure lines. What differs from run to run
+is left out: the servers' ephemeral ports (five digits), cache-busting tokens, and which of a test's
+reports a target landed in (a test's reports are pooled: sharding by URL splits the targets by their
+ports). Requests are counted, never compared: fewer is the point. Exits 1 when anything differs,
+listing it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def verdicts(reports: list[dict[str, Any]]) -> dict[str, Any]:
                 finding["rule"],
                 finding["severity"],
                 _plain(finding["evidence"]["origin"]),
+                finding["evidence"].get("credentials"),
+                any(n.lower() == "cookie" for n, _ in finding["evidence"].get("sent_lines", [])),
                 tuple(sorted(_plain(e["summary"]) for e in finding.get("exposure", []))),
             )
             for finding in target["findings"]

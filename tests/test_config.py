@@ -403,3 +403,38 @@ def test_init_then_audit_refuses_the_template_until_it_is_edited(
         judged = CliRunner().invoke(app, ["audit", f"{base}/api/status", "--depth", "quick"])
     assert judged.exit_code in (0, 1), judged.output
     assert "policy: corscheck.toml ([policy], line" in judged.output
+
+
+# --- a policy file with [settings] alone (issue 34) -------------------------------------------------
+
+
+def test_settings_alone_audit_against_the_safe_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI gate's file may say only how to run (fail-on, depth): the policy is the safe baseline,
+    the settings hold, and a flag given still beats them."""
+    (tmp_path / "corscheck.toml").write_text('[settings]\nfail-on = "high"\ndepth = "quick"\n')
+    monkeypatch.chdir(tmp_path)
+    seen: list[AuditConfig] = []
+
+    def capture(config: AuditConfig, *args: Any, **kwargs: Any) -> Any:
+        seen.append(config)
+        raise KeyboardInterrupt  # nothing is sent: the config is what this test is about
+
+    monkeypatch.setattr("corscheck.audit.run_audit", capture)
+    first = CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/"])
+    CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/", "--fail-on", "low"])
+    assert "no [policy]" not in first.output
+    from_file, flag_given = seen
+    assert from_file.policy is None and from_file.targets[0].policy is None
+    assert (from_file.fail_on, from_file.depth) == ("high", "quick")
+    assert (flag_given.fail_on, flag_given.depth) == ("low", "quick")
+
+
+def test_an_empty_policy_file_is_still_refused(tmp_path: Path) -> None:
+    from corscheck.errors import PolicyError
+
+    path = tmp_path / "corscheck.toml"
+    path.write_text("# nothing yet\n")
+    with pytest.raises(PolicyError, match=r"no \[policy\], \[\[targets\]\] or \[settings\]"):
+        load_policy_file(path)

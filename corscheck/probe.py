@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from corscheck.browser import Probe, judge
 from corscheck.masking import masked, secrets_in
 from corscheck.report.model import ProbeReport
-from corscheck.runner import Runner
+from corscheck.runner import Runner, rate_limited
 from corscheck.transport import open_transport
 from corscheck.transport.options import RunOptions
 from corscheck.visitor import Visitor, cookie_header, cookies_sent, fetch_site
@@ -16,8 +16,9 @@ from corscheck.visitor import Visitor, cookie_header, cookies_sent, fetch_site
 if TYPE_CHECKING:
     from corscheck.transport.app import LoadedApp
 
-# One request chain: nothing runs beside it.
-PROBE_OPTIONS = RunOptions(concurrency=1, per_host=1)
+# One fetch(): nothing runs beside it, and each request goes once, as a page sends it (no retry on a
+# connection error or a rate-limited answer).
+PROBE_OPTIONS = RunOptions(concurrency=1, per_host=1, retries=0, rate_limit_tries=0)
 
 
 async def run_probe(
@@ -37,7 +38,15 @@ async def run_probe(
         Runner(options, transport) as run,
     ):
         exchange = await run.exchange(probe)
-    return masked(ProbeReport(probe, exchange, judge(probe, exchange)), secrets)
+    verdict = judge(probe, exchange)
+    limited = [h.response.status for h in exchange.hops if rate_limited(h.response) is not None]
+    if limited:
+        note = (
+            f"the server rate-limited this request ({limited[-1]}): a page's fetch() gets the same "
+            "answer and is judged on it, as here; try again later for the API's own answer"
+        )
+        verdict = replace(verdict, notes=(*verdict.notes, note))
+    return masked(ProbeReport(probe, exchange, verdict), secrets)
 
 
 def visitor_probe(probe: Probe, visitor: Visitor) -> tuple[Probe, str]:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from corscheck import __version__
 from corscheck.cli import app
 from corscheck.demo import serve_demo
+from tests.cors_server import CorsServer, Reply
 
 runner = CliRunner()
 
@@ -301,6 +302,32 @@ def test_probe_unsafe_method_not_sent_without_flag() -> None:
     assert result["browser"]["actual_checked"] is False
     assert [h["kind"] for h in result["exchange"]["hops"]] == ["preflight"]
     assert result["exchange"]["unsent"]["method"] == "PUT"
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, None), (503, "1")])
+def test_probe_sends_a_rate_limited_request_once_and_judges_it(
+    cors_server: CorsServer, status: int, retry_after: str | None
+) -> None:
+    """A page's fetch() is sent once and refused on a rate-limited answer without CORS headers:
+    probe does the same, and says why (issue 34)."""
+    lines = [f"Retry-After: {retry_after}"] if retry_after else []
+    cors_server.route("/limited", actual=Reply(status, lines))
+    code, out = invoke(
+        "probe", cors_server.url("/limited"), "--origin", "https://app.example.com",
+        "--format", "json",
+    )  # fmt: skip
+    assert len(cors_server.requests_for("/limited")) == 1
+    result = json.loads(out)
+    assert code == 0
+    assert result["browser"]["allowed"] is False
+    assert result["browser"]["reason_id"] == "CHECK-ACAO-MISSING"
+    assert any("rate-limited this request" in note for note in result["browser"]["notes"])
+
+
+def test_probe_does_not_retry_a_refused_connection(unused_port: int) -> None:
+    from corscheck.probe import PROBE_OPTIONS
+
+    assert (PROBE_OPTIONS.retries, PROBE_OPTIONS.rate_limit_tries) == (0, 0)
 
 
 def test_probe_unreachable_is_exit_3(unused_port: int) -> None:

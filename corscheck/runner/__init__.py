@@ -112,7 +112,7 @@ class Runner:
             per_host = self._per_host[host] = asyncio.Semaphore(self.options.per_host)
         async with per_host, self._in_flight:
             limited = 0
-            for attempt in range(self.options.retries + _RATE_LIMIT_TRIES + 1):
+            for attempt in range(self.options.retries + self.options.rate_limit_tries + 1):
                 await self._pace(host)
                 pace = self._pace_changes.get(host, 0)
                 try:
@@ -127,12 +127,14 @@ class Runner:
                 if wait is None:
                     self._answered.add(host)
                     return response
+                if not self.options.rate_limit_tries:
+                    return response  # taken as it comes, as a page takes it
                 limited += 1
                 self._limited[host] = self._limited.get(host, 0) + 1
                 if pace == self._pace_changes.get(host, 0):
                     # Requests sent at the pace that was too fast slow it down once together.
                     self._slow_down(host)
-                if limited > _RATE_LIMIT_TRIES:
+                if limited > self.options.rate_limit_tries:
                     raise TargetError(
                         "rate-limited",
                         f"the server rate-limited the audit ({response.status} after "
@@ -185,7 +187,6 @@ class Runner:
 
 
 _MAX_RETRY_AFTER = 5.0  # seconds: a longer Retry-After is not waited out within one run
-_RATE_LIMIT_TRIES = 4  # rate-limited answers retried per request, each after a slow-down
 _FIRST_SLOW_RATE = 5.0  # requests a second, for a host that limited a run without --rate
 _SLOWEST_RATE = 0.5
 

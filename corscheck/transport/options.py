@@ -17,6 +17,9 @@ class RunOptions:
     per_host: int = 16  # requests in flight per (scheme, host, port)
     timeout: float = 10.0  # seconds for one request: connect, send, and read the response head
     retries: int = 2  # on connection errors only, with exponential backoff from 0.2 s
+    # Rate-limited answers (429, 503) retried per request, each after a slow-down; 0: each answer
+    # is taken as it comes, as a page's fetch() takes it (probe).
+    rate_limit_tries: int = 4
     rate: float | None = None  # requests per second per host; None: no cap
     send_unsafe: bool = False  # the safety gate: without it only OPTIONS, GET and HEAD are sent
     insecure: bool = False  # skip TLS certificate verification

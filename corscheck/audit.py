@@ -47,6 +47,7 @@ from corscheck.report.model import (
 )
 from corscheck.report.scope import PathScopes
 from corscheck.runner import Preflights, Runner, run_async
+from corscheck.runner.order import PRIORITY
 from corscheck.target import Target, validate_url
 from corscheck.transport import Transport, open_transport
 from corscheck.wording import plural
@@ -110,7 +111,7 @@ async def audit_targets(
             # A window of targets in flight bounds memory; it is wide enough that a target's many
             # chains and its neighbours' keep every allowed connection busy.
             window = 2 * run_options.concurrency
-            jobs = (_audit_one(runner, t, config, progress) for t in targets)
+            jobs = (_audit_one(runner, t, config, progress, n) for n, t in enumerate(targets))
             each_target = iter(targets)
             scopes = PathScopes()
             async for report in _in_order(jobs, window):
@@ -246,8 +247,15 @@ def audit(config: AuditConfig, transport: Transport | None = None) -> Report:
 
 
 async def _audit_one(
-    runner: Runner, target: Target, config: AuditConfig, progress: ProgressCallback | None
+    runner: Runner,
+    target: Target,
+    config: AuditConfig,
+    progress: ProgressCallback | None,
+    index: int = 0,
 ) -> TargetReport:
+    PRIORITY.set(
+        index
+    )  # this target's requests wait behind earlier targets' only (runner/order.py)
     depth, extra_headers, visitor = config.depth, config.extra_headers, config.visitor
     try:
         url = validate_url(target.url)

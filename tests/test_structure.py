@@ -38,7 +38,7 @@ DOES_IO = [
     "commands.rules", "commands.usage",
     "prove", "prove.certs", "prove.chromium", "prove.relay", "prove.run", "prove.server",
     "report.outputs",
-    "runner",
+    "runner", "runner.order",
     "transport", "transport.app", "transport.base", "transport.http11", "transport.httpx_adapter",
     "transport.inprocess", "transport.tls",
 ]  # fmt: skip

@@ -15,6 +15,7 @@ from corscheck.browser import Probe, Verdict, advance, judge
 from corscheck.errors import TargetError
 from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.plan import chain_of
+from corscheck.runner.order import OrderedSemaphore
 from corscheck.runner.pacing import TokenBucket
 from corscheck.transport import Transport, network_transport
 from corscheck.transport.options import RunOptions
@@ -36,8 +37,9 @@ class Runner:
         # A transport given is the caller's to close (open_transport); one made here is the runner's.
         self._owned = transport is None
         self._transport = transport or network_transport(options)
-        self._in_flight = asyncio.Semaphore(options.concurrency)
-        self._per_host: dict[str, asyncio.Semaphore] = {}
+        # Slots go to the earliest target first (order.py), so targets finish in input order.
+        self._in_flight = OrderedSemaphore(options.concurrency)
+        self._per_host: dict[str, OrderedSemaphore] = {}
         self._buckets: dict[str, tuple[TokenBucket, asyncio.Lock]] = {}
         self._sent = 0
         # Rate limiting (rate_limited): hosts that answered, how often each limited the run, and
@@ -109,7 +111,7 @@ class Runner:
         host = _host_key(request.url)
         per_host = self._per_host.get(host)
         if per_host is None:
-            per_host = self._per_host[host] = asyncio.Semaphore(self.options.per_host)
+            per_host = self._per_host[host] = OrderedSemaphore(self.options.per_host)
         async with per_host, self._in_flight:
             limited = 0
             for attempt in range(self.options.retries + self.options.rate_limit_tries + 1):

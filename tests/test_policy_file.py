@@ -385,9 +385,4 @@ def test_fuzzed_policy_documents_give_only_policy_errors(
     else:
         # A file that loads says something: a policy, targets, ignores, or [settings] alone.
         tables = tomllib.loads(text)
-        tables = (
-            tables.get("tool", {}).get("corscheck", tables)
-            if path.name == "pyproject.toml"
-            else tables
-        )
         assert loaded.policy is not None or loaded.targets or loaded.ignores or "settings" in tables

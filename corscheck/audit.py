@@ -417,7 +417,7 @@ async def _run_planned(
 
 _TWIN_NOT_SENT = (
     "not sent: the request with the visitor's cookie was refused plainly (a 2xx status, no CORS "
-    "header), so the same request without the cookie is taken to be refused alike"
+    "header, Vary: Origin), so the same request without the cookie is taken to be refused alike"
 )
 
 

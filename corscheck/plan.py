@@ -22,7 +22,7 @@ from corscheck.browser import (
     normalize_method,
 )
 from corscheck.exchange import Exchange
-from corscheck.headers import HeaderLine, parse_origin, serialize_origin
+from corscheck.headers import HeaderLine, parse_origin, serialize_origin, split_header_list
 from corscheck.origins import Depth, attacker_origins, registrable_domain
 from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
@@ -385,17 +385,21 @@ def deferred_twins(planned: Sequence[PlannedProbe]) -> dict[Probe, Probe]:
 
 
 def twin_needed(answer: Exchange) -> bool:
-    """Whether the credentialed answer leaves the cookie-less one open: it grants or says anything
-    about CORS, it failed or redirected (an auth layer refusing the session, say), or there is none.
-    A success that refuses plainly (no CORS header at all) does not: a twin judged on it is never a
-    finding's evidence, which is always a request that was sent as shown. (An `*` answer would
-    predict its twin too, but the twin is the evidence of the public-read finding.)"""
+    """Whether the credentialed answer leaves the cookie-less one open. It does not only when it
+    is a success that refuses plainly (no CORS header at all) and says it varies by Origin: then
+    the twin's answer is that same refusal, and a twin judged on it is never a finding's evidence
+    (a refusal without `Vary: Origin` is the evidence of a missing Vary, and an `*` answer's twin
+    that of a public read, so those twins are sent). Open too when it failed or redirected (an auth
+    layer refusing the session, say), or when there is none."""
     if not answer.hops:
         return True
     response = answer.hops[-1].response
     if not 200 <= response.status < 300:
         return True
-    return any(name.lower().startswith("access-control-") for name, _ in response.headers)
+    if any(name.lower().startswith("access-control-") for name, _ in response.headers):
+        return True
+    varies = {v.strip().lower() for v in split_header_list(response.headers.combined("Vary") or "")}
+    return not varies & {"origin", "*"}
 
 
 def _request_of(probe: Probe) -> tuple[object, ...]:

@@ -599,14 +599,19 @@ def test_no_twin_waits_where_the_browser_sends_no_cookie() -> None:
     ("answer", "needed"),
     [
         (Exchange(), True),  # nothing came back
-        (_answer(200), False),  # a plain refusal
-        (_answer(204, ("Vary", "Origin")), False),  # Vary alone grants nothing
-        (_answer(299), False),
-        (_answer(300), True),  # a redirect: the other request may go elsewhere
-        (_answer(199), True),
-        (_answer(401), True),  # an auth layer refusing the session cookie
-        (_answer(200, ("Access-Control-Allow-Origin", "https://x.example")), True),
-        (_answer(200, ("Access-Control-Expose-Headers", "X-Id")), True),
+        (_answer(200, ("Vary", "Origin")), False),  # a plain refusal that varies by Origin
+        (_answer(204, ("Vary", "Accept-Encoding, origin")), False),
+        (_answer(299, ("Vary", "*")), False),
+        (_answer(200), True),  # no Vary: this refusal is a missing Vary's evidence
+        (_answer(200, ("Vary", "Accept-Encoding")), True),
+        (_answer(300, ("Vary", "Origin")), True),  # a redirect: the other request may go elsewhere
+        (_answer(199, ("Vary", "Origin")), True),
+        (_answer(401, ("Vary", "Origin")), True),  # an auth layer refusing the session cookie
+        (
+            _answer(200, ("Vary", "Origin"), ("Access-Control-Allow-Origin", "https://x.example")),
+            True,
+        ),
+        (_answer(200, ("Vary", "Origin"), ("Access-Control-Expose-Headers", "X-Id")), True),
         (_answer(200, ("Access-Control-Allow-Origin", "*")), True),  # its twin is evidence
     ],
 )

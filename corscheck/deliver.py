@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from corscheck.errors import UsageError
+from corscheck.errors import ProofError, UsageError
 from corscheck.masking import masked, secrets_in
 from corscheck.report.model import Report, may_hold_userinfo
 from corscheck.report.outputs import github_extras, print_report, write_outputs
@@ -42,7 +42,11 @@ class Delivery:
 def deliver(report: Report, delivery: Delivery) -> Report:
     """Prove, write the PoC pages, write the -o files, print, annotate; the report as delivered."""
     if delivery.proving is not None:
-        report = proven(report, delivery.proving, quiet=delivery.quiet)
+        try:
+            report = proven(report, delivery.proving, quiet=delivery.quiet)
+        except ProofError as error:
+            # The audit stands as it is: its report and exit code, without proofs.
+            typer.echo(f"corscheck: no proof was made: {error}", err=True)
     if delivery.poc is not None:
         write_pocs(report, delivery.poc)
     write_outputs(report, list(delivery.outputs), delivery.detail)

@@ -33,6 +33,10 @@ class UsageError(CorscheckError):
     """Bad command-line input: a URL, origin, header or option value. Exit code 2."""
 
 
+class ProofError(CorscheckError):
+    """The browser of --prove could not be driven (it would not start): the audit stands unproved."""
+
+
 class PolicyError(CorscheckError):
     """A policy file or policy option that cannot be used. Exit code 2.
 

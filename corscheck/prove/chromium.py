@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from corscheck.errors import UsageError
+from corscheck.errors import ProofError, UsageError
 from corscheck.headers import HeaderLine
 from corscheck.prove.closing import Closing
 from corscheck.transport.proxy import Proxy, ProxyRoutes
@@ -132,15 +132,7 @@ class Chromium(Closing):
         args += _proxy_args(setup.proxy, direct)
         self._playwright = sync_playwright().start()
         try:
-            self._context = self._playwright.chromium.launch_persistent_context(
-                self._folder.name,
-                executable_path=setup.executable,
-                headless=True,
-                args=args,
-                chromium_sandbox=False,
-                proxy=_playwright_proxy(setup.proxy, direct),
-                timeout=30_000,
-            )
+            self._context = _launch(self._playwright, self._folder.name, setup, args, direct)
             # One page stays open for the browser's whole life: closing its last window ends the
             # browsing session, and the visitor's session cookies with it.
             pages = self._context.pages
@@ -281,3 +273,25 @@ def _playwright_proxy(routes: ProxyRoutes, direct: Sequence[str]) -> Any:
         )
         option |= {"username": user, "password": password}
     return option
+
+
+def _launch(
+    playwright: Any, folder: str, setup: BrowserSetup, args: list[str], direct: tuple[str, ...]
+) -> Any:
+    """The persistent browser context; ProofError when the browser does not start (a wrapper that
+    is no Chromium, a snap that cannot run here), in one line."""
+    try:
+        return playwright.chromium.launch_persistent_context(
+            folder,
+            executable_path=setup.executable,
+            headless=True,
+            args=args,
+            chromium_sandbox=False,
+            proxy=_playwright_proxy(setup.proxy, direct),
+            timeout=30_000,
+        )
+    except Exception as error:  # Playwright's Error and TimeoutError share no base
+        first = next((line for line in str(error).splitlines() if line.strip()), "")
+        raise ProofError(
+            f"the browser at {setup.executable} did not start: {first.strip()[:200]}"
+        ) from None

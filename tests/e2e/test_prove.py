@@ -14,6 +14,7 @@ cookie, and the one line and exit code 2 without a browser.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -647,3 +648,26 @@ def test_without_a_browser_prove_is_one_line_and_exit_2(
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "--browser-path" in lines[0] or "Chromium" in lines[0]
     assert not done.stdout
+
+
+def test_a_browser_that_cannot_start_leaves_the_audit_whole(tmp_path: Path) -> None:
+    """--prove with a "browser" that is no Chromium (a snap wrapper, /bin/ls): the audit's report,
+    files and exit code stand, and one line says that no proof was made (issue 34)."""
+    from typer.testing import CliRunner
+
+    from corscheck.cli import app as cli
+    from corscheck.demo import serve_demo
+
+    report = tmp_path / "r.json"
+    with serve_demo() as base:
+        done = CliRunner().invoke(
+            cli,
+            ["audit", base + "/api/profile", "--depth", "quick", "--prove",
+             "--browser-path", "/bin/ls", "-o", str(report)],
+        )  # fmt: skip
+    assert done.exit_code == 1, done.output  # the critical finding, as without --prove
+    assert "internal error" not in done.output and "Traceback" not in done.output
+    assert "no proof was made: the browser at /bin/ls did not start" in done.output
+    assert "critical" in done.stdout
+    findings = json.loads(report.read_text("utf-8"))["targets"][0]["findings"]
+    assert findings and all("proof" not in f for f in findings)

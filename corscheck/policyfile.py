@@ -428,6 +428,14 @@ def _policy(
             raise lines.error(
                 "max-age must be seconds or { min = …, max = … }", where, "max-age", index
             )
+        if isinstance(max_age, int) and max_age < 0:
+            # As --max-age refuses it: a bound below zero allows no answer at all.
+            raise lines.error(
+                f"max-age must be a whole number of seconds ≥ 0, not {max_age}",
+                where,
+                "max-age",
+                index,
+            )
         if isinstance(max_age, int):
             bounds = MaxAge(max=max_age)
         else:

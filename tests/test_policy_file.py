@@ -111,6 +111,7 @@ ERRORS = [
     ("setting-env-missing", '[policy]\norigins = ["https://a.example"]\n[settings]\nheaders = { Authorization = "env:NOPE_NOT_SET" }\n', 4, "NOPE_NOT_SET is not set"),
     ("bad-expose", '[policy]\norigins = ["https://a.example"]\nheaders = ["X-Api"]\nexpose = ["X Id"]\n', 4, "not a valid HTTP header name"),
     ("max-age-bounds", '[policy]\norigins = ["https://a.example"]\nmethods = ["GET"]\nmax-age = { min = 9, max = 1 }\n', 4, "greater than max"),
+    ("max-age-negative", '[policy]\norigins = ["https://a.example"]\nmax-age = -5\n', 3, "max-age must be a whole number of seconds ≥ 0, not -5"),
     ("setting-depth", '[policy]\norigins = ["https://a.example"]\n[settings]\ndepth = "deep"\n', 4, "depth must be"),
 ]  # fmt: skip
 
@@ -386,3 +387,10 @@ def test_fuzzed_policy_documents_give_only_policy_errors(
         # A file that loads says something: a policy, targets, ignores, or [settings] alone.
         tables = tomllib.loads(text)
         assert loaded.policy is not None or loaded.targets or loaded.ignores or "settings" in tables
+
+
+def test_max_age_zero_is_the_lowest_bound_accepted(tmp_path: Path) -> None:
+    """The boundary of max-age-negative above: 0 is a bound (no caching), as --max-age 0 is."""
+    path = write(tmp_path, '[policy]\norigins = ["https://a.example"]\nmax-age = 0\n')
+    policy = load_policy_file(path).policy
+    assert policy is not None and policy.max_age is not None and policy.max_age.max == 0

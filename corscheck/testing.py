@@ -9,16 +9,38 @@ from typing import Any, Literal, cast
 
 import pytest
 
+from corscheck.config import DEPTHS, FAIL_ON_VALUES
+from corscheck.errors import UsageError
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
 from corscheck.rules import SEVERITIES
+
+# The keys a policy given as a dict may have: build_policy's own, spelt with - or _.
+_POLICY_KEYS = (
+    "origins",
+    "methods",
+    "headers",
+    "expose",
+    "credentials",
+    "max_age",
+    "private_network",
+)
 
 
 def _policy(policy: Policy | dict[str, Any] | None) -> Policy | None:
     if policy is None or isinstance(policy, Policy):
         return policy
     fields = {key.replace("-", "_"): value for key, value in policy.items()}
+    unknown = [key for key in fields if key not in _POLICY_KEYS]
+    if unknown:
+        raise UsageError(f"unknown policy key {unknown[0]!r}; expected {', '.join(_POLICY_KEYS)}")
     return build_policy(**fields)
+
+
+def _checked(name: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise UsageError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def audit_report(
@@ -45,6 +67,7 @@ def audit_report(
     from corscheck.transport.app import app_of
 
     effective = _policy(policy)
+    _checked("depth", depth, DEPTHS)
     loaded = None if isinstance(app_or_url, str) else app_of(app_or_url)
     if routes == "openapi":
         targets = _openapi_targets(app_or_url, loaded, effective, base_url, openapi_path)
@@ -102,6 +125,7 @@ def assert_cors(
     """Audit and raise AssertionError listing every finding at or above `fail_on`, with evidence
     and fix. Returns the report when the audit passes. `routes="openapi"` checks every route of
     the app's OpenAPI document instead of `paths`."""
+    _checked("fail_on", fail_on, FAIL_ON_VALUES)
     report = audit_report(
         app_or_url, policy, paths=paths, depth=depth, routes=routes, openapi_path=openapi_path
     )

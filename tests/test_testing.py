@@ -71,3 +71,33 @@ def test_assert_cors_returns_the_report_for_a_clean_app() -> None:
     assert report.targets[0].probes
     with pytest.raises(AssertionError, match="allowed-origin-refused"):
         assert_cors(app, {"origins": ["https://other.example"]}, paths=["/api/items"])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"policy": {"origin": ["https://app.example.com"]}}, "unknown policy key 'origin'"),
+        ({"fail_on": "HIGH"}, "fail_on must be one of critical, high, medium, low, never"),
+        ({"depth": "deep"}, "depth must be one of quick, standard, thorough"),
+    ],
+    ids=["misspelt-key", "fail-on-case", "depth"],
+)
+def test_a_mistake_in_the_helpers_arguments_is_one_clear_error(
+    call: dict[str, object], message: str
+) -> None:
+    """Not a raw TypeError or ValueError from deep inside (issue 34), and nothing is sent."""
+    from corscheck.errors import UsageError
+    from corscheck.testing import assert_cors
+
+    with pytest.raises(UsageError, match=message):
+        assert_cors("http://127.0.0.1:9/", **call)  # type: ignore[arg-type]
+
+
+def test_a_policy_key_may_be_spelt_with_a_dash_or_an_underscore() -> None:
+    """The boundary of the misspelt key above: - and _ spell a known key alike."""
+    from corscheck.testing import _policy
+
+    policy = _policy(
+        {"origins": ["https://app.example.com"], "max-age": None, "private_network": True}
+    )
+    assert policy is not None and policy.private_network

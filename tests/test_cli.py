@@ -330,6 +330,29 @@ def test_probe_does_not_retry_a_refused_connection(unused_port: int) -> None:
     assert (PROBE_OPTIONS.retries, PROBE_OPTIONS.rate_limit_tries) == (0, 0)
 
 
+@pytest.mark.parametrize("name", ["report.sarif", "report.json", "report.html"])
+def test_an_output_into_a_missing_folder_is_refused_before_anything_is_sent(
+    cors_server: CorsServer, tmp_path: Path, name: str
+) -> None:
+    """Not after the whole audit, losing its report (issue 34)."""
+    cors_server.route("/x", actual=Reply(200))
+    missing = tmp_path / "no-such-folder" / name
+    code, out = invoke("audit", cors_server.url("/x"), "-o", str(missing))
+    assert code == 2
+    assert "there is no folder" in out and len(out.strip().splitlines()) == 1
+    assert cors_server.requests == []
+
+
+def test_an_output_into_an_existing_folder_is_written(
+    cors_server: CorsServer, tmp_path: Path
+) -> None:
+    cors_server.route("/x", actual=Reply(200))
+    code, _ = invoke(
+        "audit", cors_server.url("/x"), "--depth", "quick", "-o", str(tmp_path / "r.sarif")
+    )
+    assert code == 0 and (tmp_path / "r.sarif").exists()
+
+
 def test_probe_unreachable_is_exit_3(unused_port: int) -> None:
     code, out = invoke(
         "probe",

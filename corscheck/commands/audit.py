@@ -247,9 +247,8 @@ def audit(
     from corscheck.deliver import Delivery, deliver, proof_browser, settings_for
     from corscheck.inputs import AuditInputs, resolve_inputs
     from corscheck.policywriter import effective_policies
-    from corscheck.report import format_for_path
     from corscheck.report.model import LARGE_RUN
-    from corscheck.report.outputs import json_streams
+    from corscheck.report.outputs import check_outputs, json_streams
     from corscheck.shard import parse_shard
 
     json_paths: list[str] = []
@@ -262,7 +261,7 @@ def audit(
 
     with the_edge(interrupted):
         check_format(fmt)
-        output_formats = {path: format_for_path(path) for path in output or []}
+        output_formats = check_outputs(output or [])
         proxy, trust_env = checked_proxy(proxy, no_proxy)
         flags = Flags(
             policy=PolicyFlags(

@@ -50,12 +50,11 @@ def demo(
     from corscheck.deliver import Delivery, deliver, settings_for
     from corscheck.demo import demo_config, serve_demo
     from corscheck.prove.chromium import find_browser
-    from corscheck.report import format_for_path
+    from corscheck.report.outputs import check_outputs
 
     with the_edge():
         check_format(fmt)
-        for path in output or []:
-            format_for_path(path)  # before the demo starts: a bad -o is a usage error, nothing else
+        check_outputs(output or [])  # before the demo starts: a bad -o is a usage error
         executable = find_browser(browser_path) if prove else None
         with serve_demo() as base:
             config = demo_config(base)

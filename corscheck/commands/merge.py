@@ -35,9 +35,11 @@ def merge(
 
     from corscheck.deliver import Delivery, deliver
     from corscheck.merge import merge_reports
+    from corscheck.report.outputs import check_outputs
 
     with the_edge():
         check_format(fmt)
+        check_outputs(output or [])
         merged = merge_reports(reports)
         if fail_on is not None:
             merged = replace(merged, fail_on=fail_on)

@@ -65,11 +65,13 @@ def prove(
     from corscheck.merge import merge_reports
     from corscheck.prove.chromium import find_browser
     from corscheck.prove.run import ProveSettings
+    from corscheck.report.outputs import check_outputs
     from corscheck.transport.proxy import proxy_routes
     from corscheck.visitor import parse_cookie, visitor_of
 
     with the_edge(lambda: "interrupted: the browser and the page server were stopped"):
         check_format(fmt)
+        check_outputs(output or [])
         proxy, trust_env = checked_proxy(proxy, no_proxy)
         executable = find_browser(browser_path)
         report = merge_reports([report_path])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +48,19 @@ def rendered(report: Report, fmt: str, detail: Detail = "compact") -> str:
     from corscheck.report import renderer
 
     return renderer(fmt)(report)
+
+
+def check_outputs(outputs: Sequence[str]) -> dict[str, str]:
+    """Each -o path and its format (from its extension), before anything runs: a path whose folder
+    does not exist is a usage error now, not after a whole audit whose report it would lose."""
+    from corscheck.report import format_for_path
+
+    formats = {path: format_for_path(path) for path in outputs}
+    for path in formats:
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise UsageError(f"cannot write {path!r}: there is no folder {str(folder)!r}")
+    return formats
 
 
 def write_outputs(report: Report, outputs: list[str], detail: Detail = "compact") -> None:

@@ -70,9 +70,12 @@ def slow_server() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.parametrize("signals", [1, 2], ids=["ctrl-c", "double-ctrl-c"])
 def test_ctrl_c_leaves_valid_partial_reports_that_merge_reads(
-    slow_server: str, tmp_path: Path
+    slow_server: str, tmp_path: Path, signals: int
 ) -> None:
+    """A second SIGINT 5 ms after the first (a double Ctrl-C, `timeout -s INT`) changes nothing:
+    exit 130, valid partial reports, no traceback (issue 34)."""
     urls = tmp_path / "urls.txt"
     urls.write_text("".join(f"{slow_server}/t{i}\n" for i in range(3000)))
     report = tmp_path / "report.json"
@@ -94,7 +97,10 @@ def test_ctrl_c_leaves_valid_partial_reports_that_merge_reads(
             time.sleep(0.1)
         else:
             raise AssertionError("the run wrote no targets in time")
-        process.send_signal(signal.SIGINT)
+        for number in range(signals):
+            if number:
+                time.sleep(0.005)
+            process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -102,6 +108,7 @@ def test_ctrl_c_leaves_valid_partial_reports_that_merge_reads(
             process.wait()
         stdout.close()
     assert process.returncode == 130, err
+    assert b"Traceback" not in err and b"internal error" not in err, err
     assert not report.exists()
     for text in (partial.read_text(), (tmp_path / "stdout.json").read_text()):
         document = json.loads(text)

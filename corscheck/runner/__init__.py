@@ -5,10 +5,11 @@ methods unsent without --send-unsafe."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Coroutine
 from functools import lru_cache
 from types import TracebackType
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 from urllib.parse import urlsplit
 
 from corscheck.browser import Probe, Verdict, advance, judge
@@ -219,10 +220,52 @@ def _host_key(url: str) -> str:
 
 
 def run_async(main: Coroutine[object, object, T]) -> T:
-    """Run `main` on uvloop when it is installed (about twice the request rate here), else asyncio's loop."""
+    """Run `main` on uvloop when it is installed (about twice the request rate here), else asyncio's
+    loop. Ctrl-C stops it once: KeyboardInterrupt when `main` has closed what it had open."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(main)
-    result: T = uvloop.run(main)
-    return result
+        factory = None
+    else:
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        outcome = runner.run(_interruptible(main))
+    if outcome is _INTERRUPTED:
+        raise KeyboardInterrupt
+    return cast(T, outcome)
+
+
+_INTERRUPTED = object()
+
+
+async def _interruptible(main: Coroutine[object, object, T]) -> object:
+    """`main`, cancelled by the first SIGINT (it closes its reports as partial). Any later SIGINT is
+    ignored, while it does and after: asyncio's own handler would stop the loop mid-write, and
+    Python's would end the exit in a traceback instead of the partial report (a double Ctrl-C,
+    `timeout -s INT`)."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        if not interrupted and task is not None:
+            interrupted = True
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+        return await main
+    try:
+        return await main
+    except asyncio.CancelledError:
+        if interrupted:
+            return _INTERRUPTED
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        if interrupted:
+            # The run is stopping and writes its partial reports on the way out: a further Ctrl-C
+            # would only cut them short with a traceback.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -16,7 +16,7 @@ from corscheck.cli import app
 from corscheck.config import AuditConfig
 from corscheck.demo import DEMO_POLICY, serve_demo
 from corscheck.report.json import JsonStream
-from corscheck.report.model import LARGE_RUN, Report, TargetReport
+from corscheck.report.model import LARGE_RUN, Report, TargetErrorRecord, TargetReport
 from corscheck.runner import run_async
 from corscheck.target import Target
 
@@ -263,4 +263,36 @@ def test_a_large_run_lists_the_most_severe_targets_first() -> None:
     shown = render(replace(fixed, targets=(*mediums, last)), width=120)
     listing = shown.split("Targets with findings or errors:", 1)[1]
     assert listing.splitlines()[1].strip().startswith("✗ https://last.example/x")
-    assert "less severe" in listing
+    hidden = LARGE_RUN + 10 + 1 - 20  # every target failed; 20 are listed
+    assert f"… and {hidden} more ({hidden} medium)" in listing
+
+
+def test_a_large_runs_left_out_targets_are_counted_by_severity_never_called_less_severe() -> None:
+    """Issue 34: "205 more, less severe" was printed when 55 of them were critical."""
+    from dataclasses import replace
+
+    from corscheck.report.console import render
+    from tests.fixed_report import fixed_report
+
+    fixed = fixed_report()
+    high = fixed.targets[0].findings[0]
+    criticals = [
+        TargetReport(
+            f"https://c{n}.example/x",
+            None,
+            findings=(replace(high, severity="critical", target=f"https://c{n}.example/x"),),
+            requests_sent=1,
+        )
+        for n in range(LARGE_RUN + 5)
+    ]
+    broken = TargetReport(
+        "https://down.example/x",
+        None,
+        errors=(TargetErrorRecord("connect", "connection refused"),),
+    )
+    shown = render(replace(fixed, targets=(*criticals, broken)), width=120)
+    assert "less severe" not in shown
+    assert (
+        f"… and {LARGE_RUN + 5 + 1 - 20} more ({LARGE_RUN + 5 - 20} critical, 1 with errors)"
+        in shown
+    )

@@ -164,17 +164,31 @@ def _large_run(report: Report) -> list[RenderableType]:
             line.append(target.url)
             line.append(f"  {_count_line(target.active_findings)}")
         parts.append(line)
-    hidden = len(failing) - _MAX_TARGETS_LISTED
+    hidden = failing[_MAX_TARGETS_LISTED:]
     passed = len(report.targets) - len(failing)
     parts.append(
         Text(
-            (f"  … and {hidden} more, less severe. " if hidden > 0 else "  ")
+            (f"  … and {len(hidden)} more ({_worst_counts(hidden)}). " if hidden else "  ")
             + f"{passed} passed. -v shows every target in full; -o report.json keeps every "
             "target with its evidence.",
             style="dim",
         )
     )
     return parts
+
+
+def _worst_counts(targets: Sequence[TargetReport]) -> str:
+    """The targets left out, by their worst finding: "55 critical, 150 high, 3 with errors"; never
+    "less severe", which the ones left out need not be (a long list of criticals)."""
+    worst: dict[str, int] = {}
+    for target in targets:
+        if target.active_findings:
+            severity = min((f.severity for f in target.active_findings), key=severity_rank)
+            worst[severity] = worst.get(severity, 0) + 1
+        else:
+            worst["with errors"] = worst.get("with errors", 0) + 1
+    order = [*SEVERITIES, "with errors"]
+    return ", ".join(f"{worst[key]} {key}" for key in order if key in worst)
 
 
 def _header(report: Report) -> Text:

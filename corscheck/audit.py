@@ -99,6 +99,7 @@ async def audit_targets(
         fail_on=config.fail_on,
         visitor=config.visitor.without_secrets(),
         policy_statement=config.policy_statement,
+        shard=config.shard,
         warnings=tuple(masked([*config.warnings, *(gate.warnings() if gate else [])], to_mask)),
     )
     kept: list[TargetReport] = []

@@ -129,6 +129,8 @@ class AuditConfig:
     # Whose browser the verdicts are about: profiles and cookies (visitor.py). The default is the
     # logged-in visitor of every profile, holding a placeholder SameSite=None session cookie.
     visitor: Visitor = field(default_factory=_default_visitor)
+    # --shard K/N: this run audits share K of N (merge checks that every share came).
+    shard: tuple[int, int] | None = None
 
 
 def resolve(
@@ -204,6 +206,7 @@ def resolve(
         ignores=tuple(ignores),
         baseline=baseline,
         visitor=visitor,
+        shard=flags.shard,
     )
 
 

@@ -58,6 +58,8 @@ def merge_reports(paths: Sequence[str]) -> Report:
                 f"{path} is a partial report (its run stopped early): it holds only the targets "
                 "done by then"
             )
+    shard_warnings, shares_missing = _shard_check(paths, reports)
+    warnings += shard_warnings
     # A report of an older corscheck may hold a URL's userinfo: masked here by its position.
     return Report(
         first.version,
@@ -68,10 +70,41 @@ def merge_reports(paths: Sequence[str]) -> Report:
         tuple(masked(warnings)),
         _merged_ignores(reports),
         _merged_baseline(reports),
-        partial=any(r.partial for r in reports),
+        # A share that did not come is targets never audited: the merged run is not complete.
+        partial=any(r.partial for r in reports) or shares_missing,
         visitor=first.visitor,
         policy_statement=first.policy_statement,
     )
+
+
+def _shard_check(paths: Sequence[str], reports: Sequence[Report]) -> tuple[list[str], bool]:
+    """What the shards' own K/N say: a share that is not among the reports (a CI job that failed
+    before uploading its report), and a share that held no targets (fine, but worth a word). The
+    second value is whether a share is missing."""
+    warnings: list[str] = []
+    given = [(path, r.shard) for path, r in zip(paths, reports, strict=True) if r.shard]
+    for path, report in zip(paths, reports, strict=True):
+        if report.shard and not report.targets:
+            share, count = report.shard
+            warnings.append(f"{path} (share {share}/{count}) holds no targets: its share was empty")
+    counts = {count for _, (_, count) in given}
+    if not given:
+        return warnings, False
+    if len(counts) > 1:
+        warnings.append(
+            f"the shards split the targets differently ({', '.join(f'/{n}' for n in sorted(counts))}): "
+            "merge the reports of one sharded run"
+        )
+        return warnings, False
+    (count,) = counts
+    missing = sorted(set(range(1, count + 1)) - {share for _, (share, _) in given})
+    if missing:
+        shown = ", ".join(f"{share}/{count}" for share in missing)
+        warnings.append(
+            f"share{'s' if len(missing) > 1 else ''} {shown} of the sharded run {'are' if len(missing) > 1 else 'is'} "
+            "missing: their targets are not in the merged report, which is marked partial"
+        )
+    return warnings, bool(missing)
 
 
 def _shown_setting(value: object) -> str:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from corscheck.cli import app
 from corscheck.demo import demo_urls, serve_demo
+from corscheck.report.model import TargetReport
 from corscheck.shard import in_shard, parse_shard, shard
 from tests.fixed_report import fixed_report
 
@@ -136,3 +137,43 @@ def test_merge_rejects_other_files(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["merge", str(other)])
     assert result.exit_code == 2
     assert "not a corscheck.report/1 report" in result.output
+
+
+def _target_report(url: str) -> TargetReport:
+    return TargetReport(url, None, requests_sent=1)
+
+
+def test_merge_notices_a_missing_share(tmp_path: Path) -> None:
+    """Issue 34: a CI job that failed before uploading its share left targets unaudited, and the
+    merge passed. The shards' own K/N say so: a warning, and a partial report (never exit 0)."""
+    one = write_report(
+        tmp_path / "1.json", shard=(1, 3), targets=(_target_report("https://a.example/"),)
+    )
+    three = write_report(
+        tmp_path / "3.json", shard=(3, 3), targets=(_target_report("https://c.example/"),)
+    )
+    result = CliRunner().invoke(app, ["merge", one, three, "--format", "json"])
+    merged = json.loads(result.stdout)
+    assert any("share 2/3 of the sharded run is missing" in w for w in merged["warnings"])
+    assert merged["summary"]["partial"] is True and result.exit_code == 3
+
+
+def test_merge_of_every_share_is_whole_and_an_empty_share_is_named(tmp_path: Path) -> None:
+    one = write_report(
+        tmp_path / "1.json", shard=(1, 2), targets=(_target_report("https://a.example/"),)
+    )
+    two = write_report(tmp_path / "2.json", shard=(2, 2), targets=())
+    result = CliRunner().invoke(app, ["merge", one, two, "--format", "json"])
+    merged = json.loads(result.stdout)
+    assert not any("missing" in w for w in merged["warnings"])
+    assert any("2.json (share 2/2) holds no targets" in w for w in merged["warnings"])
+    assert not merged["summary"].get("partial") and result.exit_code == 0
+    assert "shard" not in merged["settings"]  # the merged report is the whole run
+
+
+def test_a_shards_report_says_its_share(tmp_path: Path) -> None:
+    path = write_report(tmp_path / "s.json", shard=(2, 4))
+    assert json.loads(Path(path).read_text())["settings"]["shard"] == "2/4"
+    from corscheck.merge import merge_reports
+
+    assert merge_reports([path]).shard is None

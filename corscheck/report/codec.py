@@ -72,6 +72,7 @@ def head_to_dict(report: Report) -> dict[str, Any]:
             "fail_on": report.fail_on,
             **({"visitor": visitor_to_dict(report.visitor)} if report.visitor else {}),
             **({"policy": report.policy_statement} if report.policy_statement else {}),
+            **({"shard": f"{report.shard[0]}/{report.shard[1]}"} if report.shard else {}),
         },
         "warnings": list(report.warnings),
     }
@@ -459,6 +460,7 @@ def decode_report(data: dict[str, Any]) -> Report:
         if "visitor" in data["settings"]
         else None,
         policy_statement=data["settings"].get("policy", ""),
+        shard=_shard(data["settings"].get("shard")),
         targets=tuple(decode_target(t) for t in data["targets"]),
         warnings=tuple(data.get("warnings", ())),
         ignores=tuple(
@@ -481,6 +483,13 @@ def decode_report(data: dict[str, Any]) -> Report:
         else None,
         partial=bool(data["summary"].get("partial", False)),
     )
+
+
+def _shard(spec: str | None) -> tuple[int, int] | None:
+    if spec is None:
+        return None
+    share, _, count = spec.partition("/")
+    return int(share), int(count)
 
 
 def _lines(pairs: list[list[str]]) -> tuple[tuple[str, str], ...]:

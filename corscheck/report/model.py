@@ -132,6 +132,7 @@ class Report:
     # Whose browser the verdicts are about; cookie values are never kept here (codec writes names).
     visitor: Visitor | None = None
     policy_statement: str = ""  # what the verdicts are judged against (config.policy_statement)
+    shard: tuple[int, int] | None = None  # --shard K/N: the share of the targets this run audited
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio's SIGINT handling reprs the main task's result, and the default

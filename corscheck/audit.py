@@ -224,21 +224,33 @@ def run_audit(
 
 
 def announcement(config: AuditConfig) -> str:
-    """How many targets, request chains and requests the run is about to send (-v says it first)."""
-    chain_count = request_count = 0
+    """How many targets, request chains and requests the run is about to send (-v says it first):
+    a range, since a cookie-less twin goes only where the answers need it (plan.deferred_twins),
+    before any follow-up round the answers may call for."""
+    chain_count = fewest = most = 0
     for target in config.targets:
         try:
             planned = plan_target(
-                target.url, target.policy, config.depth, extra_headers=config.extra_headers
+                target.url,
+                target.policy,
+                config.depth,
+                extra_headers=config.extra_headers,
+                visitor=config.visitor,
             )
         except CorscheckError:
             continue  # a bad input line: the audit records it as that target's error
         chains = distinct_chains(planned)
+        twins = deferred_twins(planned)
         chain_count += len(chains)
-        request_count += estimated_requests(chains, config.options.send_unsafe)
+        most += estimated_requests(chains, config.options.send_unsafe)
+        fewest += estimated_requests(
+            [c for c in chains if c not in twins], config.options.send_unsafe
+        )
+    requests = f"{fewest:,} requests" if fewest == most else f"{fewest:,} to {most:,} requests"
     return (
         f"corscheck: {plural(len(config.targets), 'target')} · "
-        f"{plural(chain_count, 'request chain')} · about {plural(request_count, 'request')}"
+        f"{plural(chain_count, 'request chain')} · {requests}, and a follow-up round where the "
+        "answers call for one"
     )
 
 

@@ -102,13 +102,14 @@ def distinct_chains(planned: Iterable[PlannedProbe]) -> list[Probe]:
 
 
 def estimated_requests(chains: Sequence[Probe], send_unsafe: bool) -> int:
-    """Requests a run sends, before redirects: a preflight where needed, and the actual request if safe."""
-    total = 0
-    for chain in chains:
-        total += 1 if needs_preflight(chain) else 0
-        if send_unsafe or normalize_method(chain.method) in ("GET", "HEAD"):
-            total += 1
-    return total
+    """Requests a run sends, before redirects: a preflight where needed (once for the chains that
+    send the very same one: a preflight carries no cookie, runner.Preflights), and the actual
+    request if safe."""
+    preflights = {_request_of(chain) for chain in chains if needs_preflight(chain)}
+    safe = sum(
+        1 for chain in chains if send_unsafe or normalize_method(chain.method) in ("GET", "HEAD")
+    )
+    return len(preflights) + safe
 
 
 def concrete_allowed_origins(policy: Policy) -> list[str]:

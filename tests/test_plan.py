@@ -429,6 +429,10 @@ def chain(method: str, headers: tuple[tuple[str, str], ...] = ()) -> Probe:
         ([chain("PUT")], True, 2),
         ([chain("GET", (("X-Api", TOKEN),))], False, 2),
         ([chain("GET"), chain("PUT"), chain("DELETE")], False, 3),
+        # A credentialed chain and its cookie-less twin ask the very same preflight once.
+        ([chain("PUT"), replace(chain("PUT"), credentials="include", cookie="s=1")], False, 1),
+        ([chain("PUT"), replace(chain("PUT"), credentials="include", cookie="s=1")], True, 3),
+        ([chain("PUT"), chain("PATCH")], False, 2),  # two preflights: they ask different things
     ],
 )
 def test_estimated_requests(chains: list[Probe], send_unsafe: bool, requests: int) -> None:

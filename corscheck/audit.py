@@ -249,8 +249,8 @@ def announcement(config: AuditConfig) -> str:
     requests = f"{fewest:,} requests" if fewest == most else f"{fewest:,} to {most:,} requests"
     return (
         f"corscheck: {plural(len(config.targets), 'target')} · "
-        f"{plural(chain_count, 'request chain')} · {requests}, and a follow-up round where the "
-        "answers call for one"
+        f"{plural(chain_count, 'request chain')} · {requests}, and a follow-up round where "
+        "the answers call for one"
     )
 
 

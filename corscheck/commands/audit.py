@@ -248,7 +248,7 @@ def audit(
     from corscheck.inputs import AuditInputs, resolve_inputs
     from corscheck.policywriter import effective_policies
     from corscheck.report.model import LARGE_RUN
-    from corscheck.report.outputs import check_outputs, json_streams
+    from corscheck.report.outputs import check_outputs, json_streams, wrapped
     from corscheck.shard import parse_shard
 
     json_paths: list[str] = []
@@ -310,7 +310,7 @@ def audit(
         streaming = (fmt == "json" and streamed, json_paths, len(config.targets), detail)
         with json_streams(*streaming) as sinks:  # type: ignore[arg-type]  # checked by one_of
             if verbose and not quiet:
-                typer.echo(announcement(config), err=True)
+                typer.echo(wrapped(announcement(config)), err=True)
             report = run_audit(
                 config,
                 [*sinks, progress],

@@ -18,7 +18,7 @@ from corscheck.commands.options import (
     QuietOption,
     check_format,
 )
-from corscheck.report.outputs import width
+from corscheck.report.outputs import width, wrapped
 
 
 def demo(
@@ -70,10 +70,10 @@ def demo(
                     f"expose {', '.join(policy.expose)}.\n"
                     "Each route makes one classic mistake; /api/status is the one done right."
                 )
-                wrapped = [textwrap.fill(part, width()) for part in intro.split("\n")]
-                typer.echo("\n".join(wrapped) + "\n")
+                paragraphs = [textwrap.fill(part, width()) for part in intro.split("\n")]
+                typer.echo("\n".join(paragraphs) + "\n")
             if verbose and not quiet:
-                typer.echo(announcement(config), err=True)
+                typer.echo(wrapped(announcement(config)), err=True)
             report = run_audit(config)
             # The proofs need the demo API up: they replay against it.
             proving = settings_for(config, executable) if executable is not None else None

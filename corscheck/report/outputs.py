@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -48,6 +49,11 @@ def rendered(report: Report, fmt: str, detail: Detail = "compact") -> str:
     from corscheck.report import renderer
 
     return renderer(fmt)(report)
+
+
+def wrapped(line: str, indent: str = "           ") -> str:
+    """A long `corscheck: …` line folded to the console's width, its continuation indented."""
+    return textwrap.fill(line, width(), subsequent_indent=indent, break_on_hyphens=False)
 
 
 def check_outputs(outputs: Sequence[str]) -> dict[str, str]:

@@ -153,3 +153,17 @@ def test_probe_never_starts_a_continuation_at_column_0(width: int) -> None:
     )
     starts = ("ALLOWED", "BLOCKED", "fetch(", "visitor: ", "reason: ", "note: ", "preflight: ")
     _check_layout(render_probe(report, width=width), width, (*starts, "not sent: ", "readable "))
+
+
+@pytest.mark.parametrize("command", ["probe", "rules", "rule"])
+def test_no_line_ends_in_a_blank(command: str) -> None:
+    """Issue 34: probe and rules printed trailing spaces (rich pads table cells and wrapped lines)."""
+    with serve_demo() as base:
+        args = {
+            "probe": ["probe", f"{base}/api/profile", "--origin", "https://a.example"],
+            "rules": ["rules"],
+            "rule": ["rules", "null-origin"],
+        }[command]
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if line != line.rstrip()] == []

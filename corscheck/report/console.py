@@ -512,7 +512,7 @@ def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) 
     if verdict.allowed and verdict.readable_headers:
         console.print()
         console.print(_hanging("readable response headers: ", ", ".join(verdict.readable_headers)))
-    return buffer.getvalue()
+    return _tidy(buffer.getvalue())
 
 
 def render_rules(catalog: Sequence[Rule], *, color: bool = False, width: int = 100) -> str:
@@ -531,7 +531,7 @@ def render_rules(catalog: Sequence[Rule], *, color: bool = False, width: int = 1
         )
     console.print(table)
     console.print(Text("\nExplain one: corscheck rules RULE", style="dim"))
-    return buffer.getvalue()
+    return _tidy(buffer.getvalue())
 
 
 def render_rule(rule: Rule, *, color: bool = False, width: int = 100) -> str:
@@ -544,4 +544,4 @@ def render_rule(rule: Rule, *, color: bool = False, width: int = 100) -> str:
     console.print(rule.explanation)
     console.print()
     console.print(Text("Fix: ", style="bold green"), rule.fix)
-    return buffer.getvalue()
+    return _tidy(buffer.getvalue())

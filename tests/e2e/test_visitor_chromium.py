@@ -16,6 +16,7 @@ cookie when the finding says credentials went.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import tempfile
 import threading
@@ -187,8 +188,11 @@ class Browser:
         return Fetched(bool(result["ok"]), status, tuple(server.matching(token)))
 
     def close(self) -> None:
-        self._context.close()
-        self._pw.stop()
+        try:
+            self._context.close()
+            self._pw.stop()
+        finally:
+            shutil.rmtree(self._profile_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +203,13 @@ def servers() -> Iterator[dict[str, Server]]:
     cert_file, key_file = f"{folder}/cert.pem", f"{folder}/key.pem"
     cert.private_key_and_cert_chain_pem.write_to_path(cert_file)
     cert.private_key_pem.write_to_path(key_file)
-    started = {name: Server(name, cert_file, key_file) for name in APPS}
-    yield started
-    for server in started.values():
-        server.close()
+    try:
+        started = {name: Server(name, cert_file, key_file) for name in APPS}
+        yield started
+        for server in started.values():
+            server.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # a private key: never left behind (issue 34)
 
 
 @pytest.fixture(scope="module", params=PLAYED)

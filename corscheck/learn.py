@@ -97,21 +97,32 @@ async def learn_policy(
 async def _trusted_beyond(
     url: str, policy: Policy, options: RunOptions, extra_headers: tuple[tuple[str, str], ...]
 ) -> list[str]:
-    """What the server grants beyond the learned policy, from a quick audit against it: the
-    origins outside it that read (a reflect-any server), said before the file is trusted."""
+    """What the next `corscheck audit` against the learned policy would fail on, said before the
+    file is trusted: a quick audit against it (every request with the -H given: quick sends no
+    error path, which would withhold them), and each finding at or above the default --fail-on
+    (what the server grants beyond the policy, and its other mistakes, such as a missing
+    Vary: Origin)."""
     from corscheck.audit import audit_targets
-    from corscheck.config import AuditConfig
+    from corscheck.config import DEFAULTS, AuditConfig
+    from corscheck.rules import SEVERITIES
     from corscheck.target import Target
 
     config = AuditConfig(
-        (Target(url, policy),), depth="quick", options=options, extra_headers=extra_headers
+        (Target(url, policy),),
+        depth="quick",
+        options=options,
+        extra_headers=extra_headers,
     )
     report = await audit_targets(config)
+    fails = SEVERITIES[: SEVERITIES.index(DEFAULTS["fail-on"]) + 1]
     return [
         f"the server also grants what this policy leaves out: {f.message} [{f.rule.id}]; "
         "fix the server, or widen the policy if that is meant"
+        if f.rule.direction == "over-permissive"
+        else f"the next audit reports this too ({f.severity}, which fails at the default "
+        f"--fail-on): {f.message} [{f.rule.id}]"
         for f in report.findings()
-        if f.rule.direction == "over-permissive" and f.severity in ("critical", "high")
+        if f.severity in fails
     ]
 
 

@@ -104,6 +104,20 @@ def test_shard_keeps_the_targets_share_in_input_order() -> None:
 # --- the same through the command line ------------------------------------------------------------
 
 
+@pytest.fixture
+def audited_configs(monkeypatch: pytest.MonkeyPatch) -> list[AuditConfig]:
+    """The config each `audit` of the test would run; nothing is sent (the run is interrupted at
+    once): the config is what these tests are about."""
+    seen: list[AuditConfig] = []
+
+    def capture(config: AuditConfig, *args: Any, **kwargs: Any) -> Any:
+        seen.append(config)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("corscheck.audit.run_audit", capture)
+    return seen
+
+
 def test_cli_fail_on_given_beats_the_files_never(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,16 +169,11 @@ def test_cli_flags_equal_to_the_default_beat_the_file(
     file_value: str,
     flag_value: str,
     read: Any,
+    audited_configs: list[AuditConfig],
 ) -> None:
     (tmp_path / "corscheck.toml").write_text(POLICY + f"[settings]\n{key} = {file_value}\n")
     monkeypatch.chdir(tmp_path)
-    seen: list[AuditConfig] = []
-
-    def capture(config: AuditConfig, *args: Any, **kwargs: Any) -> Any:
-        seen.append(config)
-        raise KeyboardInterrupt  # nothing is sent: the config is what this test is about
-
-    monkeypatch.setattr("corscheck.audit.run_audit", capture)
+    seen = audited_configs
     CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/", option, flag_value])
     CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/"])
     given, not_given = seen
@@ -409,19 +418,13 @@ def test_init_then_audit_refuses_the_template_until_it_is_edited(
 
 
 def test_settings_alone_audit_against_the_safe_baseline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, audited_configs: list[AuditConfig]
 ) -> None:
     """A CI gate's file may say only how to run (fail-on, depth): the policy is the safe baseline,
     the settings hold, and a flag given still beats them."""
     (tmp_path / "corscheck.toml").write_text('[settings]\nfail-on = "high"\ndepth = "quick"\n')
     monkeypatch.chdir(tmp_path)
-    seen: list[AuditConfig] = []
-
-    def capture(config: AuditConfig, *args: Any, **kwargs: Any) -> Any:
-        seen.append(config)
-        raise KeyboardInterrupt  # nothing is sent: the config is what this test is about
-
-    monkeypatch.setattr("corscheck.audit.run_audit", capture)
+    seen = audited_configs
     first = CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/"])
     CliRunner().invoke(app, ["audit", "http://127.0.0.1:9/", "--fail-on", "low"])
     assert "no [policy]" not in first.output

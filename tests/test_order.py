@@ -11,19 +11,21 @@ def run(coroutine: object) -> object:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 
 
+async def _take(slots: OrderedSemaphore, order: list[str], name: str, priority: int) -> None:
+    """A task working for the target `priority`: it takes a slot and notes when it got it."""
+    PRIORITY.set(priority)
+    async with slots:
+        order.append(name)
+
+
 def test_a_free_slot_goes_to_the_lowest_priority_then_the_earliest() -> None:
     async def scenario() -> list[str]:
         slots = OrderedSemaphore(1)
         order: list[str] = []
         await slots.acquire()  # held, so that everyone below has to wait
 
-        async def wait(name: str, priority: int) -> None:
-            PRIORITY.set(priority)
-            async with slots:
-                order.append(name)
-
         tasks = [
-            asyncio.ensure_future(wait(name, priority))
+            asyncio.ensure_future(_take(slots, order, name, priority))
             for name, priority in (("late target", 3), ("first target", 1), ("second a", 2),
                                    ("second b", 2))
         ]  # fmt: skip
@@ -53,13 +55,8 @@ def test_a_cancelled_waiter_does_not_keep_the_slot() -> None:
         order: list[str] = []
         await slots.acquire()
 
-        async def wait(name: str, priority: int) -> None:
-            PRIORITY.set(priority)
-            async with slots:
-                order.append(name)
-
-        gone = asyncio.ensure_future(wait("cancelled", 0))
-        kept = asyncio.ensure_future(wait("kept", 5))
+        gone = asyncio.ensure_future(_take(slots, order, "cancelled", 0))
+        kept = asyncio.ensure_future(_take(slots, order, "kept", 5))
         await asyncio.sleep(0)
         gone.cancel()
         await asyncio.sleep(0)
@@ -76,13 +73,8 @@ def test_granted_then_cancelled_passes_the_slot_on() -> None:
         order: list[str] = []
         await slots.acquire()
 
-        async def wait(name: str, priority: int) -> None:
-            PRIORITY.set(priority)
-            async with slots:
-                order.append(name)
-
-        first = asyncio.ensure_future(wait("first", 0))
-        second = asyncio.ensure_future(wait("second", 1))
+        first = asyncio.ensure_future(_take(slots, order, "first", 0))
+        second = asyncio.ensure_future(_take(slots, order, "second", 1))
         await asyncio.sleep(0)
         slots.release()  # granted to `first`, which is cancelled before it runs
         first.cancel()

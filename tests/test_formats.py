@@ -104,8 +104,12 @@ def test_sarif_locations(fixed: Report) -> None:
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert rules["untrusted-origin"]["properties"]["security-severity"] == "7.5"
     assert "Fix:" in rules["untrusted-origin"]["help"]["text"]
-    (notification,) = run["invocations"][0]["toolExecutionNotifications"]
+    notification, *warnings = run["invocations"][0]["toolExecutionNotifications"]
+    assert notification["level"] == "error"
     assert "connection refused" in notification["message"]["text"]
+    # The run's warnings (an expired or unused [[ignore]] among them) are notifications too.
+    assert [w["message"]["text"] for w in warnings] == fixed.all_warnings()
+    assert fixed.all_warnings() and all(w["level"] == "warning" for w in warnings)
 
 
 def test_sarif_location_without_a_policy_file_is_the_url(fixed: Report) -> None:
@@ -228,7 +232,12 @@ WORKFLOW_COMMAND = re.compile(
 
 def test_github_annotations_follow_the_workflow_command_syntax(fixed: Report) -> None:
     lines = renderer("github")(fixed).splitlines()
-    assert len(lines) == len(fixed.findings()) + fixed.error_count
+    warnings = fixed.all_warnings()
+    assert warnings  # an expired or unused [[ignore]], say: an annotation of the run (issue 34)
+    assert len(lines) == len(fixed.findings()) + fixed.error_count + len(warnings)
+    assert lines[-len(warnings) :] == [
+        f"::warning title=corscheck warning::{warning}" for warning in warnings
+    ]
     assert all(WORKFLOW_COMMAND.match(line) for line in lines), lines
     # Declared in a policy file: annotated on its line. The newline in a message is escaped.
     assert lines[0].startswith(
@@ -236,7 +245,8 @@ def test_github_annotations_follow_the_workflow_command_syntax(fixed: Report) ->
     )
     vary = next(line for line in lines if "missing-vary-origin" in line)
     assert vary.startswith("::warning ") and "Origin,%0Abut Vary" in vary
-    assert lines[-1].startswith("::error title=corscheck could not audit (connect)::")
+    error_line = lines[-len(warnings) - 1]  # the errors after the findings, the warnings last
+    assert error_line.startswith("::error title=corscheck could not audit (connect)::")
 
 
 def test_json_schema_is_versioned_with_the_report() -> None:

@@ -267,12 +267,27 @@ def test_an_ignored_dev_origin_passes_and_stays_in_every_report(project: Path) -
     assert "Suppressed (1)" in markdown and "passed" in markdown
 
 
+def test_the_html_report_has_its_suppressed_section(project: Path) -> None:
+    """As the README says (issue 34: the HTML report had none)."""
+    (project / "corscheck.toml").write_text(POLICY + IGNORE, encoding="utf-8")
+    code, output = audit("-o", "r.html")
+    assert code == 0, output
+    html = (project / "r.html").read_text("utf-8")
+    assert "<h2 id='suppressed'>Suppressed (1)</h2>" in html
+    assert "the local front-end talks to the staging API (corscheck.toml:5)" in html
+
+
 def test_an_expired_ignore_fails_and_says_so(project: Path) -> None:
     expired = IGNORE + 'expires = "2020-01-31"\n'
     (project / "corscheck.toml").write_text(POLICY + expired, encoding="utf-8")
-    code, output = audit("-o", "r.json")
+    code, output = audit("-o", "r.json", "-o", "r.sarif", "-f", "github")
     assert code == 1, output
     assert "ignore of development-origin (corscheck.toml:5) expired on 2020-01-31" in output
+    # In every report that has room for a warning (issue 34: github and SARIF had none).
+    assert "::warning title=corscheck warning::ignore of development-origin" in output
+    sarif = json.loads((project / "r.sarif").read_text("utf-8"))
+    notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert any("expired on 2020-01-31" in n["message"]["text"] for n in notes)
     report = json.loads((project / "r.json").read_text("utf-8"))
     assert report["targets"][0]["findings"][0]["suppressed"] is None
     assert report["ignores"][0]["state"] == "expired"

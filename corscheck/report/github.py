@@ -55,4 +55,6 @@ def render(report: Report) -> str:
                     source=target.source,
                 )
             )
+    # An expired or unused [[ignore]], and the run's other warnings: annotations of the run.
+    lines += [command("warning", w, title="corscheck warning") for w in report.all_warnings()]
     return "".join(line + "\n" for line in lines)

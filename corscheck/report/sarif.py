@@ -158,7 +158,9 @@ def render(report: Report) -> str:
                     {"level": "error", "message": {"text": f"{t.url}: {e.kind}: {e.message}"}}
                     for t in report.targets
                     for e in t.errors
-                ],
+                ]
+                # An expired or unused [[ignore]], and the run's other warnings.
+                + [{"level": "warning", "message": {"text": w}} for w in report.all_warnings()],
             }
         ],
     }

@@ -125,7 +125,9 @@ def test_merge_in_github_actions_annotates_and_appends_the_step_summary(
     result = CliRunner().invoke(app, ["merge", a])
     assert result.exit_code == 1
     annotations = [line for line in result.output.splitlines() if line.startswith("::")]
-    assert len(annotations) == 4
+    # 3 findings and 1 error, then the report's one warning (an annotation of the run).
+    assert len(annotations) == 5
+    assert annotations[-1].startswith("::warning title=corscheck warning::")
     assert annotations[0].startswith("::error file=corscheck.toml,line=12,")
     text = summary.read_text()
     assert text.startswith("previous step\n## corscheck: ❌ failed")  # appended, not replaced

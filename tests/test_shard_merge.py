@@ -77,6 +77,11 @@ def test_merge_of_shards_equals_the_unsharded_run(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     whole_report = json.loads(whole.read_text())
     merged_report = json.loads(merged.read_text())
+    # A share may be empty (the split follows the URLs, ports included): the merge names it, and
+    # that line is all it adds to the unsharded run's report.
+    empty = [w for w in merged_report["warnings"] if "holds no targets" in w]
+    assert len(empty) == shares.count(0)
+    merged_report["warnings"] = [w for w in merged_report["warnings"] if w not in empty]
     assert normalized(merged_report) == normalized(whole_report)
     # And re-rendered in another format from the merged report.
     sarif = tmp_path / "merged.sarif"

@@ -94,6 +94,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _FORBIDDEN_HOST = frozenset(" #%/:<>?@[\\]^|\t\r\n\x00\x7f")
 
 
+def has_cors_headers(lines: Iterable[HeaderLine]) -> bool:
+    """Whether any line is an Access-Control-* header: a CORS layer said something."""
+    return any(name.lower().startswith("access-control-") for name, _ in lines)
+
+
 def is_token(s: str) -> bool:
     """True when `s` is a non-empty HTTP token (RFC 9110 §5.6.2)."""
     return bool(s) and all(c in _TCHAR for c in s)

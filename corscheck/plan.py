@@ -22,7 +22,13 @@ from corscheck.browser import (
     normalize_method,
 )
 from corscheck.exchange import Exchange
-from corscheck.headers import HeaderLine, parse_origin, serialize_origin, split_header_list
+from corscheck.headers import (
+    HeaderLine,
+    has_cors_headers,
+    parse_origin,
+    serialize_origin,
+    split_header_list,
+)
 from corscheck.origins import Depth, attacker_origins, registrable_domain
 from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
@@ -397,7 +403,7 @@ def twin_needed(answer: Exchange) -> bool:
     response = answer.hops[-1].response
     if not 200 <= response.status < 300:
         return True
-    if any(name.lower().startswith("access-control-") for name, _ in response.headers):
+    if has_cors_headers(response.headers):
         return True
     varies = {v.strip().lower() for v in split_header_list(response.headers.combined("Vary") or "")}
     return not varies & {"origin", "*"}

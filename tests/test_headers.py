@@ -354,3 +354,19 @@ def test_judge_never_raises_on_hostile_responses(
         if sent_origin is not None:
             assert cors_check(hops[-1].response, sent_origin, probe.credentials) is None
     readable_response_headers(actual, probe.credentials)
+
+
+@pytest.mark.parametrize(
+    ("lines", "cors"),
+    [
+        ([("Access-Control-Allow-Origin", "*")], True),
+        ([("access-control-expose-headers", "X-Id")], True),
+        ([("Vary", "Origin"), ("Content-Type", "text/plain")], False),
+        ([("X-Access-Control", "no")], False),  # only a name that starts so
+        ([], False),
+    ],
+)
+def test_has_cors_headers(lines: list[tuple[str, str]], cors: bool) -> None:
+    from corscheck.headers import has_cors_headers
+
+    assert has_cors_headers(lines) is cors

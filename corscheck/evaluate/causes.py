@@ -16,6 +16,7 @@ from corscheck.browser import REDIRECT_STATUSES, normalize_method
 from corscheck.evaluate.build import evidence_hop, make_finding, request_summary
 from corscheck.evaluate.model import Finding, ProbeResult
 from corscheck.exchange import Hop, Response
+from corscheck.headers import has_cors_headers
 from corscheck.rules import Rule, Severity
 from corscheck.stack import STARLETTE_ERRORS_FIX, Stack
 
@@ -51,7 +52,7 @@ def cause_of(
     if redirect is not None and verdict.failed_step in ("redirect", "preflight"):
         return _redirected(target, result, redirect)
     hop = evidence_hop(result.exchange, verdict.failed_step)
-    if hop is None or _has_cors_headers(hop.response):
+    if hop is None or has_cors_headers(hop.response.headers):
         return None
     if variant and 200 <= hop.response.status < 300:
         if not _granted_at_target(probe.origin, target, results):
@@ -283,13 +284,9 @@ def _cors_layer_skips(status: int, results: Sequence[ProbeResult]) -> bool:
     answers carry CORS headers, and none with this status does. A CORS layer that answers one
     origin's 503 with its headers and another's without has an allow-list that decides."""
     hops = [h for r in results for h in r.exchange.hops]
-    return any(_has_cors_headers(h.response) for h in hops) and not any(
-        h.response.status == status and _has_cors_headers(h.response) for h in hops
+    return any(has_cors_headers(h.response.headers) for h in hops) and not any(
+        h.response.status == status and has_cors_headers(h.response.headers) for h in hops
     )
-
-
-def _has_cors_headers(response: Response) -> bool:
-    return any(name.lower().startswith("access-control-") for name, _ in response.headers)
 
 
 def _preflight_status_ok(response: Response) -> bool:
@@ -311,7 +308,7 @@ def _passing_preflights(
             if not (
                 hop.kind == "preflight"
                 and _preflight_status_ok(hop.response)
-                and _has_cors_headers(hop.response)
+                and has_cors_headers(hop.response.headers)
             ):
                 continue
             if not with_headers:

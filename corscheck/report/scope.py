@@ -10,7 +10,7 @@ from dataclasses import replace
 from corscheck import rules
 from corscheck.errors import UsageError
 from corscheck.evaluate.model import Finding
-from corscheck.headers import serialize_origin
+from corscheck.headers import has_cors_headers, serialize_origin
 from corscheck.plan import ALLOWED
 from corscheck.report.model import TargetReport
 
@@ -68,6 +68,4 @@ class PathScopes:
 def _answers_cors(finding: Finding) -> bool:
     """Whether the refused response carries CORS headers: then a CORS layer answered there, and
     its answer, not the path's scope, is what refuses."""
-    return any(
-        name.lower().startswith("access-control-") for name, _ in finding.evidence.response_lines
-    )
+    return has_cors_headers(finding.evidence.response_lines)

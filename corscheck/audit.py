@@ -24,7 +24,7 @@ from corscheck.evaluate import ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
 from corscheck.exchange import Exchange
 from corscheck.gate import Gate
-from corscheck.masking import mask_url, mask_userinfo, masked, secrets_in
+from corscheck.masking import mask_url, mask_userinfo, masked
 from corscheck.plan import (
     CacheTrial,
     PlannedProbe,
@@ -85,13 +85,12 @@ async def audit_targets(
     targets = config.targets
     run_options = config.options
     depth = config.depth
-    extra_headers = config.extra_headers
     gate = (
         Gate(config.ignores, config.baseline, today=date.today())
         if config.ignores or config.baseline is not None
         else None
     )
-    to_mask = secrets_in((t.url for t in targets), extra_headers, config.visitor.secrets())
+    to_mask = config.secrets()
     head = Report(
         version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -266,9 +265,8 @@ async def _audit_one(
     progress: ProgressCallback | None,
     index: int = 0,
 ) -> TargetReport:
-    PRIORITY.set(
-        index
-    )  # this target's requests wait behind earlier targets' only (runner/order.py)
+    # This target's requests wait behind earlier targets' only (runner/order.py).
+    PRIORITY.set(index)
     depth, extra_headers, visitor = config.depth, config.extra_headers, config.visitor
     try:
         url = validate_url(target.url)

@@ -132,6 +132,13 @@ class AuditConfig:
     # --shard K/N: this run audits share K of N (merge checks that every share came).
     shard: tuple[int, int] | None = None
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret the run holds (in its URLs, -H headers and the visitor's cookies): what
+        each report masks, the audit's and the proofs' alike."""
+        from corscheck.masking import secrets_in
+
+        return secrets_in((t.url for t in self.targets), self.extra_headers, self.visitor.secrets())
+
 
 def resolve(
     flags: Flags,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from corscheck.errors import ProofError, UsageError
-from corscheck.masking import masked, secrets_in
+from corscheck.masking import masked
 from corscheck.report.model import Report, may_hold_userinfo
 from corscheck.report.outputs import github_extras, print_report, write_outputs
 from corscheck.wording import plural
@@ -89,9 +89,7 @@ def settings_for(config: AuditConfig, executable: str) -> ProveSettings:
         proxy=proxy_routes(options.proxy, use_environment=options.trust_env, environ=os.environ),
         extra_headers=config.extra_headers,
         real_urls=tuple(t.url for t in config.targets),
-        secrets=secrets_in(
-            (t.url for t in config.targets), config.extra_headers, config.visitor.secrets()
-        ),
+        secrets=config.secrets(),
     )
 
 

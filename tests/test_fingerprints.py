@@ -223,3 +223,14 @@ def test_which_findings_count_for_fail_on(
         baseline=baseline,
     )
     assert found.counts is counts
+
+
+def test_a_suppression_says_its_reason_where_it_is_written_and_until_when() -> None:
+    from corscheck.evaluate import Suppression
+
+    assert Suppression("a local front-end", None, "corscheck.toml:5").statement() == (
+        "a local front-end (corscheck.toml:5)"
+    )
+    assert Suppression("a local front-end", "2027-03-31", "--ignore").statement() == (
+        "a local front-end (--ignore, until 2027-03-31)"
+    )

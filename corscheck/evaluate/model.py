@@ -90,6 +90,12 @@ class Suppression:
     expires: str | None
     source: str
 
+    def statement(self) -> str:
+        """ "the local front-end (corscheck.toml:5, until 2027-03-31)": the reason and where it is
+        accepted, as the reports show it."""
+        until = f", until {self.expires}" if self.expires else ""
+        return f"{self.reason} ({self.source}{until})"
+
 
 BaselineState = Literal["new", "unchanged"]
 

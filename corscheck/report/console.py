@@ -103,8 +103,7 @@ def _suppressed(report: Report) -> list[RenderableType]:
         assert why is not None
         line = Text(f"{finding.rule.id} ")
         line.append(finding.target, style="dim")
-        until = f", until {why.expires}" if why.expires else ""
-        line.append(f"  {why.reason} ({why.source}{until})", style="dim")
+        line.append(f"  {why.statement()}", style="dim")
         parts.append(_hanging(Text(f"{finding.severity} ", style="dim"), line, indent=2))
     return parts
 

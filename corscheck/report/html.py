@@ -165,12 +165,11 @@ def _suppressed(report: Report) -> list[str]:
     for finding in suppressed:
         why = finding.suppressed
         assert why is not None
-        until = f", until {why.expires}" if why.expires else ""
         rows.append(
             f"<tr><td><span class='sev {finding.severity}'>{finding.severity}</span></td>"
             f"<td class='mono'>{escape(finding.rule.id)}</td>"
             f"<td class='mono'>{escape(finding.target)}</td>"
-            f"<td>{escape(why.reason)} ({escape(why.source)}{escape(until)})</td></tr>"
+            f"<td>{escape(why.statement())}</td></tr>"
         )
     return [
         f"<h2 id='suppressed'>Suppressed ({len(suppressed)})</h2>",
@@ -274,8 +273,7 @@ def _finding(finding: Finding) -> str:
     rows += [("note", escape(note)) for note in finding.notes]
     if finding.suppressed is not None:
         why = finding.suppressed
-        until = f", until {why.expires}" if why.expires else ""
-        rows.insert(0, ("suppressed", escape(f"{why.reason} ({why.source}{until})")))
+        rows.insert(0, ("suppressed", escape(why.statement())))
     if finding.baseline is not None:
         rows.insert(0, ("baseline", escape(finding.baseline)))
     evidence = "".join(

@@ -184,8 +184,9 @@ def checks_to_dict(target: TargetReport) -> dict[str, Any]:
     derived: dict[str, int] = {}
     origins: dict[tuple[str, str, int], int] = {}
     sendings: dict[tuple[str, bool, tuple[str, ...]], int] = {}
-    groups: dict[tuple[str, str], list[list[Any]]] = {}
-    for key, results in grouped.items():
+    by_verdict = []
+    for (outcome, verdict), results in grouped.items():
+        rows = []
         for result in results:
             planned, probe = result.planned, result.planned.probe
             source = derived.setdefault(planned.derived_from, len(derived))
@@ -202,17 +203,15 @@ def checks_to_dict(target: TargetReport) -> dict[str, Any]:
             ]
             while len(row) > 3 and row[-1] == _ROW_DEFAULTS[len(row) - 1]:
                 row.pop()
-            groups.setdefault(key, []).append(row)
+            rows.append(row)
+        by_verdict.append({"outcome": outcome, "verdict": verdict, "probes": rows})
     return {
         "derived_from": list(derived),
         "origins": [list(key) for key in origins],
         "sendings": [
             [credentials, cookie, list(profiles)] for credentials, cookie, profiles in sendings
         ],
-        "by_verdict": [
-            {"outcome": outcome, "verdict": verdict, "probes": rows}
-            for (outcome, verdict), rows in groups.items()
-        ],
+        "by_verdict": by_verdict,
     }
 
 

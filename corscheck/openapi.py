@@ -20,7 +20,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 from corscheck.browser import is_forbidden_request_header
 from corscheck.errors import TargetError, UsageError
 from corscheck.target import Route, validate_url
-from corscheck.transport.options import RunOptions
+from corscheck.transport.options import DEFAULT_BASE_URL, RunOptions
 
 if TYPE_CHECKING:
     from corscheck.transport.app import LoadedApp
@@ -53,7 +53,7 @@ def load_document(
     *,
     options: RunOptions | None = None,
     app: LoadedApp | None = None,
-    app_base_url: str = "http://testserver",
+    app_base_url: str = DEFAULT_BASE_URL,
 ) -> tuple[dict[str, Any], str | None]:
     """The document at `source` (a URL, a file, or with `app` a path the app serves) and the URL it
     was fetched from (None for a file). A URL is fetched through the run's transport, built from

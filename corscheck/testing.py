@@ -14,6 +14,7 @@ from corscheck.errors import UsageError
 from corscheck.policy import Policy, build_policy
 from corscheck.report.model import Report
 from corscheck.rules import SEVERITIES
+from corscheck.transport.options import DEFAULT_BASE_URL
 
 # The keys a policy given as a dict may have: build_policy's own, spelt with - or _.
 _POLICY_KEYS = (
@@ -49,7 +50,7 @@ def audit_report(
     *,
     paths: Sequence[str] = ("/",),
     depth: str = "standard",
-    base_url: str = "http://testserver",
+    base_url: str = DEFAULT_BASE_URL,
     routes: Literal["paths", "openapi"] = "paths",
     openapi_path: str = "/openapi.json",
 ) -> Report:

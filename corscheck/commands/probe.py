@@ -103,9 +103,10 @@ def probe(
         loaded = None
         if app_spec is not None:
             from corscheck.transport.app import load_app
+            from corscheck.transport.options import DEFAULT_BASE_URL
 
             loaded = load_app(app_spec)
-            base_url = base_url or "http://testserver"
+            base_url = base_url or DEFAULT_BASE_URL
             validate_url(base_url)
             url = under(base_url, url)
         target = validate_url(url)

@@ -20,7 +20,7 @@ from corscheck import __version__
 from corscheck.browser import Probe, Verdict, judge
 from corscheck.config import AuditConfig
 from corscheck.errors import CorscheckError, TargetError, UsageError
-from corscheck.evaluate import ProbeResult, evaluate, judge_results, stack_of
+from corscheck.evaluate import Finding, ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
 from corscheck.exchange import Exchange
 from corscheck.gate import Gate
@@ -35,6 +35,8 @@ from corscheck.plan import (
     estimated_requests,
     follow_up_round,
     plan_target,
+    stand_in_holds,
+    twin_groups,
     twin_needed,
 )
 from corscheck.report.model import (
@@ -276,8 +278,9 @@ async def _audit_one(
         )
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers, visitor=visitor)
     limited_before = runner.rate_limits(url).times
+    inferred: set[Probe] = set()
     try:
-        ran = await _run_planned(runner, planned, progress)
+        ran = await _run_planned(runner, planned, progress, inferred)
     except TargetError as error:
         return TargetReport(url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),))
     except _BUGS:
@@ -297,8 +300,9 @@ async def _audit_one(
     )
     if second:
         try:
-            ran.update(await _run_planned(runner, second, progress))
+            ran.update(await _run_planned(runner, second, progress, inferred))
             judged += _judge(second, ran)
+            planned = [*planned, *second]
         except _BUGS:
             raise
         except Exception:  # a TargetError, or a stray network error
@@ -308,15 +312,33 @@ async def _audit_one(
     if depth != "quick" and cache_suspected(results):
         trials = cache_trials(url, results, secrets.token_hex(4), extra_headers)
         cache_runs = await _run_cache_trials(runner, trials)
-    findings = evaluate(
-        url,
-        target.policy,
-        results,
-        config.framework,
-        visitor,
-        app_framework=config.app_framework,
-        cache_runs=cache_runs,
-    )
+
+    def findings_of(results: list[ProbeResult]) -> list[Finding]:
+        return evaluate(
+            url,
+            target.policy,
+            results,
+            config.framework,
+            visitor,
+            app_framework=config.app_framework,
+            cache_runs=cache_runs,
+        )
+
+    findings = findings_of(results)
+    # Bounded: each pass sends at least one inferred twin, and there are only so many.
+    for _ in range(len(inferred)):
+        unsent = _unsent_witnesses(findings, url, inferred)
+        if not unsent:
+            break
+        try:
+            ran.update(await _run_chains(runner, unsent, progress, alone_first=False))
+        except _BUGS:
+            raise
+        except Exception:
+            break  # the inferred answer stands, and its verdict says it was not sent
+        inferred.difference_update(unsent)
+        results = judge_results(target.policy, _judge(planned, ran))
+        findings = findings_of(results)
     dead_end = _answered_only_with_errors(ran)
     return TargetReport(
         url,
@@ -407,29 +429,72 @@ def _nothing_sent(ran: Ran) -> TargetErrorRecord:
 
 
 async def _run_planned(
-    runner: Runner, planned: Sequence[PlannedProbe], progress: ProgressCallback | None
+    runner: Runner,
+    planned: Sequence[PlannedProbe],
+    progress: ProgressCallback | None,
+    inferred: set[Probe],
 ) -> Ran:
     """Runs the chains of `planned`, a cookie-less twin only where its credentialed twin's answer
-    leaves it open (plan.deferred_twins); a twin not sent is judged on that answer, and says so."""
+    leaves it open (plan.deferred_twins). Twins whose credentialed twins were answered alike go in
+    groups (plan.twin_groups): the first is sent, and where the server answered it as it answered
+    the cookie, the rest are judged on their own credentialed answers and added to `inferred`. A
+    twin not sent says so in its verdict's notes."""
     chains = distinct_chains(planned)
     twins = deferred_twins(planned)
     first = [c for c in chains if c not in twins]
     alone = bool(first) and not runner.has_answered(first[0].url)
     ran = await _run_chains(runner, first, progress, alone_first=alone)
-    still_open = [c for c in chains if c in twins and twin_needed(ran[twins[c]][0])]
-    ran.update(await _run_chains(runner, still_open, progress, alone_first=False))
+    open_twins = [c for c in chains if c in twins and twin_needed(ran[twins[c]][0])]
+    classes = {p.probe.origin: p.origin_class for p in planned}
+    groups = twin_groups(open_twins, {c: ran[twins[c]][0] for c in open_twins}, classes)
+    ran.update(await _run_chains(runner, [g[0] for g in groups], progress, alone_first=False))
+    rest: list[Probe] = []
+    for leader, *others in groups:
+        if stand_in_holds(ran[twins[leader]][0], ran[leader][0], leader.origin):
+            note = _twin_answered_alike(leader.origin)
+            for chain in others:
+                ran[chain] = _judged_on_own_answer(chain, ran[twins[chain]][0], note)
+                inferred.add(chain)
+        else:
+            rest += others
+    ran.update(await _run_chains(runner, rest, progress, alone_first=False))
     for chain, twin in twins.items():
         if chain not in ran:
-            answer = ran[twin][0]
-            verdict = judge(chain, answer)
-            ran[chain] = (answer, replace(verdict, notes=(*verdict.notes, _TWIN_NOT_SENT)))
+            ran[chain] = _judged_on_own_answer(chain, ran[twin][0], _TWIN_NOT_SENT)
     return ran
+
+
+def _judged_on_own_answer(chain: Probe, answer: Exchange, note: str) -> tuple[Exchange, Verdict]:
+    verdict = judge(chain, answer)
+    return answer, replace(verdict, notes=(*verdict.notes, note))
 
 
 _TWIN_NOT_SENT = (
     "not sent: the request with the visitor's cookie was refused plainly (a 2xx status, no CORS "
     "header, Vary: Origin), so the same request without the cookie is taken to be refused alike"
 )
+
+
+def _twin_answered_alike(leader: str) -> str:
+    return (
+        f"not sent: the server answered {leader} alike with and without the visitor's cookie, and "
+        "answered this origin with the cookie as it answered that one, so the same request without "
+        "the cookie is taken to be answered as it was with it"
+    )
+
+
+def _unsent_witnesses(
+    findings: Sequence[Finding], target: str, inferred: set[Probe]
+) -> list[Probe]:
+    """The inferred twins a finding rests on: a finding's evidence is a request sent as shown, so
+    these are sent after all. A credentialed witness is never one (its exchange is the one sent
+    with the cookie, which shows the read with credentials it claims)."""
+    shown = {
+        (f.evidence.url or target, f.evidence.origin, f.evidence.method, f.evidence.request_headers)
+        for f in findings
+        if f.evidence.credentials != "include"
+    }
+    return [c for c in inferred if (c.url, c.origin, c.method, c.headers) in shown]
 
 
 async def _run_chains(

@@ -8,7 +8,7 @@ chain (URL, origin, method, request headers) is sent once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -412,6 +412,61 @@ def twin_needed(answer: Exchange) -> bool:
 def _request_of(probe: Probe) -> tuple[object, ...]:
     """What goes on the wire for a probe, but for its cookie."""
     return (probe.url, probe.origin, probe.method, probe.headers, probe.extra_headers)
+
+
+def twin_groups(
+    open_twins: Sequence[Probe], answers: Mapping[Probe, Exchange], classes: Mapping[str, str]
+) -> list[list[Probe]]:
+    """The cookie-less twins still open, grouped by what their credentialed twins were answered:
+    the same request but for its Origin, answered alike but for the echo of that Origin
+    (`answer_shape`). Each group leads with the twin sent first (`stand_in_holds` decides about the
+    rest): an unrelated origin's where the group has one, the likeliest witness of a finding and the
+    least trusted, then the plan's order. `answers` maps a twin to its credentialed twin's exchange;
+    `classes` an origin to its class."""
+    groups: dict[tuple[object, ...], list[Probe]] = {}
+    for twin in open_twins:
+        shape = answer_shape(answers[twin], twin.origin)
+        key = (twin.url, twin.method, twin.headers, twin.extra_headers, shape)
+        groups.setdefault(key, []).append(twin)
+    return [
+        sorted(group, key=lambda twin: classes.get(twin.origin) != _LEAST_TRUSTED)
+        for group in groups.values()
+    ]
+
+
+_LEAST_TRUSTED = "unrelated"  # origins.py's class of an origin with no tie to the target
+
+
+def stand_in_holds(with_cookie: Exchange, without: Exchange, origin: str) -> bool:
+    """Whether a group's first twin was answered without the cookie as with it: then the server's
+    CORS answer does not depend on the cookie, and the group's other twins are taken to be answered
+    as their credentialed twins were (evidence of a finding is sent all the same: audit.py)."""
+    return bool(without.hops) and answer_shape(with_cookie, origin) == answer_shape(without, origin)
+
+
+def answer_shape(exchange: Exchange, origin: str) -> tuple[object, ...]:
+    """What the browser's checks read of an exchange, with `origin` where the server echoed it:
+    each hop's kind and status, and its CORS, Vary and Location lines in order."""
+    return tuple(
+        (
+            hop.kind,
+            hop.response.status,
+            tuple(
+                (
+                    name,
+                    _ECHO if name == "access-control-allow-origin" and value == origin else value,
+                )
+                for name, value in (
+                    (name.lower(), value.strip()) for name, value in hop.response.headers.lines
+                )
+                if name.startswith("access-control-") or name in ("vary", "location")
+            ),
+        )
+        for hop in exchange.hops
+    )
+
+
+_ECHO = "\0echo"  # stands for the request's own Origin; no header value holds a NUL
 
 
 # --- the follow-up round: designed from what the first round's answers showed -----------------------

@@ -13,6 +13,7 @@ from corscheck.plan import (
     FIRST_PARTY,
     CacheTrial,
     PlannedProbe,
+    answer_shape,
     chain_of,
     concrete_allowed_origins,
     deferred_twins,
@@ -23,6 +24,8 @@ from corscheck.plan import (
     front_end_methods,
     path_variants,
     plan_target,
+    stand_in_holds,
+    twin_groups,
     twin_needed,
 )
 from corscheck.policy import Policy, build_policy
@@ -623,3 +626,55 @@ def test_the_twin_is_needed_only_where_the_credentialed_answer_leaves_it_open(
     answer: Exchange, needed: bool
 ) -> None:
     assert twin_needed(answer) is needed
+
+
+# --- twins in groups (plan.twin_groups, plan.stand_in_holds, plan.answer_shape) -----------------
+
+
+def _reflected(origin: str, *extra: tuple[str, str], status: int = 200) -> Exchange:
+    return _answer(status, ("Access-Control-Allow-Origin", origin), *extra)
+
+
+def _twin(origin: str, url: str = URL, method: str = "GET") -> Probe:
+    return Probe(url, origin, method, (), "omit", (), "")
+
+
+CLASSES = {"https://a.example": "null", "https://evil.example": "unrelated", "null": "null"}
+
+
+def test_an_echoed_origin_is_the_same_answer_and_another_is_not() -> None:
+    one = answer_shape(_reflected("https://a.example"), "https://a.example")
+    assert one == answer_shape(_reflected("https://evil.example"), "https://evil.example")
+    assert one != answer_shape(_reflected("https://a.example"), "https://evil.example")
+    assert answer_shape(_answer(200, ("X-Other", "1")), "o") == answer_shape(_answer(200), "o")
+    for differs in (
+        _reflected("https://a.example", status=201),
+        _reflected("https://a.example", ("Vary", "Origin")),
+        _reflected("https://a.example", ("Access-Control-Allow-Credentials", "true")),
+        _reflected("https://a.example", ("Location", "/elsewhere")),
+    ):
+        assert answer_shape(differs, "https://a.example") != one
+
+
+def test_twins_answered_alike_share_a_group_led_by_the_unrelated_origin() -> None:
+    twins = [_twin("https://a.example"), _twin("https://evil.example"), _twin("null")]
+    answers = {t: _reflected(t.origin) for t in twins}
+    answers[twins[2]] = _answer(200, ("Vary", "Origin"))  # null: refused
+    groups = twin_groups(twins, answers, CLASSES)
+    assert groups == [[twins[1], twins[0]], [twins[2]]]
+
+
+def test_twins_of_other_requests_never_share_a_group() -> None:
+    twins = [_twin("https://evil.example"), _twin("https://a.example", url=URL + "/x")]
+    twins.append(_twin("https://a.example", method="HEAD"))
+    groups = twin_groups(twins, {t: _reflected(t.origin) for t in twins}, CLASSES)
+    assert len(groups) == 3
+
+
+def test_the_leader_stands_in_only_where_the_cookie_changed_nothing() -> None:
+    origin = "https://evil.example"
+    with_cookie = _reflected(origin, ("Access-Control-Allow-Credentials", "true"))
+    assert stand_in_holds(with_cookie, with_cookie, origin)
+    assert not stand_in_holds(with_cookie, _answer(200, ("Vary", "Origin")), origin)
+    assert not stand_in_holds(with_cookie, _reflected(origin), origin)
+    assert not stand_in_holds(with_cookie, Exchange(), origin)  # nothing came back

@@ -78,7 +78,7 @@ def test_rate_limit_paces_the_requests_of_a_run(cors_server: CorsServer) -> None
     on an injected clock in test_pacing.py; here only a bound that load cannot break: N requests at
     20/s with a bucket of one take at least (N - 1) / 20 seconds, however slow the machine."""
     cors_server.route("/api", options=Reply(204, REFLECT), actual=Reply(200, REFLECT))
-    args = ["audit", cors_server.url("/api"), "--depth", "quick", "--rate", "20/s"]
+    args = ["audit", cors_server.url("/api"), "--depth", "standard", "--rate", "20/s"]
     started = time.monotonic()
     result = CliRunner().invoke(app, [*args, "--concurrency", "50", "--fail-on", "never"])
     elapsed = time.monotonic() - started

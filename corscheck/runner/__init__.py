@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Coroutine
+from contextvars import ContextVar
 from functools import lru_cache
 from types import TracebackType
 from typing import NamedTuple, TypeVar, cast
 from urllib.parse import urlsplit
 
 from corscheck.browser import Probe, Verdict, advance, judge
+from corscheck.deployment import AS_GIVEN, Wire
 from corscheck.errors import TargetError
 from corscheck.exchange import Exchange, Hop, Request, Response
+from corscheck.headers import HeaderList
 from corscheck.plan import chain_of
 from corscheck.runner.order import OrderedSemaphore
 from corscheck.runner.pacing import TokenBucket
@@ -109,6 +112,7 @@ class Runner:
             raise AssertionError(
                 f"safety gate: {request.method} without --send-unsafe"
             )  # a bug, not input
+        wire = WIRE.get()
         host = _host_key(request.url)
         per_host = self._per_host.get(host)
         if per_host is None:
@@ -120,7 +124,7 @@ class Runner:
                 pace = self._pace_changes.get(host, 0)
                 try:
                     self._sent += 1
-                    response = await self._transport.send(request)
+                    response = await self._transport.send(wired(request, wire))
                 except TargetError as error:
                     if error.kind != "connect" or attempt - limited >= self.options.retries:
                         raise
@@ -129,9 +133,9 @@ class Runner:
                 wait = rate_limited(response, host in self._answered)
                 if wait is None:
                     self._answered.add(host)
-                    return response
+                    return unwired(response, wire)
                 if not self.options.rate_limit_tries:
-                    return response  # taken as it comes, as a page takes it
+                    return unwired(response, wire)  # taken as it comes, as a page takes it
                 limited += 1
                 self._limited[host] = self._limited.get(host, 0) + 1
                 if pace == self._pace_changes.get(host, 0):
@@ -269,3 +273,26 @@ async def _interruptible(main: Coroutine[object, object, T]) -> object:
             # The run is stopping and writes its partial reports on the way out: a further Ctrl-C
             # would only cut them short with a traceback.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# The deployment the current target is judged as (deployment.py): its requests are built for the
+# judged URL and sent to the URL given. Set per target, like order.PRIORITY.
+WIRE: ContextVar[Wire] = ContextVar("corscheck_wire", default=AS_GIVEN)
+
+
+def wired(request: Request, wire: Wire) -> Request:
+    """`request` as it goes to the URL given."""
+    if not wire:
+        return request
+    return Request(request.method, wire.outbound(request.url), request.headers)
+
+
+def unwired(response: Response, wire: Wire) -> Response:
+    """`response` as the judged deployment would give it: its Location on the judged origin."""
+    if not wire or "location" not in response.headers:
+        return response
+    lines = tuple(
+        (name, wire.inbound(value.strip()) if name.lower() == "location" else value)
+        for name, value in response.headers.lines
+    )
+    return Response(response.status, HeaderList(lines), response.reason)

@@ -33,8 +33,8 @@ def address_space(host: str) -> AddressSpace:
     return "public"
 
 
-# The host httpx gives an in-process app when no --base-url says where it is deployed: its scheme
-# is a stand-in, so what depends on the deployment's scheme (mixed content) is not judged for it.
+# The host httpx gives an in-process app when no --base-url says where it is deployed: its http
+# stands for the https deployment (deployment.py).
 IN_PROCESS_HOST = "testserver"
 
 
@@ -51,8 +51,4 @@ def blocked_as_mixed_content(page_origin: str, url: str) -> bool:
     except ValueError:
         return False
     host = (parts.hostname or "").lower()
-    return (
-        parts.scheme.lower() == "http"
-        and address_space(host) != "loopback"
-        and host != IN_PROCESS_HOST
-    )
+    return parts.scheme.lower() == "http" and address_space(host) != "loopback"

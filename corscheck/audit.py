@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from corscheck import __version__
 from corscheck.browser import Probe, Verdict, judge
 from corscheck.config import AuditConfig
+from corscheck.deployment import Wire, judged_url
 from corscheck.errors import CorscheckError, TargetError, UsageError
 from corscheck.evaluate import Finding, ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
@@ -48,7 +49,7 @@ from corscheck.report.model import (
     may_hold_userinfo,
 )
 from corscheck.report.scope import PathScopes
-from corscheck.runner import Preflights, Runner, run_async
+from corscheck.runner import WIRE, Preflights, Runner, run_async
 from corscheck.runner.order import PRIORITY
 from corscheck.target import Target, validate_url
 from corscheck.transport import Transport, open_transport
@@ -101,6 +102,7 @@ async def audit_targets(
         visitor=config.visitor.without_secrets(),
         policy_statement=config.policy_statement,
         shard=config.shard,
+        deployment=config.deployment_statement(),
         warnings=tuple(masked([*config.warnings, *(gate.warnings() if gate else [])], to_mask)),
     )
     kept: list[TargetReport] = []
@@ -276,13 +278,20 @@ async def _audit_one(
         return TargetReport(
             mask_url(target.url), target.policy, errors=(TargetErrorRecord("input", str(error)),)
         )
+    # The deployment judged (deployment.py): the planner, the verdicts and the findings see the
+    # judged URL, the runner sends to the one given.
+    given, url = url, judged_url(url, config.as_is)
+    WIRE.set(Wire.of(given, url))
+    shown = given if url != given else ""
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers, visitor=visitor)
     limited_before = runner.rate_limits(url).times
     inferred: set[Probe] = set()
     try:
         ran = await _run_planned(runner, planned, progress, inferred)
     except TargetError as error:
-        return TargetReport(url, target.policy, errors=(TargetErrorRecord(error.kind, str(error)),))
+        return TargetReport(
+            url, target.policy, given_url=shown, errors=(TargetErrorRecord(error.kind, str(error)),)
+        )
     except _BUGS:
         raise
     except Exception as error:
@@ -291,9 +300,9 @@ async def _audit_one(
         record = TargetErrorRecord(
             "protocol", f"{type(error).__name__}: {mask_userinfo(str(error))}"
         )
-        return TargetReport(url, target.policy, errors=(record,))
+        return TargetReport(url, target.policy, given_url=shown, errors=(record,))
     if not any(exchange.hops for exchange, _ in ran.values()):
-        return TargetReport(url, target.policy, errors=(_nothing_sent(ran),))
+        return TargetReport(url, target.policy, given_url=shown, errors=(_nothing_sent(ran),))
     judged = _judge(planned, ran)
     second = follow_up_round(
         url, target.policy, depth, planned, judged, extra_headers=extra_headers, visitor=visitor
@@ -348,6 +357,7 @@ async def _audit_one(
         errors=(dead_end,) if dead_end else (),
         stack=stack_of(results, config.framework, config.app_framework) if findings else None,
         notes=_rate_limit_notes(runner, url, limited_before),
+        given_url=shown,
         # A preflight shared by several chains was sent once (runner.Preflights).
         requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops})
         + sum(run.requests for run in cache_runs),

@@ -100,6 +100,7 @@ class Flags:
     cookies: tuple[str, ...] = ()  # --cookie: Set-Cookie lines of the visitor's cookies
     browsers: tuple[str, ...] = ()  # --browser: the profiles, the first deciding verdicts
     user_agent: str | None = None  # --user-agent: chrome, or a string
+    as_is: bool = False  # --as-is: each URL judged as given (deployment.py)
 
 
 def _default_visitor() -> Visitor:
@@ -131,6 +132,22 @@ class AuditConfig:
     visitor: Visitor = field(default_factory=_default_visitor)
     # --shard K/N: this run audits share K of N (merge checks that every share came).
     shard: tuple[int, int] | None = None
+    # --as-is: each URL judged exactly as given, not as the https deployment it stands for.
+    as_is: bool = False
+
+    def deployment_statement(self) -> str:
+        """What a report's head says of the deployment judged, where any target's URL is http on
+        a name that is not potentially trustworthy (deployment.py); empty where none is."""
+        from corscheck.deployment import judged_url
+
+        if all(judged_url(t.url) == t.url for t in self.targets):
+            return ""
+        if self.as_is:
+            return "each URL judged as given (--as-is): http:// ones as plain http"
+        return (
+            "http:// URLs judged as served over https, the production deployment they stand for "
+            "(--as-is judges them as plain http)"
+        )
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret the run holds (in its URLs, -H headers and the visitor's cookies): what
@@ -213,6 +230,7 @@ def resolve(
         ignores=tuple(ignores),
         baseline=baseline,
         visitor=visitor,
+        as_is=flags.as_is or bool(settings.get("as-is", False)),
         shard=flags.shard,
     )
 

@@ -76,6 +76,7 @@ def proof_browser(prove: bool, browser_path: str | None, in_process: bool) -> st
 def settings_for(config: AuditConfig, executable: str) -> ProveSettings:
     """The proof settings of an audit run: its visitor, safety gate, TLS, proxy, -H and targets,
     with their real values (the report holds masked ones)."""
+    from corscheck.deployment import judged_url
     from corscheck.prove.run import ProveSettings
     from corscheck.transport.proxy import proxy_routes
 
@@ -88,7 +89,12 @@ def settings_for(config: AuditConfig, executable: str) -> ProveSettings:
         timeout=options.timeout,
         proxy=proxy_routes(options.proxy, use_environment=options.trust_env, environ=os.environ),
         extra_headers=config.extra_headers,
-        real_urls=tuple(t.url for t in config.targets),
+        # The targets as given and as judged (deployment.py): the findings name the judged URL.
+        real_urls=tuple(
+            dict.fromkeys(
+                u for t in config.targets for u in (t.url, judged_url(t.url, config.as_is))
+            )
+        ),
         secrets=config.secrets(),
     )
 

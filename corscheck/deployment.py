@@ -28,7 +28,7 @@ def judged_url(url: str, as_is: bool = False) -> str:
         return url
     netloc = parts.netloc
     if parts.port == 80:
-        netloc = netloc.rsplit(":", 1)[0]
+        netloc = netloc[: netloc.rindex(":")]
     return urlunsplit(("https", netloc, parts.path, parts.query, parts.fragment))
 
 
@@ -67,8 +67,9 @@ AS_GIVEN = Wire()  # a URL judged as it is
 
 
 def _origin(url: str) -> str:
+    """scheme://host[:port], without userinfo (a masked one included)."""
     parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    return f"{parts.scheme.lower()}://{parts.netloc.rpartition('@')[2].lower()}"
 
 
 def _swapped(url: str, source: str, destination: str) -> str:

@@ -74,6 +74,7 @@ def merge_reports(paths: Sequence[str]) -> Report:
         partial=any(r.partial for r in reports) or shares_missing,
         visitor=first.visitor,
         policy_statement=first.policy_statement,
+        deployment=next((r.deployment for r in reports if r.deployment), ""),
     )
 
 

@@ -40,6 +40,7 @@ SETTINGS_KEYS = {
     "cookies",
     "browsers",
     "user-agent",
+    "as-is",
 }
 TOP_KEYS = {"policy", "targets", "settings", "ignore"}
 IGNORE_KEYS = {"rule", "target", "origin", "reason", "expires"}
@@ -522,6 +523,10 @@ def _setting(
         if not isinstance(value, list) or not all(v in PROFILES for v in value) or not value:
             raise lines.error(f"browsers must be a list of {', '.join(PROFILES)}", "settings", key)
         checked[key] = tuple(value)
+    elif key == "as-is":
+        if not isinstance(value, bool):
+            raise lines.error("as-is must be true or false", "settings", key)
+        checked[key] = value
     elif key == "user-agent":
         if not isinstance(value, str) or not value.strip():
             raise lines.error('user-agent must be "chrome" or a User-Agent string', "settings", key)

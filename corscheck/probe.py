@@ -6,9 +6,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from corscheck.browser import Probe, judge
+from corscheck.deployment import AS_GIVEN, Wire
 from corscheck.masking import masked, secrets_in
 from corscheck.report.model import ProbeReport
-from corscheck.runner import Runner, rate_limited
+from corscheck.runner import WIRE, Runner, rate_limited
 from corscheck.transport import open_transport
 from corscheck.transport.options import RunOptions
 from corscheck.visitor import Visitor, cookie_header, cookies_sent, fetch_site
@@ -28,9 +29,13 @@ async def run_probe(
     app: LoadedApp | None = None,
     base_url: str | None = None,
     visitor: Visitor | None = None,
+    wire: Wire = AS_GIVEN,
 ) -> ProbeReport:
     """Send what a browser would send for `probe` (to `app` in-process when given) and judge the
-    answers, secrets masked as in every report (the `visitor`'s cookies too). Raises TargetError."""
+    answers, secrets masked as in every report (the `visitor`'s cookies too). With a `wire`, the
+    probe is of the judged URL and its requests go to the URL given (deployment.py). Raises
+    TargetError."""
+    WIRE.set(wire)
     cookie_values = visitor.secrets() if visitor else ()
     secrets = secrets_in([probe.url], (*probe.headers, *probe.extra_headers), cookie_values)
     async with (
@@ -46,6 +51,8 @@ async def run_probe(
             "answer and is judged on it, as here; try again later for the API's own answer"
         )
         verdict = replace(verdict, notes=(*verdict.notes, note))
+    if wire:
+        verdict = replace(verdict, notes=(*verdict.notes, wire.words()))
     return masked(ProbeReport(probe, exchange, verdict), secrets)
 
 

@@ -300,15 +300,9 @@ def cookies_sent(
             continue
         if not _path_matches(path, cookie.path):
             continue
-        if (
-            cookie.secure
-            and cookie is not PLACEHOLDER_COOKIE
-            and scheme != "https"
-            and address_space(host) != "loopback"
-        ):
-            # Secure cookies go over https (and to loopback, which Chromium trusts). The placeholder
-            # stands for the production session of an API audited over http (in-process at
-            # http://testserver, a staging host): it goes where an https deployment's would.
+        if cookie.secure and scheme != "https" and address_space(host) != "loopback":
+            # Secure cookies go over https (and to loopback, which Chromium trusts). An http URL
+            # that stands for an https deployment is judged as that https URL (deployment.py).
             continue
         if cross_site and not _crosses_sites(cookie, profile):
             continue

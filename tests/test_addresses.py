@@ -24,7 +24,7 @@ HTTPS_PAGE = "https://app.example.com"
         (HTTPS_PAGE, "http://api.localhost./x", False),
         (HTTPS_PAGE, "http://10.0.0.5/x", True),  # private, not potentially trustworthy
         (HTTPS_PAGE, "http://api.local/x", True),
-        (HTTPS_PAGE, "http://testserver/x", False),  # the in-process stand-in: not judged
+        (HTTPS_PAGE, "http://testserver/x", True),  # as given (audit judges it as https)
         (HTTPS_PAGE, "http://testserver.example/x", True),
         (HTTPS_PAGE, "http://[::1/x", False),  # no URL to judge
     ],

@@ -190,7 +190,7 @@ LOOPBACK_API = "http://127.0.0.1:8000/api"
     ("url", "noted"),
     [
         (LOOPBACK_API, True),  # a public page, a loopback API: the permission prompt
-        ("http://10.0.0.5/api", True),  # local
+        ("https://10.0.0.5/api", True),  # local (an http URL there is judged as this one)
         ("https://api.example.com/x", False),  # public
     ],
 )

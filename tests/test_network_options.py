@@ -71,4 +71,24 @@ def test_probe_app(echo_app: str) -> None:
     assert result.exit_code == 0, result.output
     probe = json.loads(result.stdout)
     assert probe["browser"]["allowed"] is True
+    # In-process, the app stands for its https deployment; the note names the URL given.
+    assert probe["request"]["url"] == "https://testserver/api/items"
+    assert any("the URL audited is http://testserver" in n for n in probe["browser"]["notes"])
+
+
+def test_as_is_judges_the_in_process_url_as_given(echo_app: str) -> None:
+    """--as-is: the http URL as it is, for probe and audit alike; an https page is then mixed
+    content for it, and the report's head says how it judged."""
+    args = ["--origin", "https://app.example.com", "--app", echo_app, "--format", "json"]
+    result = CliRunner().invoke(app, ["probe", "/api/items", *args, "--as-is"])
+    assert result.exit_code == 0, result.output
+    probe = json.loads(result.stdout)
     assert probe["request"]["url"] == "http://testserver/api/items"
+    assert probe["browser"]["allowed"] is False  # mixed content, before any CORS check
+    audit_args = ["audit", "/api/items", "--app", echo_app, "-f", "json", "--fail-on", "never"]
+    report = json.loads(CliRunner().invoke(app, [*audit_args, "--as-is"]).stdout)
+    assert report["targets"][0]["url"] == "http://testserver/api/items"
+    assert "--as-is" in report["settings"]["deployment"]
+    report = json.loads(CliRunner().invoke(app, audit_args).stdout)
+    assert report["targets"][0]["url"] == "https://testserver/api/items"
+    assert "served over https" in report["settings"]["deployment"]

@@ -113,6 +113,7 @@ ERRORS = [
     ("max-age-bounds", '[policy]\norigins = ["https://a.example"]\nmethods = ["GET"]\nmax-age = { min = 9, max = 1 }\n', 4, "greater than max"),
     ("max-age-negative", '[policy]\norigins = ["https://a.example"]\nmax-age = -5\n', 3, "max-age must be a whole number of seconds ≥ 0, not -5"),
     ("setting-depth", '[policy]\norigins = ["https://a.example"]\n[settings]\ndepth = "deep"\n', 4, "depth must be"),
+    ("setting-as-is", '[policy]\norigins = ["https://a.example"]\n[settings]\nas-is = "yes"\n', 4, "as-is must be true or false"),
 ]  # fmt: skip
 
 
@@ -394,3 +395,13 @@ def test_max_age_zero_is_the_lowest_bound_accepted(tmp_path: Path) -> None:
     path = write(tmp_path, '[policy]\norigins = ["https://a.example"]\nmax-age = 0\n')
     policy = load_policy_file(path).policy
     assert policy is not None and policy.max_age is not None and policy.max_age.max == 0
+
+
+def test_as_is_setting_judges_urls_as_given(tmp_path: Path) -> None:
+    from corscheck.config import Flags, resolve
+
+    text = "[settings]\nas-is = true\n"
+    loaded = load_policy_file(write(tmp_path, text))
+    assert loaded.settings == {"as-is": True}
+    assert resolve(Flags(), ["http://api.example.test/x"], loaded).as_is
+    assert not resolve(Flags(), ["http://api.example.test/x"]).as_is

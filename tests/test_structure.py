@@ -16,7 +16,7 @@ MAX_FUNCTION_LINES = 100
 # Plain data in, plain data out: no network, no process, no terminal, no file of their own choosing
 # (report/json.py writes only to the stream it is handed; origins.py reads its packaged data).
 PURE = [
-    "corscheck", "addresses", "browser", "config", "errors", "exchange", "fixes", "headers",
+    "corscheck", "addresses", "browser", "config", "deployment", "errors", "exchange", "fixes", "headers",
     "masking", "origins", "plan", "policy", "policyfile", "policywriter", "rules", "safelist",
     "shard", "stack", "target", "visitor", "wording",
     "evaluate", "evaluate.build", "evaluate.cache", "evaluate.causes", "evaluate.expectations",

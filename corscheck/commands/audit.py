@@ -17,6 +17,7 @@ from corscheck.commands.options import (
     AllowMethodOption,
     AllowOriginOption,
     AppOption,
+    AsIsOption,
     BaseUrlOption,
     BrowserOption,
     BrowserPathOption,
@@ -162,6 +163,7 @@ def audit(
     cookie: CookieOption = None,
     browser: BrowserOption = None,
     user_agent: UserAgentOption = None,
+    as_is: AsIsOption = False,
     header: HeaderOption = None,
     send_unsafe: SendUnsafeOption = False,
     timeout: TimeoutOption = None,
@@ -289,6 +291,7 @@ def audit(
             cookies=tuple(cookie or ()),
             browsers=tuple(browser or ()),
             user_agent=user_agent,
+            as_is=as_is,
         )
         given = AuditInputs(
             tuple(urls or ()), input_file, openapi_source, app_spec, base_url, policy_path,

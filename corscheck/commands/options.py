@@ -135,6 +135,16 @@ UserAgentOption = Annotated[
         rich_help_panel=VISITOR,
     ),
 ]
+AsIsOption = Annotated[
+    bool,
+    typer.Option(
+        "--as-is",
+        help="Judge each URL exactly as given. Without it, an http:// URL on a name that is not "
+        "loopback (a staging host, an in-process app) is judged as the https deployment it stands "
+        "for: Secure cookies, SameSite and mixed content as there.",
+        rich_help_panel=VISITOR,
+    ),
+]
 # Proof in a real browser (corscheck/prove/); `audit` and `prove` share them.
 BrowserPathOption = Annotated[
     str | None,

@@ -9,6 +9,7 @@ from corscheck.commands.edge import the_edge
 from corscheck.commands.options import (
     OUTPUT,
     AppOption,
+    AsIsOption,
     BaseUrlOption,
     BrowserOption,
     ColorOption,
@@ -70,6 +71,7 @@ def probe(
     cookie: CookieOption = None,
     browser: BrowserOption = None,
     user_agent: UserAgentOption = None,
+    as_is: AsIsOption = False,
     fmt: Annotated[
         ProbeFormat,
         typer.Option(
@@ -94,6 +96,7 @@ def probe(
     with the_edge():
         from corscheck.browser import Probe
         from corscheck.config import Flags, resolve
+        from corscheck.deployment import Wire, judged_url
         from corscheck.headers import serialize_origin
         from corscheck.probe import PROBE_OPTIONS, run_probe, visitor_probe
         from corscheck.runner import run_async
@@ -109,7 +112,8 @@ def probe(
             base_url = base_url or DEFAULT_BASE_URL
             validate_url(base_url)
             url = under(base_url, url)
-        target = validate_url(url)
+        given = validate_url(url)
+        target = judged_url(given, as_is)
         page_origin = "null" if origin.strip() == "null" else serialize_origin(origin.strip())
         page_headers, extra = _split_probe_headers(list(header or []))
         config = resolve(
@@ -140,7 +144,14 @@ def probe(
             trust_env=trust_env,
         )
         result = run_async(
-            run_probe(the_probe, options, app=loaded, base_url=base_url, visitor=config.visitor)
+            run_probe(
+                the_probe,
+                options,
+                app=loaded,
+                base_url=base_url,
+                visitor=config.visitor,
+                wire=Wire.of(given, target),
+            )
         )
         result = replace(result, visitor=visitor_line)
     if fmt is ProbeFormat.json:

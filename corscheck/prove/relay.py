@@ -1,5 +1,6 @@
 """The header relay of a proof: a forward proxy on loopback through which the browser reaches the
-targets when the audit sent -H headers a page cannot send unasked (Authorization, an API key).
+targets when the audit sent -H headers a page cannot send unasked (Authorization, an API key), and
+the TLS front of an https deployment judged for an http URL (deployment.py).
 
 The audit sends them with every request, preflights included, as a gateway in front of the API
 would. A page's fetch() could only send them as its own headers, which makes another request (a
@@ -18,7 +19,7 @@ import asyncio
 import contextlib
 import ssl
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,9 +46,14 @@ class HeaderRelay(Closing):
         *,
         insecure: bool,
         timeout: float,
+        wires: Mapping[str, tuple[str, str, int]] | None = None,
     ) -> None:
         self._headers = tuple(headers)
-        self._allowed = frozenset(allowed)  # host:port of the targets; nothing else is relayed
+        # host:port of the targets; nothing else is relayed. `wires` maps the host:port of an https
+        # deployment judged for an http URL (deployment.py) to where its requests go: the relay is
+        # that deployment's TLS front.
+        self._wires = dict(wires or {})
+        self._allowed = frozenset(allowed) | frozenset(self._wires)
         self._names = {name.lower() for name, _ in headers}
         self._timeout = timeout
         self._upstream_tls = client_tls_context(insecure)
@@ -95,8 +101,11 @@ class HeaderRelay(Closing):
             await writer.drain()
             await writer.start_tls(self._tunnel_tls)
             method, path, version, lines = await _head(reader)
+            scheme, upstream, upstream_port = self._wires.get(
+                target.lower(), ("https", host.strip("[]"), int(port))
+            )
             await self._forward(
-                reader, writer, "https", host.strip("[]"), int(port), method, path, version, lines
+                reader, writer, scheme, upstream, upstream_port, method, path, version, lines
             )
             return
         parts = urlsplit(target)

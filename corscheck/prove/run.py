@@ -74,7 +74,7 @@ def prove_report(report: Report, settings: ProveSettings) -> Report:
         if isinstance(plan, str)
     }
     if replays:
-        played = _play(replays, settings)
+        played = _play(replays, settings, _wire_routes(report))
         for key, plan in plans.items():
             if isinstance(plan, Replay):
                 proofs[key] = played[id(plan)]
@@ -91,16 +91,24 @@ def prove_report(report: Report, settings: ProveSettings) -> Report:
     return replace(report, targets=targets)
 
 
-def _play(replays: list[Replay], settings: ProveSettings) -> dict[int, Proof]:
+def _play(
+    replays: list[Replay], settings: ProveSettings, wires: dict[str, tuple[str, str, int]]
+) -> dict[int, Proof]:
     """Each replay's steps, page by page; its proof by the replay's id. Replays whose requests
-    carried -H headers a page cannot send go through the header relay, in a browser of their own."""
+    carried -H headers a page cannot send, and those of an https deployment judged for an http
+    URL (`wires`), go through the header relay, in a browser of their own: the relay adds the
+    headers and is the deployment's TLS front."""
     proofs: dict[int, Proof] = {}
+
+    def through_relay(replay: Replay) -> bool:
+        return replay.relayed or any(host_port(step.url) in wires for step in replay.steps)
+
     with PageServer(throwaway_certificate()) as server:
-        direct = [r for r in replays if not r.relayed]
+        direct = [r for r in replays if not through_relay(r)]
         if direct:
             with Chromium(_browser_setup(direct, settings, server)) as browser:
                 proofs |= _visit(browser, server, direct, settings, settings.extra_headers)
-        relayed = [r for r in replays if r.relayed]
+        relayed = [r for r in replays if through_relay(r)]
         if relayed:
             targets = {host_port(step.url) for r in relayed for step in r.steps}
             with (
@@ -111,11 +119,23 @@ def _play(replays: list[Replay], settings: ProveSettings) -> dict[int, Proof]:
                     server.key_file,
                     insecure=settings.insecure,
                     timeout=settings.timeout,
+                    wires=wires,
                 ) as relay,
                 Chromium(_browser_setup(relayed, settings, server, relay.where)) as browser,
             ):
                 proofs |= _visit(browser, server, relayed, settings, ())
     return proofs
+
+
+def _wire_routes(report: Report) -> dict[str, tuple[str, str, int]]:
+    """The judged https `host:port` of each target audited as the deployment its http URL stands
+    for (deployment.py), and the scheme, host and port its requests go to."""
+    routes: dict[str, tuple[str, str, int]] = {}
+    for target in report.targets:
+        if target.given_url:
+            given = urlsplit(target.given_url)
+            routes[host_port(target.url)] = (given.scheme, given.hostname or "", given.port or 80)
+    return routes
 
 
 def _visit(

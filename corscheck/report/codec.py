@@ -73,6 +73,7 @@ def head_to_dict(report: Report) -> dict[str, Any]:
             **({"visitor": visitor_to_dict(report.visitor)} if report.visitor else {}),
             **({"policy": report.policy_statement} if report.policy_statement else {}),
             **({"shard": f"{report.shard[0]}/{report.shard[1]}"} if report.shard else {}),
+            **({"deployment": report.deployment} if report.deployment else {}),
         },
         "warnings": list(report.warnings),
     }
@@ -145,6 +146,7 @@ def target_to_dict(target: TargetReport, detail: Detail = "full") -> dict[str, A
         probes.append(probe_to_dict(result, index))
     return {
         "url": target.url,
+        **({"given_url": target.given_url} if target.given_url else {}),
         "policy": target.policy.to_dict() if target.policy else None,
         "passed": target.passed,
         "requests": target.requests_sent,
@@ -460,6 +462,7 @@ def decode_report(data: dict[str, Any]) -> Report:
         else None,
         policy_statement=data["settings"].get("policy", ""),
         shard=_shard(data["settings"].get("shard")),
+        deployment=data["settings"].get("deployment", ""),
         targets=tuple(decode_target(t) for t in data["targets"]),
         warnings=tuple(data.get("warnings", ())),
         ignores=tuple(
@@ -612,6 +615,7 @@ def decode_target(data: dict[str, Any]) -> TargetReport:
         if (stack := data.get("stack"))
         else None,
         notes=tuple(data.get("notes", ())),
+        given_url=data.get("given_url", ""),
     )
 
 

@@ -59,6 +59,8 @@ def renderables(report: Report, *, verbose: bool = False, width: int = 100) -> l
         parts.append(
             _hanging(Text("visitor: ", style="dim"), Text(report.visitor.statement(), style="dim"))
         )
+    if report.deployment:
+        parts.append(_hanging(Text("judged: ", style="dim"), Text(report.deployment, style="dim")))
     parts += [
         _hanging(Text("warning: ", style="yellow"), Text(w, style="yellow"))
         for w in report.all_warnings()

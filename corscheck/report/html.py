@@ -126,6 +126,11 @@ def render(report: Report) -> str:
             else []
         ),
         *(
+            [f"<div class='meta'>judged: {escape(report.deployment)}</div>"]
+            if report.deployment
+            else []
+        ),
+        *(
             [f"<div class='meta'>visitor: {escape(report.visitor.statement())}</div>"]
             if report.visitor
             else []

@@ -76,6 +76,7 @@ def _render(report: Report, rows: int) -> str:
         "",
         *([f"Policy: {text(report.policy_statement)}", ""] if report.policy_statement else []),
         *([f"Visitor: {text(report.visitor.statement())}", ""] if report.visitor else []),
+        *([f"Judged: {text(report.deployment)}", ""] if report.deployment else []),
         "| " + " | ".join(s for s in SEVERITIES) + " | errors |",
         "|" + "---:|" * (len(SEVERITIES) + 1),
         "| " + " | ".join(str(counts[s]) for s in SEVERITIES) + f" | {report.error_count} |",

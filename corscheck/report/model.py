@@ -95,6 +95,8 @@ class TargetReport:
     stack: Stack | None = None
     # What the audit of this target met that is not a verdict (the server rate-limited it).
     notes: tuple[str, ...] = ()
+    # The URL as given, where `url` is the https deployment it was judged as (deployment.py).
+    given_url: str = ""
 
     def __post_init__(self) -> None:
         if self.probes:
@@ -133,6 +135,7 @@ class Report:
     visitor: Visitor | None = None
     policy_statement: str = ""  # what the verdicts are judged against (config.policy_statement)
     shard: tuple[int, int] | None = None  # --shard K/N: the share of the targets this run audited
+    deployment: str = ""  # what the verdicts judge an http URL as (config.deployment_statement)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio's SIGINT handling reprs the main task's result, and the default

@@ -387,11 +387,23 @@ def test_an_https_api_redirecting_to_http_is_mixed_content_and_still_audited() -
     assert "X-Forwarded-Proto" in finding["fix"]
 
 
-def test_an_http_api_on_a_public_name_is_mixed_content_for_https_front_ends() -> None:
+def test_an_http_api_on_a_public_name_judged_as_is_is_mixed_content_for_https_front_ends() -> None:
+    pytest.importorskip("fastapi")
+    target = cli_audit("/api/items", "raising", "http://api.corscheck-lab.test", "--as-is")
+    rules = {f["rule"] for f in target["findings"]}
+    assert "mixed-content" in rules and "allowed-origin-refused" not in rules, rules
+    assert target["url"] == "http://api.corscheck-lab.test/api/items" and "given_url" not in target
+
+
+def test_an_http_api_on_a_public_name_is_judged_as_its_https_deployment() -> None:
+    """By default the http URL stands for the production https API: no mixed content, and the
+    report names both URLs (deployment.py)."""
     pytest.importorskip("fastapi")
     target = cli_audit("/api/items", "raising", "http://api.corscheck-lab.test")
     rules = {f["rule"] for f in target["findings"]}
-    assert "mixed-content" in rules and "allowed-origin-refused" not in rules, rules
+    assert "mixed-content" not in rules, rules
+    assert target["url"] == "https://api.corscheck-lab.test/api/items"
+    assert target["given_url"] == "http://api.corscheck-lab.test/api/items"
 
 
 def test_a_spelling_of_the_path_outside_an_nginx_location_is_out_of_scope(

@@ -284,9 +284,15 @@ def test_app_targets_from_a_file_are_paths_and_add_no_root(project: Path) -> Non
         app, ["audit", "--app", "fastapi_strict:app", "-i", str(listing), *args]
     )
     assert result.exit_code == 0, result.output
-    urls = [t["url"] for t in json.loads(result.stdout)["targets"]]
-    assert urls == [
+    targets = json.loads(result.stdout)["targets"]
+    assert [t["given_url"] for t in targets] == [
         "http://testserver/api/items",
         "http://testserver/api/items?page=2",
         "http://testserver/api/items?page=3",
     ]
+    # Judged as the https deployment an in-process app stands for (deployment.py).
+    assert [t["url"] for t in targets] == [u.replace("http:", "https:", 1) for u in (
+        "http://testserver/api/items",
+        "http://testserver/api/items?page=2",
+        "http://testserver/api/items?page=3",
+    )]

@@ -7,11 +7,14 @@ an allow-list, and headless Chromium confirms the front-end is refused as the fi
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,6 +71,7 @@ _CORS = """
 @dataclass(frozen=True)
 class Deployment:
     base: str
+    directory: Path
 
     def url(self, location: str) -> str:
         return f"{self.base}/{location}/api/items"
@@ -84,6 +88,7 @@ def nginx_deployment() -> Iterator[Deployment]:
             "cache-vary",
             "limit503",
             "limit429",
+            "limitslow",
             "redirect",
             "detect",
             "scoped",
@@ -98,6 +103,7 @@ def nginx_deployment() -> Iterator[Deployment]:
 {nginx_prelude(directory)}
   proxy_cache_path {directory}/cache keys_zone=api:1m;
   limit_req_zone $server_port zone=audit:1m rate=10r/s;
+  limit_req_zone $server_port zone=slow:1m rate=1r/m;
   map $http_origin $front_end {{ "{APP}" $http_origin; "{ADMIN}" $http_origin; default ""; }}
   map $front_end $front_end_credentials {{ "" ""; default "true"; }}
   map "$request_method:$http_access_control_request_headers" $not_a_preflight {{
@@ -120,6 +126,12 @@ def nginx_deployment() -> Iterator[Deployment]:
     }}
     location /limit503/ {{ limit_req zone=audit; proxy_pass {upstream}; }}
     location /limit429/ {{ limit_req zone=audit; limit_req_status 429; proxy_pass {upstream}; }}
+    location /limitslow/ {{
+      access_log {directory}/slow.log;
+      limit_req zone=slow;
+      limit_req_status 429;
+      proxy_pass {upstream};
+    }}
     location = /redirect/api/items {{ return 301 /redirect/api/items/; }}
     location /redirect/ {{ proxy_pass {upstream}; }}
     location /detect/ {{
@@ -144,7 +156,7 @@ def nginx_deployment() -> Iterator[Deployment]:
         (directory / "nginx.conf").write_text(config)
         argv = [exe, "-c", str(directory / "nginx.conf"), "-p", str(directory)]
         with running(argv, [port], directory):
-            yield Deployment(f"http://127.0.0.1:{port}")
+            yield Deployment(f"http://127.0.0.1:{port}", directory)
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +303,39 @@ def test_a_rate_limited_audit_slows_down_and_builds_nothing_on_the_limited_answe
     assert target.findings == () and not target.errors, [f.message for f in target.findings]
     (note,) = target.notes
     assert note.startswith("the server rate-limited the audit") and "slowed to" in note
+
+
+def test_probe_behind_limit_req_sends_one_request_and_agrees_with_chromium(
+    deployment: Deployment, chromium: Chromium
+) -> None:
+    """`probe` is one fetch(): behind nginx's limit_req (one request a minute here, so the zone is
+    surely hot once a request has gone through) it sends its request once, judges the 429 as a page
+    would, and Chromium's fetch() of the same URL is refused alike."""
+    url = deployment.url("limitslow")
+    log = deployment.directory / "slow.log"
+    statuses = []
+    for _ in range(5):  # bounded: until the zone refuses
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                statuses.append(answer.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+        if statuses[-1] == 429:
+            break
+    assert statuses[-1] == 429, statuses
+    before = log.read_text().count("\n")
+    args = ["probe", url, "--origin", APP, "--format", "json"]
+    with ThreadPoolExecutor(1) as thread:
+        result = thread.submit(CliRunner().invoke, cli, args).result()
+    assert log.read_text().count("\n") - before == 1  # one request, no retry
+    report = json.loads(result.stdout)
+    assert report["browser"]["allowed"] is False
+    assert report["browser"]["reason_id"] == "CHECK-ACAO-MISSING"
+    assert any("rate-limited this request (429)" in n for n in report["browser"]["notes"])
+    seen = chromium.fetch(APP, url)
+    assert not seen["ok"] and any(
+        "No 'Access-Control-Allow-Origin' header" in line for line in seen["console"]
+    ), seen
 
 
 # --- error responses, redirects, preflight detection -----------------------------------------------

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from corscheck import __version__
 from corscheck.browser import Probe, Verdict, judge
@@ -110,29 +110,49 @@ async def audit_targets(
     # report begins. Once one has begun, every way out of the loop ends it as a whole document.
     async with Runner(run_options, transport) as runner:
         live = list(sinks)
+
+        def on_finished(report: TargetReport) -> None:
+            # A sink that counts (the progress line) hears of each target as it ends, before the
+            # targets ahead of it are done; nothing of it is shown, so it is not masked yet.
+            for sink in live:
+                heard = getattr(sink, "finished", None)
+                if heard is not None:
+                    heard(report)
+
+        # A window of targets in flight bounds memory; it is wide enough that a target's many
+        # chains and its neighbours' keep every allowed connection busy.
+        window = 2 * run_options.concurrency
+        jobs = (_audit_one(runner, t, config, progress, n) for n, t in enumerate(targets))
+        in_order = _InOrder(jobs, window, on_finished)
+        scopes = PathScopes()
+
+        def processed(report: TargetReport, target: Target) -> TargetReport:
+            if target.source or target.route:
+                report = replace(report, source=target.source, route=target.route)
+            report = scopes.observe(report)
+            # Secrets by value; URL userinfo (in Location lines, say) by position.
+            report = masked(report, to_mask, userinfo=may_hold_userinfo(report))
+            return gate.mark(report) if gate is not None else report
+
         try:
             _broadcast(live, "begin", head)
-            # A window of targets in flight bounds memory; it is wide enough that a target's many
-            # chains and its neighbours' keep every allowed connection busy.
-            window = 2 * run_options.concurrency
-            jobs = (_audit_one(runner, t, config, progress, n) for n, t in enumerate(targets))
-            each_target = iter(targets)
-            scopes = PathScopes()
-            async for report in _in_order(jobs, window):
-                target = next(each_target)
-                if target.source or target.route:
-                    report = replace(report, source=target.source, route=target.route)
-                report = scopes.observe(report)
-                # Secrets by value; URL userinfo (in Location lines, say) by position.
-                report = masked(report, to_mask, userinfo=may_hold_userinfo(report))
-                if gate is not None:
-                    report = gate.mark(report)
+            async for report in in_order.results():
+                report = processed(report, targets[len(kept)])
                 kept.append(report if keep_probes else replace(report, probes=()))
                 _broadcast(live, "add", report)
         except BaseException:
             # Ctrl-C (the task is cancelled), a closed stdout, a bug: each report still writable
-            # is closed with the targets done so far and marked partial, so it is valid JSON that
-            # `corscheck merge` reads; the exception goes on.
+            # is closed with the targets done so far (those that ended behind a slower one too)
+            # and marked partial, so it is valid JSON that `corscheck merge` reads; the exception
+            # goes on.
+            ahead: list[TargetReport] = []
+            with contextlib.suppress(Exception):
+                ahead = [processed(report, targets[n]) for n, report in in_order.done_ahead()]
+            for report in ahead:
+                for sink in live:
+                    with contextlib.suppress(Exception):
+                        sink.add(report)
+                kept.append(report if keep_probes else replace(report, probes=()))
             partial = replace(head, targets=tuple(kept), partial=True)
             if gate is not None:
                 partial = gate.close(partial)
@@ -161,30 +181,67 @@ def _broadcast(sinks: list[ReportSink], step: str, value: object) -> None:
         raise failure
 
 
-async def _in_order(jobs: Iterable[Coroutine[object, object, T]], window: int) -> AsyncIterator[T]:
-    """Runs up to `window` jobs at a time and yields their results in input order.
+class _InOrder(Generic[T]):
+    """Runs up to `window` jobs at a time and yields their results in input order (`results`).
 
     A slow target holds back the output of those after it (at most its timeouts), never their work
-    within the window.
+    within the window. `on_done` hears of each result as soon as its job ends, in any order (the
+    progress line counts finished targets, not written ones); `done_ahead` gives, after a stop, the
+    results that ended behind one still running, with their input positions.
     """
-    pending: deque[asyncio.Task[T]] = deque()
-    waiting = iter(jobs)
-    try:
-        while True:
-            if len(pending) >= window:
-                yield await pending.popleft()
-                continue
-            # A job is taken only when it can start at once: a cancelled run leaves no coroutine
-            # created and never awaited.
-            job = next(waiting, None)
-            if job is None:
-                break
-            pending.append(asyncio.ensure_future(job))
-        while pending:
-            yield await pending.popleft()
-    finally:
-        for task in pending:
-            task.cancel()
+
+    def __init__(
+        self,
+        jobs: Iterable[Coroutine[object, object, T]],
+        window: int,
+        on_done: Callable[[T], None] | None = None,
+    ) -> None:
+        self._jobs = jobs
+        self._window = window
+        self._on_done = on_done
+        self._pending: deque[asyncio.Task[T]] = deque()
+        self._yielded = 0
+
+    async def results(self) -> AsyncIterator[T]:
+        pending = self._pending
+        waiting = iter(self._jobs)
+        try:
+            while True:
+                if len(pending) >= self._window:
+                    yield await self._next()
+                    continue
+                # A job is taken only when it can start at once: a cancelled run leaves no
+                # coroutine created and never awaited.
+                job = next(waiting, None)
+                if job is None:
+                    break
+                pending.append(asyncio.ensure_future(self._told(job)))
+            while pending:
+                yield await self._next()
+        finally:
+            for task in pending:
+                task.cancel()
+
+    async def _next(self) -> T:
+        result = await self._pending[0]
+        self._pending.popleft()
+        self._yielded += 1
+        return result
+
+    async def _told(self, job: Coroutine[object, object, T]) -> T:
+        result = await job
+        if self._on_done is not None:
+            self._on_done(result)  # within the job's own task: before anyone awaits its result
+        return result
+
+    def done_ahead(self) -> list[tuple[int, T]]:
+        """The results of jobs that ended but were not yielded yet (one before them was still
+        running), each with its position in the input."""
+        return [
+            (self._yielded + offset, task.result())
+            for offset, task in enumerate(self._pending)
+            if task.done() and not task.cancelled() and task.exception() is None
+        ]
 
 
 async def run_config(

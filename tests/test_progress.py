@@ -81,6 +81,22 @@ def test_live_line_redraws_in_place_and_clears() -> None:
     assert "\n" not in text
 
 
+def test_the_live_clock_moves_between_completions_and_stops_with_the_run() -> None:
+    clock, out = _Clock(), io.StringIO()
+    progress = Progress(3, show=True, stream=out, live=True, clock=clock)
+    progress.tick()
+    assert out.getvalue() == ""  # nothing before the first line
+    progress.begin(_head())
+    progress.finished(_target())
+    clock.now += 65
+    progress.tick()  # what the ticker thread does every second
+    assert out.getvalue().endswith("\rcorscheck: 1/3 targets · 0 findings · 1:05\x1b[K")
+    progress.end(_head())
+    cleared = out.getvalue()
+    progress.tick()
+    assert out.getvalue() == cleared and cleared.endswith("\r\x1b[K")
+
+
 def test_singular_and_clock() -> None:
     progress = Progress(1, show=False, clock=_Clock())
     assert progress.line() == "corscheck: 0/1 target · 0 findings · 0:00"

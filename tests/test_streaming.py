@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from corscheck.audit import _in_order, audit, run_config
+from corscheck.audit import _InOrder, audit, run_config
 from corscheck.cli import app
 from corscheck.config import AuditConfig
 from corscheck.demo import DEMO_POLICY, serve_demo
@@ -37,7 +37,7 @@ def test_in_order_yields_input_order_whatever_finishes_first() -> None:
                 await asyncio.sleep(0)
 
         releaser = asyncio.ensure_future(release_backwards())
-        results = [n async for n in _in_order((job(n) for n in range(6)), window=6)]
+        results = [n async for n in _InOrder((job(n) for n in range(6)), window=6).results()]
         await releaser
         return results
 
@@ -58,10 +58,38 @@ def test_in_order_never_runs_more_than_the_window(window: int) -> None:
         return n
 
     async def main() -> list[int]:
-        return [n async for n in _in_order((job(n) for n in range(20)), window=window)]
+        return [n async for n in _InOrder((job(n) for n in range(20)), window=window).results()]
 
     assert asyncio.run(main()) == list(range(20))
     assert 1 <= peak <= window
+
+
+def test_in_order_hears_each_result_as_it_ends_and_keeps_those_done_ahead() -> None:
+    """The progress line counts a target when it ends, not when the ones before it are done; a
+    stopped run still has the results that ended behind a slow one (audit._InOrder)."""
+
+    async def main() -> tuple[list[int], list[tuple[int, int]], list[int]]:
+        slow = asyncio.Event()
+        heard: list[int] = []
+
+        async def job(n: int) -> int:
+            if n == 1:
+                await slow.wait()  # never set: the run stops while it runs
+            return n
+
+        in_order = _InOrder((job(n) for n in range(5)), window=5, on_done=heard.append)
+        results = in_order.results()
+        got = [await anext(results)]  # 0
+        for _ in range(5):  # bounded: let 2, 3 and 4 end
+            await asyncio.sleep(0)
+        ahead = in_order.done_ahead()
+        await results.aclose()
+        return got, ahead, sorted(heard)
+
+    got, ahead, heard = asyncio.run(main())
+    assert got == [0]
+    assert ahead == [(2, 2), (3, 3), (4, 4)]
+    assert heard == [0, 2, 3, 4]
 
 
 class Collect:

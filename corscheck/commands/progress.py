@@ -3,6 +3,7 @@ findings so far, time); off a terminal a line on stderr at most every few second
 nothing with -q. It is a report sink: it counts each target as the audit finishes it."""
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from corscheck.report.model import Report, TargetReport
 
 QUIET_SECONDS = 5.0  # off a terminal, at most one progress line this often
+TICK_SECONDS = 1.0  # on a terminal, the live line's clock moves at least this often
 
 
 def elapsed(seconds: float) -> str:
@@ -40,7 +42,8 @@ class Progress:
         every: float = QUIET_SECONDS,
     ) -> None:
         self.total = total
-        self.done = 0
+        self.done = 0  # targets finished, in any order (finished)
+        self.written = 0  # targets added, in input order
         self.findings = 0
         self.show = show
         self.stream = stream if stream is not None else sys.stderr
@@ -50,6 +53,10 @@ class Progress:
         self.started = clock()
         self.last_line: float | None = None
         self.live_shown = False
+        # On a terminal the clock moves between completions too: a ticker redraws the line.
+        self._drawing = threading.Lock()
+        self._stopped = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def line(self) -> str:
         return (
@@ -67,18 +74,41 @@ class Progress:
     # The ReportSink protocol.
     def begin(self, head: "Report") -> None:
         self.started = self.clock()
+        if self.show and self.live and self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick_until_stopped, daemon=True)
+            self._ticker.start()
+
+    def _tick_until_stopped(self) -> None:
+        while not self._stopped.wait(TICK_SECONDS):
+            self.tick()
+
+    def tick(self) -> None:
+        """Redraws the live line (the clock) where one is shown; nothing before the first."""
+        with self._drawing:
+            if self.live_shown and not self._stopped.is_set():
+                self.stream.write("\r" + self.line() + "\x1b[K")
+                self.stream.flush()
 
     def add(self, target: "TargetReport") -> None:
+        """A target written, in input order: counted when it finished, or here when the one who
+        feeds this sink does not say when targets finish."""
+        self.written += 1
+        if self.written > self.done:
+            self.finished(target)
+
+    def finished(self, target: "TargetReport") -> None:
+        """A target the audit finished, perhaps behind a slower one before it (audit._InOrder)."""
         self.done += 1
-        self.findings += len(target.active_findings)
+        self.findings += len(target.findings)
         if not self.show:
             return
         now = self.clock()
         if self.live:
             # A terminal redraws one line in place; a tenth of a second is smooth enough.
             if self.last_line is None or now - self.last_line >= 0.1 or self.done == self.total:
-                self.stream.write("\r" + self.line() + "\x1b[K")
-                self.stream.flush()
+                with self._drawing:
+                    self.stream.write("\r" + self.line() + "\x1b[K")
+                    self.stream.flush()
                 self.last_line = now
                 self.live_shown = True
         elif now - (self.last_line or self.started) >= self.every:
@@ -86,6 +116,7 @@ class Progress:
             self.last_line = now
 
     def end(self, report: "Report") -> None:
+        self.stop()
         if not self.show:
             return
         if self.live:
@@ -94,6 +125,13 @@ class Progress:
                 self.stream.flush()
         elif not report.partial:  # a run stopped early says how far it got in its error line
             self._print()
+
+    def stop(self) -> None:
+        """Stops the ticker; the line is never drawn again after this returns."""
+        with self._drawing:
+            self._stopped.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
 
     def _print(self) -> None:
         self.stream.write(self.line() + "\n")

@@ -219,7 +219,9 @@ class ProbeReport:
 
 class ReportSink(Protocol):
     """Receives a report as the audit builds it: the run's settings, each target in input order, and
-    the finished report (whose targets may have been stripped of their probes by then)."""
+    the finished report (whose targets may have been stripped of their probes by then). A sink that
+    also has `finished(target)` hears of each target as soon as it ends, in any order, unmasked:
+    for counting (the progress line), never for showing."""
 
     def begin(self, head: Report) -> None: ...
 

@@ -291,8 +291,11 @@ def test_app_targets_from_a_file_are_paths_and_add_no_root(project: Path) -> Non
         "http://testserver/api/items?page=3",
     ]
     # Judged as the https deployment an in-process app stands for (deployment.py).
-    assert [t["url"] for t in targets] == [u.replace("http:", "https:", 1) for u in (
-        "http://testserver/api/items",
-        "http://testserver/api/items?page=2",
-        "http://testserver/api/items?page=3",
-    )]
+    assert [t["url"] for t in targets] == [
+        u.replace("http:", "https:", 1)
+        for u in (
+            "http://testserver/api/items",
+            "http://testserver/api/items?page=2",
+            "http://testserver/api/items?page=3",
+        )
+    ]

@@ -60,6 +60,9 @@ def make_finding(
         notes.append(
             "the unsafe actual request was not sent (--send-unsafe); judged on the preflight"
         )
+    oversized = _oversized_header_note(result, hop)
+    if oversized:
+        notes.append(oversized)
     probe = result.planned.probe
     evidence = Evidence(
         origin=probe.origin,
@@ -85,6 +88,34 @@ def make_finding(
     )
     fix = _fix_for_reason(rule, result, hop) or rule.fix
     return Finding(rule, severity, target, message, evidence, tuple(notes), fix)
+
+
+# Servers refuse a request whose header lines are too large before any CORS layer sees it: nginx
+# (large_client_header_buffers, 8 KB a line: 400), Apache (LimitRequestFieldSize, 8190 bytes: 400),
+# Node (16 KB in all: 431). A -H line past this is the likelier cause of such an answer.
+_LARGE_HEADER_LINE = 4096
+_TOO_LARGE_STATUSES = (400, 413, 431, 494)
+
+
+def _oversized_header_note(result: ProbeResult, hop: Hop | None) -> str:
+    """Why the server may have refused the request before its CORS layer: a -H line so large that
+    header-size limits turn it away (its name and size only; the value may be a secret)."""
+    if hop is None or hop.response.status not in _TOO_LARGE_STATUSES:
+        return ""
+    large = [
+        (name, len(name) + 2 + len(value))
+        for name, value in result.planned.probe.extra_headers
+        if len(name) + 2 + len(value) > _LARGE_HEADER_LINE
+    ]
+    if not large:
+        return ""
+    name, size = max(large, key=lambda line: line[1])
+    return (
+        f"the server answered {hop.response.status}, and the request carried -H {name} of "
+        f"{size:,} bytes: servers turn away header lines that large before any CORS layer sees "
+        "them (nginx and Apache at 8 KB, Node at 16 KB in all), so this answer may be about the "
+        "header's size, not CORS; audit with the header as the front-end really sends it"
+    )
 
 
 def _is_cors_request_line(line: HeaderLine) -> bool:

@@ -108,3 +108,21 @@ def test_a_url_that_answers_only_errors_is_not_a_pass(
         assert f"every request was answered {status}" in target["errors"][0]["message"]
         console = CliRunner().invoke(app, ["audit", cors_server.url("/gone"), "--depth", "quick"])
         assert "answered only with errors" in console.output and "passed" not in console.output
+
+
+@pytest.mark.parametrize("size", [5000, 100])
+def test_a_400_to_an_oversized_h_line_says_why_it_may_be(
+    cors_server: CorsServer, size: int
+) -> None:
+    """A header line past the servers' size limits (nginx's 8 KB) is answered 400 before any CORS
+    layer: the finding says so, naming the header and its size, never its value."""
+    cors_server.route("/api", options=Reply(400), actual=Reply(400))
+    secret = "t" * size
+    args = ["audit", cors_server.url("/api"), "--allow-origin", "https://app.example.com"]
+    result = CliRunner().invoke(app, [*args, "-H", f"X-Api-Key: {secret}", "-f", "json"])
+    report = json.loads(result.stdout)
+    notes = [n for t in report["targets"] for f in t["findings"] for n in f["notes"]]
+    assert report["targets"][0]["findings"], result.stdout[-500:]
+    hinted = [n for n in notes if "-H X-Api-Key of" in n]
+    assert bool(hinted) is (size > 4096), notes
+    assert secret not in result.stdout

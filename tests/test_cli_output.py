@@ -167,3 +167,14 @@ def test_no_line_ends_in_a_blank(command: str) -> None:
         result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert [line for line in result.stdout.splitlines() if line != line.rstrip()] == []
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_the_grid_shows_each_crafted_origin_whole(columns: str) -> None:
+    """A hostname folded mid-label is hard to read: where the width leaves room for a few request
+    columns beside them, every origin of the grid stands whole on its row."""
+    done = _run_piped("demo", "-v", columns=columns)
+    assert done.returncode in (0, 1), done.stderr
+    grid = done.stdout[done.stdout.index("probe grid") :]
+    assert "https://app.example.com.corscheck-attacker.example " in grid
+    assert max(len(line) for line in done.stdout.splitlines()) <= int(columns)

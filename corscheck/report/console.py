@@ -32,7 +32,8 @@ _MAX_TARGETS_LISTED = 20  # failing targets listed a line each in a large run's 
 _MAX_RELATED = 4
 
 
-_GRID_ORIGIN_WIDTH = 34  # the origin column of the probe grid: longer origins fold
+_GRID_ORIGIN_WIDTH = 34  # the origin column of the probe grid on a narrow terminal: longer ones fold
+_GRID_MIN_CELLS = 3  # request columns a grid table shows at the least beside whole origins
 _GRID_CLASS_WIDTH = 11
 _GRID_CELL_WIDTH = 4  # a cell (✓✓!) and the space before it
 
@@ -329,8 +330,17 @@ def probe_grid(probes: Sequence[ProbeResult], width: int = 100) -> RenderableTyp
         row = rows.setdefault((probe.origin, result.planned.origin_class), {})
         row.setdefault(column, {})[probe.credentials] = result
     indent = 4
-    origin_width = min(max((len(o) for o, _ in rows), default=6), _GRID_ORIGIN_WIDTH)
-    class_width = min(max((len(c) for _, c in rows), default=5), _GRID_CLASS_WIDTH)
+    longest_origin = max((len(o) for o, _ in rows), default=6)
+    longest_class = max((len(c) for _, c in rows), default=5)
+    # Whole origins where the width leaves room for a few request columns beside them (a hostname
+    # folded mid-label is hard to read), then whole classes; else both are cut to fit.
+    cells = _GRID_MIN_CELLS * _GRID_CELL_WIDTH
+    origin_width = longest_origin
+    if width - indent - (origin_width + 1) - (_GRID_CLASS_WIDTH + 1) < cells:
+        origin_width = min(longest_origin, _GRID_ORIGIN_WIDTH)
+    class_width = longest_class
+    if width - indent - (origin_width + 1) - (class_width + 1) < cells:
+        class_width = min(longest_class, _GRID_CLASS_WIDTH)
     room = width - indent - (origin_width + 1) - (class_width + 1)
     per_table = max(1, room // _GRID_CELL_WIDTH)
     legend = Text(

@@ -223,13 +223,20 @@ def test_help_names_what_goes_there() -> None:
     for command in ("audit", "probe", "demo", "init", "merge", "rules"):
         code, out = invoke(command, "--help")
         assert code == 0
-        for bad in ("<str>", "<int", "<float", "range>", "[x>=", "[x<", "{url}", "[urls]"):
+        for bad in ("<str>", "<int", "<float", "range>", "[x>=", "[x<", "{url}", "[urls]", "\\["):
             assert bad not in out, (command, bad)
     _, out = invoke("audit", "--help")
     assert "Usage: corscheck audit [OPTIONS] [URL…]" in out
     for panel in ("Policy:", "Requests:", "Output:", "Politeness:", "In-process:", "Exit codes:"):
         assert panel in out
     assert "-i, --input FILE" in out and "--rate N/s" in out and "--shard K/N" in out
+
+
+def test_a_usage_error_names_no_environment_variable() -> None:
+    """Older typer wrote "(env var: 'None')" into every usage error (pyproject.toml's floor)."""
+    code, out = invoke("audit", "--depth", "deep", "http://127.0.0.1:9/")
+    assert code == 2 and "'deep' is not one of quick, standard, thorough" in out
+    assert "env var" not in out
 
 
 def test_command_descriptions_are_whole() -> None:

@@ -131,7 +131,8 @@ def _describe(error: click.ClickException) -> tuple[str, str | None]:
                 names += [*param.opts, *param.secondary_opts]
         hint = did_you_mean(error.option_name, [n for n in names if n.startswith("--")])
         return f"no option {error.option_name}", hint or f"{command} lists the options"
-    message = error.format_message().strip()
+    # typer before 0.22 with some clicks names an environment variable no option of ours reads.
+    message = error.format_message().strip().replace(" (env var: 'None')", "")
     if message[:1].isupper() and not message[1:2].isupper():
         message = message[0].lower() + message[1:]
     return message.removesuffix("."), f"{command} for help"

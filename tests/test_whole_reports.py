@@ -195,3 +195,23 @@ def test_a_bug_is_one_line_and_the_report_is_still_whole(
         "corscheck: internal error: TypeError: a bug (set CORSCHECK_DEBUG=1 for details and "
         "please report it)"
     ]
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "markdown", "sarif", "junit", "github", "html"])
+def test_a_closed_stdout_is_141_in_every_format(slow_server: str, tmp_path: Path, fmt: str) -> None:
+    """Whatever the format, a reader that left (`| head`) ends the run quietly with 141."""
+    read, write = os.pipe()
+    os.close(read)  # nobody reads stdout: the first write fails
+    process = subprocess.run(
+        [
+            *(sys.executable, "-m", "corscheck", "audit", f"{slow_server}/a", "--depth", "quick"),
+            *("--format", fmt, "--no-proxy", "--fail-on", "never"),
+        ],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    os.close(write)
+    assert process.returncode == 141, process.stderr
+    assert b"Traceback" not in process.stderr

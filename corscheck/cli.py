@@ -49,9 +49,11 @@ def main_options(
 app.command(
     cls=Command, short_help="Audit URLs as browsers would; report findings.", epilog=audit.EPILOG
 )(audit.audit)
-app.command(cls=Command, short_help="One fetch() from a page on ORIGIN: allowed or blocked?")(
-    probe.probe
-)
+app.command(
+    cls=Command,
+    short_help="One fetch() from a page on ORIGIN: allowed or blocked?",
+    epilog=probe.EPILOG,
+)(probe.probe)
 app.command(cls=Command, short_help="Audit the bundled misconfigured demo API (no network).")(
     demo.demo
 )

@@ -94,3 +94,13 @@ def test_audit_script_passes_urls_verbatim(
     ]
     assert args[args.index("--") + 1 :] == expected
     assert (tmp_path / "output").read_text() == "exit-code=1\n"
+    # Inputs left empty leave fail-on and depth to the policy file's [settings].
+    env |= {"CORSCHECK_FAIL_ON": "", "CORSCHECK_DEPTH": ""}
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", audit_script(action)],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    )
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[: args.index("--")] == ["audit", "-o", "corscheck.json", "-o", "corscheck.sarif"]

@@ -24,7 +24,12 @@ from corscheck.report.outputs import width, wrapped
 def demo(
     verbose: Annotated[
         bool,
-        typer.Option("-v", "--verbose", help="Add the probe grid.", rich_help_panel=OUTPUT),
+        typer.Option(
+            "-v",
+            "--verbose",
+            help="Show the request count and the probe grid.",
+            rich_help_panel=OUTPUT,
+        ),
     ] = False,
     fmt: FormatOption = "console",
     output: OutputOption = None,
@@ -44,17 +49,21 @@ def demo(
 ) -> None:
     """Audit the bundled, deliberately misconfigured demo API on a loopback port (no network needed).
 
-    Exits 0 when the audit ran: the findings are the point of the demo.
+    Exits 0 when the audit ran (the findings are the point of the demo), 3 if a demo route could
+    not be audited, 2 on a usage error.
     """
     from corscheck.audit import announcement, run_audit
     from corscheck.deliver import Delivery, deliver, settings_for
     from corscheck.demo import demo_config, serve_demo
+    from corscheck.errors import UsageError
     from corscheck.prove.chromium import find_browser
     from corscheck.report.outputs import check_outputs
 
     with the_edge():
         check_format(fmt)
         check_outputs(output or [])  # before the demo starts: a bad -o is a usage error
+        if browser_path is not None and not prove:
+            raise UsageError("--browser-path is the browser of --prove: add --prove")
         executable = find_browser(browser_path) if prove else None
         with serve_demo() as base:
             config = demo_config(base)

@@ -7,11 +7,11 @@ import typer
 
 from corscheck.commands.edge import fail, the_edge
 from corscheck.commands.options import (
+    OUTPUT,
     HeaderOption,
     InsecureOption,
     NoProxyOption,
     ProxyOption,
-    QuietOption,
     TimeoutOption,
     checked_proxy,
     parse_header,
@@ -51,7 +51,12 @@ def init(
     output: Annotated[
         str,
         typer.Option(
-            "-o", "--output", metavar="PATH", help="File to write.", rich_help_panel=POLICY_FILE
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="File to write (default: corscheck.toml).",
+            show_default=False,
+            rich_help_panel=POLICY_FILE,
         ),
     ] = "corscheck.toml",
     force: Annotated[
@@ -65,7 +70,12 @@ def init(
     insecure: InsecureOption = False,
     proxy: ProxyOption = None,
     no_proxy: NoProxyOption = False,
-    quiet: QuietOption = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "-q", "--quiet", help="No notes, and no 'wrote PATH' line.", rich_help_panel=OUTPUT
+        ),
+    ] = False,
 ) -> None:
     """Write a commented policy file: a template, or the policy a live API follows today."""
     from corscheck.inputs import load_policy_file

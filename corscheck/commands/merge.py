@@ -6,12 +6,12 @@ import typer
 
 from corscheck.commands.edge import exit_code, the_edge
 from corscheck.commands.options import (
+    OUTPUT,
     ColorOption,
     DetailOption,
     FailOnOverrideOption,
     FormatOption,
     OutputOption,
-    QuietOption,
     check_format,
 )
 
@@ -28,7 +28,15 @@ def merge(
     fmt: FormatOption = "console",
     fail_on: FailOnOverrideOption = None,
     colored: ColorOption = None,
-    quiet: QuietOption = False,  # merge prints only the report: accepted as audit accepts it
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "-q",
+            "--quiet",
+            help="Accepted as audit accepts it; merge prints only the report (and a --prove note).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = False,
 ) -> None:
     """Join the JSON reports of sharded runs into one report (any format); exit code as audit."""
     from dataclasses import replace

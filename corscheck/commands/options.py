@@ -110,7 +110,7 @@ CookieOption = Annotated[
         metavar="'NAME=VALUE; ATTRIBUTES'",
         help="A cookie the visitor's browser holds for the API, as its Set-Cookie line (repeat); "
         "sent where that browser would send it, masked in output. Without it: a placeholder "
-        "SameSite=None session.",
+        "SameSite=None; Secure session.",
         rich_help_panel=VISITOR,
     ),
 ]
@@ -151,7 +151,8 @@ BrowserPathOption = Annotated[
     typer.Option(
         "--browser-path",
         metavar="PATH",
-        help="The Chromium or Chrome --prove drives (default: the first on PATH).",
+        help="The Chromium or Chrome the proofs drive (default: the first of chromium, "
+        "chromium-browser, google-chrome, google-chrome-stable, chrome on PATH).",
         rich_help_panel=PROOF,
     ),
 ]
@@ -226,7 +227,8 @@ FormatOption = Annotated[
         "--format",
         "-f",
         metavar="FORMAT",
-        help=f"The report on stdout: {FORMATS_HELP}.",
+        help=f"The report on stdout: {FORMATS_HELP} (default: console).",
+        show_default=False,
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -375,8 +377,9 @@ DetailOption = Annotated[
         "--detail",
         metavar="compact|full",
         help="JSON reports: compact keeps each probe's request shape and verdict (findings keep "
-        "their whole evidence); full adds every header line of every exchange.",
+        "their whole evidence); full adds every header line of every exchange (default: compact).",
         callback=one_of(("compact", "full")),
+        show_default=False,
         rich_help_panel=OUTPUT,
     ),
 ]

@@ -7,11 +7,9 @@ import typer
 
 from corscheck.commands.edge import the_edge
 from corscheck.commands.options import (
+    IN_PROCESS,
     OUTPUT,
-    AppOption,
-    AsIsOption,
-    BaseUrlOption,
-    BrowserOption,
+    VISITOR,
     ColorOption,
     CookieOption,
     HeaderOption,
@@ -29,6 +27,21 @@ from corscheck.report.outputs import color, width
 
 if TYPE_CHECKING:
     pass
+
+FETCH = "Fetch"  # the page's fetch(): its origin, method and credentials mode
+EPILOG = """\b
+Examples:
+  corscheck probe https://api.example.com/v1/me --origin https://app.example.com --credentials
+  corscheck probe https://api.example.com/v1/items --origin null -X PUT -H 'Content-Type: application/json'
+
+\b
+Exit codes:
+  0    the fetch was judged, allowed or blocked
+  2    usage or input error, or an internal error
+  3    the URL could not be reached
+  130  interrupted (Ctrl-C)
+  141  stdout closed before the answer was written
+"""
 
 
 def _split_probe_headers(
@@ -55,30 +68,61 @@ def probe(
             "--origin",
             metavar="ORIGIN",
             help="The page's origin, e.g. https://app.example.com or null.",
+            rich_help_panel=FETCH,
         ),
     ],
     method: Annotated[
         str,
         typer.Option(
-            "--method", "-X", metavar="METHOD", help="fetch() method, as the page writes it."
+            "--method",
+            "-X",
+            metavar="METHOD",
+            help="fetch() method, as the page writes it (default: GET).",
+            show_default=False,
+            rich_help_panel=FETCH,
         ),
     ] = "GET",
     header: HeaderOption = None,
     credentials: Annotated[
-        bool, typer.Option("--credentials", help="credentials: 'include' (default: 'same-origin').")
+        bool,
+        typer.Option(
+            "--credentials",
+            help="The fetch's credentials: 'include' (default: 'same-origin'). Not the policy's "
+            "--credentials of audit.",
+            rich_help_panel=FETCH,
+        ),
     ] = False,
     send_unsafe: SendUnsafeOption = False,
     cookie: CookieOption = None,
-    browser: BrowserOption = None,
+    browser: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--browser",
+            metavar="PROFILE",
+            help="chrome, chrome-no-3pc, firefox or safari: whose cookies go with the request "
+            "(default: chrome).",
+            rich_help_panel=VISITOR,
+        ),
+    ] = None,
     user_agent: UserAgentOption = None,
-    as_is: AsIsOption = False,
+    as_is: Annotated[
+        bool,
+        typer.Option(
+            "--as-is",
+            help="Judge the URL exactly as given. Without it, an http:// URL on a name that is "
+            "not loopback is judged as the https deployment it stands for.",
+            rich_help_panel=VISITOR,
+        ),
+    ] = False,
     fmt: Annotated[
         ProbeFormat,
         typer.Option(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="console, or json: the stable contract of README's probe section.",
+            help="console, or json: the stable contract (schema corscheck.probe/1, README's "
+            "'One fetch: probe') (default: console).",
+            show_default=False,
             rich_help_panel=OUTPUT,
         ),
     ] = ProbeFormat.console,
@@ -87,8 +131,24 @@ def probe(
     insecure: InsecureOption = False,
     proxy: ProxyOption = None,
     no_proxy: NoProxyOption = False,
-    app_spec: AppOption = None,
-    base_url: BaseUrlOption = None,
+    app_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            metavar="MODULE:APP",
+            help="The URL is a path of this ASGI/WSGI app, run in-process.",
+            rich_help_panel=IN_PROCESS,
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            metavar="URL",
+            help="Where the --app thinks it is served (default: http://testserver).",
+            rich_help_panel=IN_PROCESS,
+        ),
+    ] = None,
 ) -> None:
     """Act like one fetch() from a page on ORIGIN and say whether the browser lets it read the response."""
     from corscheck.inputs import under

@@ -32,7 +32,9 @@ _MAX_TARGETS_LISTED = 20  # failing targets listed a line each in a large run's 
 _MAX_RELATED = 4
 
 
-_GRID_ORIGIN_WIDTH = 34  # the origin column of the probe grid on a narrow terminal: longer ones fold
+_GRID_ORIGIN_WIDTH = (
+    34  # the origin column of the probe grid on a narrow terminal: longer ones fold
+)
 _GRID_MIN_CELLS = 3  # request columns a grid table shows at the least beside whole origins
 _GRID_CLASS_WIDTH = 11
 _GRID_CELL_WIDTH = 4  # a cell (✓✓!) and the space before it
@@ -334,12 +336,12 @@ def probe_grid(probes: Sequence[ProbeResult], width: int = 100) -> RenderableTyp
     longest_class = max((len(c) for _, c in rows), default=5)
     # Whole origins where the width leaves room for a few request columns beside them (a hostname
     # folded mid-label is hard to read), then whole classes; else both are cut to fit.
-    cells = _GRID_MIN_CELLS * _GRID_CELL_WIDTH
+    least = _GRID_MIN_CELLS * _GRID_CELL_WIDTH
     origin_width = longest_origin
-    if width - indent - (origin_width + 1) - (_GRID_CLASS_WIDTH + 1) < cells:
+    if width - indent - (origin_width + 1) - (_GRID_CLASS_WIDTH + 1) < least:
         origin_width = min(longest_origin, _GRID_ORIGIN_WIDTH)
     class_width = longest_class
-    if width - indent - (origin_width + 1) - (class_width + 1) < cells:
+    if width - indent - (origin_width + 1) - (class_width + 1) < least:
         class_width = min(longest_class, _GRID_CLASS_WIDTH)
     room = width - indent - (origin_width + 1) - (class_width + 1)
     per_table = max(1, room // _GRID_CELL_WIDTH)

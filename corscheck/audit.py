@@ -23,7 +23,8 @@ from corscheck.deployment import Wire, judged_url
 from corscheck.errors import CorscheckError, TargetError, UsageError
 from corscheck.evaluate import Finding, ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
-from corscheck.exchange import Exchange
+from corscheck.evaluate.websocket import websocket_findings
+from corscheck.exchange import Exchange, Hop, Request
 from corscheck.gate import Gate
 from corscheck.masking import mask_url, mask_userinfo, masked
 from corscheck.plan import (
@@ -36,6 +37,7 @@ from corscheck.plan import (
     estimated_requests,
     follow_up_round,
     plan_target,
+    plan_websocket,
     stand_in_holds,
     twin_groups,
     twin_needed,
@@ -53,6 +55,13 @@ from corscheck.runner import WIRE, Preflights, Runner, run_async
 from corscheck.runner.order import PRIORITY
 from corscheck.target import Target, validate_url
 from corscheck.transport import Transport, open_transport
+from corscheck.transport.websocket import sec_websocket_key
+from corscheck.websocket import (
+    constructor_error,
+    handshake_lines,
+    handshake_verdict,
+    is_websocket_url,
+)
 from corscheck.wording import plural
 
 if TYPE_CHECKING:
@@ -340,6 +349,8 @@ async def _audit_one(
     given, url = url, judged_url(url, config.as_is)
     WIRE.set(Wire.of(given, url))
     shown = given if url != given else ""
+    if is_websocket_url(url):
+        return await _audit_websocket(runner, target, config, url, shown, progress)
     planned = plan_target(url, target.policy, depth, extra_headers=extra_headers, visitor=visitor)
     limited_before = runner.rate_limits(url).times
     inferred: set[Probe] = set()
@@ -419,6 +430,73 @@ async def _audit_one(
         requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops})
         + sum(run.requests for run in cache_runs),
     )
+
+
+async def _audit_websocket(
+    runner: Runner,
+    target: Target,
+    config: AuditConfig,
+    url: str,
+    shown: str,
+    progress: ProgressCallback | None,
+) -> TargetReport:
+    """A ws(s):// target: a handshake per origin and Cookie line (plan.plan_websocket), each sent
+    once, judged as the page gets it (websocket.py), and its findings (evaluate/websocket.py)."""
+    planned = plan_websocket(
+        url,
+        target.policy,
+        config.depth,
+        extra_headers=config.extra_headers,
+        visitor=config.visitor,
+    )
+
+    async def one(probe: Probe) -> tuple[Exchange, Verdict, bytes | None]:
+        thrown = constructor_error(probe.origin, url)
+        if thrown is not None:
+            return Exchange(), handshake_verdict(None, None, thrown), None
+        lines = handshake_lines(
+            probe.origin, probe.cookie, sec_websocket_key(), probe.extra_headers
+        )
+        request = Request("GET", url, lines)
+        answer = await runner.handshake(request)
+        if progress:
+            progress(1)
+        verdict = handshake_verdict(answer.response.status, answer.close_code, None)
+        return Exchange((Hop("actual", request, answer.response),)), verdict, answer.first_message
+
+    # A handshake is what goes on the wire: the same origin and Cookie line are sent once.
+    distinct = {(p.probe.origin, p.probe.cookie or ""): p.probe for p in planned}
+    try:
+        answers = dict(
+            zip(distinct, await asyncio.gather(*(one(p) for p in distinct.values())), strict=True)
+        )
+    except TargetError as error:
+        record = TargetErrorRecord(error.kind, str(error))
+        return TargetReport(url, target.policy, given_url=shown, errors=(record,))
+    judged = [(p, *answers[p.probe.origin, p.probe.cookie or ""][:2]) for p in planned]
+    results = judge_results(target.policy, judged)
+    messages = {key: answer[2] for key, answer in answers.items()}
+    findings = websocket_findings(url, results, config.visitor, messages)
+    sent = sum(1 for exchange, _, _ in answers.values() if exchange.hops)
+    if not sent:
+        return TargetReport(
+            url, target.policy, given_url=shown, errors=(_nothing_sent(_as_ran(answers)),)
+        )
+    return TargetReport(
+        url,
+        target.policy,
+        probes=tuple(results),
+        findings=tuple(findings),
+        requests_sent=sent,
+        given_url=shown,
+    )
+
+
+def _as_ran(answers: dict[tuple[str, str], tuple[Exchange, Verdict, bytes | None]]) -> Ran:
+    return {
+        Probe("", origin, "GET", (), "omit", (), cookie): (exchange, verdict)
+        for (origin, cookie), (exchange, verdict, _) in answers.items()
+    }
 
 
 def _rate_limit_notes(runner: Runner, url: str, limited_before: int) -> tuple[str, ...]:

@@ -24,12 +24,16 @@ def judged_url(url: str, as_is: bool = False) -> str:
     if as_is:
         return url
     parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or address_space(parts.hostname or "") == "loopback":
+    secure = _SECURE.get(parts.scheme.lower())
+    if secure is None or address_space(parts.hostname or "") == "loopback":
         return url
     netloc = parts.netloc
     if parts.port == 80:
         netloc = netloc[: netloc.rindex(":")]
-    return urlunsplit(("https", netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((secure, netloc, parts.path, parts.query, parts.fragment))
+
+
+_SECURE = {"http": "https", "ws": "wss"}  # a ws:// URL stands for the wss:// deployment alike
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from corscheck.headers import (
 from corscheck.origins import Depth, attacker_origins, registrable_domain
 from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
+from corscheck.websocket import constructor_error, http_twin
 
 # "request": the request the front-end really sends (a policy method with every policy header);
 # "method" and "header": one of them alone, which isolates the culprit when "request" is refused;
@@ -41,7 +42,14 @@ from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
 # "path-variant": the target's path as a front-end may also write it (a trailing slash, another case),
 # at thorough depth: a CORS configuration scoped by path may leave it out.
 Aspect = Literal[
-    "origin", "request", "method", "header", "private-network", "error-path", "path-variant"
+    "origin",
+    "request",
+    "method",
+    "header",
+    "private-network",
+    "error-path",
+    "path-variant",
+    "websocket",
 ]
 
 # Chromium's Private Network Access preflight header (PRE-PRIVATE-NETWORK).
@@ -239,6 +247,62 @@ def plan_target(
             extra=(PRIVATE_NETWORK_REQUEST,),
         )
     return probes
+
+
+def plan_websocket(
+    url: str,
+    policy: Policy | None,
+    depth: Depth = "standard",
+    *,
+    extra_headers: tuple[HeaderLine, ...] = (),
+    visitor: Visitor | None = None,
+) -> list[PlannedProbe]:
+    """Every handshake for a ws(s):// target (websocket.py): the policy's front-ends and the crafted
+    origins of a fetch audit, each as the visitor's profiles send it (one handshake per distinct
+    Cookie line) and once without cookies, which shows whether the socket depends on them. An
+    https origin that may not open a ws:// socket (mixed content) is tried as its http twin: that
+    is where an attacker serves the page."""
+    page_url = http_twin(url)
+    probes: list[PlannedProbe] = []
+    seen: set[str] = set()
+
+    def add(origin: str, origin_class: str, derived_from: str) -> None:
+        if origin in seen:
+            return
+        seen.add(origin)
+        for cookie, profiles in _handshake_sendings(visitor, origin, page_url):
+            credentials: Credentials = "include" if cookie else "omit"
+            probe = Probe(url, origin, "GET", (), credentials, extra_headers, cookie)
+            probes.append(
+                PlannedProbe(probe, origin_class, derived_from, "websocket", profiles=profiles)
+            )
+
+    for origin in concrete_allowed_origins(policy) if policy else []:
+        add(origin, ALLOWED, origin)
+    attacker_allowed = [o for o in policy.origins if o != "*"] if policy else []
+    for attacker in attacker_origins(page_url, attacker_allowed, (), depth):
+        origin = attacker.origin
+        if constructor_error(origin, url) is not None:
+            origin = "http://" + origin.removeprefix("https://")
+        add(origin, attacker.origin_class, attacker.derived_from)
+    return probes
+
+
+def _handshake_sendings(
+    visitor: Visitor | None, origin: str, page_url: str
+) -> list[tuple[str, tuple[Profile, ...]]]:
+    """The Cookie lines of a handshake from `origin`: none, then one per distinct line the
+    visitor's profiles attach (with the profiles that attach it where they differ)."""
+    if visitor is None:
+        return [("", ())]
+    by_cookie: dict[str, list[Profile]] = {}
+    for profile in visitor.profiles:
+        sent = cookies_sent(visitor.cookies, profile, origin, page_url)
+        by_cookie.setdefault(cookie_header(sent), []).append(profile)
+    single = len(by_cookie) == 1
+    sendings: list[tuple[str, tuple[Profile, ...]]] = [("", ())]
+    sendings += [(c, () if single else tuple(p)) for c, p in by_cookie.items() if c]
+    return sendings
 
 
 MISSING_PATH_SEGMENT = "corscheck-no-such-path"

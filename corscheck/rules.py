@@ -354,6 +354,49 @@ CACHED_CORS_ANSWER = _rule(
 )
 
 
+WEBSOCKET_HIJACK = _rule(
+    "websocket-origin-with-cookies",
+    "critical",
+    "over-permissive",
+    "A crafted origin opens the WebSocket with the visitor's cookies",
+    """A page on an origin the policy does not allow opens this WebSocket, and the visitor's browser
+    sends the session cookies with the handshake. CORS does not apply to WebSockets: the browser
+    never asks the server, and hands the open socket to the page, which reads and sends on it as
+    the logged-in user (Cross-Site WebSocket Hijacking). Critical where a cross-site page can do it
+    with a SameSite=None session; high where only same-site pages can (a subdomain takeover or an
+    XSS there). Framework CORS settings do not cover it: Starlette's and FastAPI's CORSMiddleware
+    passes websocket connections through untouched.""",
+    """Check the handshake's Origin against the allow-list before accepting the socket, and refuse
+    (403, or close with 1008) any other: in Starlette/FastAPI compare websocket.headers.get("origin")
+    before websocket.accept(); Django Channels: AllowedHostsOriginValidator or OriginValidator;
+    python-socketio / Socket.IO: cors_allowed_origins (cors.origin); websockets: origins=[...];
+    Node ws: verifyClient; gorilla: CheckOrigin.""",
+)
+WEBSOCKET_PUBLIC = _rule(
+    "websocket-any-origin",
+    "low",
+    "over-permissive",
+    "Any origin opens the WebSocket (no cookie goes with it)",
+    """Pages on origins the policy does not allow open this WebSocket, but the visitor's browser
+    sends them no cookie of the API: such a page gets what any anonymous client gets. Harmless
+    for a public feed; not if the socket trusts something else a page's handshake carries (the
+    visitor's network position, an IP allow-list).""",
+    """If the socket is public, say so in the policy; otherwise check the handshake's Origin
+    against the allow-list before accepting it.""",
+)
+WEBSOCKET_ORIGIN_REFUSED = _rule(
+    "websocket-allowed-origin-refused",
+    "high",
+    "under-permissive",
+    "The front-end's WebSocket is refused",
+    """A page on an origin the policy allows cannot open this WebSocket: the handshake is answered
+    with another status than 101, or the socket is closed at once with a refusing code (1008,
+    4000-4999), or the browser refuses to make it (an https page and a ws:// URL).""",
+    """Add the front-end's origin to the socket's own Origin check (it is not the CORS
+    configuration), and serve the socket over wss:// to https pages.""",
+)
+
+
 CATALOG: tuple[Rule, ...] = (
     ANY_ORIGIN_WITH_CREDENTIALS,
     ANY_ORIGIN,
@@ -384,6 +427,9 @@ CATALOG: tuple[Rule, ...] = (
     PUBLIC_WILDCARD,
     MAX_AGE_TOO_LONG,
     MAX_AGE_TOO_SHORT,
+    WEBSOCKET_HIJACK,
+    WEBSOCKET_PUBLIC,
+    WEBSOCKET_ORIGIN_REFUSED,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in CATALOG}
 

@@ -72,10 +72,10 @@ def validate_url(url: str) -> str:
         port = parts.port
     except ValueError as error:
         raise UsageError(f"URL {shown!r} is not valid: {mask_userinfo(str(error))}") from None
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme not in ("http", "https", "ws", "wss"):
         if not parts.scheme or "://" not in text:
             raise UsageError(f"URL {shown!r} has no scheme; write http://… or https://…")
-        raise UsageError(f"URL {shown!r}: scheme {parts.scheme!r} is not http or https")
+        raise UsageError(f"URL {shown!r}: scheme {parts.scheme!r} is not http, https, ws or wss")
     if not parts.hostname:
         raise UsageError(f"URL {shown!r} has no host")
     if "@" in parts.netloc:

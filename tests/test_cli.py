@@ -133,7 +133,7 @@ def test_secret_header_is_masked_everywhere(tmp_path: Path) -> None:
 
 BAD_INPUT = [
     ("no-scheme", ["audit", "example.com/x"], "no scheme"),
-    ("bad-scheme", ["audit", "ftp://example.com/"], "not http or https"),
+    ("bad-scheme", ["audit", "ftp://example.com/"], "not http, https, ws or wss"),
     ("space", ["audit", "http://exa mple.com/"], "whitespace"),
     ("empty", ["audit", ""], "empty URL"),
     ("ipv6-unbracketed", ["audit", "http://::1:80/"], "URL"),

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from corscheck.cli import app
 
-SHARED = ["--proxy", "--no-proxy", "--insecure", "--timeout", "--header", "--app", "--base-url"]
+# --app and --base-url mean the same, but probe's texts are its own: it has no -i and no --openapi.
+SHARED = ["--proxy", "--no-proxy", "--insecure", "--timeout", "--header"]
 
 
 def _options(command: str) -> dict[str, Any]:
@@ -32,6 +33,13 @@ def _options(command: str) -> dict[str, Any]:
 def test_audit_and_probe_share_the_network_options(name: str) -> None:
     audit, probe = _options("audit")[name], _options("probe")[name]
     assert (audit.opts, audit.help, audit.default) == (probe.opts, probe.help, probe.default)
+
+
+def test_probe_says_its_in_process_options_in_its_own_terms() -> None:
+    for name in ("--app", "--base-url"):
+        audit, probe = _options("audit")[name], _options("probe")[name]
+        assert (audit.opts, audit.default) == (probe.opts, probe.default)
+        assert "-i" not in probe.help and "--openapi" not in probe.help
 
 
 @pytest.fixture

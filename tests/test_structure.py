@@ -18,10 +18,10 @@ MAX_FUNCTION_LINES = 100
 PURE = [
     "corscheck", "addresses", "browser", "config", "deployment", "errors", "exchange", "fixes", "headers",
     "masking", "origins", "plan", "policy", "policyfile", "policywriter", "rules", "safelist",
-    "shard", "stack", "target", "visitor", "wording",
+    "shard", "stack", "target", "visitor", "websocket", "wording",
     "evaluate", "evaluate.build", "evaluate.cache", "evaluate.causes", "evaluate.expectations",
     "evaluate.exposure", "evaluate.hygiene", "evaluate.model", "evaluate.origin_findings",
-    "evaluate.proof", "evaluate.refused",
+    "evaluate.proof", "evaluate.refused", "evaluate.websocket",
     "gate", "gate.suppression",
     "prove.closing", "prove.pages", "prove.poc", "prove.replay",
     "report", "report.codec", "report.console", "report.github", "report.html", "report.json",
@@ -40,7 +40,7 @@ DOES_IO = [
     "report.outputs",
     "runner", "runner.order",
     "transport", "transport.app", "transport.base", "transport.http11", "transport.httpx_adapter",
-    "transport.inprocess", "transport.tls",
+    "transport.inprocess", "transport.tls", "transport.websocket",
 ]  # fmt: skip
 # One module per command (cli.py registers them); the other modules of commands/ are their shared
 # wiring (options, the error ladder, progress, help), which a command may import.

@@ -43,6 +43,7 @@ def make_finding(
         and hop is not None
         and hop.kind == "actual"
         and not 200 <= hop.response.status < 300
+        and result.planned.aspect != "websocket"  # a socket's success is its 101
     ):
         status = hop.response.status
         if status in (401, 403) and PLACEHOLDER_NAME + "=" in (result.planned.probe.cookie or ""):

@@ -23,6 +23,8 @@ def expectation(policy: Policy | None, planned: PlannedProbe) -> bool | None:
         return None if planned.origin_class in (ALLOWED, FIRST_PARTY) else False
     if not policy.allows_origin(probe.origin):
         return False
+    if planned.aspect == "websocket":
+        return True  # a socket's allow-list is its origins: no method, header or credentials mode
     if planned.aspect in ("error-path", "path-variant"):
         return True  # an allowed origin reads the server's errors too, whatever the method
     if probe.credentials == "include":

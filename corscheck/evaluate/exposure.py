@@ -29,7 +29,7 @@ def with_exposure(
         if r.planned.probe.origin in origins
         and r.planned.origin_class != ALLOWED
         and r.planned.probe.credentials == "include"
-        and r.planned.aspect == "origin"
+        and r.planned.aspect in ("origin", "websocket")
         and r.verdict.allowed
     ]
     exposures = []
@@ -53,6 +53,7 @@ def with_exposure(
                 tuple(dict.fromkeys(r.planned.probe.origin for r in without)),
                 hop.response.status if hop is not None else None,
                 sum(fetch_site(origin, target) == "cross-site" for origin in read_with),
+                "open" if finding.evidence.step == "handshake" else "read",
             )
         )
     if not any(e.with_cookies or e.without_cookies for e in exposures):

@@ -63,7 +63,10 @@ class Evidence:
     withheld: tuple[str, ...] = ()
 
     def page_request(self) -> str:
-        """The page's fetch(), in one line."""
+        """The page's fetch() (or WebSocket), in one line."""
+        if self.step == "handshake":
+            cookies = "with the visitor's cookies" if self.credentials == "include" else "no cookie"
+            return f"new WebSocket() from {self.origin}: {cookies}"
         text = f"fetch() from {self.origin}: {self.method}, credentials {self.credentials}"
         return text + "".join(f", {name}: {value}" for name, value in self.request_headers)
 
@@ -71,13 +74,15 @@ class Evidence:
         """The request of the evidence step as sent: its first line, then its CORS lines."""
         if not self.sent_method:
             return []
-        kind = "preflight" if self.step == "preflight" else "actual request"
+        kind = {"preflight": "preflight", "handshake": "handshake"}.get(self.step, "actual request")
         return [f"{self.sent_method} ({kind})", *(f"{n}: {v}" for n, v in self.sent_lines)]
 
     def response(self) -> list[str]:
         """The response of the evidence step: status, then its CORS lines."""
         status = f"{self.step} → {self.status}" if self.status is not None else "no response"
         lines = [f"{name}: {value.strip()}" for name, value in self.response_lines]
+        if self.step == "handshake":
+            return [status, *lines]  # CORS does not apply: no CORS header is missing
         return [status, *lines] if lines else [f"{status} (no CORS headers)"]
 
 
@@ -111,33 +116,35 @@ class Exposure:
     without_cookies: tuple[str, ...] = ()
     status: int | None = None
     cross_site: int = 0  # how many of `with_cookies` are cross-site (the first ones)
+    verb: str = "read"  # what a page does: "read" a response, "open" a WebSocket
 
     def summary(self) -> str:
-        """One line: who reads what in this profile."""
+        """One line: who reads (or opens a socket) what in this profile."""
         status = f", status {self.status}" if self.status is not None else ""
         same_site = len(self.with_cookies) - self.cross_site
+        verb = self.verb
         if self.cross_site:
             return (
-                f"{plural(self.cross_site, 'cross-site origin')} read with the visitor's cookies "
+                f"{plural(self.cross_site, 'cross-site origin')} {verb} with the visitor's cookies "
                 f"(e.g. {self.with_cookies[0]}{status})"
                 + (f"; {same_site} same-site too" if same_site else "")
             )
         if self.with_cookies:
             without = (
-                f"; {plural(len(self.without_cookies), 'other origin')} read only without them"
+                f"; {plural(len(self.without_cookies), 'other origin')} {verb} only without them"
                 if self.without_cookies
                 else ""
             )
             return (
-                f"only same-site pages read with the visitor's cookies (e.g. "
+                f"only same-site pages {verb} with the visitor's cookies (e.g. "
                 f"{self.with_cookies[0]}{status}){without}"
             )
         if self.without_cookies:
             return (
-                f"{plural(len(self.without_cookies), 'origin')} read, but only without the "
+                f"{plural(len(self.without_cookies), 'origin')} {verb}, but only without the "
                 "visitor's cookies (this browser does not send them there)"
             )
-        return "no crafted origin reads"
+        return f"no crafted origin {verb}s"
 
 
 def carries_credentials(probe: Probe) -> bool:

@@ -708,6 +708,7 @@ def decode_finding(item: dict[str, Any]) -> Finding:
                 tuple(e["without_cookies"]),
                 e["status"],
                 e.get("cross_site", 0),
+                "open" if item["evidence"].get("step") == "handshake" else "read",
             )
             for e in item.get("exposure", ())
         ),

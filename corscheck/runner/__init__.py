@@ -23,6 +23,8 @@ from corscheck.runner.order import OrderedSemaphore
 from corscheck.runner.pacing import TokenBucket
 from corscheck.transport import Transport, network_transport
 from corscheck.transport.options import RunOptions
+from corscheck.transport.websocket import Handshake
+from corscheck.transport.websocket import handshake as websocket_handshake
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"OPTIONS", "GET", "HEAD"})
@@ -150,6 +152,21 @@ class Runner:
                     )
                 await asyncio.sleep(min(wait, _MAX_RETRY_AFTER) or 0.5 * 2 ** (limited - 1))
         raise AssertionError("unreachable")
+
+    async def handshake(self, request: Request) -> Handshake:
+        """A WebSocket handshake (transport/websocket.py) within the concurrency, per-host and rate
+        limits, sent once: a page's socket is not retried either. Raises TargetError."""
+        wire = WIRE.get()
+        host = _host_key(request.url)
+        per_host = self._per_host.get(host)
+        if per_host is None:
+            per_host = self._per_host[host] = OrderedSemaphore(self.options.per_host)
+        async with per_host, self._in_flight:
+            await self._pace(host)
+            self._sent += 1
+            answer = await websocket_handshake(wired(request, wire), self.options)
+            self._answered.add(host)
+            return answer
 
     def has_answered(self, url: str) -> bool:
         """Whether the host of `url` has answered a request of this run (a rate limit aside)."""

@@ -238,8 +238,15 @@ DEPLOYMENT_RULES = {
 
 
 def test_every_rule_has_a_triggering_case() -> None:
+    """WebSocket rules are triggered by real sockets in test_websocket_servers.py."""
+    from tests.test_websocket import WEBSOCKET_RULES
+
     covered = set().union(*(c[3] for c in CASES))
-    assert {rule.id for rule in CATALOG} - DEPLOYMENT_RULES <= covered
+    assert {rule.id for rule in CATALOG} - DEPLOYMENT_RULES - WEBSOCKET_RULES <= covered
+    sockets = (Path(__file__).parent / "test_websocket_servers.py").read_text()
+    assert all(
+        f"rules.{name}" in sockets for name in ("WEBSOCKET_HIJACK", "WEBSOCKET_ORIGIN_REFUSED")
+    )
     text = (Path(__file__).parent / "test_deployment_causes.py").read_text()
     assert all(f'"{rule}"' in text for rule in DEPLOYMENT_RULES)
 

@@ -1,0 +1,149 @@
+"""Findings of a WebSocket target (websocket.py, plan.plan_websocket): crafted origins that open
+the socket, with the visitor's cookies or without, and the policy's front-ends refused. PURE.
+
+A handshake shows whether the socket opens, not what the server does with the session on it:
+corscheck never sends a data frame (a Socket.IO server, say, reads the session only when the client
+joins a namespace). So a socket that opens for a crafted origin with the cookies the visitor's
+browser attaches is judged by those cookies, and the finding says whether their use was observed
+(the handshake without them refused, or its first message different) or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from corscheck import rules
+from corscheck.evaluate.build import make_finding
+from corscheck.evaluate.exposure import with_address_space, with_exposure
+from corscheck.evaluate.model import Finding, ProbeResult
+from corscheck.plan import ALLOWED
+from corscheck.visitor import Visitor, fetch_site
+from corscheck.websocket import http_twin
+
+
+def websocket_findings(
+    target: str,
+    results: Sequence[ProbeResult],
+    visitor: Visitor | None,
+    first_messages: dict[tuple[str, str], bytes | None] | None = None,
+) -> list[Finding]:
+    """`results` are every handshake of the target; the verdicts are those of the visitor's first
+    profile (what its browser sends). `first_messages` maps (origin, Cookie line) to the start of
+    the first message the socket sent, where one came."""
+    profile = visitor.profile if visitor is not None else None
+    seen = [r for r in results if profile is None or r.planned.seen_by(profile)]
+    messages = first_messages or {}
+    findings: list[Finding] = []
+    crafted = [r for r in seen if r.planned.origin_class != ALLOWED and r.verdict.allowed]
+    with_cookies = [r for r in crafted if r.planned.probe.cookie]
+    page_url = http_twin(target)
+    if with_cookies:
+        # Cross-site first (any site the visitor opens), the unrelated attacker site first of them.
+        with_cookies.sort(
+            key=lambda r: (
+                fetch_site(r.planned.probe.origin, page_url) != "cross-site",
+                r.planned.origin_class != "unrelated",
+            )
+        )
+        witness = with_cookies[0]
+        origin = witness.planned.probe.origin
+        cross_site = fetch_site(origin, page_url) == "cross-site"
+        others = sorted({r.planned.probe.origin for r in with_cookies} - {origin})
+        alone = _without_cookies(results, origin)
+        used = _cookie_use(witness, alone, messages)
+        finding = make_finding(
+            rules.WEBSOCKET_HIJACK,
+            target,
+            witness,
+            f"{origin}{'' if cross_site else ' (a same-site page)'} opens {target} with the "
+            f"visitor's cookies"
+            + (f"; {len(others)} other crafted origins do too" if others else ""),
+            related=tuple(others),
+            base=None if cross_site else rules.lower_severity(rules.WEBSOCKET_HIJACK.severity),
+        )
+        findings.append(_noted(finding, used))
+    elif crafted:
+        crafted.sort(key=lambda r: r.planned.origin_class != "unrelated")
+        witness = crafted[0]
+        others = sorted({r.planned.probe.origin for r in crafted} - {witness.planned.probe.origin})
+        findings.append(
+            make_finding(
+                rules.WEBSOCKET_PUBLIC,
+                target,
+                witness,
+                f"{witness.planned.probe.origin} opens {target}, and the visitor's browser sends "
+                "no cookie with it: a page there gets what an anonymous client gets"
+                + (f"; {len(others)} other crafted origins open it too" if others else ""),
+                related=tuple(others),
+            )
+        )
+    refused = [
+        r
+        for r in seen
+        if r.planned.origin_class == ALLOWED
+        and not r.verdict.allowed
+        and (r.planned.probe.cookie or not _has_cookie_twin(seen, r))
+    ]
+    if refused:
+        witness = refused[0]
+        findings.append(
+            make_finding(
+                rules.WEBSOCKET_ORIGIN_REFUSED,
+                target,
+                witness,
+                f"{witness.planned.probe.origin}, a front-end the policy allows, cannot open "
+                f"{target}: {witness.verdict.reason}",
+                related=tuple(dict.fromkeys(r.planned.probe.origin for r in refused[1:])),
+            )
+        )
+    findings = [_as_handshake(f) for f in findings]
+    if visitor is not None:
+        findings = [with_exposure(f, page_url, results, visitor.profiles) for f in findings]
+    return [with_address_space(f, target) for f in findings]
+
+
+def _as_handshake(finding: Finding) -> Finding:
+    """The evidence of a socket's finding is its handshake, not a fetch's actual request."""
+    return replace(finding, evidence=replace(finding.evidence, step="handshake"))
+
+
+def _without_cookies(results: Sequence[ProbeResult], origin: str) -> ProbeResult | None:
+    return next(
+        (r for r in results if r.planned.probe.origin == origin and not r.planned.probe.cookie),
+        None,
+    )
+
+
+def _has_cookie_twin(results: Sequence[ProbeResult], result: ProbeResult) -> bool:
+    origin = result.planned.probe.origin
+    return any(r.planned.probe.origin == origin and r.planned.probe.cookie for r in results)
+
+
+def _cookie_use(
+    witness: ProbeResult,
+    alone: ProbeResult | None,
+    messages: dict[tuple[str, str], bytes | None],
+) -> str:
+    """Whether the socket was seen to depend on the cookies, in words for the finding's note."""
+    origin = witness.planned.probe.origin
+    if alone is not None and not alone.verdict.allowed:
+        return (
+            "without the visitor's cookies the same handshake is refused: the socket depends on "
+            "the session"
+        )
+    with_message = messages.get((origin, witness.planned.probe.cookie or ""))
+    without_message = messages.get((origin, ""))
+    if with_message is not None and with_message != without_message:
+        return (
+            "the socket's first message differs without the visitor's cookies: it reads the session"
+        )
+    return (
+        "it opens without the visitor's cookies too, and says the same: whether it uses the "
+        "session was not observed (corscheck sends no data frame); judged by the cookies the "
+        "visitor's browser attaches"
+    )
+
+
+def _noted(finding: Finding, note: str) -> Finding:
+    return replace(finding, notes=(*finding.notes, note))

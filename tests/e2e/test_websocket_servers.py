@@ -1,0 +1,191 @@
+"""WebSocket targets end to end (issue 32): FastAPI apps under uvicorn on loopback, audited over the
+network, and headless Chromium opening `new WebSocket()` from pages on the same origins. The apps
+record every handshake and every frame they receive: corscheck never sends a data frame."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+from corscheck import rules
+from corscheck.audit import audit
+from corscheck.config import AuditConfig
+from corscheck.plan import ALLOWED
+from corscheck.policy import build_policy
+from corscheck.report.model import TargetReport
+from corscheck.target import Target
+from corscheck.transport.options import RunOptions
+
+from .headless import CHROMIUM, frame_on, launch
+from .servers import serve_asgi
+
+APP_ORIGIN = "https://app.example.com"
+POLICY = build_policy(origins=[APP_ORIGIN], credentials=True)
+LOCAL_NETWORK_WARN_ONLY = (
+    "--enable-features=LocalNetworkAccessChecks:LocalNetworkAccessChecksWarn/true"
+)
+OPEN_JS = """async (url) => await new Promise((resolve) => {
+  let opened = false;
+  const socket = new WebSocket(url);
+  socket.onopen = () => { opened = true; setTimeout(() => socket.close(1000), 600); };
+  socket.onclose = (event) => resolve({opened, code: event.code});
+})"""
+
+
+class Recorder:
+    """What the app received: each handshake's header names in order, and each client frame."""
+
+    def __init__(self) -> None:
+        self.handshakes: list[list[tuple[str, str]]] = []
+        self.frames: list[object] = []
+        self._lock = threading.Lock()
+
+    def handshake(self, websocket: WebSocket) -> None:
+        with self._lock:
+            self.handshakes.append(
+                [(k.decode(), v.decode()) for k, v in websocket.scope["headers"]]
+            )
+
+    def frame(self, message: object) -> None:
+        with self._lock:
+            self.frames.append(message)
+
+
+def socket_app(recorder: Recorder, check: Callable[[str], str]) -> FastAPI:
+    """One route, /ws, whose Origin check is `check(origin)`: "accept", "403" or "1008". It sends
+    the user's data when the session cookie came, and records every frame the client sends."""
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        recorder.handshake(websocket)
+        decision = check(websocket.headers.get("origin", ""))
+        if decision == "403":
+            await websocket.close()  # before accept: Starlette answers the handshake 403
+            return
+        await websocket.accept()
+        if decision == "1008":
+            await websocket.close(code=1008)
+            return
+        session = websocket.cookies.get("__corscheck_session")
+        await websocket.send_text("your orders" if session else "hello")
+        try:
+            while True:
+                recorder.frame(await websocket.receive_text())
+        except WebSocketDisconnect:
+            return
+
+    return app
+
+
+@contextmanager
+def served(check: Callable[[str], str]) -> Iterator[tuple[str, Recorder]]:
+    recorder = Recorder()
+    with serve_asgi(socket_app(recorder, check)) as base:
+        yield base.replace("http://", "ws://", 1) + "/ws", recorder
+
+
+def audited(url: str) -> TargetReport:
+    config = AuditConfig(
+        (Target(url, POLICY),), depth="standard", options=RunOptions(trust_env=False)
+    )
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API may hold this thread's loop
+        (target,) = thread.submit(audit, config).result().targets
+    return target
+
+
+def no_check(_origin: str) -> str:
+    return "accept"
+
+
+def allow_list_403(origin: str) -> str:
+    return "accept" if origin == APP_ORIGIN else "403"
+
+
+def allow_list_1008(origin: str) -> str:
+    return "accept" if origin == APP_ORIGIN else "1008"
+
+
+def ends_with(origin: str) -> str:
+    return "accept" if origin.endswith("example.com") else "403"
+
+
+def test_a_socket_without_an_origin_check_is_critical_and_no_data_frame_is_sent() -> None:
+    with served(no_check) as (url, recorder):
+        target = audited(url)
+    assert not target.errors, target.errors
+    (finding,) = target.findings
+    assert finding.rule == rules.WEBSOCKET_HIJACK and finding.severity == "critical"
+    assert any("first message differs" in n for n in finding.notes), finding.notes
+    assert recorder.frames == [], "corscheck sends no data frame"
+    names = [name for name, _ in recorder.handshakes[0]]
+    assert names[:3] == ["host", "connection", "pragma"] and "sec-fetch-site" not in names
+    assert names.index("origin") < names.index("sec-websocket-key")
+
+
+@pytest.mark.parametrize("check", [allow_list_403, allow_list_1008], ids=["403", "1008"])
+def test_a_socket_that_checks_the_origin_has_no_finding(check: Callable[[str], str]) -> None:
+    with served(check) as (url, recorder):
+        target = audited(url)
+    assert target.findings == () and not target.errors, [f.message for f in target.findings]
+    assert recorder.frames == []
+
+
+def test_a_loose_suffix_check_is_found() -> None:
+    with served(ends_with) as (url, _):
+        target = audited(url)
+    (finding,) = target.findings
+    assert finding.rule == rules.WEBSOCKET_HIJACK
+    assert finding.evidence.origin.endswith("example.com")
+
+
+def test_the_front_end_refused_is_found() -> None:
+    with served(lambda origin: "403") as (url, _):
+        target = audited(url)
+    assert rules.WEBSOCKET_ORIGIN_REFUSED in {f.rule for f in target.findings}
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize(
+    "check", [no_check, allow_list_403, allow_list_1008], ids=lambda c: c.__name__
+)
+def test_chromium_opens_what_corscheck_says_it_opens(check: Callable[[str], str]) -> None:
+    """Each origin's cookie-less verdict, against `new WebSocket()` from a page on that origin."""
+    pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on PATH (.ci/run installs it)")
+    from playwright import sync_api
+
+    with served(check) as (url, _):
+        target = audited(url)
+        verdicts = {
+            p.planned.probe.origin: p.verdict.allowed
+            for p in target.probes
+            if not p.planned.probe.cookie
+            and (p.planned.origin_class in (ALLOWED, "unrelated", "suffix", "null"))
+        }
+        assert verdicts
+
+        def run() -> dict[str, bool]:
+            seen: dict[str, bool] = {}
+            playwright, browser = launch(sync_api, (LOCAL_NETWORK_WARN_ONLY,))
+            try:
+                for origin in verdicts:
+                    page = browser.new_page()
+                    result: Any = frame_on(page, origin).evaluate(OPEN_JS, url)
+                    seen[origin] = bool(result["opened"]) and result["code"] != 1008
+                    page.close()
+            finally:
+                browser.close()
+                playwright.stop()
+            return seen
+
+        with ThreadPoolExecutor(1) as thread:
+            seen = thread.submit(run).result()
+    assert seen == verdicts

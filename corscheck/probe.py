@@ -1,18 +1,29 @@
-"""One fetch() from one origin, sent for real and judged: the library side of `corscheck probe`."""
+"""One fetch() (or one `new WebSocket()`) from one origin, sent for real and judged: the library
+side of `corscheck probe`."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from corscheck.browser import Probe, judge
+from corscheck.browser import Probe, Verdict, judge
 from corscheck.deployment import AS_GIVEN, Wire
+from corscheck.errors import UsageError
+from corscheck.exchange import Exchange, Hop, Request
 from corscheck.masking import masked, secrets_in
 from corscheck.report.model import ProbeReport
 from corscheck.runner import WIRE, Runner, rate_limited
 from corscheck.transport import open_transport
 from corscheck.transport.options import RunOptions
+from corscheck.transport.websocket import sec_websocket_key
 from corscheck.visitor import Visitor, cookie_header, cookies_sent, fetch_site
+from corscheck.websocket import (
+    constructor_error,
+    handshake_lines,
+    handshake_verdict,
+    http_twin,
+    is_websocket_url,
+)
 
 if TYPE_CHECKING:
     from corscheck.transport.app import LoadedApp
@@ -38,6 +49,16 @@ async def run_probe(
     WIRE.set(wire)
     cookie_values = visitor.secrets() if visitor else ()
     secrets = secrets_in([probe.url], (*probe.headers, *probe.extra_headers), cookie_values)
+    if is_websocket_url(probe.url):
+        if app is not None:
+            raise UsageError(
+                "a WebSocket URL is probed over the network only: serve the app and probe its "
+                "ws:// URL"
+            )
+        exchange, verdict = await _handshake(probe, options)
+        if wire:
+            verdict = replace(verdict, notes=(*verdict.notes, wire.words()))
+        return masked(ProbeReport(probe, exchange, verdict), secrets)
     async with (
         open_transport(options, app, base_url) as transport,
         Runner(options, transport) as run,
@@ -56,14 +77,38 @@ async def run_probe(
     return masked(ProbeReport(probe, exchange, verdict), secrets)
 
 
+async def _handshake(probe: Probe, options: RunOptions) -> tuple[Exchange, Verdict]:
+    """One `new WebSocket(url)` from a page on the probe's origin (websocket.py): the handshake,
+    sent once, and what the page gets."""
+    thrown = constructor_error(probe.origin, probe.url)
+    if thrown is not None:
+        return Exchange(), handshake_verdict(None, None, thrown)
+    lines = handshake_lines(probe.origin, probe.cookie, sec_websocket_key(), probe.extra_headers)
+    request = Request("GET", probe.url, lines)
+    async with Runner(options) as run:
+        answer = await run.handshake(request)
+    verdict = handshake_verdict(answer.response.status, answer.close_code, None)
+    if answer.first_message is not None:
+        # Its content may be the visitor's data: only its size is said.
+        note = f"the socket opened and the server sent a first message ({len(answer.first_message)} bytes)"
+        verdict = replace(verdict, notes=(*verdict.notes, note))
+    return Exchange((Hop("actual", request, answer.response),)), verdict
+
+
 def visitor_probe(probe: Probe, visitor: Visitor) -> tuple[Probe, str]:
     """`probe` carrying the cookies the visitor's first profile attaches (none for a Cookie given
     with -H, which bypasses the model), and the line that says so."""
     bypassed = any(name.lower() == "cookie" for name, _ in probe.extra_headers)
+    # A handshake carries the cookies a request to the http(s) URL it stands for would.
+    url = http_twin(probe.url) if is_websocket_url(probe.url) else probe.url
     cookie = (
         None
         if bypassed
-        else cookie_header(cookies_sent(visitor.cookies, visitor.profile, probe.origin, probe.url))
+        else cookie_header(cookies_sent(visitor.cookies, visitor.profile, probe.origin, url))
     )
-    sends = probe.credentials == "include" or fetch_site(probe.origin, probe.url) == "same-origin"
+    sends = (
+        probe.credentials == "include"
+        or is_websocket_url(probe.url)
+        or fetch_site(probe.origin, url) == "same-origin"
+    )
     return replace(probe, cookie=cookie), visitor.probe_statement(cookie, sends)

@@ -229,3 +229,13 @@ WEBSOCKET_RULES = {
     rules.WEBSOCKET_PUBLIC.id,
     rules.WEBSOCKET_ORIGIN_REFUSED.id,
 }
+
+
+def test_a_socket_finding_is_never_replayed_as_a_fetch() -> None:
+    """A fetch() to a ws URL proves nothing of a socket: the proof says it cannot play it yet,
+    rather than "disproved"."""
+    from corscheck.prove.replay import replay_of
+
+    (finding,) = audit(no_origin_check, visitor_of((NONE_SESSION,)))
+    reason = replay_of(finding, "chrome", False, "t")
+    assert isinstance(reason, str) and "new WebSocket()" in reason

@@ -129,6 +129,12 @@ def replay_of(
         return f"Chromium cannot play the {profile} profile ({PROFILE_NAMES[profile]})"
     if finding.rule.id in _NOT_A_READ:
         return _NOT_A_READ[finding.rule.id]
+    if evidence.step == "handshake":
+        # A fetch() to a ws(s) URL proves nothing of a socket: never replay it as one.
+        return (
+            "a WebSocket finding is proved by opening the socket from a page (new WebSocket()), "
+            "which this version of --prove does not do yet"
+        )
     if evidence.step == "none" or evidence.status is None:
         return "the audit got no response to this request, so there is nothing to replay"
     method = evidence.method.upper()

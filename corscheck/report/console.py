@@ -16,6 +16,7 @@ from corscheck.evaluate import Finding, ProbeResult, exposure_lines
 from corscheck.evaluate.proof import Proof
 from corscheck.report.model import LARGE_RUN, Report, TargetReport, probe_column
 from corscheck.rules import SEVERITIES, Rule, severity_rank
+from corscheck.websocket import is_websocket_url
 from corscheck.wording import plural
 
 if TYPE_CHECKING:
@@ -471,20 +472,28 @@ def render_probe(result: ProbeReport, *, color: bool = False, width: int = 100) 
     console, buffer = _console(color, width)
     verdict = result.verdict
     probe = result.probe
+    socket = is_websocket_url(probe.url)
+    verb = "open" if socket else "read"
     if verdict.allowed:
         badge = Text("ALLOWED  ", style="bold green")
-        head = Text(f"a page on {probe.origin} can read {probe.url}")
+        head = Text(f"a page on {probe.origin} can {verb} {probe.url}")
     else:
         badge = Text("BLOCKED  ", style="bold red")
-        head = Text(f"a page on {probe.origin} cannot read {probe.url}")
+        head = Text(f"a page on {probe.origin} cannot {verb} {probe.url}")
     console.print(_hanging(badge, head))
-    call = Text(
-        f"{probe.method!r}, credentials: {probe.credentials!r}"
-        + "".join(f", {n}: {v}" for n, v in probe.headers)
-        + f") · preflight {'sent' if verdict.preflight else 'not needed'}",
-        style="dim",
-    )
-    console.print(_hanging(Text("fetch(", style="dim"), call))
+    if socket:
+        call = Text(
+            f"{probe.url!r}) · CORS does not apply: only the server's Origin check", style="dim"
+        )
+        console.print(_hanging(Text("new WebSocket(", style="dim"), call))
+    else:
+        call = Text(
+            f"{probe.method!r}, credentials: {probe.credentials!r}"
+            + "".join(f", {n}: {v}" for n, v in probe.headers)
+            + f") · preflight {'sent' if verdict.preflight else 'not needed'}",
+            style="dim",
+        )
+        console.print(_hanging(Text("fetch(", style="dim"), call))
     if result.visitor:
         console.print(_hanging(Text("visitor: ", style="dim"), Text(result.visitor, style="dim")))
     if verdict.reason:

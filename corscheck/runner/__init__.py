@@ -22,6 +22,7 @@ from corscheck.plan import chain_of
 from corscheck.runner.order import OrderedSemaphore
 from corscheck.runner.pacing import TokenBucket
 from corscheck.transport import Transport, network_transport
+from corscheck.transport.http11 import NetworkTransport
 from corscheck.transport.options import RunOptions
 from corscheck.transport.websocket import Handshake
 from corscheck.transport.websocket import handshake as websocket_handshake
@@ -66,6 +67,12 @@ class Runner:
     ) -> None:
         if self._owned:
             await self._transport.aclose()
+
+    @property
+    def on_the_network(self) -> bool:
+        """Whether requests go to the network (not into an in-process app or a mock): where a
+        WebSocket handshake, which goes straight to the network, can be made."""
+        return self._owned or isinstance(self._transport, NetworkTransport)
 
     @property
     def requests_sent(self) -> int:

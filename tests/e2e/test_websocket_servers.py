@@ -189,3 +189,38 @@ def test_chromium_opens_what_corscheck_says_it_opens(check: Callable[[str], str]
         with ThreadPoolExecutor(1) as thread:
             seen = thread.submit(run).result()
     assert seen == verdicts
+
+
+def test_a_websocket_url_in_process_is_one_clear_target_error(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from corscheck.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["audit", "ws://testserver/ws", "--app", "tests.e2e.deployment_apps:raising", "-f", "json"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "audited over the network only" in result.stdout
+
+
+@pytest.mark.parametrize(("check", "opened"), [(no_check, True), (allow_list_403, False)])
+def test_probe_makes_one_handshake_as_a_page_would(
+    check: Callable[[str], str], opened: bool
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from corscheck.cli import app
+
+    with served(check) as (url, recorder):
+        args = ["probe", url, "--origin", "https://evil.example", "-f", "json", "--no-proxy"]
+        with ThreadPoolExecutor(1) as thread:
+            result = thread.submit(CliRunner().invoke, app, args).result()
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)["browser"]
+    assert verdict["allowed"] is opened
+    assert len(recorder.handshakes) == 1 and recorder.frames == []
+    cookie = dict(recorder.handshakes[0]).get("cookie", "")
+    assert cookie.startswith("__corscheck_session="), "the visitor's placeholder session went"

@@ -442,11 +442,11 @@ async def _audit_websocket(
 ) -> TargetReport:
     """A ws(s):// target: a handshake per origin and Cookie line (plan.plan_websocket), each sent
     once, judged as the page gets it (websocket.py), and its findings (evaluate/websocket.py)."""
-    if not runner.on_the_network:
+    if not runner.makes_handshakes:
         record = TargetErrorRecord(
             "input",
-            "a WebSocket URL is audited over the network only: serve the app (uvicorn, say) "
-            "and audit its ws:// URL",
+            "a WebSocket URL is audited over the network or into an ASGI app: a WSGI app has no "
+            "sockets",
         )
         return TargetReport(url, target.policy, given_url=shown, errors=(record,))
     planned = plan_websocket(

@@ -143,10 +143,10 @@ class AuditConfig:
         if all(judged_url(t.url) == t.url for t in self.targets):
             return ""
         if self.as_is:
-            return "each URL judged as given (--as-is): http:// ones as plain http"
+            return "each URL judged as given (--as-is): http:// and ws:// ones as plain"
         return (
-            "http:// URLs judged as served over https, the production deployment they stand for "
-            "(--as-is judges them as plain http)"
+            "http:// (and ws://) URLs judged as served over https (wss), the production deployment "
+            "they stand for (--as-is judges them as plain http)"
         )
 
     def secrets(self) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from corscheck.config import AuditConfig, Flags, resolve, resolve_options
 from corscheck.errors import PolicyError, UsageError
@@ -90,7 +90,7 @@ def resolve_inputs(given: AuditInputs, flags: Flags) -> ResolvedRun:
     else:
         urls = read_url_list(urls, given.input_file)
         if loaded is not None:
-            urls = [under(app_base_url, u) for u in urls]
+            urls = [as_socket_if_routed(loaded, under(app_base_url, u)) for u in urls]
     has_targets = urls or routes or (policy_file is not None and policy_file.targets)
     if not has_targets and not given.print_policy:
         raise _no_targets(given.input_file)
@@ -110,6 +110,36 @@ def under(base_url: str, path_or_url: str) -> str:
     if "://" in path_or_url:
         return path_or_url
     return base_url.rstrip("/") + "/" + path_or_url.lstrip("/")
+
+
+def as_socket_if_routed(loaded: LoadedApp, url: str) -> str:
+    """An --app target whose path is one of the app's WebSocket routes (Starlette's and FastAPI's
+    WebSocketRoute, Mounts included) as the ws(s):// URL it is; any other URL as it is."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not _websocket_route(loaded.app, parts.path or "/"):
+        return url
+    return urlunsplit(("ws" if parts.scheme == "http" else "wss", *parts[1:]))
+
+
+def _websocket_route(app: object, path: str, depth: int = 0) -> bool:
+    """Whether `path` matches a WebSocket route of `app` (its routes read duck-typed, bounded)."""
+    if depth > 8:
+        return False
+    routes = getattr(app, "routes", None) or getattr(getattr(app, "router", None), "routes", None)
+    for route in routes or ():
+        kinds = {cls.__name__ for cls in type(route).__mro__}  # FastAPI's APIWebSocketRoute too
+        regex = getattr(route, "path_regex", None)
+        if "WebSocketRoute" in kinds and regex is not None and regex.match(path):
+            return True
+        prefix = getattr(route, "path", None)
+        if (
+            "Mount" in kinds
+            and isinstance(prefix, str)
+            and path.startswith(prefix)
+            and _websocket_route(getattr(route, "app", None), path[len(prefix) :] or "/", depth + 1)
+        ):
+            return True
+    return False
 
 
 def read_url_list(urls: list[str], input_file: str | None) -> list[str]:

@@ -50,12 +50,13 @@ async def run_probe(
     cookie_values = visitor.secrets() if visitor else ()
     secrets = secrets_in([probe.url], (*probe.headers, *probe.extra_headers), cookie_values)
     if is_websocket_url(probe.url):
-        if app is not None:
-            raise UsageError(
-                "a WebSocket URL is probed over the network only: serve the app and probe its "
-                "ws:// URL"
-            )
-        exchange, verdict = await _handshake(probe, options)
+        async with (
+            open_transport(options, app, base_url) as transport,
+            Runner(options, transport) as run,
+        ):
+            if not run.makes_handshakes:
+                raise UsageError("a WSGI app has no WebSockets: probe an ASGI app or a URL")
+            exchange, verdict = await _handshake(probe, run)
         if wire:
             verdict = replace(verdict, notes=(*verdict.notes, wire.words()))
         return masked(ProbeReport(probe, exchange, verdict), secrets)
@@ -77,7 +78,7 @@ async def run_probe(
     return masked(ProbeReport(probe, exchange, verdict), secrets)
 
 
-async def _handshake(probe: Probe, options: RunOptions) -> tuple[Exchange, Verdict]:
+async def _handshake(probe: Probe, run: Runner) -> tuple[Exchange, Verdict]:
     """One `new WebSocket(url)` from a page on the probe's origin (websocket.py): the handshake,
     sent once, and what the page gets."""
     thrown = constructor_error(probe.origin, probe.url)
@@ -85,8 +86,7 @@ async def _handshake(probe: Probe, options: RunOptions) -> tuple[Exchange, Verdi
         return Exchange(), handshake_verdict(None, None, thrown)
     lines = handshake_lines(probe.origin, probe.cookie, sec_websocket_key(), probe.extra_headers)
     request = Request("GET", probe.url, lines)
-    async with Runner(options) as run:
-        answer = await run.handshake(request)
+    answer = await run.handshake(request)
     verdict = handshake_verdict(answer.response.status, answer.close_code, None)
     if answer.first_message is not None:
         # Its content may be the visitor's data: only its size is said.

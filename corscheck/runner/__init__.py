@@ -22,10 +22,8 @@ from corscheck.plan import chain_of
 from corscheck.runner.order import OrderedSemaphore
 from corscheck.runner.pacing import TokenBucket
 from corscheck.transport import Transport, network_transport
-from corscheck.transport.http11 import NetworkTransport
 from corscheck.transport.options import RunOptions
 from corscheck.transport.websocket import Handshake
-from corscheck.transport.websocket import handshake as websocket_handshake
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"OPTIONS", "GET", "HEAD"})
@@ -69,10 +67,10 @@ class Runner:
             await self._transport.aclose()
 
     @property
-    def on_the_network(self) -> bool:
-        """Whether requests go to the network (not into an in-process app or a mock): where a
-        WebSocket handshake, which goes straight to the network, can be made."""
-        return self._owned or isinstance(self._transport, NetworkTransport)
+    def makes_handshakes(self) -> bool:
+        """Whether the transport makes WebSocket handshakes (the network's and an ASGI app's do;
+        a WSGI app has no sockets, a mocked client none)."""
+        return hasattr(self._transport, "handshake")
 
     @property
     def requests_sent(self) -> int:
@@ -171,7 +169,9 @@ class Runner:
         async with per_host, self._in_flight:
             await self._pace(host)
             self._sent += 1
-            answer = await websocket_handshake(wired(request, wire), self.options)
+            answer: Handshake = await self._transport.handshake(  # type: ignore[attr-defined]
+                wired(request, wire), self.options
+            )
             self._answered.add(host)
             return answer
 

@@ -27,6 +27,8 @@ from corscheck.headers import DEFAULT_PORTS, HeaderList, parse_header_lines
 from corscheck.transport.options import RunOptions
 from corscheck.transport.proxy import Proxy, proxy_answer, proxy_routes
 from corscheck.transport.tls import client_tls_context
+from corscheck.transport.websocket import Handshake
+from corscheck.transport.websocket import handshake as websocket_handshake
 
 DRAIN_LIMIT = 64 * 1024  # a body up to this size is read and dropped so the connection is reused
 DRAIN_WAIT = 0.25  # seconds a body may take to arrive before the connection is dropped instead
@@ -122,6 +124,10 @@ class NetworkTransport:
             ) from None
         except UnicodeError as error:
             raise TargetError("protocol", f"cannot encode the request: {error}") from None
+
+    async def handshake(self, request: Request, options: RunOptions) -> Handshake:
+        """A WebSocket opening handshake (transport/websocket.py), on a connection of its own."""
+        return await websocket_handshake(request, options)
 
     async def read(self, request: Request, limit: int) -> tuple[Response, bytes]:
         """The response and its body, up to `limit` bytes, on a connection of its own (closed after):

@@ -11,10 +11,13 @@ from typing import Any
 import httpx
 
 from corscheck.errors import UsageError
+from corscheck.exchange import Request, Response
 from corscheck.transport.app import LoadedApp
+from corscheck.transport.asgi_websocket import asgi_handshake
 from corscheck.transport.base import Transport
 from corscheck.transport.httpx_adapter import httpx_transport
-from corscheck.transport.options import DEFAULT_BASE_URL
+from corscheck.transport.options import DEFAULT_BASE_URL, RunOptions
+from corscheck.transport.websocket import Handshake
 
 
 @asynccontextmanager
@@ -36,7 +39,27 @@ async def app_transport(
             base_url=base_url,
         )
         async with client:
-            yield httpx_transport(client)
+            yield _AsgiTransport(httpx_transport(client), loaded.app)
+
+
+class _AsgiTransport:
+    """The httpx transport into an ASGI app, and WebSocket handshakes into it (asgi_websocket.py)."""
+
+    def __init__(self, http: Transport, app: Any) -> None:
+        self._http = http
+        self._app = app
+
+    async def send(self, request: Request) -> Response:
+        return await self._http.send(request)
+
+    async def read(self, request: Request, limit: int) -> tuple[Response, bytes]:
+        return await self._http.read(request, limit)
+
+    async def handshake(self, request: Request, options: RunOptions) -> Handshake:
+        return await asgi_handshake(self._app, request, options.timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 class _AsyncWSGITransport(httpx.AsyncBaseTransport):

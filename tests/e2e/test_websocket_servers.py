@@ -191,17 +191,57 @@ def test_chromium_opens_what_corscheck_says_it_opens(check: Callable[[str], str]
     assert seen == verdicts
 
 
-def test_a_websocket_url_in_process_is_one_clear_target_error(tmp_path: Any) -> None:
+def no_check_app() -> FastAPI:
+    """The socket without an Origin check, for --app (module:factory())."""
+    return socket_app(Recorder(), no_check)
+
+
+def allow_list_app() -> FastAPI:
+    return socket_app(Recorder(), allow_list_1008)
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [("no_check_app()", {"websocket-origin-with-cookies"}), ("allow_list_app()", set())],
+)
+def test_in_process_finds_what_the_network_audit_finds(factory: str, expected: set[str]) -> None:
+    """`audit --app main:app /ws`: a path that is a WebSocket route is audited as a socket,
+    in-process, with the findings of the same app served on loopback."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from corscheck.cli import app
+
+    spec = f"tests.e2e.test_websocket_servers:{factory}"
+    args = ["audit", "/ws", "--app", spec, "--allow-origin", APP_ORIGIN, "-f", "json"]
+    result = CliRunner().invoke(app, [*args, "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    (target,) = json.loads(result.stdout)["targets"]
+    assert target["url"] == "wss://testserver/ws" and not target["errors"]
+    assert {f["rule"] for f in target["findings"]} == expected
+    check = no_check if factory.startswith("no_check") else allow_list_1008
+    with served(check) as (url, _):
+        network = audited(url)
+    assert {f.rule.id for f in network.findings} == expected
+
+
+def test_a_wsgi_app_has_no_sockets() -> None:
     from typer.testing import CliRunner
 
     from corscheck.cli import app
 
     result = CliRunner().invoke(
         app,
-        ["audit", "ws://testserver/ws", "--app", "tests.e2e.deployment_apps:raising", "-f", "json"],
+        ["audit", "ws://testserver/ws", "--app", "tests.e2e.test_websocket_servers:wsgi_app"],
     )
     assert result.exit_code == 2, result.output
-    assert "audited over the network only" in result.stdout
+    assert "a WSGI app has no sockets" in " ".join(result.output.split())
+
+
+def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
 
 
 @pytest.mark.parametrize(("check", "opened"), [(no_check, True), (allow_list_403, False)])

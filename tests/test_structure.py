@@ -40,7 +40,7 @@ DOES_IO = [
     "report.outputs",
     "runner", "runner.order",
     "transport", "transport.app", "transport.base", "transport.http11", "transport.httpx_adapter",
-    "transport.inprocess", "transport.tls", "transport.websocket",
+    "transport.inprocess", "transport.tls", "transport.websocket", "transport.asgi_websocket",
 ]  # fmt: skip
 # One module per command (cli.py registers them); the other modules of commands/ are their shared
 # wiring (options, the error ladder, progress, help), which a command may import.

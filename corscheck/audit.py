@@ -23,11 +23,12 @@ from corscheck.deployment import Wire, judged_url
 from corscheck.errors import CorscheckError, TargetError, UsageError
 from corscheck.evaluate import Finding, ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
-from corscheck.evaluate.websocket import websocket_findings
+from corscheck.evaluate.websocket import AGAIN, websocket_findings
 from corscheck.exchange import Exchange, Hop, Request
 from corscheck.gate import Gate
 from corscheck.masking import mask_url, mask_userinfo, masked
 from corscheck.plan import (
+    ALLOWED,
     CacheTrial,
     PlannedProbe,
     cache_trials,
@@ -483,6 +484,11 @@ async def _audit_websocket(
     judged = [(p, *answers[p.probe.origin, p.probe.cookie or ""][:2]) for p in planned]
     results = judge_results(target.policy, judged)
     messages = {key: answer[2] for key, answer in answers.items()}
+    again = _varying_message_witness(planned, messages)
+    if again is not None:
+        # One more cookie-less handshake: a message that changes by itself says nothing of cookies.
+        with contextlib.suppress(TargetError):
+            messages[again.origin, AGAIN] = (await one(again))[2]
     findings = websocket_findings(url, results, config.visitor, messages)
     sent = sum(1 for exchange, _, _ in answers.values() if exchange.hops)
     if not sent:
@@ -497,6 +503,28 @@ async def _audit_websocket(
         requests_sent=sent,
         given_url=shown,
     )
+
+
+def _varying_message_witness(
+    planned: Sequence[PlannedProbe], messages: dict[tuple[str, str], bytes | None]
+) -> Probe | None:
+    """The cookie-less handshake to repeat: of a crafted origin (the unrelated one first) whose
+    first message with the visitor's cookies differed from the one without."""
+    candidates = [
+        p
+        for p in planned
+        if p.origin_class != ALLOWED
+        and not p.probe.cookie
+        and any(
+            q.probe.origin == p.probe.origin
+            and q.probe.cookie
+            and messages.get((q.probe.origin, q.probe.cookie))
+            not in (None, messages.get((p.probe.origin, "")))
+            for q in planned
+        )
+    ]
+    candidates.sort(key=lambda p: p.origin_class != "unrelated")
+    return candidates[0].probe if candidates else None
 
 
 def _as_ran(answers: dict[tuple[str, str], tuple[Exchange, Verdict, bytes | None]]) -> Ran:

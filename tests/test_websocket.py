@@ -12,7 +12,7 @@ import pytest
 from corscheck import rules
 from corscheck.evaluate.expectations import judge_results
 from corscheck.evaluate.model import Finding
-from corscheck.evaluate.websocket import websocket_findings
+from corscheck.evaluate.websocket import AGAIN, websocket_findings
 from corscheck.exchange import Exchange, Hop, Request, Response
 from corscheck.headers import HeaderList
 from corscheck.plan import ALLOWED, plan_websocket
@@ -52,6 +52,8 @@ def audit(
         exchange = Exchange((Hop("actual", request, Response(status, HeaderList(()))),))
         judged.append((p, exchange, handshake_verdict(status, close, None)))
         messages[p.probe.origin, cookie] = message
+    for origin in {p.probe.origin for p in planned}:  # the audit's second cookie-less handshake
+        messages[origin, AGAIN] = server(origin, "")[2]
     return websocket_findings(url, judge_results(policy, judged), visitor, messages)
 
 
@@ -197,6 +199,18 @@ def test_when_cookie_use_is_not_seen_the_finding_says_so() -> None:
     (finding,) = audit(same_either_way, visitor_of((NONE_SESSION,)))
     assert finding.rule == rules.WEBSOCKET_HIJACK and finding.severity == "critical"
     assert any("was not observed" in n for n in finding.notes)
+
+
+def test_a_first_message_that_varies_by_itself_proves_no_cookie_use() -> None:
+    """Engine.IO's open packet carries a fresh sid each time: with and without cookies differ, but
+    so do two without; the note must not claim the socket reads the session."""
+    sids = iter(range(1000))
+
+    def fresh_sid(origin: str, cookie: str) -> tuple[int, int | None, bytes | None]:
+        return 101, None, f'0{{"sid":"{next(sids)}"}}'.encode()
+
+    (finding,) = audit(fresh_sid, visitor_of((NONE_SESSION,)))
+    assert any("was not observed" in n for n in finding.notes), finding.notes
 
 
 def test_a_socket_refused_without_the_session_depends_on_it() -> None:

@@ -21,6 +21,8 @@ from corscheck.plan import ALLOWED
 from corscheck.visitor import Visitor, fetch_site
 from corscheck.websocket import http_twin
 
+AGAIN = "\0again"  # the key of a cookie-less handshake's second first message (audit.py)
+
 
 def websocket_findings(
     target: str,
@@ -30,7 +32,8 @@ def websocket_findings(
 ) -> list[Finding]:
     """`results` are every handshake of the target; the verdicts are those of the visitor's first
     profile (what its browser sends). `first_messages` maps (origin, Cookie line) to the start of
-    the first message the socket sent, where one came."""
+    the first message the socket sent, where one came; (origin, AGAIN) that of a second cookie-less
+    handshake from the origin whose first messages differed with and without cookies."""
     profile = visitor.profile if visitor is not None else None
     seen = [r for r in results if profile is None or r.planned.seen_by(profile)]
     messages = first_messages or {}
@@ -134,7 +137,10 @@ def _cookie_use(
         )
     with_message = messages.get((origin, witness.planned.probe.cookie or ""))
     without_message = messages.get((origin, ""))
-    if with_message is not None and with_message != without_message:
+    # A first message may vary by itself (Engine.IO's open packet carries a fresh sid): it tells
+    # of the session only where the cookie-less one, asked twice, came back the same.
+    steady = (origin, AGAIN) in messages and messages[origin, AGAIN] == without_message
+    if with_message is not None and with_message != without_message and steady:
         return (
             "the socket's first message differs without the visitor's cookies: it reads the session"
         )

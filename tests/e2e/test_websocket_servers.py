@@ -264,3 +264,81 @@ def test_probe_makes_one_handshake_as_a_page_would(
     assert len(recorder.handshakes) == 1 and recorder.frames == []
     cookie = dict(recorder.handshakes[0]).get("cookie", "")
     assert cookie.startswith("__corscheck_session="), "the visitor's placeholder session went"
+
+
+# --- other socket servers: the websockets library and python-socketio ----------------------------
+
+
+@contextmanager
+def websockets_server(origins: list[Any]) -> Iterator[str]:
+    """The `websockets` library on a loopback port, with its own `origins=` check."""
+    import asyncio
+
+    from websockets.asyncio.server import serve
+
+    ready = threading.Event()
+    stop: dict[str, Any] = {}
+
+    async def handler(connection: Any) -> None:
+        await connection.send("hello")
+        async for _ in connection:  # a client frame would land here; corscheck sends none
+            raise AssertionError("a data frame was sent")
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, origins=origins) as server:
+            stop["port"] = server.sockets[0].getsockname()[1]
+            stop["event"] = asyncio.Event()
+            stop["loop"] = asyncio.get_running_loop()
+            ready.set()
+            await stop["event"].wait()
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    assert ready.wait(10), "websockets did not start"
+    try:
+        yield f"ws://127.0.0.1:{stop['port']}/"
+    finally:
+        stop["loop"].call_soon_threadsafe(stop["event"].set)
+        thread.join(timeout=10)
+
+
+def test_websockets_with_its_origins_list_has_no_finding() -> None:
+    with websockets_server([APP_ORIGIN]) as url:
+        target = audited(url)
+    assert target.findings == () and not target.errors, [f.message for f in target.findings]
+
+
+def test_websockets_with_an_unescaped_dot_in_its_origin_pattern_is_found() -> None:
+    import re
+
+    with websockets_server([re.compile(r"https://app.example.com")]) as url:
+        target = audited(url)
+    (finding,) = target.findings
+    assert finding.rule == rules.WEBSOCKET_HIJACK
+    assert finding.evidence.origin_class == "unescaped-dot", finding.evidence
+
+
+@contextmanager
+def socketio_server(cors_allowed_origins: Any) -> Iterator[str]:
+    import socketio
+
+    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=cors_allowed_origins)
+    with serve_asgi(socketio.ASGIApp(sio)) as base:
+        yield base.replace("http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket"
+
+
+def test_socketio_open_to_every_origin_is_critical_though_its_open_packet_says_nothing() -> None:
+    """Engine.IO's open packet (0{"sid":…}) is the same with and without cookies: the session is
+    read at namespace connect, after a frame corscheck never sends. The finding rests on the
+    cookies the browser attaches, and says their use was not observed."""
+    with socketio_server("*") as url:
+        target = audited(url)
+    (finding,) = target.findings
+    assert finding.rule == rules.WEBSOCKET_HIJACK and finding.severity == "critical"
+    assert any("was not observed" in note for note in finding.notes), finding.notes
+
+
+def test_socketio_with_an_allow_list_has_no_finding() -> None:
+    with socketio_server([APP_ORIGIN]) as url:
+        target = audited(url)
+    assert target.findings == () and not target.errors, [f.message for f in target.findings]

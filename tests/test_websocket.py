@@ -245,11 +245,23 @@ WEBSOCKET_RULES = {
 }
 
 
-def test_a_socket_finding_is_never_replayed_as_a_fetch() -> None:
-    """A fetch() to a ws URL proves nothing of a socket: the proof says it cannot play it yet,
-    rather than "disproved"."""
-    from corscheck.prove.replay import replay_of
+def test_a_socket_finding_is_replayed_as_a_socket_never_as_a_fetch() -> None:
+    """A fetch() to a ws URL proves nothing of a socket: the replay opens `new WebSocket()` from a
+    page on the evidence origin, claimed to open with the cookies the audit sent."""
+    from corscheck.prove.pages import page
+    from corscheck.prove.replay import Replay, replay_of
 
     (finding,) = audit(no_origin_check, visitor_of((NONE_SESSION,)))
-    reason = replay_of(finding, "chrome", False, "t")
-    assert isinstance(reason, str) and "new WebSocket()" in reason
+    replay = replay_of(finding, "chrome", False, "t")
+    assert isinstance(replay, Replay) and replay.claim == "read"
+    (step,) = replay.steps
+    assert step.socket and step.url == WSS and step.origin == finding.evidence.origin
+    assert replay.cookies == ("session",)
+    html = page(step)
+    assert "new WebSocket(spec.url)" in html and "fetch(" not in html.split("corscheckSocket")[1]
+    assert ".send(" not in html, "the page never sends on the socket"
+    refused = audit(lambda o, c: (403, None, None), visitor_of((NONE_SESSION,)))
+    assert (
+        isinstance(r := replay_of(refused[0], "chrome", False, "t"), Replay)
+        and r.claim == "blocked"
+    )

@@ -18,6 +18,9 @@ from corscheck.prove.replay import BODY_LIMIT, PageStep
 
 # How long a page's fetch() may take before it aborts itself (the driver waits a little longer).
 FETCH_TIMEOUT_MS = 15_000
+SOCKET_WATCH_MS = (
+    600  # an opened socket is watched this long for an immediate close, as the audit does
+)
 
 # Runs the fetch() of `spec`, reads at most spec.limit body bytes and reports what it saw to
 # `done(result)`. A rejected fetch() is a TypeError whose text says nothing (the browser's reason
@@ -57,6 +60,45 @@ async function corscheckReplay(spec, done) {
 }
 """
 
+# Opens `new WebSocket(spec.url)` and reports as the fetch replay does: resolved when the socket
+# opened and was not closed at once with a refusing code (1003, 1008, 4000-4999); its first message
+# read if one comes within the watch; then closed with 1000. It never sends anything on the socket.
+_SOCKET_JS = """
+function corscheckSocket(spec, done) {
+  const result = {resolved: false, status: null, bytes: 0, text: "", headers: [], error: ""};
+  let finished = false;
+  const finish = () => { if (!finished) { finished = true; done(result); } };
+  let socket;
+  try {
+    socket = new WebSocket(spec.url);
+  } catch (error) {
+    result.error = String(error);
+    return finish();
+  }
+  socket.onopen = () => {
+    result.resolved = true;
+    result.status = 101;
+    setTimeout(() => { socket.close(1000); finish(); }, spec.watch);
+  };
+  socket.onmessage = (event) => {
+    if (result.text) return;
+    result.text = typeof event.data === "string" ? event.data.slice(0, 4096) : "(binary)";
+    result.bytes = typeof event.data === "string" ? event.data.length : 0;
+  };
+  socket.onclose = (event) => {
+    if (event.code === 1003 || event.code === 1008 || (event.code >= 4000 && event.code <= 4999)) {
+      result.resolved = false;
+      result.error = "the server closed the socket at once with code " + event.code;
+    } else if (!result.resolved) {
+      result.error = "WebSocket connection failed (code " + event.code + ")";
+    }
+    finish();
+  };
+  setTimeout(() => { if (!result.resolved) result.error = result.error || "no answer"; finish(); },
+             spec.timeout);
+}
+"""
+
 _SHOW_JS = """
 function corscheckShow(result) {
   window.corscheckResult = result;
@@ -83,13 +125,18 @@ def page(step: PageStep, *, title: str = "corscheck proof", intro: str = "") -> 
         "limit": BODY_LIMIT,
         "timeout": FETCH_TIMEOUT_MS,
     }
+    if step.socket:
+        spec["watch"] = SOCKET_WATCH_MS
     spec_json = _script_safe(json.dumps(spec))
+    replay_js, replay = (
+        (_SOCKET_JS, "corscheckSocket") if step.socket else (_REPLAY_JS, "corscheckReplay")
+    )
     if step.origin == "null":
         # The fetch() runs in a sandboxed iframe (an opaque origin, so Origin: null) and posts its
         # result up; the page only shows it.
         inner = (
-            f"<!doctype html><script>{_REPLAY_JS}\n"
-            f"corscheckReplay({spec_json}, r => parent.postMessage({{corscheck: r}}, '*'));"
+            f"<!doctype html><script>{replay_js}\n"
+            f"{replay}({spec_json}, r => parent.postMessage({{corscheck: r}}, '*'));"
             "</script>"
         )
         runner = (
@@ -101,7 +148,7 @@ def page(step: PageStep, *, title: str = "corscheck proof", intro: str = "") -> 
             "</iframe>"
         )
     else:
-        runner = f"{_REPLAY_JS}\ncorscheckReplay({spec_json}, corscheckShow);"
+        runner = f"{replay_js}\n{replay}({spec_json}, corscheckShow);"
         frame = ""
     return (
         # The icon link keeps the browser from asking the page's origin for /favicon.ico.
@@ -110,9 +157,13 @@ def page(step: PageStep, *, title: str = "corscheck proof", intro: str = "") -> 
         "<style>body{font:14px/1.5 system-ui,sans-serif;margin:2em;max-width:60em}"
         "pre{background:#f4f4f4;padding:1em;white-space:pre-wrap;word-break:break-all}</style>"
         f"</head><body>{intro}"
-        f"<p>{html.escape(step.method)} {html.escape(step.url)} · credentials "
-        f"{html.escape(step.credentials)}</p>"
-        '<pre id="corscheck-result">running…</pre>'
+        + (
+            f"<p>new WebSocket({html.escape(step.url)})</p>"
+            if step.socket
+            else f"<p>{html.escape(step.method)} {html.escape(step.url)} · credentials "
+            f"{html.escape(step.credentials)}</p>"
+        )
+        + '<pre id="corscheck-result">running…</pre>'
         f"{frame}<script>{_SHOW_JS}\n{runner}</script></body></html>\n"
     )
 

@@ -64,6 +64,7 @@ class PageStep:
     mode: FetchMode = "cors"
     read_headers: tuple[str, ...] = ()  # response headers the page tries to read
     withheld: tuple[str, ...] = ()  # the run's -H headers this request goes without
+    socket: bool = False  # `new WebSocket(url)` instead of a fetch(): it sends no data frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +131,7 @@ def replay_of(
     if finding.rule.id in _NOT_A_READ:
         return _NOT_A_READ[finding.rule.id]
     if evidence.step == "handshake":
-        # A fetch() to a ws(s) URL proves nothing of a socket: never replay it as one.
-        return (
-            "a WebSocket finding is proved by opening the socket from a page (new WebSocket()), "
-            "which this version of --prove does not do yet"
-        )
+        return _socket_replay(finding, profile, extra_headers)
     if evidence.step == "none" or evidence.status is None:
         return "the audit got no response to this request, so there is nothing to replay"
     method = evidence.method.upper()
@@ -196,6 +193,29 @@ def replay_of(
     return Replay(profile, tuple(steps), claim, cookies, relayed)
 
 
+def _socket_replay(
+    finding: Finding, profile: Profile, extra_headers: Sequence[HeaderLine]
+) -> Replay | str:
+    """A WebSocket finding's replay: `new WebSocket(url)` from a page on the evidence origin,
+    claimed to open (over-permissive) or to be refused (the front-end's)."""
+    evidence = finding.evidence
+    url = evidence.url or finding.target
+    if extra_headers:
+        return "the audit sent -H headers, which a page's WebSocket cannot carry and the relay does not add to a socket"
+    if urlsplit(url).hostname == IN_PROCESS_HOST:
+        return "the target was audited in-process (--app): serve the app and audit its URL to prove"
+    unmappable = unmappable_origin(evidence.origin, url)
+    if unmappable:
+        return unmappable
+    claim: Claim = "blocked" if finding.rule.direction == "under-permissive" else "read"
+    cookies = None
+    if claim == "read" and evidence.credentials == "include":
+        cookies = cookie_names(
+            next((v for n, v in evidence.sent_lines if n.lower() == "cookie"), None)
+        )
+    return Replay(profile, (PageStep(evidence.origin, url, socket=True),), claim, cookies)
+
+
 def unmappable_origin(origin: str, url: str) -> str:
     """Why a page cannot be served on `origin` next to the target `url` ("" when it can): only an
     http(s) origin with a plain host name or IP address, other than the target's own, can be
@@ -228,7 +248,7 @@ def _is_ip(host: str) -> bool:
 def host_port(url: str) -> str:
     """`host:port` of a URL, the port spelled out (Chromium's host mapping matches this form)."""
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
     host = parts.hostname or ""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 

@@ -28,6 +28,7 @@ from corscheck.prove.server import PageServer
 from corscheck.report.model import Report
 from corscheck.transport.proxy import Proxy, ProxyRoutes
 from corscheck.visitor import Visitor
+from corscheck.websocket import http_twin
 
 # The page that holds a sandboxed iframe for a `null` origin: a name of the reserved .example
 # domain, cross-site to any target.
@@ -103,6 +104,17 @@ def _play(
     def through_relay(replay: Replay) -> bool:
         return replay.relayed or any(host_port(step.url) in wires for step in replay.steps)
 
+    sockets = [r for r in replays if through_relay(r) and r.evidence.socket]
+    for replay in sockets:
+        # The relay speaks HTTP, not a WebSocket upgrade.
+        proofs[id(replay)] = Proof(
+            "unprovable",
+            profile=replay.profile,
+            reason="a socket of an https deployment judged for an http URL (or with -H) cannot go "
+            "through the proof's relay yet",
+        )
+    replays = [r for r in replays if r not in sockets]
+
     with PageServer(throwaway_certificate()) as server:
         direct = [r for r in replays if not through_relay(r)]
         if direct:
@@ -154,7 +166,9 @@ def _visit(
             path = server.add(f"{len(server.pages)}", page(step))
             page_url = page_origin(step.origin, step.url) + path
             headers = tuple(h for h in page_headers if h[0] not in step.withheld)
-            visits.append(browser.visit(page_url, watched=step.url, headers=headers))
+            # A socket's handshake is no request event of the page: nothing to watch for it.
+            watched = "" if step.socket else step.url
+            visits.append(browser.visit(page_url, watched=watched, headers=headers))
         proofs[id(replay)] = proof_of(
             replay, observation(visits[-1]), browser.version, settings.secrets
         )
@@ -180,7 +194,10 @@ def _browser_setup(
         host, _, port = relay.rpartition(":")
         proxy = ProxyRoutes(Proxy(host, int(port)), Proxy(host, int(port)))
     targets += [p.where for p in (proxy.http, proxy.https) if p is not None]
-    target_origins = list(dict.fromkeys(serialize_origin(s.url) for r in replays for s in r.steps))
+    # A ws(s) URL's cookies are its http(s) twin's (websocket.py).
+    target_origins = list(
+        dict.fromkeys(serialize_origin(http_twin(s.url)) for r in replays for s in r.steps)
+    )
     accepted = (
         ()
         if relay
@@ -216,7 +233,8 @@ def page_origin(origin: str, url: str) -> str:
     if origin != "null":
         return origin
     parent = f"https://{SANDBOX_PARENT_HOST}"
-    return f"http://{SANDBOX_PARENT_HOST}" if blocked_as_mixed_content(parent, url) else parent
+    blocked = blocked_as_mixed_content(parent, http_twin(url))
+    return f"http://{SANDBOX_PARENT_HOST}" if blocked else parent
 
 
 def observation(visit: PageVisit) -> Observation:

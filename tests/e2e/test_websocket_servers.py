@@ -342,3 +342,32 @@ def test_socketio_with_an_allow_list_has_no_finding() -> None:
     with socketio_server([APP_ORIGIN]) as url:
         target = audited(url)
     assert target.findings == () and not target.errors, [f.message for f in target.findings]
+
+
+@pytest.mark.chromium
+def test_prove_opens_the_socket_from_the_crafted_origin_in_chromium() -> None:
+    """--prove: `new WebSocket()` from a page on the evidence origin, with the visitor's cookie
+    jar, opens as claimed; the front-end refused is refused alike."""
+    pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on PATH (.ci/run installs it)")
+    from corscheck.config import Flags, PolicyFlags, resolve
+    from corscheck.deliver import proven, settings_for
+
+    flags = Flags(policy=PolicyFlags(origins=(APP_ORIGIN,), credentials=True))
+    for check, rule in (
+        (no_check, rules.WEBSOCKET_HIJACK),
+        (lambda o: "403", rules.WEBSOCKET_ORIGIN_REFUSED),
+    ):
+        with served(check) as (url, recorder):
+            config = resolve(flags, [url])
+            with ThreadPoolExecutor(1) as thread:
+                report = thread.submit(audit, config).result()
+                proved = thread.submit(
+                    proven, report, settings_for(config, CHROMIUM), quiet=True
+                ).result()
+            assert recorder.frames == []
+        (finding,) = [f for t in proved.targets for f in t.findings if f.rule == rule]
+        proof = finding.proof
+        assert proof is not None and proof.agrees, proof and proof.summary()
+        assert proof.outcome == ("read" if rule == rules.WEBSOCKET_HIJACK else "blocked")

@@ -489,7 +489,8 @@ async def _audit_websocket(
         # One more cookie-less handshake: a message that changes by itself says nothing of cookies.
         with contextlib.suppress(TargetError):
             messages[again.origin, AGAIN] = (await one(again))[2]
-    findings = websocket_findings(url, results, config.visitor, messages)
+    framework = config.framework or config.app_framework
+    findings = websocket_findings(url, results, config.visitor, messages, framework)
     sent = sum(1 for exchange, _, _ in answers.values() if exchange.hops)
     if not sent:
         return TargetReport(

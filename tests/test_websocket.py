@@ -265,3 +265,31 @@ def test_a_socket_finding_is_replayed_as_a_socket_never_as_a_fetch() -> None:
         isinstance(r := replay_of(refused[0], "chrome", False, "t"), Replay)
         and r.claim == "blocked"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "framework", "server", "expected"),
+    [
+        ("wss://api.example.com/socket.io/?EIO=4&transport=websocket", None, "", "socketio"),
+        (WSS, "fastapi", "uvicorn", "starlette"),
+        (WSS, None, "Python/3.12 websockets/14.1", "websockets"),
+        (WSS, None, "Daphne", "channels"),
+        (WSS, None, "uvicorn", None),  # uvicorn serves every ASGI framework: not a name
+    ],
+)
+def test_the_socket_server_is_named_only_where_the_answers_say(
+    url: str, framework: str | None, server: str, expected: str | None
+) -> None:
+    from corscheck.evaluate.websocket import socket_server
+
+    def answered(origin: str, cookie: str) -> tuple[int, int | None, bytes | None]:
+        return 101, None, None
+
+    planned = plan_websocket(url, POLICY, "quick", visitor=visitor_of())
+    request = Request("GET", url, ())
+    response = Response(101, HeaderList((("Server", server),) if server else ()))
+    judged = [
+        (p, Exchange((Hop("actual", request, response),)), handshake_verdict(101, None, None))
+        for p in planned
+    ]
+    assert socket_server(url, judge_results(POLICY, judged), framework) == expected

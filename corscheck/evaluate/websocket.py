@@ -29,6 +29,7 @@ def websocket_findings(
     results: Sequence[ProbeResult],
     visitor: Visitor | None,
     first_messages: dict[tuple[str, str], bytes | None] | None = None,
+    framework: str | None = None,
 ) -> list[Finding]:
     """`results` are every handshake of the target; the verdicts are those of the visitor's first
     profile (what its browser sends). `first_messages` maps (origin, Cookie line) to the start of
@@ -100,15 +101,88 @@ def websocket_findings(
                 related=tuple(dict.fromkeys(r.planned.probe.origin for r in refused[1:])),
             )
         )
-    findings = [_as_handshake(f) for f in findings]
+    server = socket_server(target, results, framework)
+    findings = [_as_handshake(f, server) for f in findings]
     if visitor is not None:
         findings = [with_exposure(f, page_url, results, visitor.profiles) for f in findings]
     return [with_address_space(f, target) for f in findings]
 
 
-def _as_handshake(finding: Finding) -> Finding:
-    """The evidence of a socket's finding is its handshake, not a fetch's actual request."""
-    return replace(finding, evidence=replace(finding.evidence, step="handshake"))
+def _as_handshake(finding: Finding, server: str | None) -> Finding:
+    """The evidence of a socket's finding is its handshake, not a fetch's actual request; the fix
+    is in the socket server's own terms where the answers (or the app) name it."""
+    evidence = replace(finding.evidence, step="handshake")
+    fix = _SOCKET_FIXES.get(server or "", {}).get(finding.rule.id)
+    if fix is None:
+        return replace(finding, evidence=evidence)
+    return replace(finding, evidence=evidence, fix=fix)
+
+
+def socket_server(
+    target: str, results: Sequence[ProbeResult], framework: str | None = None
+) -> str | None:
+    """Which socket server answered, where its answers (or --app's framework) say: socketio (an
+    Engine.IO path), websockets (its Server header), starlette for FastAPI and Starlette apps, or
+    None."""
+    if "/socket.io/" in target or "/engine.io/" in target:
+        return "socketio"
+    if framework in ("fastapi", "starlette"):
+        return "starlette"
+    for result in results:
+        for hop in result.exchange.hops:
+            server = (hop.response.headers.combined("Server") or "").lower()
+            if "websockets/" in server:
+                return "websockets"
+            if "daphne" in server:
+                return "channels"
+    return None
+
+
+_STARLETTE_HIJACK = (
+    "CORSMiddleware does not apply to WebSockets: in the websocket route, before "
+    'websocket.accept(), compare websocket.headers.get("origin") with the front-ends\' origins '
+    "(exact strings, no endswith or unanchored regex) and close with 1008 (or return before "
+    "accepting: a 403) for any other."
+)
+_SOCKET_FIXES: dict[str, dict[str, str]] = {
+    "starlette": {
+        rules.WEBSOCKET_HIJACK.id: _STARLETTE_HIJACK,
+        rules.WEBSOCKET_PUBLIC.id: _STARLETTE_HIJACK,
+        rules.WEBSOCKET_ORIGIN_REFUSED.id: (
+            "Add the front-end's origin to the route's own Origin check (CORSMiddleware's "
+            "allow_origins is not consulted for WebSockets)."
+        ),
+    },
+    "socketio": {
+        rules.WEBSOCKET_HIJACK.id: (
+            "Set cors_allowed_origins to the front-ends' origins (python-socketio "
+            "AsyncServer(cors_allowed_origins=[...]); Node Socket.IO: cors: {origin: [...]}), "
+            'never "*": Socket.IO reads the session when the client joins a namespace, so any '
+            "site's page gets the user's events."
+        ),
+        rules.WEBSOCKET_ORIGIN_REFUSED.id: (
+            "Add the front-end's origin to cors_allowed_origins (Node: cors.origin)."
+        ),
+    },
+    "websockets": {
+        rules.WEBSOCKET_HIJACK.id: (
+            "Pass origins=[...] to serve() with the front-ends' exact origins; a regular expression "
+            'there must escape its dots and be anchored (re.compile(r"https://app\\.example\\.com")).'
+        ),
+        rules.WEBSOCKET_ORIGIN_REFUSED.id: "Add the front-end's origin to serve(origins=[...]).",
+    },
+    "channels": {
+        rules.WEBSOCKET_HIJACK.id: (
+            "Wrap the WebSocket router in AllowedHostsOriginValidator (or OriginValidator with the "
+            "front-ends' origins), and keep ALLOWED_HOSTS to the API's own hosts: a leading dot "
+            '(".example.com") lets every subdomain\'s page in, over http too.'
+        ),
+        rules.WEBSOCKET_ORIGIN_REFUSED.id: (
+            "AllowedHostsOriginValidator compares the Origin's host with ALLOWED_HOSTS: add the "
+            "front-end's host there, or use OriginValidator with the front-ends' origins."
+        ),
+    },
+}
 
 
 def _without_cookies(results: Sequence[ProbeResult], origin: str) -> ProbeResult | None:

@@ -220,6 +220,8 @@ def test_in_process_finds_what_the_network_audit_finds(factory: str, expected: s
     (target,) = json.loads(result.stdout)["targets"]
     assert target["url"] == "wss://testserver/ws" and not target["errors"]
     assert {f["rule"] for f in target["findings"]} == expected
+    # FastAPI in-process: the fix says where the check goes, since CORSMiddleware does not apply.
+    assert all("websocket.accept()" in f["fix"] for f in target["findings"])
     check = no_check if factory.startswith("no_check") else allow_list_1008
     with served(check) as (url, _):
         network = audited(url)
@@ -316,6 +318,7 @@ def test_websockets_with_an_unescaped_dot_in_its_origin_pattern_is_found() -> No
     (finding,) = target.findings
     assert finding.rule == rules.WEBSOCKET_HIJACK
     assert finding.evidence.origin_class == "unescaped-dot", finding.evidence
+    assert "escape its dots" in finding.fix  # in the websockets library's own terms
 
 
 @contextmanager
@@ -336,6 +339,7 @@ def test_socketio_open_to_every_origin_is_critical_though_its_open_packet_says_n
     (finding,) = target.findings
     assert finding.rule == rules.WEBSOCKET_HIJACK and finding.severity == "critical"
     assert any("was not observed" in note for note in finding.notes), finding.notes
+    assert "cors_allowed_origins" in finding.fix
 
 
 def test_socketio_with_an_allow_list_has_no_finding() -> None:

@@ -375,3 +375,54 @@ def test_prove_opens_the_socket_from_the_crafted_origin_in_chromium() -> None:
         proof = finding.proof
         assert proof is not None and proof.agrees, proof and proof.summary()
         assert proof.outcome == ("read" if rule == rules.WEBSOCKET_HIJACK else "blocked")
+
+
+# --- Django Channels: AllowedHostsOriginValidator is OriginValidator(app, ALLOWED_HOSTS) ----------
+
+
+def channels_app(allowed_hosts: list[str]) -> Any:
+    """A Channels consumer behind the validator AllowedHostsOriginValidator builds from
+    ALLOWED_HOSTS (the settings are per process, so the list is given to it directly)."""
+    pytest.importorskip("channels")
+    import django
+    from django.conf import settings
+
+    if not settings.configured:  # one Django configuration per process (see test_inprocess.py)
+        settings.configure(DEBUG=False, SECRET_KEY="corscheck-test", ALLOWED_HOSTS=["*"])
+    django.setup()
+    from channels.generic.websocket import AsyncWebsocketConsumer
+    from channels.security.websocket import OriginValidator
+
+    class Hello(AsyncWebsocketConsumer):
+        async def connect(self) -> None:
+            await self.accept()
+            await self.send(text_data="hello")
+
+    return OriginValidator(Hello.as_asgi(), allowed_hosts)
+
+
+@contextmanager
+def channels_server(allowed_hosts: list[str]) -> Iterator[str]:
+    with serve_asgi(channels_app(allowed_hosts)) as base:
+        yield base.replace("http://", "ws://", 1) + "/ws/"
+
+
+def test_channels_with_allowed_hosts_missing_the_front_end_refuses_it() -> None:
+    with channels_server(["api.example.com"]) as url:
+        target = audited(url)
+    assert {f.rule for f in target.findings} == {rules.WEBSOCKET_ORIGIN_REFUSED}, [
+        f.message for f in target.findings
+    ]
+
+
+def test_channels_with_a_leading_dot_lets_siblings_and_http_in() -> None:
+    with channels_server([".example.com"]) as url:
+        target = audited(url)
+    (finding,) = target.findings
+    assert finding.rule == rules.WEBSOCKET_HIJACK
+    origins = {finding.evidence.origin, *finding.evidence.related}
+    assert "http://app.example.com" in origins  # the scheme downgrade passes a host check
+    assert any(
+        o.endswith(".app.example.com") or o.startswith("https://corscheck-attacker.")
+        for o in origins
+    )

@@ -510,7 +510,8 @@ def _varying_message_witness(
     planned: Sequence[PlannedProbe], messages: dict[tuple[str, str], bytes | None]
 ) -> Probe | None:
     """The cookie-less handshake to repeat: of a crafted origin (the unrelated one first) whose
-    first message with the visitor's cookies differed from the one without."""
+    socket sent a first message with the visitor's cookies; a second one without them tells a
+    steady message (to compare) from one that varies by itself (evaluate/websocket.py)."""
     candidates = [
         p
         for p in planned
@@ -519,8 +520,7 @@ def _varying_message_witness(
         and any(
             q.probe.origin == p.probe.origin
             and q.probe.cookie
-            and messages.get((q.probe.origin, q.probe.cookie))
-            not in (None, messages.get((p.probe.origin, "")))
+            and messages.get((q.probe.origin, q.probe.cookie)) is not None
             for q in planned
         )
     ]

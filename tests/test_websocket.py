@@ -74,7 +74,8 @@ def accepts_then_1008(origin: str, cookie: str) -> tuple[int, int | None, bytes 
 
 
 def ends_with_example_com(origin: str, cookie: str) -> tuple[int, int | None, bytes | None]:
-    return (101, None, b"hi") if origin.endswith("example.com") else (403, None, None)
+    greeting = b"your orders" if cookie else b"hello"
+    return (101, None, greeting) if origin.endswith("example.com") else (403, None, None)
 
 
 # --- the handshake and its verdict -------------------------------------------------------------------
@@ -193,12 +194,25 @@ def test_a_public_socket_is_low_and_said_plainly() -> None:
 
 
 def test_when_cookie_use_is_not_seen_the_finding_says_so() -> None:
-    def same_either_way(origin: str, cookie: str) -> tuple[int, int | None, bytes | None]:
-        return 101, None, b'0{"sid":"x"}'  # an Engine.IO open packet says nothing of the session
+    def silent(origin: str, cookie: str) -> tuple[int, int | None, bytes | None]:
+        return 101, None, None  # it speaks only once the client does
 
-    (finding,) = audit(same_either_way, visitor_of((NONE_SESSION,)))
+    (finding,) = audit(silent, visitor_of((NONE_SESSION,)))
     assert finding.rule == rules.WEBSOCKET_HIJACK and finding.severity == "critical"
     assert any("was not observed" in n for n in finding.notes)
+
+
+def test_a_socket_that_answers_the_same_without_cookies_is_public_and_low() -> None:
+    """A steady first message, the same with the visitor's cookies and twice without: a public
+    socket as far as a handshake shows, said plainly (never a critical)."""
+
+    def ticker(origin: str, cookie: str) -> tuple[int, int | None, bytes | None]:
+        return 101, None, b'{"price": 42}'
+
+    (finding,) = audit(ticker, visitor_of((NONE_SESSION,)))
+    assert finding.rule == rules.WEBSOCKET_PUBLIC and finding.severity == "low"
+    assert "the same with and without the visitor's cookies" in finding.message
+    assert any("sends no data frame" in n for n in finding.notes)
 
 
 def test_a_first_message_that_varies_by_itself_proves_no_cookie_use() -> None:

@@ -10,7 +10,7 @@ browser attaches is judged by those cookies, and the finding says whether their 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from corscheck import rules
@@ -34,8 +34,13 @@ def websocket_findings(
     """`results` are every handshake of the target; the verdicts are those of the visitor's first
     profile (what its browser sends). `first_messages` maps (origin, Cookie line) to the start of
     the first message the socket sent, where one came; (origin, AGAIN) that of a second cookie-less
-    handshake from the origin whose first messages differed with and without cookies."""
+    handshake from the likeliest witness (audit.py), which tells a steady message from one that
+    varies by itself."""
     profile = visitor.profile if visitor is not None else None
+
+    def server_of() -> str | None:
+        return socket_server(target, results, framework)
+
     seen = [r for r in results if profile is None or r.planned.seen_by(profile)]
     messages = first_messages or {}
     findings: list[Finding] = []
@@ -55,6 +60,10 @@ def websocket_findings(
         cross_site = fetch_site(origin, page_url) == "cross-site"
         others = sorted({r.planned.probe.origin for r in with_cookies} - {origin})
         alone = _without_cookies(results, origin)
+        if _answers_alike(witness, alone, messages):
+            return _finish(
+                target, [_public_alike(target, witness, others)], server_of, results, visitor
+            )
         used = _cookie_use(witness, alone, messages)
         finding = make_finding(
             rules.WEBSOCKET_HIJACK,
@@ -101,11 +110,58 @@ def websocket_findings(
                 related=tuple(dict.fromkeys(r.planned.probe.origin for r in refused[1:])),
             )
         )
-    server = socket_server(target, results, framework)
+    return _finish(target, findings, server_of, results, visitor)
+
+
+def _finish(
+    target: str,
+    findings: list[Finding],
+    server_of: Callable[[], str | None],
+    results: Sequence[ProbeResult],
+    visitor: Visitor | None,
+) -> list[Finding]:
+    """The findings as a socket's: handshake evidence, the server's fix, exposure, LNA notes."""
+    server = server_of() if findings else None
     findings = [_as_handshake(f, server) for f in findings]
     if visitor is not None:
-        findings = [with_exposure(f, page_url, results, visitor.profiles) for f in findings]
+        findings = [
+            with_exposure(f, http_twin(target), results, visitor.profiles) for f in findings
+        ]
     return [with_address_space(f, target) for f in findings]
+
+
+def _answers_alike(
+    witness: ProbeResult, alone: ProbeResult | None, messages: dict[tuple[str, str], bytes | None]
+) -> bool:
+    """Whether the socket answered the crafted origin exactly alike with and without the visitor's
+    cookies: it opened both ways, and its first message came, the same with them and twice
+    without (a message that varies by itself, like Engine.IO's open packet, never counts)."""
+    origin = witness.planned.probe.origin
+    with_message = messages.get((origin, witness.planned.probe.cookie or ""))
+    return (
+        alone is not None
+        and alone.verdict.allowed
+        and with_message is not None
+        and with_message == messages.get((origin, "")) == messages.get((origin, AGAIN))
+    )
+
+
+def _public_alike(target: str, witness: ProbeResult, others: list[str]) -> Finding:
+    """A socket that answers a crafted origin the same with and without the visitor's cookies."""
+    finding = make_finding(
+        rules.WEBSOCKET_PUBLIC,
+        target,
+        witness,
+        f"{witness.planned.probe.origin} opens {target}, and the socket answers it the same with "
+        "and without the visitor's cookies: a public socket, as far as its handshake and first "
+        "message show" + (f"; {len(others)} other crafted origins open it too" if others else ""),
+        related=tuple(others),
+    )
+    note = (
+        "corscheck sends no data frame: a socket that reads the session only after the client "
+        "speaks would look the same; if it does, check the Origin before accepting"
+    )
+    return replace(finding, notes=(*finding.notes, note))
 
 
 def _as_handshake(finding: Finding, server: str | None) -> Finding:

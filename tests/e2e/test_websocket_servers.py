@@ -282,7 +282,8 @@ def websockets_server(origins: list[Any]) -> Iterator[str]:
     stop: dict[str, Any] = {}
 
     async def handler(connection: Any) -> None:
-        await connection.send("hello")
+        session = "cookie" in {k.lower() for k in connection.request.headers}
+        await connection.send("your orders" if session else "hello")
         async for _ in connection:  # a client frame would land here; corscheck sends none
             raise AssertionError("a data frame was sent")
 
@@ -396,7 +397,8 @@ def channels_app(allowed_hosts: list[str]) -> Any:
     class Hello(AsyncWebsocketConsumer):
         async def connect(self) -> None:
             await self.accept()
-            await self.send(text_data="hello")
+            session = any(name == b"cookie" for name, _ in self.scope["headers"])
+            await self.send(text_data="your orders" if session else "hello")
 
     return OriginValidator(Hello.as_asgi(), allowed_hosts)
 
@@ -426,3 +428,23 @@ def test_channels_with_a_leading_dot_lets_siblings_and_http_in() -> None:
         o.endswith(".app.example.com") or o.startswith("https://corscheck-attacker.")
         for o in origins
     )
+
+
+def test_a_public_socket_that_uses_no_cookie_is_low_at_most() -> None:
+    """A ticker: every origin opens it and it says the same with and without the session."""
+    app = FastAPI()
+
+    @app.websocket("/ticker")
+    async def ticker(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text('{"price": 42}')
+        try:
+            while True:
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            return
+
+    with serve_asgi(app) as base:
+        target = audited(base.replace("http://", "ws://", 1) + "/ticker")
+    (finding,) = target.findings
+    assert finding.rule == rules.WEBSOCKET_PUBLIC and finding.severity == "low"

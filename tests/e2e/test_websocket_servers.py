@@ -448,3 +448,36 @@ def test_a_public_socket_that_uses_no_cookie_is_low_at_most() -> None:
         target = audited(base.replace("http://", "ws://", 1) + "/ticker")
     (finding,) = target.findings
     assert finding.rule == rules.WEBSOCKET_PUBLIC and finding.severity == "low"
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("profile", ["chrome", "chrome-no-3pc"])
+def test_chromium_sends_the_cookies_corscheck_says_in_both_cookie_modes(profile: str) -> None:
+    """Third-party cookies allowed (Chrome Stable) and blocked (Chromium builds, Incognito): the
+    proof's handshake from the witness origin reaches the server with the session cookie exactly
+    where the audit's did, as the server's own log shows (a page cannot see it)."""
+    pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on PATH (.ci/run installs it)")
+    from corscheck.config import Flags, PolicyFlags, resolve
+    from corscheck.deliver import proven, settings_for
+
+    flags = Flags(policy=PolicyFlags(origins=(APP_ORIGIN,), credentials=True), browsers=(profile,))
+    with served(no_check) as (url, recorder):
+        config = resolve(flags, [url])
+        with ThreadPoolExecutor(1) as thread:
+            report = thread.submit(audit, config).result()
+            audited_count = len(recorder.handshakes)
+            proved = thread.submit(
+                proven, report, settings_for(config, CHROMIUM), quiet=True
+            ).result()
+        by_browser = recorder.handshakes[audited_count:]
+    (finding,) = [f for t in proved.targets for f in t.findings]
+    assert finding.proof is not None and finding.proof.agrees, finding.proof.summary()
+    claimed = any(name.lower() == "cookie" for name, _ in finding.evidence.sent_lines)
+    witness = [dict(h) for h in by_browser if dict(h).get("origin") == finding.evidence.origin]
+    assert witness, "the browser's handshake reached the server"
+    assert ("__corscheck_session" in witness[0].get("cookie", "")) is claimed
+    if profile == "chrome-no-3pc":
+        # No cross-site page gets the session in a browser that blocks third-party cookies.
+        assert finding.severity == "high" and "(a same-site page)" in finding.message

@@ -50,7 +50,10 @@ _QUIET = (
     "--disable-quic",  # the audit speaks HTTP/1.1 and the page server has no QUIC
     # A sandboxed iframe in its own process (IsolateSandboxedIframes) attaches to the driver late,
     # and its first request can go unreported; in the page's process every request is seen.
-    "--disable-features=DnsOverHttps,IsolateSandboxedIframes",
+    # HttpsUpgrades: a page on http://host (a scheme-downgrade origin) would load as https://host
+    # where the page server answers both; an attacker on the network makes the https try fail, so
+    # the proof's http page stays http, as the attacker's does.
+    "--disable-features=DnsOverHttps,IsolateSandboxedIframes,HttpsUpgrades",
     # A page mapped to loopback fetching a loopback or private API would wait for a Local Network
     # Access prompt no one answers; the finding already says when the visitor must grant one.
     "--enable-features=LocalNetworkAccessChecks:LocalNetworkAccessChecksWarn/true",

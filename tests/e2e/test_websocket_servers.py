@@ -481,3 +481,56 @@ def test_chromium_sends_the_cookies_corscheck_says_in_both_cookie_modes(profile:
     if profile == "chrome-no-3pc":
         # No cross-site page gets the session in a browser that blocks third-party cookies.
         assert finding.severity == "high" and "(a same-site page)" in finding.message
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("profile", ["chrome", "chrome-no-3pc"])
+@pytest.mark.parametrize("check", [no_check, allow_list_403, ends_with], ids=lambda c: c.__name__)
+def test_every_origin_opens_in_chromium_as_corscheck_says_in_each_cookie_mode(
+    profile: str, check: Callable[[str], str]
+) -> None:
+    """Every origin of the audit, from a page in the prover's Chromium (the visitor's cookie jar,
+    third-party cookies allowed or blocked as the profile says): opened or refused as corscheck's
+    verdict for what that browser sends, and with the session cookie exactly where corscheck
+    planned it."""
+    pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on PATH (.ci/run installs it)")
+    from corscheck.config import Flags, PolicyFlags, resolve
+    from corscheck.deliver import settings_for
+    from corscheck.prove.replay import PageStep, Replay, unmappable_origin
+    from corscheck.prove.run import _play
+
+    flags = Flags(policy=PolicyFlags(origins=(APP_ORIGIN,), credentials=True), browsers=(profile,))
+    with served(check) as (url, recorder):
+        config = resolve(flags, [url])
+        with ThreadPoolExecutor(1) as thread:
+            report = thread.submit(audit, config).result()
+        (target,) = report.targets
+        # What this profile's browser sends from each origin: its own probe (cookies or none).
+        expected = {
+            p.planned.probe.origin: (p.verdict.allowed, bool(p.planned.probe.cookie))
+            for p in target.probes
+            if p.planned.seen_by(profile)
+            and (
+                p.planned.probe.cookie
+                or not any(
+                    q.planned.probe.origin == p.planned.probe.origin
+                    and q.planned.probe.cookie
+                    and q.planned.seen_by(profile)
+                    and q.planned.profiles
+                    for q in target.probes
+                )
+            )
+            and not unmappable_origin(p.planned.probe.origin, url)
+        }
+        replays = [Replay(profile, (PageStep(o, url, socket=True),), "read") for o in expected]  # type: ignore[arg-type]
+        before = len(recorder.handshakes)
+        with ThreadPoolExecutor(1) as thread:
+            proofs = thread.submit(_play, replays, settings_for(config, CHROMIUM), {}).result()
+        sent = {
+            dict(h).get("origin", ""): "cookie" in dict(h) for h in recorder.handshakes[before:]
+        }
+    seen = {r.evidence.origin: proofs[id(r)].outcome == "read" for r in replays}
+    assert seen == {o: opened for o, (opened, _) in expected.items()}
+    assert {o: sent.get(o) for o in expected} == {o: cookie for o, (_, cookie) in expected.items()}

@@ -73,7 +73,7 @@ def socket_app(recorder: Recorder, check: Callable[[str], str]) -> FastAPI:
         if decision == "1008":
             await websocket.close(code=1008)
             return
-        session = websocket.cookies.get("__corscheck_session")
+        session = bool(websocket.cookies)  # the visitor's session, whatever its name
         await websocket.send_text("your orders" if session else "hello")
         try:
             while True:
@@ -143,6 +143,7 @@ def test_a_loose_suffix_check_is_found() -> None:
     (finding,) = target.findings
     assert finding.rule == rules.WEBSOCKET_HIJACK
     assert finding.evidence.origin.endswith("example.com")
+    assert finding.evidence.origin_class == "suffix", finding.evidence  # corscheck-attackerexample.com
 
 
 def test_the_front_end_refused_is_found() -> None:
@@ -534,3 +535,29 @@ def test_every_origin_opens_in_chromium_as_corscheck_says_in_each_cookie_mode(
     seen = {r.evidence.origin: proofs[id(r)].outcome == "read" for r in replays}
     assert seen == {o: opened for o, (opened, _) in expected.items()}
     assert {o: sent.get(o) for o in expected} == {o: cookie for o, (_, cookie) in expected.items()}
+
+
+def test_a_lax_session_gives_no_cross_site_critical() -> None:
+    """A SameSite=Lax session goes with same-site handshakes only: the finding is a same-site
+    page's (high), never any site's."""
+    config = AuditConfig(
+        (Target("", POLICY),),
+        depth="standard",
+        options=RunOptions(trust_env=False),
+    )
+    from dataclasses import replace as with_
+
+    from corscheck.visitor import parse_cookie, visitor_of
+
+    with served(no_check) as (url, recorder):
+        lax = visitor_of((parse_cookie("sid=s3cret; SameSite=Lax; Secure"),))
+        run = with_(config, targets=(Target(url, POLICY),), visitor=lax)
+        with ThreadPoolExecutor(1) as thread:
+            (target,) = thread.submit(audit, run).result().targets
+    (finding,) = target.findings
+    assert finding.rule == rules.WEBSOCKET_HIJACK and finding.severity == "high"
+    assert "(a same-site page)" in finding.message
+    cross_site = [
+        dict(h) for h in recorder.handshakes if "127.0.0.1" not in dict(h).get("origin", "")
+    ]
+    assert cross_site and not any("cookie" in h for h in cross_site)

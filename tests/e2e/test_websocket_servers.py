@@ -143,7 +143,9 @@ def test_a_loose_suffix_check_is_found() -> None:
     (finding,) = target.findings
     assert finding.rule == rules.WEBSOCKET_HIJACK
     assert finding.evidence.origin.endswith("example.com")
-    assert finding.evidence.origin_class == "suffix", finding.evidence  # corscheck-attackerexample.com
+    assert finding.evidence.origin_class == "suffix", (
+        finding.evidence
+    )  # corscheck-attackerexample.com
 
 
 def test_the_front_end_refused_is_found() -> None:

@@ -121,10 +121,7 @@ class Runner:
             )  # a bug, not input
         wire = WIRE.get()
         host = _host_key(request.url)
-        per_host = self._per_host.get(host)
-        if per_host is None:
-            per_host = self._per_host[host] = OrderedSemaphore(self.options.per_host)
-        async with per_host, self._in_flight:
+        async with self._host_slot(host), self._in_flight:
             limited = 0
             for attempt in range(self.options.retries + self.options.rate_limit_tries + 1):
                 await self._pace(host)
@@ -163,10 +160,7 @@ class Runner:
         limits, sent once: a page's socket is not retried either. Raises TargetError."""
         wire = WIRE.get()
         host = _host_key(request.url)
-        per_host = self._per_host.get(host)
-        if per_host is None:
-            per_host = self._per_host[host] = OrderedSemaphore(self.options.per_host)
-        async with per_host, self._in_flight:
+        async with self._host_slot(host), self._in_flight:
             await self._pace(host)
             self._sent += 1
             answer: Handshake = await self._transport.handshake(  # type: ignore[attr-defined]
@@ -174,6 +168,13 @@ class Runner:
             )
             self._answered.add(host)
             return answer
+
+    def _host_slot(self, host: str) -> OrderedSemaphore:
+        """The host's share of the per-host limit, made on its first request."""
+        per_host = self._per_host.get(host)
+        if per_host is None:
+            per_host = self._per_host[host] = OrderedSemaphore(self.options.per_host)
+        return per_host
 
     def has_answered(self, url: str) -> bool:
         """Whether the host of `url` has answered a request of this run (a rate limit aside)."""

@@ -307,3 +307,19 @@ def test_the_socket_server_is_named_only_where_the_answers_say(
         for p in planned
     ]
     assert socket_server(url, judge_results(POLICY, judged), framework) == expected
+
+
+def test_a_socket_findings_poc_opens_the_socket() -> None:
+    from corscheck.prove.poc import poc_pages
+    from corscheck.report.model import Report, TargetReport
+
+    (finding,) = audit(no_origin_check, visitor_of((NONE_SESSION,)))
+    report = Report(
+        "0",
+        "now",
+        "standard",
+        "medium",
+        (TargetReport(WSS, POLICY, findings=(finding,), requests_sent=1),),
+    )
+    (poc,) = poc_pages(report)
+    assert "corscheckSocket(" in poc.html and "corscheckReplay(" not in poc.html

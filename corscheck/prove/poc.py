@@ -19,6 +19,7 @@ from corscheck.prove.pages import page
 from corscheck.prove.replay import PageStep
 from corscheck.report.model import Report
 from corscheck.visitor import fetch_site
+from corscheck.websocket import http_twin
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,12 @@ def _poc(finding: Finding) -> str:
     evidence = finding.evidence
     url = evidence.url or finding.target
     step = PageStep(
-        evidence.origin, url, evidence.method, evidence.request_headers, evidence.credentials
+        evidence.origin,
+        url,
+        evidence.method,
+        evidence.request_headers,
+        evidence.credentials,
+        socket=evidence.step == "handshake",  # a socket's PoC opens it; it never fetches it
     )
     return page(step, title=f"corscheck PoC: {finding.rule.id}", intro=instructions(finding, url))
 
@@ -65,7 +71,8 @@ def instructions(finding: Finding, url: str) -> str:
             + (" over https (a certificate the browser accepts)" if parts.scheme == "https" else "")
             + "; then open it."
         )
-    same_site = fetch_site(origin, url) == "same-site"
+    socket = finding.evidence.step == "handshake"
+    same_site = fetch_site(origin, http_twin(url) if socket else url) == "same-site"
     foothold = (
         f"<p><strong>Same site:</strong> {escape(origin)} is on the API's own site. An attacker "
         "serves a page there only through a foothold: a subdomain takeover (a dangling DNS record) "
@@ -88,9 +95,14 @@ def instructions(finding: Finding, url: str) -> str:
     return (
         f"<h1>{escape(finding.rule.title)}</h1>"
         f"<p>{escape(finding.message)}.</p>"
-        f"<p>This page makes the request corscheck's evidence shows from "
-        f"<code>{escape(origin)}</code> and prints what the browser lets it read.</p>"
-        f"{foothold}{masked}<ol>{credentials}{where}</li>"
+        + (
+            f"<p>This page opens the WebSocket from <code>{escape(origin)}</code> (it sends "
+            "nothing on it) and prints whether it opened, and the socket's first message.</p>"
+            if socket
+            else f"<p>This page makes the request corscheck's evidence shows from "
+            f"<code>{escape(origin)}</code> and prints what the browser lets it read.</p>"
+        )
+        + f"{foothold}{masked}<ol>{credentials}{where}</li>"
         "<li>READ with a status and the body means the attacker's page reads it; BLOCKED means "
         "the browser refused (its console says why).</li></ol>"
     )

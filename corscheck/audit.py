@@ -24,7 +24,7 @@ from corscheck.errors import CorscheckError, TargetError, UsageError
 from corscheck.evaluate import Finding, ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
 from corscheck.evaluate.websocket import AGAIN, websocket_findings
-from corscheck.exchange import Exchange, Hop, Request
+from corscheck.exchange import Exchange
 from corscheck.gate import Gate
 from corscheck.masking import mask_url, mask_userinfo, masked
 from corscheck.plan import (
@@ -56,11 +56,7 @@ from corscheck.runner import WIRE, Preflights, Runner, run_async
 from corscheck.runner.order import PRIORITY
 from corscheck.target import Target, validate_url
 from corscheck.transport import Transport, open_transport
-from corscheck.transport.websocket import sec_websocket_key
 from corscheck.websocket import (
-    constructor_error,
-    handshake_lines,
-    handshake_verdict,
     is_websocket_url,
 )
 from corscheck.wording import plural
@@ -371,7 +367,8 @@ async def _audit_one(
         )
         return TargetReport(url, target.policy, given_url=shown, errors=(record,))
     if not any(exchange.hops for exchange, _ in ran.values()):
-        return TargetReport(url, target.policy, given_url=shown, errors=(_nothing_sent(ran),))
+        verdicts = (verdict for _, verdict in ran.values())
+        return TargetReport(url, target.policy, given_url=shown, errors=(_nothing_sent(verdicts),))
     judged = _judge(planned, ran)
     second = follow_up_round(
         url, target.policy, depth, planned, judged, extra_headers=extra_headers, visitor=visitor
@@ -459,18 +456,10 @@ async def _audit_websocket(
     )
 
     async def one(probe: Probe) -> tuple[Exchange, Verdict, bytes | None]:
-        thrown = constructor_error(probe.origin, url)
-        if thrown is not None:
-            return Exchange(), handshake_verdict(None, None, thrown), None
-        lines = handshake_lines(
-            probe.origin, probe.cookie, sec_websocket_key(), probe.extra_headers
-        )
-        request = Request("GET", url, lines)
-        answer = await runner.handshake(request)
-        if progress:
+        opened = await runner.open_socket(probe)
+        if progress and opened[0].hops:
             progress(1)
-        verdict = handshake_verdict(answer.response.status, answer.close_code, None)
-        return Exchange((Hop("actual", request, answer.response),)), verdict, answer.first_message
+        return opened
 
     # A handshake is what goes on the wire: the same origin and Cookie line are sent once.
     distinct = {(p.probe.origin, p.probe.cookie or ""): p.probe for p in planned}
@@ -484,7 +473,7 @@ async def _audit_websocket(
     judged = [(p, *answers[p.probe.origin, p.probe.cookie or ""][:2]) for p in planned]
     results = judge_results(target.policy, judged)
     messages = {key: answer[2] for key, answer in answers.items()}
-    again = _varying_message_witness(planned, messages)
+    again = _message_witness(planned, messages)
     if again is not None:
         # One more cookie-less handshake: a message that changes by itself says nothing of cookies.
         with contextlib.suppress(TargetError):
@@ -493,9 +482,8 @@ async def _audit_websocket(
     findings = websocket_findings(url, results, config.visitor, messages, framework)
     sent = sum(1 for exchange, _, _ in answers.values() if exchange.hops)
     if not sent:
-        return TargetReport(
-            url, target.policy, given_url=shown, errors=(_nothing_sent(_as_ran(answers)),)
-        )
+        verdicts = (verdict for _, verdict, _ in answers.values())
+        return TargetReport(url, target.policy, given_url=shown, errors=(_nothing_sent(verdicts),))
     return TargetReport(
         url,
         target.policy,
@@ -506,7 +494,7 @@ async def _audit_websocket(
     )
 
 
-def _varying_message_witness(
+def _message_witness(
     planned: Sequence[PlannedProbe], messages: dict[tuple[str, str], bytes | None]
 ) -> Probe | None:
     """The cookie-less handshake to repeat: of a crafted origin (the unrelated one first) whose
@@ -526,13 +514,6 @@ def _varying_message_witness(
     ]
     candidates.sort(key=lambda p: p.origin_class != "unrelated")
     return candidates[0].probe if candidates else None
-
-
-def _as_ran(answers: dict[tuple[str, str], tuple[Exchange, Verdict, bytes | None]]) -> Ran:
-    return {
-        Probe("", origin, "GET", (), "omit", (), cookie): (exchange, verdict)
-        for (origin, cookie), (exchange, verdict, _) in answers.items()
-    }
 
 
 def _rate_limit_notes(runner: Runner, url: str, limited_before: int) -> tuple[str, ...]:
@@ -601,10 +582,10 @@ def _answered_only_with_errors(ran: Ran) -> TargetErrorRecord | None:
     )
 
 
-def _nothing_sent(ran: Ran) -> TargetErrorRecord:
+def _nothing_sent(verdicts: Iterable[Verdict]) -> TargetErrorRecord:
     """The error of a target the browser sent no request to: a browser refused every request before
     sending it (the target, as given, cannot be fetched), so there is no evidence and no verdict."""
-    reasons = dict.fromkeys(v.reason for _, v in ran.values() if v.reason)
+    reasons = dict.fromkeys(v.reason for v in verdicts if v.reason)
     why = f": {'; '.join(reasons)}" if reasons else ""
     return TargetErrorRecord("input", f"{NOTHING_SENT}{why}")
 

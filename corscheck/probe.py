@@ -9,18 +9,14 @@ from typing import TYPE_CHECKING
 from corscheck.browser import Probe, Verdict, judge
 from corscheck.deployment import AS_GIVEN, Wire
 from corscheck.errors import UsageError
-from corscheck.exchange import Exchange, Hop, Request
+from corscheck.exchange import Exchange
 from corscheck.masking import masked, secrets_in
 from corscheck.report.model import ProbeReport
 from corscheck.runner import WIRE, Runner, rate_limited
 from corscheck.transport import open_transport
 from corscheck.transport.options import RunOptions
-from corscheck.transport.websocket import sec_websocket_key
 from corscheck.visitor import Visitor, cookie_header, cookies_sent, fetch_site
 from corscheck.websocket import (
-    constructor_error,
-    handshake_lines,
-    handshake_verdict,
     http_twin,
     is_websocket_url,
 )
@@ -79,20 +75,13 @@ async def run_probe(
 
 
 async def _handshake(probe: Probe, run: Runner) -> tuple[Exchange, Verdict]:
-    """One `new WebSocket(url)` from a page on the probe's origin (websocket.py): the handshake,
-    sent once, and what the page gets."""
-    thrown = constructor_error(probe.origin, probe.url)
-    if thrown is not None:
-        return Exchange(), handshake_verdict(None, None, thrown)
-    lines = handshake_lines(probe.origin, probe.cookie, sec_websocket_key(), probe.extra_headers)
-    request = Request("GET", probe.url, lines)
-    answer = await run.handshake(request)
-    verdict = handshake_verdict(answer.response.status, answer.close_code, None)
-    if answer.first_message is not None:
+    """One `new WebSocket(url)` from a page on the probe's origin (Runner.open_socket)."""
+    exchange, verdict, first_message = await run.open_socket(probe)
+    if first_message is not None:
         # Its content may be the visitor's data: only its size is said.
-        note = f"the socket opened and the server sent a first message ({len(answer.first_message)} bytes)"
+        note = f"the socket opened and the server sent a first message ({len(first_message)} bytes)"
         verdict = replace(verdict, notes=(*verdict.notes, note))
-    return Exchange((Hop("actual", request, answer.response),)), verdict
+    return exchange, verdict
 
 
 def visitor_probe(probe: Probe, visitor: Visitor) -> tuple[Probe, str]:

@@ -23,7 +23,8 @@ from corscheck.runner.order import OrderedSemaphore
 from corscheck.runner.pacing import TokenBucket
 from corscheck.transport import Transport, network_transport
 from corscheck.transport.options import RunOptions
-from corscheck.transport.websocket import Handshake
+from corscheck.transport.websocket import Handshake, sec_websocket_key
+from corscheck.websocket import constructor_error, handshake_lines, handshake_verdict
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"OPTIONS", "GET", "HEAD"})
@@ -168,6 +169,21 @@ class Runner:
             )
             self._answered.add(host)
             return answer
+
+    async def open_socket(self, probe: Probe) -> tuple[Exchange, Verdict, bytes | None]:
+        """`new WebSocket(probe.url)` from a page on the probe's origin (websocket.py): the
+        handshake sent once, as that page's browser sends it, what the page gets, and the start of
+        the socket's first message (None: none came, or nothing was sent). Raises TargetError."""
+        thrown = constructor_error(probe.origin, probe.url)
+        if thrown is not None:
+            return Exchange(), handshake_verdict(None, None, thrown), None
+        lines = handshake_lines(
+            probe.origin, probe.cookie, sec_websocket_key(), probe.extra_headers
+        )
+        request = Request("GET", probe.url, lines)
+        answer = await self.handshake(request)
+        verdict = handshake_verdict(answer.response.status, answer.close_code, None)
+        return Exchange((Hop("actual", request, answer.response),)), verdict, answer.first_message
 
     def _host_slot(self, host: str) -> OrderedSemaphore:
         """The host's share of the per-host limit, made on its first request."""

@@ -74,13 +74,17 @@ def test_audit_script_passes_urls_verbatim(
         "CORSCHECK_DEPTH": "quick",
         "CORSCHECK_SARIF": "true",
     }
-    subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", audit_script(action)],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-    )
-    args = (tmp_path / "args").read_text().splitlines()
+
+    def passed_arguments() -> list[str]:
+        subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", audit_script(action)],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+        )
+        return (tmp_path / "args").read_text().splitlines()
+
+    args = passed_arguments()
     assert args[: args.index("--")] == [
         "audit",
         "--fail-on",
@@ -96,11 +100,5 @@ def test_audit_script_passes_urls_verbatim(
     assert (tmp_path / "output").read_text() == "exit-code=1\n"
     # Inputs left empty leave fail-on and depth to the policy file's [settings].
     env |= {"CORSCHECK_FAIL_ON": "", "CORSCHECK_DEPTH": ""}
-    subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", audit_script(action)],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-    )
-    args = (tmp_path / "args").read_text().splitlines()
+    args = passed_arguments()
     assert args[: args.index("--")] == ["audit", "-o", "corscheck.json", "-o", "corscheck.sarif"]

@@ -129,21 +129,27 @@ def test_ctrl_c_leaves_valid_partial_reports_that_merge_reads(
     assert any("partial report" in w for w in document["warnings"])
 
 
+def _audit_into_a_closed_stdout(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """`corscheck audit ARGS` whose stdout nobody reads: its first write fails."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "corscheck", "audit", *args, "--depth", "quick", "--no-proxy"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+
+
 def test_closed_stdout_still_finishes_the_files(slow_server: str, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    read, write = os.pipe()
-    os.close(read)  # nobody reads stdout: the first write fails
-    process = subprocess.run(
-        [
-            *(sys.executable, "-m", "corscheck", "audit", f"{slow_server}/a", f"{slow_server}/b"),
-            *("--depth", "quick", "--format", "json", "-o", str(report), "--no-proxy"),
-        ],
-        stdout=write,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-        timeout=120,
+    process = _audit_into_a_closed_stdout(
+        tmp_path, f"{slow_server}/a", f"{slow_server}/b", "--format", "json", "-o", str(report)
     )
-    os.close(write)
     assert process.returncode == 141, process.stderr
     document = json.loads(Path(f"{report}.partial").read_text())
     assert document["summary"]["partial"] is True
@@ -200,18 +206,8 @@ def test_a_bug_is_one_line_and_the_report_is_still_whole(
 @pytest.mark.parametrize("fmt", ["console", "json", "markdown", "sarif", "junit", "github", "html"])
 def test_a_closed_stdout_is_141_in_every_format(slow_server: str, tmp_path: Path, fmt: str) -> None:
     """Whatever the format, a reader that left (`| head`) ends the run quietly with 141."""
-    read, write = os.pipe()
-    os.close(read)  # nobody reads stdout: the first write fails
-    process = subprocess.run(
-        [
-            *(sys.executable, "-m", "corscheck", "audit", f"{slow_server}/a", "--depth", "quick"),
-            *("--format", fmt, "--no-proxy", "--fail-on", "never"),
-        ],
-        stdout=write,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-        timeout=120,
+    process = _audit_into_a_closed_stdout(
+        tmp_path, f"{slow_server}/a", "--format", fmt, "--fail-on", "never"
     )
-    os.close(write)
     assert process.returncode == 141, process.stderr
     assert b"Traceback" not in process.stderr

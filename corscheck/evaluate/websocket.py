@@ -10,7 +10,7 @@ browser attaches is judged by those cookies, and the finding says whether their 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from corscheck import rules
@@ -38,9 +38,6 @@ def websocket_findings(
     varies by itself."""
     profile = visitor.profile if visitor is not None else None
 
-    def server_of() -> str | None:
-        return socket_server(target, results, framework)
-
     seen = [r for r in results if profile is None or r.planned.seen_by(profile)]
     messages = first_messages or {}
     findings: list[Finding] = []
@@ -62,7 +59,7 @@ def websocket_findings(
         alone = _without_cookies(results, origin)
         if _answers_alike(witness, alone, messages):
             return _finish(
-                target, [_public_alike(target, witness, others)], server_of, results, visitor
+                target, [_public_alike(target, witness, others)], framework, results, visitor
             )
         used = _cookie_use(witness, alone, messages)
         finding = make_finding(
@@ -110,18 +107,18 @@ def websocket_findings(
                 related=tuple(dict.fromkeys(r.planned.probe.origin for r in refused[1:])),
             )
         )
-    return _finish(target, findings, server_of, results, visitor)
+    return _finish(target, findings, framework, results, visitor)
 
 
 def _finish(
     target: str,
     findings: list[Finding],
-    server_of: Callable[[], str | None],
+    framework: str | None,
     results: Sequence[ProbeResult],
     visitor: Visitor | None,
 ) -> list[Finding]:
     """The findings as a socket's: handshake evidence, the server's fix, exposure, LNA notes."""
-    server = server_of() if findings else None
+    server = socket_server(target, results, framework) if findings else None
     findings = [_as_handshake(f, server) for f in findings]
     if visitor is not None:
         findings = [

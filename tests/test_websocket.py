@@ -323,3 +323,16 @@ def test_a_socket_findings_poc_opens_the_socket() -> None:
     )
     (poc,) = poc_pages(report)
     assert "corscheckSocket(" in poc.html and "corscheckReplay(" not in poc.html
+
+
+def test_a_public_socket_that_refuses_the_front_end_says_both() -> None:
+    """Crafted origins get the steady public answer, the policy's own front-end is refused: the
+    public finding does not hide the refusal."""
+
+    def everyone_but_the_front_end(
+        origin: str, cookie: str
+    ) -> tuple[int, int | None, bytes | None]:
+        return (403, None, None) if origin == APP else (101, None, b"tick")
+
+    findings = audit(everyone_but_the_front_end, visitor_of((NONE_SESSION,)))
+    assert rule_ids(findings) == {rules.WEBSOCKET_PUBLIC.id, rules.WEBSOCKET_ORIGIN_REFUSED.id}

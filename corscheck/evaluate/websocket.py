@@ -58,21 +58,9 @@ def websocket_findings(
         others = sorted({r.planned.probe.origin for r in with_cookies} - {origin})
         alone = _without_cookies(results, origin)
         if _answers_alike(witness, alone, messages):
-            return _finish(
-                target, [_public_alike(target, witness, others)], framework, results, visitor
-            )
-        used = _cookie_use(witness, alone, messages)
-        finding = make_finding(
-            rules.WEBSOCKET_HIJACK,
-            target,
-            witness,
-            f"{origin}{'' if cross_site else ' (a same-site page)'} opens {target} with the "
-            f"visitor's cookies"
-            + (f"; {len(others)} other crafted origins do too" if others else ""),
-            related=tuple(others),
-            base=None if cross_site else rules.lower_severity(rules.WEBSOCKET_HIJACK.severity),
-        )
-        findings.append(_noted(finding, used))
+            findings.append(_public_alike(target, witness, others))
+        else:
+            findings.append(_hijack(target, witness, others, cross_site, alone, messages))
     elif crafted:
         crafted.sort(key=lambda r: r.planned.origin_class != "unrelated")
         witness = crafted[0]
@@ -125,6 +113,29 @@ def _finish(
             with_exposure(f, http_twin(target), results, visitor.profiles) for f in findings
         ]
     return [with_address_space(f, target) for f in findings]
+
+
+def _hijack(
+    target: str,
+    witness: ProbeResult,
+    others: list[str],
+    cross_site: bool,
+    alone: ProbeResult | None,
+    messages: dict[tuple[str, str], bytes | None],
+) -> Finding:
+    """A crafted origin opens the socket with the visitor's cookies; the note says whether the
+    socket was seen to use them."""
+    origin = witness.planned.probe.origin
+    finding = make_finding(
+        rules.WEBSOCKET_HIJACK,
+        target,
+        witness,
+        f"{origin}{'' if cross_site else ' (a same-site page)'} opens {target} with the "
+        f"visitor's cookies" + (f"; {len(others)} other crafted origins do too" if others else ""),
+        related=tuple(others),
+        base=None if cross_site else rules.lower_severity(rules.WEBSOCKET_HIJACK.severity),
+    )
+    return _noted(finding, _cookie_use(witness, alone, messages))
 
 
 def _answers_alike(

@@ -270,6 +270,13 @@ def registrable_domain(host: str) -> str | None:
     return site[0] if site else None
 
 
+def listed_site(host: str) -> str | None:
+    """`host`'s registrable domain where a listed Public Suffix List rule gives it: a name someone
+    can register (`x.github.io`, `example.net`), not one under an unlisted top-level domain."""
+    site = _site(host)
+    return site[0] if site and site[1] else None
+
+
 # --- bases and derivations ------------------------------------------------------------------------
 
 

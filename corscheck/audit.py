@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import secrets
 from collections import deque
@@ -23,6 +24,7 @@ from corscheck.deployment import Wire, judged_url
 from corscheck.errors import CorscheckError, TargetError, UsageError
 from corscheck.evaluate import Finding, ProbeResult, evaluate, judge_results, stack_of
 from corscheck.evaluate.cache import CacheTrialRun, cache_suspected
+from corscheck.evaluate.regex_findings import drift_notes
 from corscheck.evaluate.websocket import AGAIN, websocket_findings
 from corscheck.exchange import Exchange
 from corscheck.gate import Gate
@@ -60,8 +62,11 @@ from corscheck.websocket import (
     is_websocket_url,
 )
 from corscheck.wording import plural
+from corscheck.written import RegexWitness, WrittenAllowList
+from corscheck.written import witnesses as witnesses_of
 
 if TYPE_CHECKING:
+    from corscheck.policy import Policy
     from corscheck.transport.app import LoadedApp
 
 T = TypeVar("T")
@@ -348,7 +353,15 @@ async def _audit_one(
     shown = given if url != given else ""
     if is_websocket_url(url):
         return await _audit_websocket(runner, target, config, url, shown, progress)
-    planned = plan_target(url, target.policy, depth, extra_headers=extra_headers, visitor=visitor)
+    witnesses = _regex_witnesses(config.written, _owner_origins(target.policy))
+    planned = plan_target(
+        url,
+        target.policy,
+        depth,
+        extra_headers=extra_headers,
+        visitor=visitor,
+        witnesses=[(w.origin, w.entry.value) for w in witnesses],
+    )
     limited_before = runner.rate_limits(url).times
     inferred: set[Probe] = set()
     try:
@@ -397,6 +410,8 @@ async def _audit_one(
             visitor,
             app_framework=config.app_framework,
             cache_runs=cache_runs,
+            witnesses=witnesses,
+            drift_from=config.written if config.drift else None,
         )
 
     findings = findings_of(results)
@@ -422,7 +437,10 @@ async def _audit_one(
         findings=tuple(findings),
         errors=(dead_end,) if dead_end else (),
         stack=stack_of(results, config.framework, config.app_framework) if findings else None,
-        notes=_rate_limit_notes(runner, url, limited_before),
+        notes=(
+            *_rate_limit_notes(runner, url, limited_before),
+            *(drift_notes(results, config.written) if config.drift and config.written else ()),
+        ),
         given_url=shown,
         # A preflight shared by several chains was sent once (runner.Preflights).
         requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops})
@@ -624,6 +642,18 @@ async def _run_planned(
         if chain not in ran:
             ran[chain] = _judged_on_own_answer(chain, ran[twin][0], _TWIN_NOT_SENT)
     return ran
+
+
+@functools.lru_cache(maxsize=64)
+def _regex_witnesses(
+    written: WrittenAllowList | None, owners: tuple[str, ...]
+) -> tuple[RegexWitness, ...]:
+    """The written allow-list's regex witnesses for a policy's owner origins: once per policy."""
+    return tuple(witnesses_of(written, owners)) if written is not None else ()
+
+
+def _owner_origins(policy: Policy | None) -> tuple[str, ...]:
+    return tuple(o for o in policy.origins if "*" not in o) if policy is not None else ()
 
 
 def _judged_on_own_answer(chain: Probe, answer: Exchange, note: str) -> tuple[Exchange, Verdict]:

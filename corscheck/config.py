@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from corscheck.policyfile import PolicyFile
     from corscheck.target import Route, Target
     from corscheck.visitor import Visitor
+    from corscheck.written import WrittenAllowList
 
 DEPTHS: tuple[Depth, ...] = ("quick", "standard", "thorough")
 
@@ -134,6 +135,11 @@ class AuditConfig:
     shard: tuple[int, int] | None = None
     # --as-is: each URL judged exactly as given, not as the https deployment it stands for.
     as_is: bool = False
+    # The allow-list as the code writes it (--config-from, --app): its regexes' witnesses are
+    # probed, and the deployment is compared with it (written.py).
+    written: WrittenAllowList | None = None
+    # --config-from on a deployed URL: what the deployment grants beyond `written` is a finding.
+    drift: bool = False
 
     def deployment_statement(self) -> str:
         """What a report's head says of the deployment judged, where any target's URL is http on

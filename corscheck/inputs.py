@@ -11,7 +11,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from corscheck.target import Route
     from corscheck.transport.app import LoadedApp
     from corscheck.transport.options import RunOptions
+    from corscheck.written import WrittenAllowList
 
 _MAX_POLICY_BYTES = 1024 * 1024  # a policy is a few lines; a megabyte is a mistake, not a policy
 
@@ -47,6 +48,7 @@ class AuditInputs:
     policy_path: str | None = None
     baseline_path: str | None = None
     print_policy: bool = False
+    config_from: str | None = None  # --config-from: where the allow-list is written
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,32 @@ def resolve_inputs(given: AuditInputs, flags: Flags) -> ResolvedRun:
         baseline=load_baseline(given.baseline_path) if given.baseline_path is not None else None,
         shown_policy_path=_shown_path(policy_file.path) if policy_file else None,
     )
+    written = _written_allow_list(given, loaded)
+    if written is not None:
+        from corscheck.written import unreadable_regexes
+
+        config = replace(
+            config,
+            written=written,
+            drift=given.config_from is not None and loaded is None,
+            warnings=(*config.warnings, *unreadable_regexes(written), *written.notes),
+        )
     return ResolvedRun(config, loaded, app_base_url)
+
+
+def _written_allow_list(given: AuditInputs, loaded: LoadedApp | None) -> WrittenAllowList | None:
+    """--config-from's allow-list (a source it cannot read stops the run: UsageError), else the
+    --app's own, where it writes one (an app without CORS settings is audited from outside only)."""
+    from corscheck.appconfig import read_app_config, read_config_source
+
+    if given.config_from is not None:
+        return read_config_source(given.config_from)
+    if loaded is None or given.app_spec is None:
+        return None
+    try:
+        return read_app_config(loaded.app, loaded.framework, given.app_spec)
+    except UsageError:
+        return None
 
 
 def under(base_url: str, path_or_url: str) -> str:

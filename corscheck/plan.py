@@ -29,7 +29,7 @@ from corscheck.headers import (
     serialize_origin,
     split_header_list,
 )
-from corscheck.origins import Depth, attacker_origins, registrable_domain
+from corscheck.origins import Depth, attacker_origins, origin_matches_policy, registrable_domain
 from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
 from corscheck.websocket import constructor_error, http_twin
@@ -59,6 +59,9 @@ ALLOWED = "allowed"  # origin_class of the policy's own origins
 # allowed nor an attacker (nothing is expected of it), but an answer that names it shows the server
 # keeps an allow-list, and makes the origin-dependent checks (Vary) work without a policy.
 FIRST_PARTY = "first-party"
+# origin_class of an origin the written allow-list's regex accepts (witness.py): its derived_from is
+# the regex.
+WITNESS_CLASS = "regex-witness"
 OUTSIDE_HEADER = "X-Corscheck-Probe"
 WILDCARD_HEADER = "X-Corscheck-Any"
 _OUTSIDE_METHODS = ("DELETE", "PATCH", "PUT")
@@ -147,8 +150,10 @@ def plan_target(
     extra_headers: tuple[HeaderLine, ...] = (),
     trusted: Sequence[str] = (),
     visitor: Visitor | None = None,
+    witnesses: Sequence[tuple[str, str]] = (),
 ) -> list[PlannedProbe]:
-    """Every probe for one target. `trusted` are origins the server was seen to trust (a second round).
+    """Every probe for one target. `witnesses` are (origin, regex) pairs of origins the written
+    allow-list's regexes accept (written.py), probed as the class WITNESS_CLASS. `trusted` are origins the server was seen to trust (a second round).
     With a `visitor`, credentialed probes carry the cookies its profiles attach, one probe per
     distinct Cookie line; without one, credentialed probes model no cookies (a library caller)."""
     probes: list[PlannedProbe] = []
@@ -230,9 +235,14 @@ def plan_target(
 
     # A public policy ("*") still has attackers: credentialed reads must stay refused.
     attacker_allowed = [o for o in policy.origins if o != "*"] if policy else []
+    witnessed = {o for o, _ in witnesses if not origin_matches_policy(o, attacker_allowed)}
+    for origin, regex in witnesses:
+        if origin in witnessed:
+            add(origin, WITNESS_CLASS, regex, "origin")
     attackers = attacker_origins(url, attacker_allowed, trusted, depth)
     for attacker in attackers:
-        add(attacker.origin, attacker.origin_class, attacker.derived_from, "origin")
+        if attacker.origin not in witnessed:  # the regex's witness says more: where it is written
+            add(attacker.origin, attacker.origin_class, attacker.derived_from, "origin")
     if depth != "quick" and attackers and not trusted:
         # The preflight path is often configured apart from simple requests (a separate OPTIONS
         # handler): probe it from the unrelated origin, and ask it for private network access.

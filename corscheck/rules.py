@@ -103,6 +103,31 @@ UNTRUSTED_ORIGIN = _rule(
     pattern that escapes dots (^https://([a-z0-9-]+\\.)*example\\.com$). Avoid substring, prefix or
     suffix checks.""",
 )
+REGEX_ORIGIN = _rule(
+    "regex-origin",
+    "high",
+    "over-permissive",
+    "The allow-list's regex grants an origin its owner does not hold",
+    """A regex in the CORS configuration (--config-from, --app) accepts, under its framework's own
+    match rule, an origin anyone can obtain: an unescaped dot, a missing anchor, an alternation whose
+    anchors bind to one branch, a wildcard that crosses into other domains, a foreign domain or
+    top-level domain, http:. corscheck built that origin from the regex and the server granted it
+    live; whoever registers it reads the API from their page.""",
+    r"""Anchor the regex at both ends around one group, escape every dot, and let wildcards take
+    labels only (^https://([a-z0-9-]+\.)?example\.com$), or list the exact origins.""",
+)
+GRANT_BEYOND_CODE = _rule(
+    "grant-beyond-code",
+    "medium",
+    "over-permissive",
+    "The deployment grants an origin the code's CORS settings do not",
+    """With --config-from, corscheck reads the allow-list the code writes and compares it with what
+    the deployed URL answers. An origin that reads there but that no entry of the code grants means
+    another layer (a reverse proxy, an API gateway, a CDN rule, a second middleware) adds CORS
+    headers: the code review and the tests see one policy, the browser another.""",
+    """Find the layer that adds Access-Control-Allow-Origin (the finding's response shows what it
+    sends) and remove it, or move its origins into the code's settings so there is one allow-list.""",
+)
 INSECURE_ORIGIN = _rule(
     "insecure-origin",
     "high",
@@ -402,6 +427,8 @@ CATALOG: tuple[Rule, ...] = (
     ANY_ORIGIN,
     NULL_ORIGIN,
     UNTRUSTED_ORIGIN,
+    REGEX_ORIGIN,
+    GRANT_BEYOND_CODE,
     INSECURE_ORIGIN,
     DEVELOPMENT_ORIGIN,
     PRIVATE_NETWORK_UNTRUSTED,

@@ -172,7 +172,9 @@ def corrected_regex(
     keep = [o for o in owner_origins if accepts(pattern, rule, o, ignore_case=ignore_case)]
     if _literal(pattern, ignore_case):
         # Every intended string is spelled out in the regex: they are what the owner meant.
-        keep += [o for o in intended_origins(pattern, ignore_case=ignore_case) if _keeps(o, witnesses)]
+        keep += [
+            o for o in intended_origins(pattern, ignore_case=ignore_case) if _keeps(o, witnesses)
+        ]
     if kinds & {"foreign-domain", "hosting-platform", "port"} or not _mends(
         mended, rule, witnesses, keep, ignore_case
     ):
@@ -276,7 +278,9 @@ def _repeat(value: tuple[int, int, Any], depth: int) -> list[_Text]:
     result: list[_Text] = []
     for count in counts:
         for parts in itertools.islice(itertools.product(one, repeat=count), 64):
-            joined = _Text("".join(p.text for p in parts), frozenset().union(*(p.tags for p in parts)))
+            joined = _Text(
+                "".join(p.text for p in parts), frozenset().union(*(p.tags for p in parts))
+            )
             result.append(joined)
     return result
 
@@ -285,13 +289,15 @@ def _filled(items: list[tuple[Any, Any]], low: int, high: int) -> list[_Text]:
     """A repeat of one character (`.*`, `[a-z0-9-]+`, `\\w+`): its least, then the fillers it
     takes (a wildcard's reach), then a short run of its first character."""
     op, value = items[0]
-    if op is sre.ANY:
-        accepted = lambda c: c != "\n"  # noqa: E731
-    elif op is sre.NOT_LITERAL:
-        accepted = lambda c: ord(c) != value  # noqa: E731
-    else:
-        klass = value if op is sre.IN else [(sre.CATEGORY, value)]
-        accepted = lambda c: _in_class(c, klass)  # noqa: E731
+    klass = value if op is sre.IN else [(sre.CATEGORY, value)]
+
+    def accepted(c: str) -> bool:
+        if op is sre.ANY:
+            return c != "\n"
+        if op is sre.NOT_LITERAL:
+            return ord(c) != int(value)
+        return _in_class(c, klass)
+
     first = next((c for c in _CHARS if accepted(c)), None)
     if first is None:
         return [_Text("")] if low == 0 else []
@@ -360,7 +366,7 @@ def _uneven_anchors(items: list[tuple[Any, Any]]) -> bool:
     branches = [value[1] for op, value in items if op is sre.BRANCH]
     if len(items) != 1 or not branches:
         return False
-    starts = {bool(b) and list(b)[0][0] is sre.AT for b in branches[0]}
+    starts = {bool(b) and next(iter(b))[0] is sre.AT for b in branches[0]}
     ends = {bool(b) and list(b)[-1][0] is sre.AT for b in branches[0]}
     return len(starts) > 1 or len(ends) > 1
 

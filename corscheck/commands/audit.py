@@ -22,6 +22,7 @@ from corscheck.commands.options import (
     BrowserOption,
     BrowserPathOption,
     ColorOption,
+    ConfigFromOption,
     CookieOption,
     CredentialsOption,
     DetailOption,
@@ -243,6 +244,7 @@ def audit(
     poc: PocOption = None,
     app_spec: AppOption = None,
     base_url: BaseUrlOption = None,
+    config_from: ConfigFromOption = None,
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings.
 
@@ -299,7 +301,7 @@ def audit(
         )
         given = AuditInputs(
             tuple(urls or ()), input_file, openapi_source, app_spec, base_url, policy_path,
-            baseline_path, print_policy,
+            baseline_path, print_policy, config_from,
         )  # fmt: skip
         run = resolve_inputs(given, flags)
         config = run.config

@@ -208,6 +208,16 @@ AppOption = Annotated[
         rich_help_panel=IN_PROCESS,
     ),
 ]
+ConfigFromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config-from",
+        metavar="SOURCE",
+        help="Read the allow-list where the code writes it: MODULE:APP (imported, not served) or "
+        "an nginx file. Its regexes' attacker witnesses are probed live; --app reads its own app.",
+        rich_help_panel=IN_PROCESS,
+    ),
+]
 BaseUrlOption = Annotated[
     str | None,
     typer.Option(

@@ -29,10 +29,12 @@ from corscheck.evaluate.model import (
 )
 from corscheck.evaluate.origin_findings import beyond_policy_findings, origin_findings
 from corscheck.evaluate.refused import under_permissive_findings
+from corscheck.evaluate.regex_findings import drift_findings
 from corscheck.fixes import FixValues, fix_for
 from corscheck.policy import Policy
 from corscheck.stack import Stack, recognize
 from corscheck.visitor import Visitor
+from corscheck.written import RegexWitness, WrittenAllowList
 
 __all__ = [
     "FINGERPRINT_VERSION",
@@ -64,12 +66,16 @@ def evaluate(
     visitor: Visitor | None = None,
     app_framework: str | None = None,
     cache_runs: Sequence[CacheTrialRun] = (),
+    witnesses: Sequence[RegexWitness] = (),
+    drift_from: WrittenAllowList | None = None,
 ) -> list[Finding]:
     """Every finding for one target, most severe first, with fixes for `framework` when known.
 
     With a `visitor`, the findings are those of its first profile (the requests that browser
     sends, with the cookies it attaches), and each over-permissive finding lists what every one of
-    its profiles exposes."""
+    its profiles exposes. `witnesses` are the written allow-list's regex witnesses the plan probed;
+    with `drift_from` (--config-from on a deployed URL), what the deployment grants beyond that
+    allow-list is a finding too."""
     every_profile = results
     if visitor is not None:
         results = [r for r in results if r.planned.seen_by(visitor.profile)]
@@ -77,7 +83,9 @@ def evaluate(
     refusals = any(r.outcome == "under-permissive" for r in results)
     stack = stack_of(results, framework, app_framework) if refusals else None
     findings: list[Finding] = []
-    findings += origin_findings(target, policy, results)
+    findings += origin_findings(target, policy, results, witnesses)
+    if drift_from is not None:
+        findings += drift_findings(target, results, drift_from)
     findings += beyond_policy_findings(target, policy, results)
     findings += under_permissive_findings(target, policy, results, stack or Stack())
     findings += private_network_findings(target, policy, results)

@@ -13,11 +13,13 @@ from corscheck.browser import (
 )
 from corscheck.evaluate.build import final_response, make_finding, preflight_hop
 from corscheck.evaluate.model import Finding, ProbeResult, carries_credentials
+from corscheck.evaluate.regex_findings import regex_findings
 from corscheck.headers import split_header_list
-from corscheck.plan import ALLOWED
+from corscheck.plan import ALLOWED, WITNESS_CLASS
 from corscheck.policy import Policy
 from corscheck.rules import Rule
 from corscheck.visitor import fetch_site
+from corscheck.written import RegexWitness
 
 _DEVELOPMENT_CLASSES = {"developer"}
 
@@ -32,7 +34,10 @@ _NULL_CLASSES = {"null"}
 
 
 def origin_findings(
-    target: str, policy: Policy | None, results: Sequence[ProbeResult]
+    target: str,
+    policy: Policy | None,
+    results: Sequence[ProbeResult],
+    witnesses: Sequence[RegexWitness] = (),
 ) -> list[Finding]:
     leaks = [
         r for r in results if r.planned.origin_class != ALLOWED and r.outcome == "over-permissive"
@@ -105,6 +110,9 @@ def origin_findings(
     for origin_class, class_leaks in by_class.items():
         specific = [r for r in class_leaks if not _served_wildcard(r)]
         if not specific:
+            continue
+        if origin_class == WITNESS_CLASS:
+            findings += regex_findings(target, specific, witnesses)
             continue
         class_rule = _ORIGIN_CLASS_RULES.get(origin_class)
         if class_rule is None:
@@ -182,6 +190,8 @@ def _with_cookie_note(finding: Finding, leaks: Sequence[ProbeResult], target: st
 def _origin_class_description(origin_class: str) -> str:
     from corscheck.origins import ORIGIN_CLASSES
 
+    if origin_class == WITNESS_CLASS:
+        return "an origin the allow-list's own regex accepts"
     return ORIGIN_CLASSES.get(origin_class, origin_class)
 
 

@@ -1,0 +1,292 @@
+"""The CORS settings an app's code writes, read from the app object (imported, never served):
+Starlette/FastAPI CORSMiddleware, Flask-CORS, django-cors-headers, Litestar's CORSConfig and
+Quart-CORS. Each entry keeps where it is written: the file and line of the module that holds the
+value, found by its text, else the setting's name and module. An app with none of them is one
+clear line (UsageError), never a guess.
+
+`read_config_source` reads `--config-from`: `module:app` (as --app names it), or an nginx file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from corscheck.errors import UsageError
+from corscheck.nginxconf import read_nginx
+from corscheck.written import Entry, WrittenAllowList
+
+
+def read_config_source(source: str) -> WrittenAllowList:
+    """`--config-from SOURCE`: an nginx file (a path that exists), else `module:app`."""
+    path = Path(source)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            raise UsageError(f"--config-from {source}: cannot read it: {error.strerror}") from None
+        return read_nginx(text, source)
+    if ":" not in source:
+        raise UsageError(
+            f"--config-from {source!r} is neither a file nor module:app (e.g. myapi.main:app)"
+        )
+    from corscheck.transport.app import load_app
+
+    try:
+        loaded = load_app(source)
+    except UsageError as error:
+        raise UsageError(str(error).replace("--app", "--config-from", 1)) from None
+    return read_app_config(loaded.app, loaded.framework, source)
+
+
+def read_app_config(app: Any, framework: str, source: str) -> WrittenAllowList:
+    """The CORS settings of `app` (its framework as transport/app.py names it)."""
+    readers = {
+        "fastapi": _starlette,
+        "starlette": _starlette,
+        "flask": _flask,
+        "django": _django,
+        "litestar": _litestar,
+        "quart": _quart,
+    }
+    reader = readers.get(framework)
+    found = reader(app, source) if reader else None
+    if found is None:
+        raise UsageError(
+            f"{source}: no CORS settings found (Starlette/FastAPI CORSMiddleware, Flask-CORS, "
+            "django-cors-headers, Litestar CORSConfig or Quart-CORS): nothing to read"
+        )
+    return found
+
+
+# --- Starlette / FastAPI --------------------------------------------------------------------------
+
+
+def _starlette(app: Any, source: str) -> WrittenAllowList | None:
+    for middleware in getattr(app, "user_middleware", []):
+        cls = getattr(middleware, "cls", None)
+        if getattr(cls, "__name__", "") != "CORSMiddleware":
+            continue
+        options: dict[str, Any] = dict(getattr(middleware, "kwargs", {}) or {})
+        module = _module_of(app)
+        entries = _exact_entries(options.get("allow_origins", ()), "allow_origins", module)
+        regex = options.get("allow_origin_regex")
+        if regex:
+            entries.append(
+                Entry(
+                    "regex",
+                    regex,
+                    "allow_origin_regex",
+                    _where(module, regex, "allow_origin_regex"),
+                )
+            )
+        return WrittenAllowList(
+            "starlette",
+            source,
+            tuple(entries),
+            credentials=bool(options.get("allow_credentials", False)),
+            methods=tuple(options.get("allow_methods", ("GET",))),
+            headers=tuple(options.get("allow_headers", ())),
+            expose=tuple(options.get("expose_headers", ())),
+            max_age=options.get("max_age", 600),
+        )
+    return None
+
+
+# --- Flask-CORS -----------------------------------------------------------------------------------
+
+
+def _flask(app: Any, source: str) -> WrittenAllowList | None:
+    module = _module_of(app)
+    for function in getattr(app, "after_request_funcs", {}).get(None, []):
+        if function.__name__ != "cors_after_request" or not function.__closure__:
+            continue
+        resources = function.__closure__[0].cell_contents
+        entries: list[Entry] = []
+        credentials = False
+        for path, options in resources:
+            scope = f"origins of resource {getattr(path, 'pattern', path)}"
+            credentials = credentials or bool(getattr(options, "supports_credentials", False))
+            if getattr(options, "allow_all_origins", False):
+                entries.append(Entry("any", "*", scope, _where(module, '"*"', scope)))
+                continue
+            for origin in getattr(options, "origins", ()) or ():
+                if isinstance(origin, re.Pattern):
+                    text = origin.pattern
+                    entries.append(
+                        Entry("regex", text, scope, _where(module, text, scope), "match",
+                              ignore_case=bool(origin.flags & re.IGNORECASE))
+                    )  # fmt: skip
+                else:
+                    entries.append(
+                        Entry("exact", str(origin), scope, _where(module, str(origin), scope),
+                              ignore_case=True)
+                    )  # fmt: skip
+        return WrittenAllowList(
+            "flask", source, tuple(dict.fromkeys(entries)), credentials=credentials
+        )
+    return None
+
+
+# --- django-cors-headers --------------------------------------------------------------------------
+
+
+def _django(app: Any, source: str) -> WrittenAllowList | None:
+    try:
+        from django.conf import settings  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    if "corsheaders" not in " ".join(getattr(settings, "INSTALLED_APPS", ())):
+        return None
+    module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", "") or "")
+    entries: list[Entry] = []
+    if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) or getattr(
+        settings, "CORS_ORIGIN_ALLOW_ALL", False
+    ):
+        entries.append(
+            Entry(
+                "any",
+                "*",
+                "CORS_ALLOW_ALL_ORIGINS",
+                _where(module, "CORS_ALLOW_ALL_ORIGINS", "CORS_ALLOW_ALL_ORIGINS"),
+            )
+        )
+    exact: list[str] = list(
+        getattr(settings, "CORS_ALLOWED_ORIGINS", None)
+        or getattr(settings, "CORS_ORIGIN_WHITELIST", None)
+        or ()
+    )
+    entries += _exact_entries(exact, "CORS_ALLOWED_ORIGINS", module)
+    regexes: list[Any] = list(
+        getattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES", None)
+        or getattr(settings, "CORS_ORIGIN_REGEX_WHITELIST", None)
+        or ()
+    )
+    for regex in regexes:
+        text = regex.pattern if isinstance(regex, re.Pattern) else str(regex)
+        entries.append(
+            Entry("regex", text, "CORS_ALLOWED_ORIGIN_REGEXES",
+                  _where(module, text, "CORS_ALLOWED_ORIGIN_REGEXES"), "match")
+        )  # fmt: skip
+    return WrittenAllowList(
+        "django",
+        source,
+        tuple(entries),
+        credentials=bool(getattr(settings, "CORS_ALLOW_CREDENTIALS", False)),
+    )
+
+
+# --- Litestar -------------------------------------------------------------------------------------
+
+
+def _litestar(app: Any, source: str) -> WrittenAllowList | None:
+    config = getattr(app, "cors_config", None)
+    if config is None:
+        return None
+    module = _module_of(app)
+    entries: list[Entry] = []
+    for origin in config.allow_origins:
+        where = _where(module, origin, "allow_origins")
+        if origin == "*":
+            entries.append(Entry("any", "*", "allow_origins", where))
+        elif "*" in origin:
+            # Litestar's own translation: escaped, each * turned into .*, whole-Origin match.
+            pattern = ".*".join(re.escape(part) for part in origin.split("*"))
+            entries.append(Entry("regex", pattern, f"allow_origins entry {origin!r}", where))
+        else:
+            entries.append(Entry("exact", origin, "allow_origins", where))
+    if config.allow_origin_regex:
+        regex = config.allow_origin_regex
+        entries.append(
+            Entry("regex", regex, "allow_origin_regex", _where(module, regex, "allow_origin_regex"))
+        )
+    return WrittenAllowList(
+        "litestar",
+        source,
+        tuple(entries),
+        credentials=bool(config.allow_credentials),
+        methods=tuple(config.allow_methods),
+        headers=tuple(config.allow_headers),
+        expose=tuple(config.expose_headers),
+        max_age=config.max_age,
+    )
+
+
+# --- Quart-CORS -----------------------------------------------------------------------------------
+
+
+def _quart(app: Any, source: str) -> WrittenAllowList | None:
+    allowed = getattr(app, "config", {}).get("QUART_CORS_ALLOW_ORIGIN")
+    if allowed is None:
+        return None
+    module = _module_of(app)
+    values = [allowed] if isinstance(allowed, (str, re.Pattern)) else list(allowed)
+    entries: list[Entry] = []
+    for value in values:
+        if isinstance(value, re.Pattern):
+            text = value.pattern
+            entries.append(
+                Entry("regex", text, "allow_origin", _where(module, text, "allow_origin"), "match")
+            )
+        elif value == "*":
+            entries.append(Entry("any", "*", "allow_origin", _where(module, '"*"', "allow_origin")))
+        else:
+            entries.append(
+                Entry("exact", value, "allow_origin", _where(module, value, "allow_origin"))
+            )
+    return WrittenAllowList(
+        "quart",
+        source,
+        tuple(entries),
+        credentials=bool(app.config.get("QUART_CORS_ALLOW_CREDENTIALS", False)),
+    )
+
+
+# --- where a value is written ---------------------------------------------------------------------
+
+
+def _exact_entries(origins: Iterable[str], setting: str, module: Any) -> list[Entry]:
+    entries = []
+    for origin in origins:
+        where = _where(module, origin, setting)
+        entries.append(
+            Entry("any", "*", setting, where)
+            if origin == "*"
+            else Entry("exact", origin, setting, where)
+        )
+    return entries
+
+
+def _module_of(app: Any) -> Any:
+    """The module the app object was made in: its class's module is the framework's, so the
+    caller's frame is unknown; the module whose globals hold the app is the one that wrote it."""
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if namespace and any(value is app for value in list(namespace.values())):
+            return module
+    return None
+
+
+def _where(module: Any, text: str, setting: str) -> str:
+    """`file:line` of the first line of `module` holding `text`, else the setting and module."""
+    name = getattr(module, "__name__", "the app's module")
+    try:
+        path = inspect.getsourcefile(module) if module is not None else None
+        lines = Path(path).read_text(encoding="utf-8").splitlines() if path else []
+    except (OSError, TypeError):
+        lines = []
+    for number, line in enumerate(lines, 1):
+        if text in line:
+            return f"{_shown_path(path or '')}:{number}"
+    return f"{setting} in {name}"
+
+
+def _shown_path(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path

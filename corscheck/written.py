@@ -1,0 +1,142 @@
+"""The allow-list as the code writes it: the CORS settings read from an app or an nginx file, each
+with where it is written, what the framework grants with it, and the witnesses of its regexes. Pure.
+
+Reading them is appconfig.py's (a Python app) and nginxconf.py's (nginx) job; this module takes the
+settings as plain data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from corscheck.witness import (
+    FLAWS,
+    MatchRule,
+    UnsupportedRegex,
+    Witness,
+    accepts,
+    corrected_regex,
+    regex_witnesses,
+)
+
+EntryKind = Literal["exact", "regex", "any"]
+
+# The framework's own words for how it applies a regex, as a finding quotes them.
+RULE_WORDS: dict[MatchRule, str] = {
+    "fullmatch": "the whole Origin must match (re.fullmatch)",
+    "match": "matched from the start of the Origin, not anchored at its end (re.match)",
+    "search": "searched anywhere in the Origin (PCRE, unanchored)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One allow-list entry: an exact origin, a regex, or every origin."""
+
+    kind: EntryKind
+    value: str  # the origin, the regex as written, or "*"
+    setting: str  # the framework's name for it: allow_origin_regex, CORS_ALLOWED_ORIGINS, ...
+    where: str  # file:line, or the setting and module where no line is known
+    rule: MatchRule = "fullmatch"
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenAllowList:
+    framework: str  # a key of FIX_SYNTAX
+    source: str  # what was read, as the user named it
+    entries: tuple[Entry, ...] = ()
+    credentials: bool | None = None
+    methods: tuple[str, ...] | None = None
+    headers: tuple[str, ...] | None = None
+    expose: tuple[str, ...] = ()
+    max_age: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def exact_origins(self) -> tuple[str, ...]:
+        return tuple(e.value for e in self.entries if e.kind == "exact")
+
+    @property
+    def regexes(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.kind == "regex")
+
+    def grants(self, origin: str) -> Entry | None:
+        """The entry through which the code grants `origin`, as its framework applies it."""
+        for entry in self.entries:
+            if entry.kind == "any":
+                return entry
+            if entry.kind == "exact":
+                same = origin.lower() == entry.value.lower() if entry.ignore_case else None
+                if same or origin == entry.value:
+                    return entry
+            elif _accepts(entry, origin):
+                return entry
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RegexWitness:
+    """An attacker origin a regex entry grants, why, and the regex mended (None: list origins)."""
+
+    entry: Entry
+    witness: Witness
+    mended: str | None
+    framework: str  # the allow-list's (WrittenAllowList.framework), for the fix's syntax
+
+    @property
+    def origin(self) -> str:
+        return self.witness.origin
+
+
+def witnesses(allow_list: WrittenAllowList, owner_origins: Sequence[str]) -> list[RegexWitness]:
+    """Every regex entry's witnesses (witness.regex_witnesses), the owner's origins being those
+    given (a policy's) and the exact entries; a witness another entry grants exactly is left out
+    (that entry says the owner trusts it). A regex witnesses cannot be built for is skipped here:
+    `unreadable_regexes` says which."""
+    owners = [*owner_origins, *allow_list.exact_origins]
+    found: list[RegexWitness] = []
+    for entry in allow_list.regexes:
+        try:
+            built = regex_witnesses(
+                entry.value, entry.rule, ignore_case=entry.ignore_case, owner_origins=owners
+            )
+        except (re.error, UnsupportedRegex):
+            continue
+        mended = corrected_regex(
+            entry.value, entry.rule, built, ignore_case=entry.ignore_case, owner_origins=owners
+        )
+        for witness in built:
+            if witness.origin not in allow_list.exact_origins:
+                found.append(RegexWitness(entry, witness, mended, allow_list.framework))
+    return found
+
+
+def unreadable_regexes(allow_list: WrittenAllowList) -> list[str]:
+    """One line per regex entry no witness can be built for: it does not compile, or uses what
+    witness.py does not build (a backreference)."""
+    lines = []
+    for entry in allow_list.regexes:
+        try:
+            regex_witnesses(entry.value, entry.rule, ignore_case=entry.ignore_case)
+        except re.error as error:
+            lines.append(
+                f"{entry.where}: {entry.setting} {entry.value!r} does not compile: {error}"
+            )
+        except UnsupportedRegex as error:
+            lines.append(f"{entry.where}: {entry.setting} {entry.value!r}: {error}")
+    return lines
+
+
+def flaw_words(kind: str) -> str:
+    return FLAWS.get(kind, kind)
+
+
+def _accepts(entry: Entry, origin: str) -> bool:
+    try:
+        return accepts(entry.value, entry.rule, origin, ignore_case=entry.ignore_case)
+    except re.error:
+        return False

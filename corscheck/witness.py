@@ -264,7 +264,10 @@ def _choices(op: Any, value: Any, depth: int) -> list[_Text]:
         return [_Text("")]  # anchors and lookarounds: the compiled regex decides
     if op is getattr(sre, "ATOMIC_GROUP", None):
         return _strings(list(value), depth + 1)
-    raise UnsupportedRegex(f"witnesses are not built for {str(op).lower()} in a regex")
+    words = {"GROUPREF": "a backreference", "GROUPREF_EXISTS": "a conditional group"}
+    raise UnsupportedRegex(
+        f"no witness is built for {words.get(str(op), str(op).lower())}: audited from outside only"
+    )
 
 
 def _repeat(value: tuple[int, int, Any], depth: int) -> list[_Text]:

@@ -355,12 +355,7 @@ async def _audit_one(
         return await _audit_websocket(runner, target, config, url, shown, progress)
     witnesses = _regex_witnesses(config.written, _owner_origins(target.policy))
     planned = plan_target(
-        url,
-        target.policy,
-        depth,
-        extra_headers=extra_headers,
-        visitor=visitor,
-        witnesses=[(w.origin, w.entry.value) for w in witnesses],
+        url, target.policy, depth, extra_headers=extra_headers, visitor=visitor, witnesses=witnesses
     )
     limited_before = runner.rate_limits(url).times
     inferred: set[Probe] = set()
@@ -437,10 +432,7 @@ async def _audit_one(
         findings=tuple(findings),
         errors=(dead_end,) if dead_end else (),
         stack=stack_of(results, config.framework, config.app_framework) if findings else None,
-        notes=(
-            *_rate_limit_notes(runner, url, limited_before),
-            *(drift_notes(results, config.written) if config.drift and config.written else ()),
-        ),
+        notes=_rate_limit_notes(runner, url, limited_before) + _drift_notes(config, results),
         given_url=shown,
         # A preflight shared by several chains was sent once (runner.Preflights).
         requests_sent=len({id(h.response) for exchange, _ in ran.values() for h in exchange.hops})
@@ -650,6 +642,12 @@ def _regex_witnesses(
 ) -> tuple[RegexWitness, ...]:
     """The written allow-list's regex witnesses for a policy's owner origins: once per policy."""
     return tuple(witnesses_of(written, owners)) if written is not None else ()
+
+
+def _drift_notes(config: AuditConfig, results: Sequence[ProbeResult]) -> tuple[str, ...]:
+    """With --config-from on a deployed URL, what the code grants that the deployment refused."""
+    written = config.written if config.drift else None
+    return tuple(drift_notes(results, written)) if written is not None else ()
 
 
 def _owner_origins(policy: Policy | None) -> tuple[str, ...]:

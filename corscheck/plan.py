@@ -33,6 +33,7 @@ from corscheck.origins import Depth, attacker_origins, origin_matches_policy, re
 from corscheck.policy import Policy
 from corscheck.visitor import Profile, Visitor, cookie_header, cookies_sent
 from corscheck.websocket import constructor_error, http_twin
+from corscheck.written import RegexWitness
 
 # "request": the request the front-end really sends (a policy method with every policy header);
 # "method" and "header": one of them alone, which isolates the culprit when "request" is refused;
@@ -150,10 +151,10 @@ def plan_target(
     extra_headers: tuple[HeaderLine, ...] = (),
     trusted: Sequence[str] = (),
     visitor: Visitor | None = None,
-    witnesses: Sequence[tuple[str, str]] = (),
+    witnesses: Sequence[RegexWitness] = (),
 ) -> list[PlannedProbe]:
-    """Every probe for one target. `witnesses` are (origin, regex) pairs of origins the written
-    allow-list's regexes accept (written.py), probed as the class WITNESS_CLASS. `trusted` are origins the server was seen to trust (a second round).
+    """Every probe for one target. `witnesses` are origins the written allow-list's regexes accept
+    (written.py), probed as the class WITNESS_CLASS unless the policy allows them. `trusted` are origins the server was seen to trust (a second round).
     With a `visitor`, credentialed probes carry the cookies its profiles attach, one probe per
     distinct Cookie line; without one, credentialed probes model no cookies (a library caller)."""
     probes: list[PlannedProbe] = []
@@ -235,10 +236,9 @@ def plan_target(
 
     # A public policy ("*") still has attackers: credentialed reads must stay refused.
     attacker_allowed = [o for o in policy.origins if o != "*"] if policy else []
-    witnessed = {o for o, _ in witnesses if not origin_matches_policy(o, attacker_allowed)}
-    for origin, regex in witnesses:
-        if origin in witnessed:
-            add(origin, WITNESS_CLASS, regex, "origin")
+    witnessed = {w.origin: w.entry.value for w in _unlisted(witnesses, attacker_allowed)}
+    for origin, regex in witnessed.items():
+        add(origin, WITNESS_CLASS, regex, "origin")
     attackers = attacker_origins(url, attacker_allowed, trusted, depth)
     for attacker in attackers:
         if attacker.origin not in witnessed:  # the regex's witness says more: where it is written
@@ -554,6 +554,11 @@ class HasPlanned(Protocol):
 
 
 Judged = Sequence[tuple[PlannedProbe, Exchange, Verdict]]
+
+
+def _unlisted(witnesses: Sequence[RegexWitness], allowed: Sequence[str]) -> list[RegexWitness]:
+    """The witnesses the policy does not allow: an origin it lists is the owner's, not a flaw."""
+    return [w for w in witnesses if not origin_matches_policy(w.origin, allowed)]
 
 
 def follow_up_round(

@@ -18,10 +18,10 @@ MAX_FUNCTION_LINES = 100
 PURE = [
     "corscheck", "addresses", "browser", "config", "deployment", "errors", "exchange", "fixes", "headers",
     "masking", "origins", "plan", "policy", "policyfile", "policywriter", "rules", "safelist",
-    "shard", "stack", "target", "visitor", "websocket", "wording",
+    "shard", "stack", "target", "visitor", "websocket", "wording", "witness", "written", "nginxconf",
     "evaluate", "evaluate.build", "evaluate.cache", "evaluate.causes", "evaluate.expectations",
     "evaluate.exposure", "evaluate.hygiene", "evaluate.model", "evaluate.origin_findings",
-    "evaluate.proof", "evaluate.refused", "evaluate.websocket",
+    "evaluate.proof", "evaluate.refused", "evaluate.regex_findings", "evaluate.websocket",
     "gate", "gate.suppression",
     "prove.closing", "prove.pages", "prove.poc", "prove.replay",
     "report", "report.codec", "report.console", "report.github", "report.html", "report.json",
@@ -31,7 +31,7 @@ PURE = [
 ]  # fmt: skip
 # The network, files, processes, the browser, the terminal.
 DOES_IO = [
-    "__main__", "audit", "cli", "deliver", "demo", "inputs", "learn", "merge", "openapi", "probe",
+    "__main__", "appconfig", "audit", "cli", "deliver", "demo", "inputs", "learn", "merge", "openapi", "probe",
     "testing",
     "commands", "commands.audit", "commands.demo", "commands.edge", "commands.init",
     "commands.merge", "commands.options", "commands.probe", "commands.progress", "commands.prove",

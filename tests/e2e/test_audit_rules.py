@@ -238,11 +238,17 @@ DEPLOYMENT_RULES = {
 
 
 def test_every_rule_has_a_triggering_case() -> None:
-    """WebSocket rules are triggered by real sockets in test_websocket_servers.py."""
+    """WebSocket rules are triggered by real sockets in test_websocket_servers.py; the written
+    allow-list's by real apps and nginx in test_written_allowlist.py."""
     from tests.test_websocket import WEBSOCKET_RULES
+    from tests.test_written import WRITTEN_RULES
 
     covered = set().union(*(c[3] for c in CASES))
-    assert {rule.id for rule in CATALOG} - DEPLOYMENT_RULES - WEBSOCKET_RULES <= covered
+    assert {
+        rule.id for rule in CATALOG
+    } - DEPLOYMENT_RULES - WEBSOCKET_RULES - WRITTEN_RULES <= covered
+    written = (Path(__file__).parent / "test_written_allowlist.py").read_text()
+    assert all(f"rules.{name}" in written for name in ("REGEX_ORIGIN", "GRANT_BEYOND_CODE"))
     sockets = (Path(__file__).parent / "test_websocket_servers.py").read_text()
     assert all(
         f"rules.{name}" in sockets for name in ("WEBSOCKET_HIJACK", "WEBSOCKET_ORIGIN_REFUSED")

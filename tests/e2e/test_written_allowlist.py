@@ -6,6 +6,9 @@ at medium or above."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -23,6 +26,8 @@ from corscheck.deliver import proven, settings_for
 from corscheck.report.model import Report
 from corscheck.runner import run_async
 from tests import required
+from tests.test_written import LITESTAR_APP as LITESTAR
+from tests.test_written import STARLETTE_APP as STARLETTE
 
 from .real_servers import binary, free_ports, nginx_prelude, running, workdir
 from .servers import serve_asgi, serve_wsgi
@@ -33,24 +38,6 @@ required.playwright_sync_api(module_level=True)
 
 FRONT_END = "https://app.example.com"
 PATH = "/api/me"
-
-STARLETTE = """
-from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
-
-app = FastAPI()
-app.add_middleware(
-    CORSMiddleware,
-    allow_origins=["https://app.example.com"],
-    allow_origin_regex=r"{regex}",
-    allow_credentials=True,
-)
-
-
-@app.get("/api/me")
-def me() -> dict[str, str]:
-    return {{"user": "alice"}}
-"""
 
 FLASK = """
 from flask import Flask
@@ -63,25 +50,6 @@ CORS(app, origins=[{origins}], supports_credentials=True)
 @app.get("/api/me")
 def me():
     return {{"user": "alice"}}
-"""
-
-LITESTAR = """
-from litestar import Litestar, get
-from litestar.config.cors import CORSConfig
-
-
-@get("/api/me")
-async def me() -> dict[str, str]:
-    return {"user": "alice"}
-
-
-app = Litestar(
-    [me],
-    cors_config=CORSConfig(
-        allow_origins=["https://*example-partner.com", "https://app.example.com"],
-        allow_credentials=True,
-    ),
-)
 """
 
 DJANGO = """
@@ -178,6 +146,23 @@ def test_starlette_foreign_tld_is_read_by_chromium(project: Path, policy: bool) 
     assert "grant-beyond-code" not in _serious(report)
 
 
+def test_a_layer_in_front_that_adds_headers_is_drift(project: Path) -> None:
+    """The code grants the front-end only; the deployment (an app that reflects every origin,
+    standing for a gateway that adds CORS headers) grants more: grant-beyond-code, and the code's
+    own deployment gives none."""
+    exact = STARLETTE.format(regex=r"^https://app\.example\.com$")
+    code = _module(project, "e2e_written_code", exact)
+    gateway = _module(project, "e2e_written_gateway", STARLETTE.format(regex=".*"))
+    for served, drift in ((gateway, True), (code, False)):
+        with serve_asgi(served) as base:
+            report = _audited(base + PATH, "e2e_written_code:app", policy=True)
+        found = [f for t in report.targets for f in t.findings if f.rule is rules.GRANT_BEYOND_CODE]
+        assert bool(found) is drift, [f.rule.id for t in report.targets for f in t.findings]
+        for finding in found:
+            proof = finding.proof
+            assert proof is not None and proof.agrees and proof.outcome == "read"
+
+
 def test_starlette_correct_regex_gives_nothing_serious(project: Path) -> None:
     app = _module(
         project,
@@ -220,13 +205,40 @@ def test_litestar_wildcard_entry(project: Path) -> None:
 
 
 def test_django_cors_headers_regex_open_at_its_end(project: Path) -> None:
-    app = _module(project, "e2e_written_django", DJANGO)
-    with serve_wsgi(app) as base:
-        report = _audited(base + PATH, "e2e_written_django:app", policy=True)
-    _assert_proved(
-        _regex_findings(report)["https://a.partner.io.corscheck-attacker.example"],
-        "e2e_written_django.py:",
+    """Django takes one configuration per process and other tests configure theirs: the app is
+    served, and the audit run, each in a process of its own, through the command line with
+    --config-from and --prove."""
+    (project / "e2e_written_django.py").write_text(textwrap.dedent(DJANGO), encoding="utf-8")
+    (port,) = free_ports(1)
+    serve = (
+        "import e2e_written_django as m; from werkzeug.serving import run_simple; "
+        f"run_simple('127.0.0.1', {port}, m.app, threaded=True)"
     )
+    with running([sys.executable, "-c", serve], [port], _copy_of(project)):
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "corscheck", "audit", f"http://127.0.0.1:{port}{PATH}",
+                "--config-from", "e2e_written_django:app", "--allow-origin", FRONT_END,
+                "--credentials", "--prove", "--browser-path", CHROMIUM, "-f", "json",
+            ],
+            cwd=project, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    (target,) = json.loads(done.stdout)["targets"]
+    (finding,) = [f for f in target["findings"] if f["rule"] == "regex-origin"]
+    assert finding["evidence"]["origin"] == "https://a.partner.io.corscheck-attacker.example"
+    assert "e2e_written_django.py:12" in finding["message"] and "re.match" in finding["message"]
+    proof = finding["proof"]
+    assert proof["agrees"] and proof["outcome"] == "read", proof
+    assert "__corscheck_session" in proof["cookies"]
+
+
+def _copy_of(project: Path) -> Path:
+    """A scratch directory holding the project's modules: running() removes its directory."""
+    directory = workdir()
+    for module in project.glob("*.py"):
+        shutil.copy(module, directory / module.name)
+    return directory
 
 
 NGINX_SITE = r"""

@@ -169,6 +169,7 @@ def resolve(
     policy_file: PolicyFile | None = None,
     *,
     routes: Mapping[str, Route] | None = None,
+    routes_source: str = "the OpenAPI document",
     baseline: Baseline | None = None,
     shown_policy_path: str | None = None,
 ) -> AuditConfig:
@@ -232,7 +233,9 @@ def resolve(
         warnings=tuple(dict.fromkeys(w for t in targets if t.policy for w in t.policy.warnings)),
         policy=top,
         policy_source=shown,
-        policy_statement=policy_statement(policy_file, shown, bool(overrides), bool(routes)),
+        policy_statement=policy_statement(
+            policy_file, shown, bool(overrides), routes_source if routes else ""
+        ),
         ignores=tuple(ignores),
         baseline=baseline,
         visitor=visitor,
@@ -262,7 +265,7 @@ def resolve_visitor(flags: Flags, policy_file: PolicyFile | None = None) -> Visi
 
 
 def policy_statement(
-    policy_file: PolicyFile | None, shown: str | None, flags_given: bool, routes: bool
+    policy_file: PolicyFile | None, shown: str | None, flags_given: bool, routes: str
 ) -> str:
     """Where the policy of the run comes from, in a report's words."""
     if policy_file is not None and (policy_file.policy is not None or policy_file.targets):
@@ -275,7 +278,7 @@ def policy_statement(
         source = "command-line flags"
     else:
         return "none: the safe baseline (no crafted origin may read)"
-    return source + (", narrowed per route by the OpenAPI document" if routes else "")
+    return source + (f", narrowed per route by {routes}" if routes else "")
 
 
 def route_policy(policy: Policy, route: Route) -> Policy:

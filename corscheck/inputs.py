@@ -28,6 +28,7 @@ from corscheck.target import validate_url
 from corscheck.transport.options import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
+    from corscheck.har import HarCalls
     from corscheck.target import Route
     from corscheck.transport.app import LoadedApp
     from corscheck.transport.options import RunOptions
@@ -49,6 +50,7 @@ class AuditInputs:
     baseline_path: str | None = None
     print_policy: bool = False
     config_from: str | None = None  # --config-from: where the allow-list is written
+    har_path: str | None = None  # --har: a browser recording of the front-end's calls
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def resolve_inputs(given: AuditInputs, flags: Flags) -> ResolvedRun:
     urls = list(given.urls)
     if given.openapi_source is not None and (urls or given.input_file):
         raise UsageError("--openapi takes the place of URLs and -i: give one or the other")
+    if given.har_path is not None and (urls or given.input_file or given.openapi_source):
+        raise UsageError("--har takes the place of URLs, -i and --openapi: give one or the other")
     if given.app_spec is not None:
         from corscheck.transport.app import load_app
 
@@ -81,6 +85,7 @@ def resolve_inputs(given: AuditInputs, flags: Flags) -> ResolvedRun:
     # Printing the policy sends nothing: the secrets it names are not read.
     policy_file = policy_file_at(given.policy_path, read_secrets=not given.print_policy)
     routes = None
+    har_notes: list[str] = []
     if given.openapi_source is not None:
         routes = openapi_routes(
             given.openapi_source,
@@ -89,6 +94,8 @@ def resolve_inputs(given: AuditInputs, flags: Flags) -> ResolvedRun:
             app_base_url=app_base_url,
             base_url=given.base_url,
         )
+    elif given.har_path is not None:
+        routes, flags, har_notes = _har_routes(given.har_path, flags, policy_file)
     else:
         urls = read_url_list(urls, given.input_file)
         if loaded is not None:
@@ -103,7 +110,9 @@ def resolve_inputs(given: AuditInputs, flags: Flags) -> ResolvedRun:
         routes=routes,
         baseline=load_baseline(given.baseline_path) if given.baseline_path is not None else None,
         shown_policy_path=_shown_path(policy_file.path) if policy_file else None,
+        routes_source="the HAR recording" if given.har_path else "the OpenAPI document",
     )
+    config = replace(config, warnings=(*config.warnings, *har_notes))
     written = _written_allow_list(given, loaded)
     if written is not None:
         from corscheck.written import unreadable_regexes
@@ -130,6 +139,40 @@ def _written_allow_list(given: AuditInputs, loaded: LoadedApp | None) -> Written
         return read_app_config(loaded.app, loaded.framework, given.app_spec)
     except UsageError:
         return None
+
+
+def _har_routes(
+    path: str, flags: Flags, policy_file: PolicyFile | None
+) -> tuple[dict[str, Route], Flags, list[str]]:
+    """--har: the recorded API URLs as routes (the front-end's methods and headers per URL), the
+    flags with the recording's front-end origins as the policy's where neither the flags nor a
+    policy file name any, and the recording's notes."""
+    from corscheck.target import Route as RouteOf
+
+    calls = read_har(path)
+    routes = {
+        c.url: RouteOf(
+            urlsplit(c.url).path or "/", c.url, tuple(c.methods), tuple(c.headers), c.credentials
+        )
+        for c in calls.calls
+    }
+    if not flags.policy.origins and (policy_file is None or policy_file.policy is None):
+        flags = replace(flags, policy=replace(flags.policy, origins=tuple(calls.origins)))
+    return routes, flags, calls.notes
+
+
+def read_har(path: str) -> HarCalls:
+    """The cross-origin calls of the HAR recording at `path` (har.py). Raises UsageError."""
+    from corscheck.har import har_calls
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path} is not JSON: {error}") from None
+    return har_calls(document, path)
 
 
 def under(base_url: str, path_or_url: str) -> str:

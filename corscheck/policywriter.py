@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from corscheck.masking import mask_url
@@ -63,12 +64,21 @@ TEMPLATE_HEAD = """\
 
 
 def render_policy_file(
-    policy: Policy, targets: Sequence[str] = (), pyproject: bool = False, placeholder: bool = False
+    policy: Policy,
+    targets: Sequence[str] = (),
+    pyproject: bool = False,
+    placeholder: bool = False,
+    *,
+    comments: Sequence[str] = (),
+    target_policies: Mapping[str, Policy] | None = None,
 ) -> str:
     """A commented policy file (or a [tool.corscheck] block) that loads back to `policy`; with
-    `placeholder`, marked as the template that `audit` refuses until it is edited."""
+    `placeholder`, marked as the template that `audit` refuses until it is edited. `comments` go
+    above the [policy] table; a target of `target_policies` gets the methods and headers of its
+    policy inline where they differ from `policy`'s."""
     prefix = "tool.corscheck." if pyproject else ""
-    out = [TEMPLATE_HEAD, f"[{prefix}policy]"]
+    noted = [f"# {part}" for line in comments for part in textwrap.wrap(line, 96)]
+    out = [TEMPLATE_HEAD, *noted, f"[{prefix}policy]"]
     if placeholder:
         out += [
             "# The origins below are examples. List your front-ends, then delete the next line:",
@@ -78,6 +88,18 @@ def render_policy_file(
     out += policy_table(policy)
     for url in targets:
         out += ["", f"[[{prefix}targets]]", f"url = {toml_string(url)}"]
+        own = (target_policies or {}).get(url)
+        if own is not None:
+            inline = [
+                f"{key} = {_toml_list(list(mine))}"
+                for key, mine, top in (
+                    ("methods", own.methods, policy.methods),
+                    ("headers", own.headers, policy.headers),
+                )
+                if mine is not None and mine != top
+            ]
+            if inline:
+                out.append("policy = { " + ", ".join(inline) + " }")
     out += [
         "",
         *(

@@ -142,6 +142,19 @@ def _rank(origin: str) -> tuple[bool, bool, int, str]:
     return _MARK not in origin, origin.startswith("http://"), len(origin), origin
 
 
+def spelled_out(
+    pattern: str, *, ignore_case: bool = False, owner_origins: Sequence[str] = ()
+) -> list[str]:
+    """The owner's origins a regex spells out: for a regex of literals, dots, groups and
+    alternatives only, its intended origins the owner holds (module doc); [] for any other regex,
+    which no list of origins can stand for."""
+    if not _literal(pattern, ignore_case):
+        return []
+    intended = intended_origins(pattern, ignore_case=ignore_case)
+    owner = _Owner(owner_origins, intended)
+    return [o for o in intended if owner.holds(o)]
+
+
 def accepts(pattern: str, rule: MatchRule, origin: str, *, ignore_case: bool = False) -> bool:
     """Whether the framework's `rule` with `pattern` grants `origin`."""
     compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)

@@ -20,6 +20,7 @@ from corscheck.witness import (
     accepts,
     corrected_regex,
     regex_witnesses,
+    spelled_out,
 )
 
 EntryKind = Literal["exact", "regex", "any"]
@@ -129,6 +130,63 @@ def unreadable_regexes(allow_list: WrittenAllowList) -> list[str]:
         except UnsupportedRegex as error:
             lines.append(f"{entry.where}: {entry.setting} {entry.value!r}: {error}")
     return lines
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredPolicy:
+    """The policy an allow-list declares, as `init --from-app` writes it: build_policy's fields,
+    and a comment line for each regex that no list of origins stands for."""
+
+    origins: tuple[str, ...]
+    methods: tuple[str, ...] | None
+    headers: tuple[str, ...] | None
+    expose: tuple[str, ...]
+    credentials: bool
+    comments: tuple[str, ...]
+
+
+def declared_policy(allow_list: WrittenAllowList) -> DeclaredPolicy:
+    """Exact entries as origins ("*" for every origin), a regex of literals as the owner's origins
+    it spells out, any other regex as a comment naming its attacker witnesses."""
+    origins: list[str] = []
+    comments: list[str] = []
+    exact = list(allow_list.exact_origins)
+    found = witnesses(allow_list, ())
+    for entry in allow_list.entries:
+        if entry.kind == "any":
+            origins.append("*")
+        elif entry.kind == "exact":
+            origins.append(entry.value)
+        else:
+            listed = _spelled_out(entry, exact)
+            origins += listed
+            if not listed:
+                shown = [f"{w.origin} ({w.witness.kind})" for w in found if w.entry == entry]
+                comments.append(
+                    f'{entry.setting} r"{entry.value}" ({entry.where}, {entry.rule}) is not a list '
+                    "of origins: list the front-ends it is meant for; "
+                    + (
+                        f"it also grants {', '.join(shown)}"
+                        if shown
+                        else "no attacker origin found"
+                    )
+                )
+    wild = ("*",)
+    return DeclaredPolicy(
+        tuple(dict.fromkeys(origins)),
+        None if allow_list.methods is None or allow_list.methods == wild else allow_list.methods,
+        None if allow_list.headers is None or allow_list.headers == wild else allow_list.headers,
+        allow_list.expose,
+        bool(allow_list.credentials) and "*" not in origins,
+        tuple(comments),
+    )
+
+
+def _spelled_out(entry: Entry, owners: Sequence[str]) -> list[str]:
+    try:
+        return spelled_out(entry.value, ignore_case=entry.ignore_case, owner_origins=owners)
+    except (re.error, UnsupportedRegex):
+        return []
 
 
 def flaw_words(kind: str) -> str:

@@ -29,6 +29,7 @@ from corscheck.commands.options import (
     ExposeHeaderOption,
     FailOnOption,
     FormatOption,
+    HarOption,
     HeaderOption,
     InsecureOption,
     MaxAgeOption,
@@ -245,6 +246,7 @@ def audit(
     app_spec: AppOption = None,
     base_url: BaseUrlOption = None,
     config_from: ConfigFromOption = None,
+    har_path: HarOption = None,
 ) -> None:
     """Audit URLs: probe them as browsers would and report findings.
 
@@ -301,7 +303,7 @@ def audit(
         )
         given = AuditInputs(
             tuple(urls or ()), input_file, openapi_source, app_spec, base_url, policy_path,
-            baseline_path, print_policy, config_from,
+            baseline_path, print_policy, config_from, har_path,
         )  # fmt: skip
         run = resolve_inputs(given, flags)
         config = run.config

@@ -17,6 +17,7 @@ from corscheck.commands.options import (
     parse_header,
 )
 from corscheck.errors import UsageError
+from corscheck.policy import Policy
 
 POLICY_FILE = "Policy file"
 
@@ -31,6 +32,35 @@ def init(
             rich_help_panel=POLICY_FILE,
         ),
     ] = None,
+    from_app: Annotated[
+        str | None,
+        typer.Option(
+            "--from-app",
+            metavar="MODULE:APP",
+            help="Write the policy the code declares: its CORS settings (or an nginx file's), "
+            "imported, never served; regexes that are not a list of origins become comments.",
+            rich_help_panel=POLICY_FILE,
+        ),
+    ] = None,
+    from_har: Annotated[
+        str | None,
+        typer.Option(
+            "--from-har",
+            metavar="FILE",
+            help="Write the policy a browser recording implies: its front-end origins, and per API "
+            "URL the methods and headers of their cross-origin calls.",
+            rich_help_panel=POLICY_FILE,
+        ),
+    ] = None,
+    credentials: Annotated[
+        bool,
+        typer.Option(
+            "--credentials",
+            help="With --from-har: the front-end sends cookies or Authorization (HAR exports "
+            "drop them by default).",
+            rich_help_panel=POLICY_FILE,
+        ),
+    ] = False,
     origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -91,7 +121,23 @@ def init(
                     "no pyproject.toml here to add [tool.corscheck] to",
                     hint="run corscheck init without --pyproject for a corscheck.toml",
                 )
-            if from_url is None:
+            sources = [s for s in (from_url, from_app, from_har) if s is not None]
+            if len(sources) > 1:
+                raise UsageError("give one of --from-url, --from-app and --from-har")
+            if credentials and from_har is None:
+                raise UsageError("--credentials goes with --from-har")
+            comments: list[str] = []
+            target_policies: dict[str, Policy] = {}
+            if from_app is not None or from_har is not None:
+                if origin:
+                    raise UsageError("--origin goes with --from-url")
+                policy, targets, comments, target_policies = _declared(
+                    from_app, from_har, credentials
+                )
+                if not quiet:
+                    for note in comments:
+                        typer.echo(f"corscheck: note: {note}", err=True)
+            elif from_url is None:
                 if origin:
                     raise UsageError("--origin goes with --from-url")
                 policy = build_policy(
@@ -126,7 +172,15 @@ def init(
                     for note in notes:
                         typer.echo(f"corscheck: note: {note}", err=True)
                 targets = [url]
-            text = render_policy_file(policy, targets, pyproject=pyproject, placeholder=not targets)
+            placeholder = from_url is None and from_app is None and from_har is None
+            text = render_policy_file(
+                policy,
+                targets,
+                pyproject=pyproject,
+                placeholder=placeholder,
+                comments=comments,
+                target_policies=target_policies,
+            )
             if pyproject:
                 existing = path.read_text("utf-8")
                 if "[tool.corscheck" in existing:
@@ -141,3 +195,47 @@ def init(
             fail(f"cannot write the policy file: {error.strerror}")
     if not quiet:
         typer.echo(f"wrote {path}")
+
+
+def _declared(
+    from_app: str | None, from_har: str | None, credentials: bool
+) -> tuple[Policy, list[str], list[str], dict[str, Policy]]:
+    """The policy --from-app or --from-har declares: the policy, its targets, comment lines and
+    each target's own policy. Raises UsageError."""
+    from corscheck.policy import build_policy
+
+    if from_app is not None:
+        from corscheck.appconfig import read_config_source
+        from corscheck.written import declared_policy
+
+        declared = declared_policy(read_config_source(from_app))
+        if not declared.origins:
+            raise UsageError(
+                f"{from_app} lists no origin (only regexes): write the front-ends in the policy "
+                "by hand; " + "; ".join(declared.comments)
+            )
+        policy = build_policy(
+            origins=declared.origins,
+            methods=declared.methods,
+            headers=declared.headers,
+            expose=declared.expose,
+            credentials=declared.credentials,
+        )
+        return policy, [], list(declared.comments), {}
+    assert from_har is not None
+    from corscheck.inputs import read_har
+
+    calls = read_har(from_har)
+    sends = credentials or any(c.credentials for c in calls.calls)
+    methods = sorted({m for c in calls.calls for m in c.methods})
+    headers = sorted({h for c in calls.calls for h in c.headers})
+    policy = build_policy(
+        origins=calls.origins, methods=methods, headers=headers, credentials=sends
+    )
+    own = {
+        c.url: build_policy(
+            origins=calls.origins, methods=c.methods, headers=c.headers, credentials=sends
+        )
+        for c in calls.calls
+    }
+    return policy, [c.url for c in calls.calls], list(calls.notes), own

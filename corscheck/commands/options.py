@@ -218,6 +218,17 @@ ConfigFromOption = Annotated[
         rich_help_panel=IN_PROCESS,
     ),
 ]
+HarOption = Annotated[
+    str | None,
+    typer.Option(
+        "--har",
+        metavar="FILE",
+        help="Audit the API URLs a browser recording (HAR) calls cross-origin, with the "
+        "front-end's recorded methods and headers as its requests; its origins are the policy's "
+        "unless given. HAR exports drop cookies: --credentials or --cookie say they go.",
+        rich_help_panel=TARGETS,
+    ),
+]
 BaseUrlOption = Annotated[
     str | None,
     typer.Option(

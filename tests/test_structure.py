@@ -18,7 +18,7 @@ MAX_FUNCTION_LINES = 100
 PURE = [
     "corscheck", "addresses", "browser", "config", "deployment", "errors", "exchange", "fixes", "headers",
     "masking", "origins", "plan", "policy", "policyfile", "policywriter", "rules", "safelist",
-    "shard", "stack", "target", "visitor", "websocket", "wording", "witness", "written", "nginxconf",
+    "shard", "stack", "target", "visitor", "websocket", "wording", "witness", "written", "nginxconf", "har",
     "evaluate", "evaluate.build", "evaluate.cache", "evaluate.causes", "evaluate.expectations",
     "evaluate.exposure", "evaluate.hygiene", "evaluate.model", "evaluate.origin_findings",
     "evaluate.proof", "evaluate.refused", "evaluate.regex_findings", "evaluate.websocket",

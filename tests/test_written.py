@@ -377,3 +377,48 @@ def test_grant_beyond_code_fires_where_another_layer_adds_headers(project: Path)
         report = run_async(run())
         rules = {f.rule.id for t in report.targets for f in t.findings}  # type: ignore[attr-defined]
         assert ("grant-beyond-code" in rules) is fires, rules
+
+
+# --- the policy the code declares (init --from-app) ----------------------------------------------
+
+
+def test_declared_policy_lists_exact_and_spelled_out_origins_and_comments_the_rest() -> None:
+    from corscheck.written import declared_policy
+
+    allow_list = WrittenAllowList(
+        "starlette",
+        "app:app",
+        (
+            Entry("exact", "https://app.example.com", "allow_origins", "app.py:8"),
+            Entry(
+                "regex",
+                r"https://(admin|ops)\.example\.(com|net)",
+                "allow_origin_regex",
+                "app.py:9",
+            ),
+            Entry("regex", r"https://.*example\-partner\.com", "allow_origin_regex", "app.py:10"),
+        ),
+        credentials=True,
+        methods=("GET", "PUT"),
+        headers=("*",),
+    )
+    declared = declared_policy(allow_list)
+    assert declared.origins == (
+        "https://app.example.com",
+        "https://admin.example.com",
+        "https://ops.example.com",
+    )
+    assert declared.methods == ("GET", "PUT") and declared.headers is None
+    assert declared.credentials
+    (comment,) = declared.comments
+    assert "app.py:10" in comment and "https://corscheckexample-partner.com (wildcard)" in comment
+
+
+def test_init_from_app_writes_a_policy_that_loads_back(project: Path) -> None:
+    spec = _write(project, "written_init", LITESTAR_APP)
+    result = CliRunner().invoke(app, ["init", "--from-app", spec])
+    assert result.exit_code == 0, result.output
+    text = (project / "corscheck.toml").read_text()
+    assert 'origins = ["https://app.example.com"]' in text
+    assert "https://corscheckexample-partner.com (wildcard)" in text
+    assert "placeholder" not in text

@@ -72,7 +72,7 @@ def _starlette(app: Any, source: str) -> WrittenAllowList | None:
         if getattr(cls, "__name__", "") != "CORSMiddleware":
             continue
         options: dict[str, Any] = dict(getattr(middleware, "kwargs", {}) or {})
-        module = _module_of(app)
+        module = _module_of(app, source)
         entries = _exact_entries(options.get("allow_origins", ()), "allow_origins", module)
         regex = options.get("allow_origin_regex")
         if regex:
@@ -101,7 +101,7 @@ def _starlette(app: Any, source: str) -> WrittenAllowList | None:
 
 
 def _flask(app: Any, source: str) -> WrittenAllowList | None:
-    module = _module_of(app)
+    module = _module_of(app, source)
     for function in getattr(app, "after_request_funcs", {}).get(None, []):
         if function.__name__ != "cors_after_request" or not function.__closure__:
             continue
@@ -143,7 +143,7 @@ def _django(app: Any, source: str) -> WrittenAllowList | None:
     if "corsheaders" not in " ".join(getattr(settings, "INSTALLED_APPS", ())):
         return None
     # settings.configure() has no settings module: then the module that holds the app wrote them.
-    module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", "") or "") or _module_of(app)
+    module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", "") or "") or _module_of(app, source)
     entries: list[Entry] = []
     if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) or getattr(
         settings, "CORS_ORIGIN_ALLOW_ALL", False
@@ -188,7 +188,7 @@ def _litestar(app: Any, source: str) -> WrittenAllowList | None:
     config = getattr(app, "cors_config", None)
     if config is None:
         return None
-    module = _module_of(app)
+    module = _module_of(app, source)
     entries: list[Entry] = []
     for origin in config.allow_origins:
         where = _where(module, origin, "allow_origins")
@@ -224,7 +224,7 @@ def _quart(app: Any, source: str) -> WrittenAllowList | None:
     allowed = getattr(app, "config", {}).get("QUART_CORS_ALLOW_ORIGIN")
     if allowed is None:
         return None
-    module = _module_of(app)
+    module = _module_of(app, source)
     values = [allowed] if isinstance(allowed, (str, re.Pattern)) else list(allowed)
     entries: list[Entry] = []
     for value in values:
@@ -262,14 +262,17 @@ def _exact_entries(origins: Iterable[str], setting: str, module: Any) -> list[En
     return entries
 
 
-def _module_of(app: Any) -> Any:
-    """The module the app object was made in: its class's module is the framework's, so the
-    caller's frame is unknown; the module whose globals hold the app is the one that wrote it."""
+def _module_of(app: Any, source: str) -> Any:
+    """The module that wrote the app's settings: the one `source` (module:app) names when it holds
+    the app, else a module whose globals hold it (a factory's caller)."""
+    named = sys.modules.get(source.partition(":")[0])
+    if named is not None and any(v is app for v in vars(named).values()):
+        return named
     for module in list(sys.modules.values()):
         namespace = getattr(module, "__dict__", None)
         if namespace and any(value is app for value in list(namespace.values())):
             return module
-    return None
+    return named
 
 
 def _where(module: Any, text: str, setting: str) -> str:

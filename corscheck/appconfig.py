@@ -143,7 +143,9 @@ def _django(app: Any, source: str) -> WrittenAllowList | None:
     if "corsheaders" not in " ".join(getattr(settings, "INSTALLED_APPS", ())):
         return None
     # settings.configure() has no settings module: then the module that holds the app wrote them.
-    module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", "") or "") or _module_of(app, source)
+    module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", "") or "") or _module_of(
+        app, source
+    )
     entries: list[Entry] = []
     if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) or getattr(
         settings, "CORS_ORIGIN_ALLOW_ALL", False

@@ -18,7 +18,7 @@ from typing import Any
 
 from corscheck.errors import UsageError
 from corscheck.nginxconf import read_nginx
-from corscheck.written import Entry, WrittenAllowList
+from corscheck.written import Entry, EntryKind, WrittenAllowList
 
 
 def read_config_source(source: str) -> WrittenAllowList:
@@ -103,13 +103,14 @@ def _starlette(app: Any, source: str) -> WrittenAllowList | None:
 def _flask(app: Any, source: str) -> WrittenAllowList | None:
     module = _module_of(app, source)
     for function in getattr(app, "after_request_funcs", {}).get(None, []):
-        if function.__name__ != "cors_after_request" or not function.__closure__:
+        if getattr(function, "__name__", "") != "cors_after_request" or not function.__closure__:
             continue
         resources = function.__closure__[0].cell_contents
         entries: list[Entry] = []
         credentials = False
         for path, options in resources:
-            scope = f"origins of resource {getattr(path, 'pattern', path)}"
+            where_used = getattr(path, "pattern", path)
+            scope = "origins" if where_used in ("/*", ".*") else f"origins of resource {where_used}"
             credentials = credentials or bool(getattr(options, "supports_credentials", False))
             if getattr(options, "allow_all_origins", False):
                 entries.append(Entry("any", "*", scope, _where(module, '"*"', scope)))
@@ -223,30 +224,35 @@ def _litestar(app: Any, source: str) -> WrittenAllowList | None:
 
 
 def _quart(app: Any, source: str) -> WrittenAllowList | None:
-    allowed = getattr(app, "config", {}).get("QUART_CORS_ALLOW_ORIGIN")
-    if allowed is None:
+    """Quart-CORS: `cors(app, allow_origin=…)` registers an after-request partial holding its
+    arguments; what it leaves out comes from app.config, then Quart-CORS's defaults ("*")."""
+    hooks = getattr(app, "after_request_funcs", {}).get(None, [])
+    found = [
+        h for h in hooks if getattr(getattr(h, "func", None), "__name__", "") == "_after_request"
+    ]
+    if not found:
         return None
+    options: dict[str, Any] = dict(found[0].keywords)
+    config = getattr(app, "config", {})
+    allowed = options.get("allow_origin") or config.get("QUART_CORS_ALLOW_ORIGIN", ["*"])
     module = _module_of(app, source)
-    values = [allowed] if isinstance(allowed, (str, re.Pattern)) else list(allowed)
+    values = [allowed] if isinstance(allowed, str | re.Pattern) else list(allowed)
     entries: list[Entry] = []
     for value in values:
         if isinstance(value, re.Pattern):
             text = value.pattern
-            entries.append(
-                Entry("regex", text, "allow_origin", _where(module, text, "allow_origin"), "match")
-            )
-        elif value == "*":
-            entries.append(Entry("any", "*", "allow_origin", _where(module, '"*"', "allow_origin")))
+            where = _where(module, text, "allow_origin")
+            flags = bool(value.flags & re.IGNORECASE)
+            entries.append(Entry("regex", text, "allow_origin", where, "match", ignore_case=flags))
         else:
+            kind: EntryKind = "any" if value == "*" else "exact"
             entries.append(
-                Entry("exact", value, "allow_origin", _where(module, value, "allow_origin"))
+                Entry(kind, str(value), "allow_origin", _where(module, str(value), "allow_origin"))
             )
-    return WrittenAllowList(
-        "quart",
-        source,
-        tuple(entries),
-        credentials=bool(app.config.get("QUART_CORS_ALLOW_CREDENTIALS", False)),
+    credentials = options.get("allow_credentials") or config.get(
+        "QUART_CORS_ALLOW_CREDENTIALS", False
     )
+    return WrittenAllowList("quart", source, tuple(entries), credentials=bool(credentials))
 
 
 # --- where a value is written ---------------------------------------------------------------------

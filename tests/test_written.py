@@ -333,6 +333,36 @@ def test_litestar_wildcard_entry(project: Path) -> None:
     assert "allow_origins entry 'https://*example-partner.com'" in str(finding["message"])
 
 
+QUART_APP = """
+import re
+
+from quart import Quart
+from quart_cors import cors
+
+app = Quart(__name__)
+app = cors(app, allow_origin=["https://app.example.com", re.compile(r"https://\\w+\\.example\\.com")],
+           allow_credentials=True)
+
+
+@app.get("/api/me")
+async def me():
+    return {"user": "alice"}
+"""
+
+
+def test_quart_cors_compiled_pattern_is_matched_from_the_start_only(project: Path) -> None:
+    spec = _write(project, "written_quart", QUART_APP)
+    _, report = _audit(
+        "--app", spec, "/api/me", "--allow-origin", "https://app.example.com", "--credentials"
+    )
+    (finding,) = [f for f in _findings(report) if f["rule"] == "regex-origin"]
+    assert finding["evidence"]["origin"] == "https://a.example.com.corscheck-attacker.example"  # type: ignore[index]
+    assert "written_quart.py:8" in str(finding["message"]) and "re.match" in str(finding["message"])
+    assert 'cors(app, allow_origin=[re.compile(r"^(?:https://\\w+\\.example\\.com)$")])' in str(
+        finding["fix"]
+    )
+
+
 def test_config_from_a_module_it_cannot_read_is_a_usage_error(project: Path) -> None:
     result = CliRunner().invoke(
         app, ["audit", "http://127.0.0.1:9/", "--config-from", "nowhere_mod:app"]

@@ -78,7 +78,7 @@ def _with_fix(finding: Finding, found: RegexWitness) -> Finding:
     else:
         syntax = FIX_SYNTAX.get(found.framework, 'r"{regex}"')
         fix = (
-            f"At {entry.where}, replace {_shown(entry.value)} with {_shown(found.mended)}: "
+            f"At {entry.where}, in place of {_shown(entry.value)}: "
             + syntax.format(regex=found.mended)
             + f". Checked: it refuses {found.origin} and still grants the origins the regex "
             "was written for."

@@ -79,7 +79,8 @@ def _kind(app: Any, spec: str) -> AppKind:
 
 def _framework(app: Any) -> str:
     names = {cls.__module__.split(".")[0] for cls in type(app).__mro__}
-    for framework in ("fastapi", "litestar", "starlette", "flask", "django", "quart"):
+    # Quart's app class is built on Flask's: Quart is named before Flask.
+    for framework in ("fastapi", "litestar", "starlette", "quart", "flask", "django"):
         if framework in names:
             return framework
     return "generic"

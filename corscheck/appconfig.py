@@ -101,36 +101,63 @@ def _starlette(app: Any, source: str) -> WrittenAllowList | None:
 
 
 def _flask(app: Any, source: str) -> WrittenAllowList | None:
+    """Flask-CORS: `CORS(app, …)` (its after-request hook holds the resolved options of each
+    resource) and `@cross_origin(…)` views (each wrapper holds its own options)."""
+    scoped = _flask_resources(app) + _flask_views(app)
+    if not scoped:
+        return None
     module = _module_of(app, source)
-    for function in getattr(app, "after_request_funcs", {}).get(None, []):
-        if getattr(function, "__name__", "") != "cors_after_request" or not function.__closure__:
+    entries: list[Entry] = []
+    for scope, options in scoped:
+        if getattr(options, "allow_all_origins", False):
+            entries.append(Entry("any", "*", scope, _where(module, '"*"', scope)))
             continue
-        resources = function.__closure__[0].cell_contents
-        entries: list[Entry] = []
-        credentials = False
-        for path, options in resources:
-            where_used = getattr(path, "pattern", path)
-            scope = "origins" if where_used in ("/*", ".*") else f"origins of resource {where_used}"
-            credentials = credentials or bool(getattr(options, "supports_credentials", False))
-            if getattr(options, "allow_all_origins", False):
-                entries.append(Entry("any", "*", scope, _where(module, '"*"', scope)))
-                continue
-            for origin in getattr(options, "origins", ()) or ():
-                if isinstance(origin, re.Pattern):
-                    text = origin.pattern
-                    entries.append(
-                        Entry("regex", text, scope, _where(module, text, scope), "match",
-                              ignore_case=bool(origin.flags & re.IGNORECASE))
-                    )  # fmt: skip
-                else:
-                    entries.append(
-                        Entry("exact", str(origin), scope, _where(module, str(origin), scope),
-                              ignore_case=True)
-                    )  # fmt: skip
-        return WrittenAllowList(
-            "flask", source, tuple(dict.fromkeys(entries)), credentials=credentials
-        )
-    return None
+        for origin in getattr(options, "origins", ()) or ():
+            if isinstance(origin, re.Pattern):
+                where = _where(module, origin.pattern, scope)
+                ignore = bool(origin.flags & re.IGNORECASE)
+                entries.append(Entry("regex", origin.pattern, scope, where, "match", ignore))
+            else:
+                where = _where(module, str(origin), scope)
+                entries.append(Entry("exact", str(origin), scope, where, ignore_case=True))
+    credentials = any(getattr(o, "supports_credentials", False) for _, o in scoped)
+    return WrittenAllowList("flask", source, tuple(dict.fromkeys(entries)), credentials=credentials)
+
+
+def _flask_resources(app: Any) -> list[tuple[str, Any]]:
+    for function in getattr(app, "after_request_funcs", {}).get(None, []):
+        if getattr(function, "__name__", "") == "cors_after_request" and function.__closure__:
+            resources = function.__closure__[0].cell_contents
+            return [
+                (
+                    "origins"
+                    if getattr(path, "pattern", path) in ("/*", ".*")
+                    else f"origins of resource {getattr(path, 'pattern', path)}",
+                    options,
+                )
+                for path, options in resources
+            ]
+    return []
+
+
+def _flask_views(app: Any) -> list[tuple[str, Any]]:
+    try:
+        from flask_cors.core import get_cors_options
+    except ImportError:
+        return []
+    views = []
+    for name, view in getattr(app, "view_functions", {}).items():
+        code = getattr(view, "__code__", None)
+        if code is None or not code.co_filename.endswith("decorator.py"):
+            continue
+        if "flask_cors" not in code.co_filename:
+            continue
+        given = [
+            c.cell_contents for c in view.__closure__ or () if isinstance(c.cell_contents, dict)
+        ]
+        if given:
+            views.append((f"origins of @cross_origin view {name}", get_cors_options(app, given[0])))
+    return views
 
 
 # --- django-cors-headers --------------------------------------------------------------------------

@@ -133,8 +133,14 @@ def intended_origins(pattern: str, *, ignore_case: bool = False) -> list[str]:
 def _intended(strings: list[_Text], ignore_case: bool) -> list[str]:
     """The intended strings as origins; a regex without a scheme (`example\\.com$`) means https."""
     texts = list(dict.fromkeys(_lower(s.text, ignore_case) for s in strings if not s.tags))
+    # A wildcard at its least leaves an empty label (https://.*\\.example\\.com gives
+    # "https://.example.com"): the name it stands before is still the owner's.
+    texts = [_REPAIRS.sub(".", t).replace("://.", "://") for t in texts]
     origins = [t for t in texts if _valid(t)]
-    return origins or [f"https://{t}" for t in texts if _valid(f"https://{t}")]
+    return origins or [f"https://{t.lstrip('.')}" for t in texts if _valid(f"https://{t.lstrip('.')}")]
+
+
+_REPAIRS = re.compile(r"\.{2,}")
 
 
 def _rank(origin: str) -> tuple[bool, bool, int, str]:
@@ -177,12 +183,14 @@ def corrected_regex(
     mended = pattern.replace("://*.", "://([a-z0-9-]+\\.)+")
     if "unescaped-dot" in kinds:
         mended = _LONE_DOT.sub(r"\\.", mended)
-    if "wildcard" in kinds:
+    if "wildcard" in kinds or "no-end-anchor" in kinds:
+        mended = _WILD_BEFORE_DOT.sub(r"([a-z0-9-]+\\.)+", mended)
         mended = _WILD_BEFORE_NAME.sub(r"([a-z0-9-]+\\.)*", mended)
     if "http" in kinds:
         mended = mended.replace("https?://", "https://").replace("(http|https)://", "https://")
     mended = f"^(?:{mended.removeprefix('^').removesuffix('$')})$"
     keep = [o for o in owner_origins if accepts(pattern, rule, o, ignore_case=ignore_case)]
+    keep += _owners_granted(pattern, rule, ignore_case, owner_origins)[:8]
     if _literal(pattern, ignore_case):
         # Every intended string is spelled out in the regex: they are what the owner meant.
         keep += [
@@ -192,17 +200,38 @@ def corrected_regex(
         mended, rule, witnesses, keep, ignore_case
     ):
         # What the owner meant, spelled out: the intended origins that are the owner's.
-        owner = _Owner(owner_origins, keep)
-        exact = [o for o in dict.fromkeys(keep) if owner.holds(o)]
+        spelled = spelled_out(pattern, ignore_case=ignore_case, owner_origins=owner_origins)
+        exact = list(dict.fromkeys([*owner_origins, *spelled]))
         if not exact:
             return None
         mended = "^(?:" + "|".join(re.escape(o) for o in exact) + ")$"
-        if not _mends(mended, rule, witnesses, exact, ignore_case):
+        if not _mends(mended, rule, witnesses, [o for o in keep if o in exact], ignore_case):
             return None
     return mended
 
 
+def _owners_granted(
+    pattern: str, rule: MatchRule, ignore_case: bool, owner_origins: Sequence[str]
+) -> list[str]:
+    """Built origins the regex grants that are the owner's: what a mended regex must still grant."""
+    compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    strings = _strings(list(sre_parse.parse(pattern, compiled.flags)), 0)
+    owner = _Owner(owner_origins, _intended(strings, ignore_case))
+    found = []
+    for candidate in _framed(strings, rule):
+        origin = _lower(candidate.text, ignore_case)
+        if (
+            origin.startswith("https://")
+            and _valid(origin)
+            and owner.holds(origin)
+            and getattr(compiled, rule)(origin)
+        ):
+            found.append(origin)
+    return list(dict.fromkeys(found))
+
+
 _LONE_DOT = re.compile(r"(?<![\\\[])\.(?![*+?{])")
+_WILD_BEFORE_DOT = re.compile(r"\.[*+]\\\.")
 _WILD_BEFORE_NAME = re.compile(r"\.[*+](?=[a-z0-9(\\])")
 
 

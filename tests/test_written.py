@@ -363,6 +363,33 @@ def test_quart_cors_compiled_pattern_is_matched_from_the_start_only(project: Pat
     )
 
 
+FLASK_VIEW_APP = """
+from flask import Flask
+from flask_cors import cross_origin
+
+app = Flask(__name__)
+
+
+@app.get("/api/me")
+@cross_origin(origins=[r"https://.*\\.example\\.com"], supports_credentials=True)
+def me():
+    return {"user": "alice"}
+"""
+
+
+def test_a_cross_origin_view_is_read_and_its_subdomains_stay_the_owners(project: Path) -> None:
+    """@cross_origin's regex under re.match: open at its end; a subdomain the wildcard reaches
+    (https://corscheck.example.com) is the owner's and no witness."""
+    spec = _write(project, "written_view", FLASK_VIEW_APP)
+    _, report = _audit("--app", spec, "/api/me")
+    found = [f for f in _findings(report) if f["rule"] == "regex-origin"]
+    assert [f["evidence"]["origin"] for f in found] == [
+        "https://a.example.com.corscheck-attacker.example"
+    ]  # type: ignore[index]
+    assert "@cross_origin view me" in str(found[0]["message"])
+    assert r"^(?:https://([a-z0-9-]+\.)+example\.com)$" in str(found[0]["fix"])
+
+
 def test_config_from_a_module_it_cannot_read_is_a_usage_error(project: Path) -> None:
     result = CliRunner().invoke(
         app, ["audit", "http://127.0.0.1:9/", "--config-from", "nowhere_mod:app"]

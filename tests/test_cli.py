@@ -280,6 +280,11 @@ def test_rules_lists_catalog_and_explains_one() -> None:
     assert code == 0 and "sandboxed iframe" in out and "Fix:" in out
 
 
+def test_a_rule_s_regex_is_shown_as_written_not_taken_for_markup() -> None:
+    code, out = invoke("rules", "untrusted-origin")
+    assert code == 0 and r"^https://([a-z0-9-]+\.)*example\.com$" in " ".join(out.split())
+
+
 def test_probe_json_contract() -> None:
     with serve_demo() as base:
         code, out = invoke(

@@ -563,7 +563,8 @@ def render_rule(rule: Rule, *, color: bool = False, width: int = 100) -> str:
     )
     console.print(Text(rule.title, style="bold"))
     console.print()
-    console.print(rule.explanation)
+    # Text, not markup: the texts hold regexes whose [a-z0-9-] rich would take for a style.
+    console.print(Text(rule.explanation))
     console.print()
-    console.print(Text("Fix: ", style="bold green"), rule.fix)
+    console.print(Text("Fix: ", style="bold green"), Text(rule.fix))
     return _tidy(buffer.getvalue())

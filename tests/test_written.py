@@ -10,6 +10,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -398,6 +399,34 @@ def test_config_from_a_module_it_cannot_read_is_a_usage_error(project: Path) -> 
     assert "--config-from: no module named 'nowhere_mod'" in result.output
 
 
+def _drift_audit(code_spec: str, deployed_spec: str, policy: bool = False) -> Any:
+    """An in-process audit of `deployed_spec` with `code_spec` as --config-from would give it."""
+    from corscheck.appconfig import read_config_source
+    from corscheck.audit import audit_targets
+    from corscheck.config import AuditConfig
+    from corscheck.policy import build_policy
+    from corscheck.runner import run_async
+    from corscheck.target import Target
+    from corscheck.transport import open_transport
+    from corscheck.transport.app import load_app
+
+    declared = (
+        build_policy(origins=["https://app.example.com"], credentials=True) if policy else None
+    )
+    config = AuditConfig(
+        targets=(Target("http://testserver/api/me", declared),),
+        depth="quick",
+        written=read_config_source(code_spec),
+        drift=True,
+    )
+
+    async def run() -> Any:
+        async with open_transport(config.options, load_app(deployed_spec)) as transport:
+            return await audit_targets(config, transport=transport)
+
+    return run_async(run())
+
+
 def test_grant_beyond_code_fires_where_another_layer_adds_headers(project: Path) -> None:
     """The code (--config-from) grants one origin; the deployment (here an app that reflects every
     origin, standing for a proxy that adds headers) grants more: drift. The same code as the
@@ -407,33 +436,35 @@ def test_grant_beyond_code_fires_where_another_layer_adds_headers(project: Path)
         "written_code",
         STARLETTE_APP.format(regex=r"^https://([a-z0-9-]+\.)?example\.com$"),
     )
-    reflect = STARLETTE_APP.format(regex=".*")
-    deployed = _write(project, "written_deployed", reflect)
-    from corscheck.appconfig import read_config_source
-    from corscheck.audit import audit_targets
-    from corscheck.config import AuditConfig
-    from corscheck.runner import run_async
-    from corscheck.target import Target
-    from corscheck.transport import open_transport
-    from corscheck.transport.app import load_app
-
-    written = read_config_source(code_spec)
+    deployed = _write(project, "written_deployed", STARLETTE_APP.format(regex=".*"))
     for app_spec, fires in ((deployed, True), (code_spec, False)):
-        loaded = load_app(app_spec)
-        config = AuditConfig(
-            targets=(Target("http://testserver/api/me", None),),
-            depth="quick",
-            written=written,
-            drift=True,
-        )
-
-        async def run(config: AuditConfig = config, loaded: object = loaded) -> object:
-            async with open_transport(config.options, loaded) as transport:  # type: ignore[arg-type]
-                return await audit_targets(config, transport=transport)
-
-        report = run_async(run())
-        rules = {f.rule.id for t in report.targets for f in t.findings}  # type: ignore[attr-defined]
+        report = _drift_audit(code_spec, app_spec)
+        rules = {f.rule.id for t in report.targets for f in t.findings}
         assert ("grant-beyond-code" in rules) is fires, rules
+
+
+NO_CORS_APP = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/api/me")
+def me() -> dict[str, str]:
+    return {"user": "alice"}
+"""
+
+
+def test_what_the_code_grants_and_the_deployment_refuses_is_a_note(project: Path) -> None:
+    code_spec = _write(
+        project, "written_code_only", STARLETTE_APP.format(regex=r"^https://x\.example\.com$")
+    )
+    stripped = _write(project, "written_stripped", NO_CORS_APP)
+    (target,) = _drift_audit(code_spec, stripped, policy=True).targets
+    (note,) = [n for n in target.notes if "but the deployment refused it" in n]
+    assert "https://app.example.com through allow_origins at written_code_only.py:8" in note
+    (same,) = _drift_audit(code_spec, code_spec, policy=True).targets
+    assert not [n for n in same.notes if "deployment refused" in n]
 
 
 # --- the policy the code declares (init --from-app) ----------------------------------------------

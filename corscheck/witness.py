@@ -137,7 +137,9 @@ def _intended(strings: list[_Text], ignore_case: bool) -> list[str]:
     # "https://.example.com"): the name it stands before is still the owner's.
     texts = [_REPAIRS.sub(".", t).replace("://.", "://") for t in texts]
     origins = [t for t in texts if _valid(t)]
-    return origins or [f"https://{t.lstrip('.')}" for t in texts if _valid(f"https://{t.lstrip('.')}")]
+    return origins or [
+        f"https://{t.lstrip('.')}" for t in texts if _valid(f"https://{t.lstrip('.')}")
+    ]
 
 
 _REPAIRS = re.compile(r"\.{2,}")

@@ -71,8 +71,9 @@ class WrittenAllowList:
             if entry.kind == "any":
                 return entry
             if entry.kind == "exact":
-                same = origin.lower() == entry.value.lower() if entry.ignore_case else None
-                if same or origin == entry.value:
+                if origin == entry.value or (
+                    entry.ignore_case and origin.lower() == entry.value.lower()
+                ):
                     return entry
             elif _accepts(entry, origin):
                 return entry

@@ -1,7 +1,7 @@
 """`corscheck init`: a commented policy file, from a template or learned from a live API."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,7 +17,9 @@ from corscheck.commands.options import (
     parse_header,
 )
 from corscheck.errors import UsageError
-from corscheck.policy import Policy
+
+if TYPE_CHECKING:
+    from corscheck.policy import Policy
 
 POLICY_FILE = "Policy file"
 
@@ -199,7 +201,7 @@ def init(
 
 def _declared(
     from_app: str | None, from_har: str | None, credentials: bool
-) -> tuple[Policy, list[str], list[str], dict[str, Policy]]:
+) -> tuple["Policy", list[str], list[str], dict[str, "Policy"]]:
     """The policy --from-app or --from-har declares: the policy, its targets, comment lines and
     each target's own policy. Raises UsageError."""
     from corscheck.policy import build_policy

@@ -260,6 +260,9 @@ app = Litestar(
         allow_origins=["https://*example-partner.com", "https://app.example.com"],
         allow_credentials=True,
     ),
+    # Litestar's own logging writes from a thread to the stream it found at start-up, which a
+    # test's captured stderr is, closed once the test ends.
+    logging_config=None,
 )
 """
 

@@ -107,7 +107,7 @@ def regex_witnesses(
     granted = getattr(compiled, rule)
     parsed = sre_parse.parse(pattern, flags)
     strings = _strings(list(parsed), 0)
-    owned = _Owner(owner_origins, _intended(strings, ignore_case))
+    owned = _Owner(owner_origins, _intended(strings, ignore_case), _alternates_suffix(pattern))
     uneven = _uneven_anchors(list(parsed))
     best: dict[str, str] = {}
     for candidate in _framed(strings, rule):
@@ -159,7 +159,7 @@ def spelled_out(
     if not _literal(pattern, ignore_case):
         return []
     intended = intended_origins(pattern, ignore_case=ignore_case)
-    owner = _Owner(owner_origins, intended)
+    owner = _Owner(owner_origins, intended, _alternates_suffix(pattern))
     return [o for o in intended if owner.holds(o)]
 
 
@@ -191,23 +191,20 @@ def corrected_regex(
     if "http" in kinds:
         mended = mended.replace("https?://", "https://").replace("(http|https)://", "https://")
     mended = f"^(?:{mended.removeprefix('^').removesuffix('$')})$"
-    keep = [o for o in owner_origins if accepts(pattern, rule, o, ignore_case=ignore_case)]
-    keep += _owners_granted(pattern, rule, ignore_case, owner_origins)[:8]
-    if _literal(pattern, ignore_case):
-        # Every intended string is spelled out in the regex: they are what the owner meant.
-        keep += [
-            o for o in intended_origins(pattern, ignore_case=ignore_case) if _keeps(o, witnesses)
-        ]
+    given = [o for o in owner_origins if accepts(pattern, rule, o, ignore_case=ignore_case)]
+    # A regex of literals spells out what its author meant; any other one, what it grants of the
+    # owner's among the strings built from it.
+    spelled = spelled_out(pattern, ignore_case=ignore_case, owner_origins=owner_origins)
+    keep = list(dict.fromkeys([*given, *spelled]))
+    keep += [o for o in _owners_granted(pattern, rule, ignore_case, owner_origins)[:8] if o not in keep]
     if kinds & {"foreign-domain", "hosting-platform", "port"} or not _mends(
         mended, rule, witnesses, keep, ignore_case
     ):
-        # What the owner meant, spelled out: the intended origins that are the owner's.
-        spelled = spelled_out(pattern, ignore_case=ignore_case, owner_origins=owner_origins)
-        exact = list(dict.fromkeys([*owner_origins, *spelled]))
-        if not exact:
-            return None
+        if not _literal(pattern, ignore_case):
+            return None  # no list of origins stands for a wildcard's reach
+        exact = list(dict.fromkeys([*given, *spelled]))
         mended = "^(?:" + "|".join(re.escape(o) for o in exact) + ")$"
-        if not _mends(mended, rule, witnesses, [o for o in keep if o in exact], ignore_case):
+        if not exact or not _mends(mended, rule, witnesses, exact, ignore_case):
             return None
     return mended
 
@@ -218,7 +215,7 @@ def _owners_granted(
     """Built origins the regex grants that are the owner's: what a mended regex must still grant."""
     compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
     strings = _strings(list(sre_parse.parse(pattern, compiled.flags)), 0)
-    owner = _Owner(owner_origins, _intended(strings, ignore_case))
+    owner = _Owner(owner_origins, _intended(strings, ignore_case), _alternates_suffix(pattern))
     found = []
     for candidate in _framed(strings, rule):
         origin = _lower(candidate.text, ignore_case)
@@ -253,10 +250,6 @@ def _literal(pattern: str, ignore_case: bool) -> bool:
         return True
 
     return walk(sre_parse.parse(pattern, re.IGNORECASE if ignore_case else 0))
-
-
-def _keeps(origin: str, witnesses: Sequence[Witness]) -> bool:
-    return origin.startswith("https://") and all(w.origin != origin for w in witnesses)
 
 
 def _mends(
@@ -422,22 +415,32 @@ def _uneven_anchors(items: list[tuple[Any, Any]]) -> bool:
 
 
 class _Owner:
-    """The owner's origins and sites: given ones, and the regex's intended strings (module doc)."""
+    """The owner's origins and sites: given ones, and the regex's intended strings (module doc).
 
-    def __init__(self, given: Sequence[str], intended: Sequence[str]) -> None:
-        # http:// is the owner's only where given as such: a page on it is anyone's on the path.
+    Every intended origin is the owner's, and so is its site, but for two guesses: an http one
+    whose https twin is intended too (`https?://`: the http page is anyone's on the network path),
+    and, where the regex alternates top-level domains (`example\\.(com|net)`), a site that differs
+    from an earlier one only in its public suffix."""
+
+    def __init__(
+        self, given: Sequence[str], intended: Sequence[str], suffix_alternation: bool = False
+    ) -> None:
         given = [o for o in given if _valid(o)]
         self.origins = set(given)
         self.sites = {_scheme_site(o) for o in given}
         given_sites = {site for _, site in self.sites}
+        valid = [o for o in intended if _valid(o)]
         seen_labels: dict[str, str] = {}
-        for origin in [o for o in intended if _valid(o) and o.startswith("https://")]:
-            _, site = _scheme_site(origin)
+        for origin in valid:
+            scheme, site = _scheme_site(origin)
+            if scheme == "http" and origin.replace("http://", "https://", 1) in valid:
+                continue  # https?://: the http twin is the flaw, not the owner's
             label = site.split(".", 1)[0]
-            if seen_labels.get(label, site) != site and site not in given_sites:
+            other_suffix = seen_labels.get(label, site) != site and site not in given_sites
+            if suffix_alternation and other_suffix:
                 continue  # example.(com|net): the first suffix is the owner's
             seen_labels.setdefault(label, site)
-            self.sites.add(("https", site))
+            self.sites.add((scheme, site))
             self.origins.add(origin)
 
     def holds(self, origin: str) -> bool:
@@ -459,6 +462,18 @@ class _Owner:
 
     def holds_https(self, origin: str) -> bool:
         return self.holds(origin.replace("http://", "https://", 1))
+
+
+# `\\.(com|net)`, `\\.(?:com|co\\.uk)`: an alternation of top-level domains after a dot, at the end
+# of the host.
+_SUFFIX_ALTERNATION = re.compile(
+    r"\\\.\((?:\?:)?[a-z]+(?:\\\.[a-z]+)*(?:\|[a-z]+(?:\\\.[a-z]+)*)+\)(?=$|[$:)|/])",
+    re.IGNORECASE,
+)
+
+
+def _alternates_suffix(pattern: str) -> bool:
+    return _SUFFIX_ALTERNATION.search(pattern) is not None
 
 
 def _kind(origin: str, tags: frozenset[str], owner: _Owner, uneven: bool) -> str:

@@ -59,7 +59,7 @@ KNOWN: list[tuple[str, MatchRule, bool, str, str]] = [
     (r"https?://app\.example\.com", "fullmatch", False, "http", "http://app.example.com"),
     (r"https://[a-z]+\.github\.io", "fullmatch", False, "hosting-platform",
      "https://corscheck.github.io"),
-    (r"http://localhost:\d+", "fullmatch", False, "port", "http://localhost:1"),
+    (r"http://localhost:\d+", "fullmatch", False, "port", "http://localhost:11"),
 ]  # fmt: skip
 
 

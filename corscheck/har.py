@@ -2,8 +2,8 @@
 and per API URL the methods, the non-safelisted request headers and whether credentials went. Pure:
 the parsed HAR document in, plain data out.
 
-A call is a request with an Origin (or, where the export dropped it, a Referer) whose origin is
-not the URL's: same-origin requests are not CORS. A preflight (OPTIONS with
+A call is a CORS request: one with an Origin (not "null") other than the URL's origin, and no
+Sec-Fetch-Mode other than cors. Same-origin requests are not CORS. A preflight (OPTIONS with
 Access-Control-Request-Method) is not a call; its Access-Control-Request-Headers name the headers
 of the call it precedes, which is how headers a sanitized export removed (Authorization) are still
 known. Browsers export HAR without cookies and Authorization by default (Chrome's "Export HAR
@@ -49,23 +49,24 @@ class HarCalls:
 def har_calls(document: Mapping[str, Any], name: str) -> HarCalls:
     """The front-end's cross-origin calls in the HAR `document` (read from `name`). Raises
     UsageError, one line, for a document that is not a HAR or holds no cross-origin call."""
-    entries = document.get("log", {}).get("entries") if isinstance(document, Mapping) else None
+    log = _mapping(document.get("log")) if isinstance(document, Mapping) else {}
+    entries = log.get("entries")
     if not isinstance(entries, list):
         raise UsageError(f"{name} is not a HAR recording (no log.entries)")
     origins: list[str] = []
     calls: dict[str, HarCall] = {}
     preflight_headers: dict[tuple[str, str], set[str]] = {}
     credential_seen = False
-    for entry in entries:
-        request = entry.get("request", {}) if isinstance(entry, Mapping) else {}
+    for entry in (_mapping(e) for e in entries):
+        request = _mapping(entry.get("request"))
         lines = _lines(request.get("headers"))
-        url = str(request.get("url", ""))
-        method = str(request.get("method", "GET")).upper()
+        url = str(request.get("url") or "")
+        method = str(request.get("method") or "GET").upper()
         page = _page_origin(lines)
         target = _origin_of(url)
-        if page is None or target is None or page == target:
+        if page is None or target is None or page == target or not method.isalpha():
             continue
-        bare = urlunsplit(urlsplit(url)._replace(query="", fragment=""))
+        bare = _bare(url)
         asked = _value(lines, "access-control-request-method")
         if method == "OPTIONS" and asked:
             key = (bare, asked.upper())
@@ -97,14 +98,32 @@ def har_calls(document: Mapping[str, Any], name: str) -> HarCalls:
     return HarCalls(origins, list(calls.values()), notes)
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """`value` where a HAR object belongs, or an empty one: a recording is the user's file, read
+    as far as it is well formed."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _lines(headers: Any) -> list[tuple[str, str]]:
     if not isinstance(headers, list):
         return []
-    return [
-        (str(h.get("name", "")), str(h.get("value", "")))
-        for h in headers
-        if isinstance(h, Mapping) and not str(h.get("name", "")).startswith(":")
-    ]
+    lines = []
+    for header in (_mapping(h) for h in headers):
+        name, value = header.get("name"), header.get("value")
+        if isinstance(name, str) and name and not name.startswith(":") and isinstance(value, str):
+            lines.append((name, value))
+    return lines
+
+
+def _bare(url: str) -> str:
+    """The URL without its query, fragment and userinfo: what a policy file names as a target,
+    holding no token the recording carried."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _value(lines: list[tuple[str, str]], name: str) -> str | None:
@@ -114,16 +133,19 @@ def _value(lines: list[tuple[str, str]], name: str) -> str | None:
 def _origin_of(url: str) -> str | None:
     try:
         return serialize_origin(url) if url.startswith(("http://", "https://")) else None
-    except UsageError:
+    except (UsageError, ValueError):
         return None
 
 
 def _page_origin(lines: list[tuple[str, str]]) -> str | None:
+    """The calling page's origin: the Origin a CORS request carries. A request without one (a
+    navigation, a script or image load, a same-origin GET) is no CORS call; the Referer of such a
+    request names pages it was not made for (a search engine's click-through, a CDN's loader)."""
+    mode = _value(lines, "sec-fetch-mode")
     origin = _value(lines, "origin")
-    if origin and origin != "null":
-        return _origin_of(origin)
-    referer = _value(lines, "referer")
-    return _origin_of(referer) if referer else None
+    if not origin or origin == "null" or (mode is not None and mode != "cors"):
+        return None
+    return _origin_of(origin)
 
 
 def _sent_credentials(lines: list[tuple[str, str]], request: Mapping[str, Any]) -> bool:
@@ -132,5 +154,5 @@ def _sent_credentials(lines: list[tuple[str, str]], request: Mapping[str, Any]) 
 
 
 def _allowed_credentials(entry: Mapping[str, Any]) -> bool:
-    answer = _lines(entry.get("response", {}).get("headers"))
+    answer = _lines(_mapping(entry.get("response")).get("headers"))
     return (_value(answer, "access-control-allow-credentials") or "").strip() == "true"

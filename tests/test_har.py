@@ -64,15 +64,51 @@ def test_a_credentialed_answer_counts_as_credentials() -> None:
     assert calls.calls[0].credentials and calls.notes == []
 
 
-def test_the_referer_stands_in_for_a_missing_origin() -> None:
-    calls = har_calls(har(entry("GET", f"{API}/me", {"Referer": f"{FRONT}/page"})), "x.har")
+def test_only_cors_requests_are_calls() -> None:
+    """A navigation or a script load names its page only in a Referer (a search engine's
+    click-through, a CDN's loader): no CORS call, and no origin of the policy."""
+    calls = har_calls(
+        har(
+            entry("GET", f"{FRONT}/", {"Referer": "https://www.google.com/"}),
+            entry("GET", "https://cdn.example.net/lib.js", {"Referer": f"{FRONT}/"}),
+            entry("GET", f"{API}/me", {"Origin": FRONT, "Sec-Fetch-Mode": "cors"}),
+            entry("GET", f"{API}/img", {"Origin": FRONT, "Sec-Fetch-Mode": "no-cors"}),
+        ),
+        "x.har",
+    )
     assert calls.origins == [FRONT]
+    assert [c.url for c in calls.calls] == [f"{API}/me"]
+
+
+def test_userinfo_and_query_of_a_recorded_url_are_not_kept() -> None:
+    url = "https://alice:hunter2@api.example.com:8443/v1/items?token=abc#x"
+    (call,) = har_calls(har(entry("GET", url, {"Origin": FRONT})), "x.har").calls
+    assert call.url == "https://api.example.com:8443/v1/items"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"log": {"entries": ["x", None, {"request": "x"}, {"request": None, "response": None}]}},
+        {
+            "log": {
+                "entries": [{"request": {"url": None, "method": None, "headers": [{"name": None}]}}]
+            }
+        },
+        {"log": {"entries": [{"request": {"url": f"{API}/me", "headers": "x"}, "response": "x"}]}},
+    ],
+)
+def test_a_malformed_recording_is_one_line(document: dict[str, Any]) -> None:
+    with pytest.raises(UsageError, match="holds no cross-origin request"):
+        har_calls(document, "x.har")
 
 
 @pytest.mark.parametrize(
     ("document", "message"),
     [
         ({"not": "a har"}, "is not a HAR recording"),
+        ({"log": []}, "is not a HAR recording"),
+        ({"log": None}, "is not a HAR recording"),
         (har(entry("GET", f"{API}/me", {"Origin": API})), "holds no cross-origin request"),
     ],
 )

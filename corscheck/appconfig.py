@@ -9,9 +9,12 @@ clear line (UsageError), never a guess.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import re
 import sys
+import tokenize
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -315,8 +318,10 @@ def _where(module: Any, text: str, setting: str) -> str:
     name = getattr(module, "__name__", "the app's module")
     try:
         path = inspect.getsourcefile(module) if module is not None else None
-        lines = Path(path).read_text(encoding="utf-8").splitlines() if path else []
-    except (OSError, TypeError):
+        # In the encoding the module declares (PEP 263), as Python read it.
+        with tokenize.open(path) if path else contextlib.nullcontext(io.StringIO()) as source:
+            lines = source.read().splitlines()
+    except (OSError, TypeError, ValueError, SyntaxError):
         lines = []
     for number, line in enumerate(lines, 1):
         if text in line:

@@ -286,7 +286,7 @@ def _choices(op: Any, value: Any, depth: int) -> list[_Text]:
         return [_Text("."), _Text("x", frozenset({"dot"}))]
     if op is sre.IN or op is sre.CATEGORY:
         items = value if op is sre.IN else [(sre.CATEGORY, value)]
-        chars = [c for c in _CHARS if _in_class(c, items)]
+        chars = _class_chars(items)
         if not chars:
             return []
         first = _Text(chars[0])
@@ -338,7 +338,8 @@ def _filled(items: list[tuple[Any, Any]], low: int, high: int) -> list[_Text]:
             return ord(c) != int(value)
         return _in_class(c, klass)
 
-    first = next((c for c in _CHARS if accepted(c)), None)
+    first = next(iter(_class_chars(klass)), None) if op is sre.IN or op is sre.CATEGORY else None
+    first = first or next((c for c in _CHARS if accepted(c)), None)
     if first is None:
         return [_Text("")] if low == 0 else []
     result = [_Text(first * low)]
@@ -348,6 +349,20 @@ def _filled(items: list[tuple[Any, Any]], low: int, high: int) -> list[_Text]:
     if low + 1 <= high:
         result.append(_Text(first * (low + 1), frozenset({"wild"})))
     return result
+
+
+def _class_chars(items: list[tuple[Any, Any]]) -> list[str]:
+    """Characters tried for a class: those of _CHARS it holds, else its first member (`[c-d]`,
+    `(c|d)`, which parses as a class)."""
+    chars = [c for c in _CHARS if _in_class(c, items)]
+    if chars:
+        return chars
+    for op, value in items:
+        if op is sre.LITERAL and _in_class(chr(value), items):
+            return [chr(value)]
+        if op is sre.RANGE and _in_class(chr(value[0]), items):
+            return [chr(value[0])]
+    return []
 
 
 def _in_class(char: str, items: list[tuple[Any, Any]]) -> bool:
@@ -503,8 +518,21 @@ def _valid(text: str) -> bool:
     host = parsed[1]
     if host.startswith("["):
         return True
+    if _ends_in_a_number(host):
+        # The URL parser reads it as IPv4 ("127.0.0x1" is 127.0.0.1): only the dotted quad is sent.
+        return _DOTTED_QUAD.fullmatch(host) is not None and all(
+            int(part) <= 255 and str(int(part)) == part for part in host.split(".")
+        )
     labels = host.split(".")
     return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _ends_in_a_number(host: str) -> bool:
+    last = host.rpartition(".")[2]
+    return bool(last) and (last.isdigit() or last.startswith("0x"))
 
 
 def _host(origin: str) -> str:

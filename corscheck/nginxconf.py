@@ -41,7 +41,13 @@ def read_nginx(text: str, name: str) -> WrittenAllowList:
             f"{name}: no add_header Access-Control-Allow-Origin fed by $http_origin, a map of it "
             "or an if on it: nothing to read"
         )
-    return WrittenAllowList("nginx", name, tuple(dict.fromkeys(entries)))
+    credentials = any(
+        a.text == "add_header"
+        and b.text.lower() == "access-control-allow-credentials"
+        and c.text.lower() == "true"
+        for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)
+    )
+    return WrittenAllowList("nginx", name, tuple(dict.fromkeys(entries)), credentials=credentials)
 
 
 def _tokens(text: str, name: str) -> list[_Token]:
@@ -57,7 +63,7 @@ def _tokens(text: str, name: str) -> list[_Token]:
         elif c == "#":
             while i < len(text) and text[i] != "\n":
                 i += 1
-        elif c in "{};()":
+        elif c in "{};":
             tokens.append(_Token(c, line))
             i += 1
         elif c in "\"'":
@@ -72,18 +78,10 @@ def _tokens(text: str, name: str) -> list[_Token]:
         else:
             end = i
             while end < len(text) and not text[end].isspace() and text[end] not in "{};\"'":
-                if text[end] == ")" and not _in_regex_word(text, i, end):
-                    break
                 end += 1
             tokens.append(_Token(text[i:end], line))
             i = end
     return tokens
-
-
-def _in_regex_word(text: str, start: int, at: int) -> bool:
-    """A `)` inside an unquoted regex (~^https://(a|b)$) belongs to it, unless it closes the if."""
-    word = text[start:at]
-    return word.count("(") > word.count(")")
 
 
 def _walk(
@@ -136,10 +134,14 @@ def _map_block(tokens: list[_Token], i: int, name: str) -> tuple[int, list[Entry
             line.append(tokens[i])
             i += 1
         i += 1
-        if len(line) < 2 or line[0].text in ("default", "hostnames", "volatile", "include"):
+        if len(line) < 2 or line[0].text in ("hostnames", "volatile", "include"):
             continue
         key, value = line[0], line[1].text
         if value.lower() in _NOT_GRANTING:
+            continue
+        if key.text == "default" and not key.quoted:
+            # Every origin no other entry matches: the map grants them all.
+            granted.append(Entry("any", "*", "map $http_origin default", f"{name}:{key.line}"))
             continue
         granted.append(_entry(key.text, "map $http_origin", f"{name}:{key.line}"))
     return i + 1, granted
@@ -162,17 +164,34 @@ def _origin_condition(
     """The entries an `if (…)` on the origin (or on a variable that stands for one) lets in."""
     if words[0].text != "if":
         return []
-    inside = [w for w in words[1:] if w.text not in ("(", ")") or w.quoted]
+    inside = _condition(words[1:])
     if not inside:
         return []
     subject = inside[0].text
-    if subject == "$http_origin" and len(inside) >= 3 and inside[1].text in ("~", "~*", "="):
-        return [
-            _entry(
-                inside[2].text, "if ($http_origin …)", f"{name}:{inside[2].line}", inside[1].text
-            )
-        ]
+    operator = inside[1].text if len(inside) >= 3 else ""
+    if subject == "$http_origin" and operator in ("!~", "!~*", "!="):
+        raise UsageError(
+            f"{name}:{inside[0].line}: if ($http_origin {operator} …) is a guard corscheck does "
+            "not read: what this file grants cannot be told from it"
+        )
+    if subject == "$http_origin" and operator in ("~", "~*", "="):
+        where = f"{name}:{inside[2].line}"
+        return [_entry(inside[2].text, "if ($http_origin …)", where, operator)]
     return list(maps.get(subject, conditional.get(subject, [])))
+
+
+def _condition(words: list[_Token]) -> list[_Token]:
+    """An if's arguments as nginx reads them: the "(" that opens the first and the ")" that
+    closes the last are the parentheses, whatever the regex holds."""
+    if not words:
+        return []
+    first, last = words[0], words[-1]
+    if not first.quoted:
+        words = [_Token(first.text.removeprefix("("), first.line), *words[1:]]
+    if not last.quoted:
+        end = words[-1]
+        words = [*words[:-1], _Token(end.text.removesuffix(")"), end.line, end.quoted)]
+    return [w for w in words if w.text or w.quoted]
 
 
 def _granted(

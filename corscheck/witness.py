@@ -196,7 +196,9 @@ def corrected_regex(
     # owner's among the strings built from it.
     spelled = spelled_out(pattern, ignore_case=ignore_case, owner_origins=owner_origins)
     keep = list(dict.fromkeys([*given, *spelled]))
-    keep += [o for o in _owners_granted(pattern, rule, ignore_case, owner_origins)[:8] if o not in keep]
+    keep += [
+        o for o in _owners_granted(pattern, rule, ignore_case, owner_origins)[:8] if o not in keep
+    ]
     if kinds & {"foreign-domain", "hosting-platform", "port"} or not _mends(
         mended, rule, witnesses, keep, ignore_case
     ):

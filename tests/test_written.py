@@ -204,6 +204,35 @@ def test_an_nginx_file_without_a_cors_header_is_one_clear_line() -> None:
         read_nginx("server { listen 80; }", "plain.conf")
 
 
+@pytest.mark.parametrize(
+    ("conf", "entries"),
+    [
+        # nginx takes the if's parentheses off its first and last argument only.
+        (r"server { if ($http_origin ~* (app|admin)\.example\.com) { add_header "
+         r"Access-Control-Allow-Origin $http_origin; } }", [("regex", r"(app|admin)\.example\.com")]),
+        (r'server { if ( $http_origin ~* "^https://a\.com$" ) { add_header '
+         r"Access-Control-Allow-Origin $http_origin; } }", [("regex", r"^https://a\.com$")]),
+        # A granting default grants every origin the other entries do not.
+        (r'map $http_origin $c { default $http_origin; "~^https://a\.com$" $http_origin; } '
+         r"server { add_header Access-Control-Allow-Origin $c; }", [("any", "*"), ("regex", r"^https://a\.com$")]),
+        # A map feeding an if that reflects.
+        (r'map $http_origin $ok { "~^https://(x|y)\.example\.com$" 1; } server { if ($ok) { '
+         r"add_header Access-Control-Allow-Origin $http_origin; } }", [("regex", r"^https://(x|y)\.example\.com$")]),
+    ],
+)  # fmt: skip
+def test_nginx_conditions_as_nginx_reads_them(conf: str, entries: list[tuple[str, str]]) -> None:
+    assert [(e.kind, e.value) for e in read_nginx(conf, "c.conf").entries] == entries
+
+
+def test_a_negative_nginx_guard_is_one_line_not_a_guess() -> None:
+    conf = (
+        r'server { if ($http_origin !~ "^https://app\.example\.com$") { return 403; } '
+        r"add_header Access-Control-Allow-Origin $http_origin; }"
+    )
+    with pytest.raises(UsageError, match=r"c.conf:1: if \(\$http_origin !~ …\) is a guard"):
+        read_nginx(conf, "c.conf")
+
+
 def test_nginx_reflecting_every_origin_is_an_any_entry() -> None:
     read = read_nginx("server { add_header Access-Control-Allow-Origin $http_origin; }", "r.conf")
     assert [e.kind for e in read.entries] == ["any"]

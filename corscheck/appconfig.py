@@ -16,11 +16,13 @@ import re
 import sys
 import tokenize
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from corscheck.errors import UsageError
 from corscheck.nginxconf import read_nginx
+from corscheck.witness import UnsupportedRegex, corrected_regex, regex_witnesses
 from corscheck.written import Entry, EntryKind, WrittenAllowList
 
 
@@ -32,7 +34,7 @@ def read_config_source(source: str) -> WrittenAllowList:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError as error:
             raise UsageError(f"--config-from {source}: cannot read it: {error.strerror}") from None
-        return read_nginx(text, source)
+        return tried(read_nginx(text, source))
     if ":" not in source:
         raise UsageError(
             f"--config-from {source!r} is neither a file nor module:app (e.g. myapi.main:app)"
@@ -63,7 +65,58 @@ def read_app_config(app: Any, framework: str, source: str) -> WrittenAllowList:
             f"{source}: no CORS settings found (Starlette/FastAPI CORSMiddleware, Flask-CORS, "
             "django-cors-headers, Litestar CORSConfig or Quart-CORS): nothing to read"
         )
-    return found
+    return tried(found)
+
+
+# A regex whose witnesses take longer than this to build and check is set aside: Python's re
+# backtracks exponentially on some (nested repeats, `([a-z0-9]+[-.]?)*`), and cannot be stopped
+# from within the process.
+TRY_SECONDS = 3.0
+
+
+def tried(allow_list: WrittenAllowList) -> WrittenAllowList:
+    """`allow_list` with each regex tried first in a child process under a deadline: one that
+    does not finish in TRY_SECONDS is set aside (`untried`), with a note, so the audit never hangs
+    on it. Where processes cannot be forked, the regexes are kept as they are."""
+    import multiprocessing
+
+    if not allow_list.regexes or "fork" not in multiprocessing.get_all_start_methods():
+        return allow_list
+    regex_witnesses(r"https://a\.example\.com", "match")  # the child starts with the PSL loaded
+    context = multiprocessing.get_context("fork")
+    slow = []
+    for entry in allow_list.regexes:
+        child = context.Process(target=_try, args=(entry,), daemon=True)
+        child.start()
+        child.join(TRY_SECONDS)
+        if child.is_alive():
+            child.kill()
+            child.join()
+            slow.append(entry)
+    if not slow:
+        return allow_list
+    notes = [
+        f'{e.where}: {e.setting} r"{e.value}" took over {TRY_SECONDS:g} s to try (a regex that '
+        "backtracks exponentially): no witness of it is probed, and drift is not judged"
+        for e in slow
+    ]
+    return replace(
+        allow_list,
+        entries=tuple(e for e in allow_list.entries if e not in slow),
+        untried=tuple(slow),
+        notes=(*allow_list.notes, *notes),
+    )
+
+
+def _try(entry: Entry) -> None:
+    """In the child: what the audit will do with the regex (written.witnesses)."""
+    with contextlib.suppress(re.error, UnsupportedRegex):
+        corrected_regex(
+            entry.value,
+            entry.rule,
+            regex_witnesses(entry.value, entry.rule, ignore_case=entry.ignore_case),
+            ignore_case=entry.ignore_case,
+        )
 
 
 # --- Starlette / FastAPI --------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def resolve_inputs(given: AuditInputs, flags: Flags) -> ResolvedRun:
         config = replace(
             config,
             written=written,
-            drift=given.config_from is not None and loaded is None,
+            drift=given.config_from is not None and loaded is None and not written.untried,
             warnings=(*config.warnings, *unreadable_regexes(written), *written.notes),
         )
     return ResolvedRun(config, loaded, app_base_url)

@@ -56,6 +56,8 @@ class WrittenAllowList:
     expose: tuple[str, ...] = ()
     max_age: int | None = None
     notes: tuple[str, ...] = field(default=())
+    # Regexes set aside: trying them took too long (appconfig.tried); what they grant is not known.
+    untried: tuple[Entry, ...] = ()
 
     @property
     def exact_origins(self) -> tuple[str, ...]:
@@ -173,6 +175,11 @@ def declared_policy(allow_list: WrittenAllowList) -> DeclaredPolicy:
                     )
                 )
     wild = ("*",)
+    comments += [
+        f'{e.setting} r"{e.value}" ({e.where}) could not be tried in time: list the front-ends '
+        "it is meant for"
+        for e in allow_list.untried
+    ]
     return DeclaredPolicy(
         tuple(dict.fromkeys(origins)),
         None if allow_list.methods is None or allow_list.methods == wild else allow_list.methods,

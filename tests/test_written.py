@@ -101,6 +101,25 @@ def test_the_policy_says_which_alternatives_are_the_owners() -> None:
     assert regex_witnesses(pattern, "fullmatch", owner_origins=["https://app.example.net"]) == []
 
 
+def test_a_regex_that_backtracks_without_end_is_set_aside_not_waited_for() -> None:
+    """Python's re takes exponential time on some regexes (nested repeats): trying it would hang
+    the audit before any request, so it is tried in a child process first and set aside."""
+    from corscheck.appconfig import tried
+
+    slow = Entry(
+        "regex",
+        r"^https://([a-z0-9]+[-.]?)*[a-z0-9]+\.example\.com$",
+        "origins",
+        "app.py:3",
+        "match",
+    )
+    fine = Entry("regex", r"^https://app\.example\.com", "origins", "app.py:4", "match")
+    result = tried(WrittenAllowList("flask", "app:app", (slow, fine)))
+    assert result.entries == (fine,) and result.untried == (slow,)
+    (note,) = result.notes
+    assert note.startswith("app.py:3: origins") and "drift is not judged" in note
+
+
 def test_a_backreference_is_one_clear_line_not_a_guess() -> None:
     with pytest.raises(UnsupportedRegex):
         regex_witnesses(r"https://(a)\1\.example\.com", "fullmatch")

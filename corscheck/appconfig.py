@@ -230,40 +230,22 @@ def _django(app: Any, source: str) -> WrittenAllowList | None:
     module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", "") or "") or _module_of(
         app, source
     )
+    try:
+        # The library's own reading of its settings: a new name, when set, wins even if empty.
+        from corsheaders.conf import conf
+    except ImportError:
+        return None
     entries: list[Entry] = []
-    if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) or getattr(
-        settings, "CORS_ORIGIN_ALLOW_ALL", False
-    ):
-        entries.append(
-            Entry(
-                "any",
-                "*",
-                "CORS_ALLOW_ALL_ORIGINS",
-                _where(module, "CORS_ALLOW_ALL_ORIGINS", "CORS_ALLOW_ALL_ORIGINS"),
-            )
-        )
-    exact: list[str] = list(
-        getattr(settings, "CORS_ALLOWED_ORIGINS", None)
-        or getattr(settings, "CORS_ORIGIN_WHITELIST", None)
-        or ()
-    )
-    entries += _exact_entries(exact, "CORS_ALLOWED_ORIGINS", module)
-    regexes: list[Any] = list(
-        getattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES", None)
-        or getattr(settings, "CORS_ORIGIN_REGEX_WHITELIST", None)
-        or ()
-    )
-    for regex in regexes:
+    if conf.CORS_ALLOW_ALL_ORIGINS:
+        where = _where(module, "CORS_ALLOW_ALL_ORIGINS", "CORS_ALLOW_ALL_ORIGINS")
+        entries.append(Entry("any", "*", "CORS_ALLOW_ALL_ORIGINS", where))
+    entries += _exact_entries(list(conf.CORS_ALLOWED_ORIGINS), "CORS_ALLOWED_ORIGINS", module)
+    for regex in conf.CORS_ALLOWED_ORIGIN_REGEXES:
         text = regex.pattern if isinstance(regex, re.Pattern) else str(regex)
-        entries.append(
-            Entry("regex", text, "CORS_ALLOWED_ORIGIN_REGEXES",
-                  _where(module, text, "CORS_ALLOWED_ORIGIN_REGEXES"), "match")
-        )  # fmt: skip
+        where = _where(module, text, "CORS_ALLOWED_ORIGIN_REGEXES")
+        entries.append(Entry("regex", text, "CORS_ALLOWED_ORIGIN_REGEXES", where, "match"))
     return WrittenAllowList(
-        "django",
-        source,
-        tuple(entries),
-        credentials=bool(getattr(settings, "CORS_ALLOW_CREDENTIALS", False)),
+        "django", source, tuple(entries), credentials=bool(conf.CORS_ALLOW_CREDENTIALS)
     )
 
 

@@ -32,6 +32,7 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
+from corscheck.addresses import address_space
 from corscheck.headers import parse_origin
 from corscheck.origins import ATTACKER_DOMAIN, ATTACKER_LABEL, listed_site, registrable_domain
 
@@ -65,7 +66,6 @@ _HOSTING_SUFFIXES = (
     "onrender.com", "glitch.me", "surge.sh", "ngrok-free.app", "s3.amazonaws.com",
     "blob.core.windows.net", "cloudfront.net", "fly.dev", "railway.app",
 )  # fmt: skip
-_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 # Bounds: strings built per regex, choices per repeat; a regex is a handful of milliseconds.
 _MAX_STRINGS = 4096
 _MAX_EXTRA_REPEATS = 1
@@ -543,7 +543,7 @@ def _host(origin: str) -> str:
 
 
 def _is_loopback(origin: str) -> bool:
-    return _host(origin) in _LOOPBACK_HOSTS or _host(origin).startswith("127.")
+    return address_space(_host(origin)) == "loopback"
 
 
 def _scheme_site(origin: str) -> tuple[str, str]:

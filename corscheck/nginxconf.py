@@ -208,6 +208,11 @@ def _granted(
         return conditional[value]
     if conditions:
         return conditions
+    if "://" in value and "$" not in value:
+        # A fixed origin: every request is answered with it, so it is the one origin granted.
+        return [
+            Entry("exact", value, "add_header Access-Control-Allow-Origin", f"{name}:{token.line}")
+        ]
     if value in ("$http_origin", "*"):
         return [
             Entry(

@@ -115,3 +115,75 @@ def test_a_malformed_recording_is_one_line(document: dict[str, Any]) -> None:
 def test_what_is_not_usable_is_one_line(document: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         har_calls(document, "x.har")
+
+
+def test_what_devtools_and_the_browser_add_is_not_the_page_s() -> None:
+    added = {
+        "Cache-Control": "no-cache",
+        "Pragma": "no-cache",
+        "Priority": "u=1, i",
+        "DNT": "1",
+        "Upgrade-Insecure-Requests": "1",
+        "User-Agent": "x",
+        ":authority": "api.example.com",
+    }
+    calls = har_calls(har(entry("GET", f"{API}/me", {"Origin": FRONT, **added})), "x.har")
+    assert calls.calls[0].headers == []
+
+
+def test_each_credential_sign_on_its_own() -> None:
+    for headers, extra in (
+        ({"Authorization": "Bearer t"}, {}),
+        ({"Cookie": "s=1"}, {}),
+        ({}, {"cookies": [{"name": "s", "value": "1"}]}),
+    ):
+        document = har(entry("GET", f"{API}/me", {"Origin": FRONT, **headers}))
+        document["log"]["entries"][0]["request"].update(extra)
+        assert har_calls(document, "x.har").calls[0].credentials, (headers, extra)
+
+
+def test_a_null_origin_and_a_non_http_url_are_no_calls() -> None:
+    with pytest.raises(UsageError, match="holds no cross-origin request"):
+        har_calls(
+            har(
+                entry("GET", f"{API}/me", {"Origin": "null"}),
+                entry("GET", "ws://api.example.com/socket", {"Origin": FRONT}),
+            ),
+            "x.har",
+        )
+
+
+def test_an_http_api_and_a_default_method() -> None:
+    document = har(entry("GET", "http://api.example.com/me", {"Origin": FRONT}))
+    del document["log"]["entries"][0]["request"]["method"]
+    (call,) = har_calls(document, "x.har").calls
+    assert call.url == "http://api.example.com/me" and call.methods == ["GET"]
+
+
+def test_a_preflight_names_headers_only_for_its_own_method() -> None:
+    calls = har_calls(
+        har(
+            entry("OPTIONS", f"{API}/items", {"Origin": FRONT, "Access-Control-Request-Method": "PUT",
+                                              "Access-Control-Request-Headers": "x-token"}),
+            entry("OPTIONS", f"{API}/other", {"Origin": FRONT, "Access-Control-Request-Method": "GET",
+                                              "Access-Control-Request-Headers": "x-other"}),
+            entry("GET", f"{API}/items", {"Origin": FRONT}),
+            entry("OPTIONS", f"{API}/items", {"Origin": FRONT}),  # a plain OPTIONS call
+        ),
+        "x.har",
+    )  # fmt: skip
+    (call,) = calls.calls
+    assert call.methods == ["GET", "OPTIONS"] and call.headers == []
+
+
+def test_an_ipv6_api_keeps_its_brackets() -> None:
+    (call,) = har_calls(
+        har(entry("GET", "https://[::1]:8443/me?x=1", {"Origin": FRONT})), "x.har"
+    ).calls
+    assert call.url == "https://[::1]:8443/me"
+
+
+def test_a_credentialed_answer_must_say_true() -> None:
+    answer = {"Access-Control-Allow-Credentials": "false"}
+    calls = har_calls(har(entry("GET", f"{API}/me", {"Origin": FRONT}, answer)), "x.har")
+    assert not calls.calls[0].credentials and calls.notes

@@ -13,7 +13,7 @@ import gc
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -45,6 +45,7 @@ from corscheck.plan import (
     twin_groups,
     twin_needed,
 )
+from corscheck.report.codec import checks_to_dict
 from corscheck.report.model import (
     NOTHING_SENT,
     Report,
@@ -53,9 +54,10 @@ from corscheck.report.model import (
     TargetReport,
     may_hold_userinfo,
 )
-from corscheck.report.scope import PathScopes
+from corscheck.report.scope import PathScopes, granted_origins
 from corscheck.runner import WIRE, Preflights, Runner, run_async
 from corscheck.runner.order import PRIORITY
+from corscheck.runner.workers import Share, Workers, share_of, worker_count
 from corscheck.target import Target, validate_url
 from corscheck.transport import Transport, open_transport
 from corscheck.websocket import (
@@ -83,9 +85,11 @@ async def audit_targets(
     progress: ProgressCallback | None = None,
     sinks: Sequence[ReportSink] = (),
     keep_probes: bool = True,
+    workers: Workers[TargetReport | Slim] | None = None,
 ) -> Report:
     """Audit every target of `config`; a target that fails is recorded with its error and the others
-    go on. `transport` replaces the network (an in-process app, a mocked one).
+    go on. `transport` replaces the network (an in-process app, a mocked one); `workers` audit the
+    targets in processes of their own (`run_audit`), this one writing their reports.
 
     Each target's report goes to the `sinks` as soon as it and every target before it are done (in
     input order, secrets masked), so a streaming writer can emit it and the run need not hold it: with
@@ -133,23 +137,35 @@ async def audit_targets(
         # A window of targets in flight bounds memory; it is wide enough that a target's many
         # chains and its neighbours' keep every allowed connection busy.
         window = 2 * run_options.concurrency
-        jobs = (_audit_one(runner, t, config, progress, n) for n, t in enumerate(targets))
-        in_order = _InOrder(jobs, window, on_finished)
+        source: _InOrder[TargetReport] | Workers[TargetReport | Slim]
+        reports: AsyncIterator[TargetReport | Slim]
+        if workers is None:
+            jobs = (_audit_one(runner, t, config, progress, n) for n, t in enumerate(targets))
+            source = _InOrder(jobs, window, on_finished)
+            reports = source.results()
+        else:
+            source = workers
+            reports = workers.results(
+                len(targets), window, lambda sent: on_finished(Slim.report_of(sent))
+            )
         scopes = PathScopes()
 
-        def processed(report: TargetReport, target: Target) -> TargetReport:
+        def processed(sent: TargetReport | Slim, target: Target) -> TargetReport:
+            report, granted = (
+                (sent.report, sent.granted) if isinstance(sent, Slim) else (sent, None)
+            )
             if target.source or target.route:
                 report = replace(report, source=target.source, route=target.route)
-            report = scopes.observe(report)
+            report = scopes.observe(report, granted)
             # Secrets by value; URL userinfo (in Location lines, say) by position.
             report = masked(report, to_mask, userinfo=may_hold_userinfo(report))
             return gate.mark(report) if gate is not None else report
 
         try:
             _broadcast(live, "begin", head)
-            async for report in in_order.results():
+            async for report in reports:
                 report = processed(report, targets[len(kept)])
-                kept.append(report if keep_probes else replace(report, probes=()))
+                kept.append(report if keep_probes else replace(report, probes=(), checks=None))
                 _broadcast(live, "add", report)
         except BaseException:
             # Ctrl-C (the task is cancelled), a closed stdout, a bug: each report still writable
@@ -158,12 +174,12 @@ async def audit_targets(
             # goes on.
             ahead: list[TargetReport] = []
             with contextlib.suppress(Exception):
-                ahead = [processed(report, targets[n]) for n, report in in_order.done_ahead()]
+                ahead = [processed(report, targets[n]) for n, report in source.done_ahead()]
             for report in ahead:
                 for sink in live:
                     with contextlib.suppress(Exception):
                         sink.add(report)
-                kept.append(report if keep_probes else replace(report, probes=()))
+                kept.append(report if keep_probes else replace(report, probes=(), checks=None))
             partial = replace(head, targets=tuple(kept), partial=True)
             if gate is not None:
                 partial = gate.close(partial)
@@ -262,6 +278,7 @@ async def run_config(
     base_url: str | None = None,
     sinks: Sequence[ReportSink] = (),
     keep_probes: bool = True,
+    workers: Workers[TargetReport | Slim] | None = None,
 ) -> Report:
     """`audit_targets` over the run's own transport: into `app` in-process when one is given (its
     lifespan around the run), else to the network with the config's options. The app's class says
@@ -270,7 +287,7 @@ async def run_config(
         config = replace(config, app_framework=app.framework)
     async with open_transport(config.options, app, base_url) as transport:
         return await audit_targets(
-            config, transport=transport, sinks=sinks, keep_probes=keep_probes
+            config, transport=transport, sinks=sinks, keep_probes=keep_probes, workers=workers
         )
 
 
@@ -289,9 +306,66 @@ def run_audit(
     # nearly nothing (benchmarks/README.md); what was imported is set aside for good.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    return run_async(
-        run_config(config, app=app, base_url=base_url, sinks=sinks, keep_probes=keep_probes)
-    )
+    # Many targets on the network: a worker process per core audits them (runner/workers.py). An
+    # app in-process stays in this one: its state and lifespan are this process's.
+    count = 1 if app is not None else worker_count(config.jobs, len(config.targets), config.options)
+    workers: Workers[TargetReport | Slim] | None = None
+    if count > 1:
+        # Where nothing writes the probes themselves, they stay in the worker (Slim).
+        slim = not keep_probes and not any(getattr(s, "wants_probes", False) for s in sinks)
+        workers = Workers.fork(count, functools.partial(_work_share, config, count, slim))
+    try:
+        return run_async(
+            run_config(
+                config,
+                app=app,
+                base_url=base_url,
+                sinks=sinks,
+                keep_probes=keep_probes,
+                workers=workers,
+            )
+        )
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _work_share(config: AuditConfig, count: int, slim: bool, share: Share) -> None:
+    """A worker process's run: the targets it is handed, with its part of the run's limits; each
+    report sent back whole, or `slim`."""
+    to_mask = config.secrets()
+
+    async def serve() -> None:
+        async with Runner(share_of(config.options, count)) as runner:
+
+            async def one(index: int) -> TargetReport | Slim:
+                report = await _audit_one(runner, config.targets[index], config, None, index)
+                return Slim.of(report, to_mask) if slim else report
+
+            await share.run(one)
+
+    run_async(serve(), interruptible=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Slim:
+    """A target's report as a worker process sends it where nothing downstream writes the probes:
+    without them (their compact JSON form in `checks`), with what PathScopes reads of them. Most of
+    a report is its probes, and passing them between processes costs more than writing them."""
+
+    report: TargetReport
+    granted: tuple[str, ...]
+
+    @classmethod
+    def of(cls, report: TargetReport, to_mask: Sequence[str]) -> Slim:
+        # Masked here as the parent would mask it: the compact form is written from this copy.
+        report = masked(report, to_mask, userinfo=may_hold_userinfo(report))
+        checks = checks_to_dict(report) if report.probes else None
+        return cls(replace(report, probes=(), checks=checks), granted_origins(report))
+
+    @staticmethod
+    def report_of(sent: TargetReport | Slim) -> TargetReport:
+        return sent.report if isinstance(sent, Slim) else sent
 
 
 def announcement(config: AuditConfig) -> str:

@@ -50,6 +50,11 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 
+# --jobs by default: a worker process per core for every this many targets (runner/workers.py);
+# fewer would spend more on starting it and passing its reports back than it saves.
+TARGETS_PER_WORKER = 100
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyFlags:
     """The policy fields given on the command line (empty or None: not given)."""
@@ -102,6 +107,7 @@ class Flags:
     browsers: tuple[str, ...] = ()  # --browser: the profiles, the first deciding verdicts
     user_agent: str | None = None  # --user-agent: chrome, or a string
     as_is: bool = False  # --as-is: each URL judged as given (deployment.py)
+    jobs: int | None = None  # --jobs: worker processes; None: one per core for a large run
 
 
 def _default_visitor() -> Visitor:
@@ -135,6 +141,9 @@ class AuditConfig:
     shard: tuple[int, int] | None = None
     # --as-is: each URL judged exactly as given, not as the https deployment it stands for.
     as_is: bool = False
+    # --jobs: the worker processes that audit the targets; None: one per core for a large run
+    # (runner/workers.py).
+    jobs: int | None = None
     # The allow-list as the code writes it (--config-from, --app): its regexes' witnesses are
     # probed, and the deployment is compared with it (written.py).
     written: WrittenAllowList | None = None
@@ -241,6 +250,7 @@ def resolve(
         visitor=visitor,
         as_is=flags.as_is or bool(settings.get("as-is", False)),
         shard=flags.shard,
+        jobs=flags.jobs,
     )
 
 

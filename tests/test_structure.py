@@ -38,7 +38,7 @@ DOES_IO = [
     "commands.rules", "commands.usage",
     "prove", "prove.certs", "prove.chromium", "prove.relay", "prove.run", "prove.server",
     "report.outputs",
-    "runner", "runner.order",
+    "runner", "runner.order", "runner.workers",
     "transport", "transport.app", "transport.base", "transport.http11", "transport.httpx_adapter",
     "transport.inprocess", "transport.tls", "transport.websocket", "transport.asgi_websocket",
 ]  # fmt: skip

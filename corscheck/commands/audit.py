@@ -49,7 +49,7 @@ from corscheck.commands.options import (
     parse_rate,
 )
 from corscheck.commands.progress import Progress
-from corscheck.config import DEFAULTS, DEPTHS, Flags, PolicyFlags
+from corscheck.config import DEFAULTS, DEPTHS, TARGETS_PER_WORKER, Flags, PolicyFlags
 from corscheck.fixes import FRAMEWORKS
 
 PROGRESS_AFTER = 20  # targets: a shorter run is over before progress would tell anything
@@ -197,6 +197,18 @@ def audit(
             rich_help_panel=POLITENESS,
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            metavar="N",
+            help="Worker processes; 1 keeps the run in one process (default: one per core, "
+            f"for every {TARGETS_PER_WORKER} targets).",
+            callback=at_least(1, 256),
+            show_default=False,
+            rich_help_panel=POLITENESS,
+        ),
+    ] = None,
     rate: Annotated[
         str | None,
         typer.Option(
@@ -286,6 +298,7 @@ def audit(
             fail_on=fail_on,  # type: ignore[arg-type]  # checked by one_of(FAIL_ON_VALUES)
             concurrency=concurrency,
             per_host=per_host,
+            jobs=jobs,
             timeout=timeout,
             rate=parse_rate(rate),
             headers=tuple(parse_header(h) for h in header or []),
@@ -335,9 +348,7 @@ def audit(
                 or "html" in formats
                 or (not streamed and "json" in formats),
             )
-        proving = None
-        if browser_executable is not None:
-            proving = settings_for(config, browser_executable)
+        proving = settings_for(config, browser_executable) if browser_executable else None
         report = deliver(
             report,
             Delivery(

@@ -152,7 +152,7 @@ def target_to_dict(target: TargetReport, detail: Detail = "full") -> dict[str, A
         "requests": target.requests_sent,
         "probes": probes,
         "exchanges": exchange_list,
-        **({"checks": checks_to_dict(target)} if detail == "compact" and target.probes else {}),
+        **({"checks": _checks(target)} if detail == "compact" and _has_checks(target) else {}),
         "findings": [finding_to_dict(f) for f in target.findings],
         "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
         "source": None
@@ -169,6 +169,14 @@ def target_to_dict(target: TargetReport, detail: Detail = "full") -> dict[str, A
         },
         "notes": list(target.notes),
     }
+
+
+def _has_checks(target: TargetReport) -> bool:
+    return bool(target.probes) or target.checks is not None
+
+
+def _checks(target: TargetReport) -> dict[str, Any]:
+    return target.checks if target.checks is not None else checks_to_dict(target)
 
 
 def checks_to_dict(target: TargetReport) -> dict[str, Any]:

@@ -46,6 +46,11 @@ class JsonStream:
         self._detail = detail
         self._targets = 0
 
+    @property
+    def wants_probes(self) -> bool:
+        """Whether it writes the probes themselves (`full`), not only their compact form."""
+        return self._detail == "full"
+
     def begin(self, head: Report) -> None:
         fields = self._dumps(head_to_dict(head))[:-1].rstrip()  # without the closing brace
         self._out.write(fields + (',\n  "targets": [' if self._indent else ',"targets":['))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 from corscheck.browser import Probe, Verdict
 from corscheck.errors import ErrorKind
@@ -97,6 +97,9 @@ class TargetReport:
     notes: tuple[str, ...] = ()
     # The URL as given, where `url` is the https deployment it was judged as (deployment.py).
     given_url: str = ""
+    # The probes in their compact JSON form (codec.checks_to_dict), where they were written by a
+    # worker process and left there (audit.py): only this travels, and `probes` is empty.
+    checks: dict[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.probes:

@@ -5,6 +5,7 @@ target's report in input order, it returns the report with what that shows added
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from corscheck import rules
@@ -21,19 +22,10 @@ _SCOPED_BY = (
 )
 
 
-class PathScopes:
-    """What the run has seen so far, per API origin and front-end: where it reads, where not."""
-
-    def __init__(self) -> None:
-        self._granted: dict[tuple[str, str], str] = {}
-        self._refused: dict[tuple[str, str], str] = {}
-
-    def observe(self, report: TargetReport) -> TargetReport:
-        try:
-            api = serialize_origin(report.url)
-        except UsageError:
-            return report
-        granted = dict.fromkeys(
+def granted_origins(report: TargetReport) -> tuple[str, ...]:
+    """The allowed origins that read the target's own URL (not a redirect's), in probe order."""
+    return tuple(
+        dict.fromkeys(
             r.planned.probe.origin
             for r in report.probes
             if r.planned.origin_class == ALLOWED
@@ -41,6 +33,25 @@ class PathScopes:
             and r.planned.probe.url == report.url
             and r.verdict.allowed
         )
+    )
+
+
+class PathScopes:
+    """What the run has seen so far, per API origin and front-end: where it reads, where not."""
+
+    def __init__(self) -> None:
+        self._granted: dict[tuple[str, str], str] = {}
+        self._refused: dict[tuple[str, str], str] = {}
+
+    def observe(self, report: TargetReport, granted: Sequence[str] | None = None) -> TargetReport:
+        """`report` with what differs by path noted. `granted`: its `granted_origins`, where its
+        probes were left in a worker process."""
+        try:
+            api = serialize_origin(report.url)
+        except UsageError:
+            return report
+        if granted is None:
+            granted = granted_origins(report)
         notes = list(report.notes)
         for origin in granted:
             refused_at = self._refused.get((api, origin))

@@ -264,9 +264,10 @@ def _host_key(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
 
 
-def run_async(main: Coroutine[object, object, T]) -> T:
+def run_async(main: Coroutine[object, object, T], *, interruptible: bool = True) -> T:
     """Run `main` on uvloop when it is installed (about twice the request rate here), else asyncio's
-    loop. Ctrl-C stops it once: KeyboardInterrupt when `main` has closed what it had open."""
+    loop. Ctrl-C stops it once: KeyboardInterrupt when `main` has closed what it had open. Not
+    `interruptible` (a worker process, runner/workers.py): Ctrl-C is left as it is set."""
     try:
         import uvloop
     except ImportError:
@@ -274,7 +275,7 @@ def run_async(main: Coroutine[object, object, T]) -> T:
     else:
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        outcome = runner.run(_interruptible(main))
+        outcome = runner.run(_interruptible(main) if interruptible else main)
     if outcome is _INTERRUPTED:
         raise KeyboardInterrupt
     return cast(T, outcome)

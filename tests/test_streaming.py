@@ -189,7 +189,9 @@ def test_stream_writes_each_target_as_it_is_added() -> None:
     assert report.targets[0].url in out.getvalue()[before:]
 
 
-def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path, jobs: str) -> None:
+    import os
     import signal
     import socket
     import subprocess
@@ -218,17 +220,22 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path) -> No
     listing.write_text("".join(f"http://127.0.0.1:{port}/t/{n}\n" for n in range(60)))
     out = tmp_path / "report.json"
     child = subprocess.Popen(
-        [sys.executable, "-m", "corscheck", "audit", "-i", str(listing), "-o", str(out)],
+        [sys.executable, "-m", "corscheck", "audit", "-i", str(listing), "-o", str(out)]
+        + ["--jobs", jobs],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         # A child of a non-interactive shell may inherit SIGINT ignored; a terminal's Ctrl-C is not.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        process_group=0,
     )
     try:
         assert connected.wait(timeout=30), "corscheck never connected"
-        child.send_signal(signal.SIGINT)
+        # As a terminal's Ctrl-C: to the whole process group, the worker processes too.
+        os.killpg(child.pid, signal.SIGINT)
         _, stderr = child.communicate(timeout=30)
+        with pytest.raises(ProcessLookupError):  # no worker outlives the run
+            os.killpg(child.pid, 0)
     finally:
         child.kill()
         listener.close()

@@ -1,0 +1,244 @@
+"""Worker processes (corscheck/runner/workers.py): how many a run gets, their part of the limits,
+results in input order within the window, a worker's error and death, and the proof that matters:
+an audit in worker processes writes the very report one process writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from corscheck.config import TARGETS_PER_WORKER
+from corscheck.demo import ROUTES, serve_demo
+from corscheck.runner import run_async
+from corscheck.runner.workers import Share, WorkerFailed, Workers, share_of, worker_count
+from corscheck.transport.options import RunOptions
+
+DEFAULTS = RunOptions()
+
+
+@pytest.fixture
+def one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the command line runs: a single thread (a test runner may have more)."""
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+
+
+@pytest.fixture
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("corscheck.runner.workers.usable_cores", lambda: 2)
+
+
+# --- how many -----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("one_thread", "two_cores")
+@pytest.mark.parametrize(
+    ("targets", "expected"),
+    [
+        (TARGETS_PER_WORKER - 1, 1),  # too few to pay for a second process
+        (2 * TARGETS_PER_WORKER - 1, 1),
+        (2 * TARGETS_PER_WORKER, 2),
+        (100 * TARGETS_PER_WORKER, 2),  # never more than the cores
+    ],
+)
+def test_by_default_a_worker_per_core_for_every_hundred_targets(targets: int, expected: int) -> None:
+    assert worker_count(None, targets, DEFAULTS) == expected
+
+
+@pytest.mark.usefixtures("one_thread", "two_cores")
+def test_jobs_asked_for_are_given_up_to_the_targets_and_the_limits() -> None:
+    assert worker_count(3, 10, DEFAULTS) == 3  # more than the cores, as asked
+    assert worker_count(1, 10_000, DEFAULTS) == 1
+    assert worker_count(8, 5, DEFAULTS) == 5
+    assert worker_count(8, 500, RunOptions(per_host=3)) == 3  # each needs a request slot
+    assert worker_count(8, 500, RunOptions(concurrency=2)) == 2
+
+
+@pytest.mark.usefixtures("two_cores")
+def test_no_workers_from_a_process_with_a_second_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert worker_count(2, 10_000, DEFAULTS) == 1
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert worker_count(2, 10_000, DEFAULTS) == 2
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+@pytest.mark.parametrize(
+    "options",
+    [DEFAULTS, RunOptions(concurrency=10, per_host=7, rate=20.0), RunOptions(concurrency=7)],
+)
+def test_the_workers_together_stay_within_the_runs_limits(options: RunOptions, count: int) -> None:
+    share = share_of(options, count)
+    if count <= min(options.concurrency, options.per_host):
+        assert share.concurrency * count <= options.concurrency
+        assert share.per_host * count <= options.per_host
+    assert share.concurrency >= 1 and share.per_host >= 1
+    if options.rate is not None:
+        assert share.rate is not None and share.rate * count == pytest.approx(options.rate)
+    else:
+        assert share.rate is None
+    assert (share.timeout, share.send_unsafe, share.retries) == (
+        options.timeout,
+        options.send_unsafe,
+        options.retries,
+    )
+
+
+# --- the hand-out -------------------------------------------------------------------------------
+
+
+def _serve(job: object) -> object:
+    """A worker's `serve`: `job` run for each index handed out."""
+
+    def serve(share: Share) -> None:
+        run_async(share.run(job), interruptible=False)  # type: ignore[arg-type]
+
+    return serve
+
+
+async def _squared(index: int) -> tuple[int, int]:
+    # Later indexes often end first: the order must come from the parent, not from the timing.
+    await asyncio.sleep(((7 * index) % 5) / 1000)
+    return index, index * index
+
+
+def _collect(workers: Workers[object], total: int, window: int) -> tuple[list[object], int]:
+    widest = 0
+
+    async def collect() -> list[object]:
+        nonlocal widest
+        results = []
+        async for result in workers.results(total, window):
+            widest = max(widest, workers._next - workers._yielded)
+            results.append(result)
+        return results
+
+    return run_async(collect()), widest
+
+
+@pytest.mark.parametrize(("count", "total", "window"), [(2, 50, 8), (3, 17, 1), (2, 1, 4)])
+def test_results_come_in_input_order_and_never_beyond_the_window(
+    count: int, total: int, window: int
+) -> None:
+    workers: Workers[object] = Workers.fork(count, _serve(_squared))  # type: ignore[arg-type]
+    results, widest = _collect(workers, total, window)
+    assert results == [(n, n * n) for n in range(total)]
+    assert widest <= window
+    for worker in workers._workers:  # every worker was waited for: none is left behind
+        with pytest.raises(ChildProcessError):
+            os.waitpid(worker.pid, os.WNOHANG)
+
+
+def test_every_worker_gets_a_share_of_the_work() -> None:
+    async def whose(index: int) -> int:
+        await asyncio.sleep(0.001)
+        return os.getpid()
+
+    workers: Workers[object] = Workers.fork(2, _serve(whose))  # type: ignore[arg-type]
+    pids, _ = _collect(workers, 40, 8)
+    assert set(pids) == {w.pid for w in workers._workers}
+
+
+def test_a_jobs_error_is_raised_in_the_parent_with_the_workers_traceback() -> None:
+    async def failing(index: int) -> int:
+        if index == 5:
+            raise ValueError("index 5 is bad")
+        return index
+
+    workers: Workers[object] = Workers.fork(2, _serve(failing))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="index 5 is bad") as raised:
+        _collect(workers, 20, 4)
+    assert any("in a worker process" in note for note in raised.value.__notes__)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    async def dying(index: int) -> int:
+        if index == 3:
+            os._exit(9)
+        return index
+
+    workers: Workers[object] = Workers.fork(2, _serve(dying))  # type: ignore[arg-type]
+    with pytest.raises(WorkerFailed, match="ended with"):
+        _collect(workers, 20, 4)
+
+
+def test_a_run_stopped_early_ends_its_workers() -> None:
+    async def slow(index: int) -> int:
+        await asyncio.sleep(0.01)
+        return index
+
+    workers: Workers[object] = Workers.fork(2, _serve(slow))  # type: ignore[arg-type]
+
+    async def first_three() -> list[object]:
+        results = workers.results(1000, 16)
+        taken = [await anext(results) for _ in range(3)]
+        await results.aclose()  # type: ignore[attr-defined]
+        return taken
+
+    assert run_async(first_three()) == [0, 1, 2]
+    for worker in workers._workers:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(worker.pid, os.WNOHANG)
+
+
+# --- the whole audit ----------------------------------------------------------------------------
+
+
+def _audit(urls: list[str], folder: Path, jobs: int, *extra: str) -> tuple[dict[str, object], str]:
+    listing = folder / "urls.txt"
+    listing.write_text("".join(f"{url}\n" for url in urls))
+    out = folder / f"jobs{jobs}.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "corscheck", "audit", "-i", str(listing), "--jobs", str(jobs)]
+        + ["--fail-on", "never", "--quiet", "-o", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = re.sub(r'\["Date"," ?[^"]*"\]', '["Date","…"]', out.read_text("utf-8"))
+    report = json.loads(text)  # without the clock: when it ran and the server's Date lines
+    report.pop("generated_at")
+    return report, done.stdout
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param(("--depth", "quick"), id="quick"),
+        # The probes written in full: they travel whole.
+        pytest.param(("--depth", "standard", "--detail", "full"), id="full"),
+        # A policy, a secret header and a secret in the URLs: masked alike either way.
+        pytest.param(
+            ("--allow-origin", "https://app.example.com", "--credentials")
+            + ("-H", "Authorization: Bearer hunter2-token"),
+            id="policy",
+        ),
+    ],
+)
+def test_an_audit_in_worker_processes_writes_the_report_one_process_writes(
+    tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    with serve_demo() as base:
+        # Every demo route, each under several paths and with a secret in some queries: passing
+        # and failing targets interleaved, more of them than one window.
+        urls = [
+            f"{base}{path}?n={n}" + ("&token=s3cr3t-value" if n % 3 == 0 else "")
+            for n in range(18)
+            for path in ROUTES
+        ]
+        one, one_printed = _audit(urls, tmp_path, 1, *extra)
+        two, two_printed = _audit(urls, tmp_path, 2, *extra)
+    assert len(one["targets"]) == len(urls)  # type: ignore[arg-type]
+    assert two == one
+    assert two_printed == one_printed
+    text = json.dumps(two)
+    assert "hunter2-token" not in text and "s3cr3t-value" not in text

@@ -220,8 +220,18 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path, jobs:
     listing.write_text("".join(f"http://127.0.0.1:{port}/t/{n}\n" for n in range(60)))
     out = tmp_path / "report.json"
     child = subprocess.Popen(
-        [sys.executable, "-m", "corscheck", "audit", "-i", str(listing), "-o", str(out)]
-        + ["--jobs", jobs],
+        [
+            sys.executable,
+            "-m",
+            "corscheck",
+            "audit",
+            "-i",
+            str(listing),
+            "-o",
+            str(out),
+            "--jobs",
+            jobs,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

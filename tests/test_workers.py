@@ -48,7 +48,9 @@ def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
         (100 * TARGETS_PER_WORKER, 2),  # never more than the cores
     ],
 )
-def test_by_default_a_worker_per_core_for_every_hundred_targets(targets: int, expected: int) -> None:
+def test_by_default_a_worker_per_core_for_every_hundred_targets(
+    targets: int, expected: int
+) -> None:
     assert worker_count(None, targets, DEFAULTS) == expected
 
 
@@ -196,8 +198,22 @@ def _audit(urls: list[str], folder: Path, jobs: int, *extra: str) -> tuple[dict[
     listing.write_text("".join(f"{url}\n" for url in urls))
     out = folder / f"jobs{jobs}.json"
     done = subprocess.run(
-        [sys.executable, "-m", "corscheck", "audit", "-i", str(listing), "--jobs", str(jobs)]
-        + ["--fail-on", "never", "--quiet", "-o", str(out), *extra],
+        [
+            sys.executable,
+            "-m",
+            "corscheck",
+            "audit",
+            "-i",
+            str(listing),
+            "--jobs",
+            str(jobs),
+            "--fail-on",
+            "never",
+            "--quiet",
+            "-o",
+            str(out),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -218,8 +234,13 @@ def _audit(urls: list[str], folder: Path, jobs: int, *extra: str) -> tuple[dict[
         pytest.param(("--depth", "standard", "--detail", "full"), id="full"),
         # A policy, a secret header and a secret in the URLs: masked alike either way.
         pytest.param(
-            ("--allow-origin", "https://app.example.com", "--credentials")
-            + ("-H", "Authorization: Bearer hunter2-token"),
+            (
+                "--allow-origin",
+                "https://app.example.com",
+                "--credentials",
+                "-H",
+                "Authorization: Bearer hunter2-token",
+            ),
             id="policy",
         ),
     ],

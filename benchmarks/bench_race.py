@@ -11,7 +11,8 @@ What it does, every step bounded:
    only https://app.example.com, 2 answers *, 3 trusts null and the allowed origin).
 3. On the same URLs it times corsair_scan (its CLI, the allowed origin given so that all four of its
    tests run), corscheck at quick and standard with no policy, corscheck at standard with the
-   policy, and aiohttp's raw rate (GET with an Origin, 64 in flight, as many requests as corscheck's
+   policy (each with its default worker processes, then in one process, --jobs 1), and aiohttp's
+   raw rate (GET with an Origin, 64 in flight, in one process, as many requests as corscheck's
    policy run sent). Requests are counted in nginx's access log, so every tool is counted alike.
 4. It prints wall time, requests per URL, the time ratio to the peer, the fraction of aiohttp's
    rate, the JSON report's bytes per passing URL, and the start-up ratio to `import typer`.
@@ -255,12 +256,20 @@ def race(urls: list[str], nginx: Nginx, work: Path, repeat: int) -> list[Run]:
         "never",
     ]
     policy = ["--allow-origin", ALLOWED, "--credentials"]
+    one_process = [*corscheck, "--jobs", "1"]
     plans = {
         "corsair_scan 0.2.0": [str(corsair), str(corsair_input), "-r", str(work / "corsair-out.json")],
         "corscheck quick": [*corscheck, "--depth", "quick", "-o", str(work / "quick.json")],
         "corscheck standard": [*corscheck, "--depth", "standard", "-o", str(work / "standard.json")],
         "corscheck standard, policy": [
             *corscheck, "--depth", "standard", *policy, "-o", str(work / "policy.json"),
+        ],
+        # The same in one process (--jobs 1): what the worker processes add, and the figure on a
+        # machine with one core.
+        "quick, one process": [*one_process, "--depth", "quick", "-o", str(work / "q1.json")],
+        "standard, one process": [*one_process, "--depth", "standard", "-o", str(work / "s1.json")],
+        "policy, one process": [
+            *one_process, "--depth", "standard", *policy, "-o", str(work / "p1.json"),
         ],
     }  # fmt: skip
     reports = {

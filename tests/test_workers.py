@@ -54,6 +54,18 @@ def test_by_default_a_worker_per_core_for_every_hundred_targets(
     assert worker_count(None, targets, DEFAULTS) == expected
 
 
+@pytest.mark.usefixtures("one_thread")
+def test_by_default_each_worker_keeps_four_requests_in_flight_to_a_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("corscheck.runner.workers.usable_cores", lambda: 64)
+    many = 1000 * TARGETS_PER_WORKER
+    assert worker_count(None, many, DEFAULTS) == 4  # 16 per host
+    assert worker_count(None, many, RunOptions(per_host=23)) == 5
+    assert worker_count(None, many, RunOptions(per_host=7)) == 1
+    assert worker_count(12, many, RunOptions(per_host=12)) == 12  # as asked
+
+
 @pytest.mark.usefixtures("one_thread", "two_cores")
 def test_jobs_asked_for_are_given_up_to_the_targets_and_the_limits() -> None:
     assert worker_count(3, 10, DEFAULTS) == 3  # more than the cores, as asked

@@ -37,6 +37,7 @@ from corscheck.transport.options import RunOptions
 
 T = TypeVar("T")
 _LENGTH = struct.Struct("!I")  # each message: its length, then its pickle
+_HOST_SLOTS = 4  # by default, the least of the per-host limit a worker gets
 _STOP_WAIT = 5.0  # seconds a finished worker gets to exit before it is killed
 
 
@@ -54,15 +55,18 @@ def usable_cores() -> int:
 
 def worker_count(requested: int | None, targets: int, options: RunOptions) -> int:
     """How many worker processes audit `targets` targets: `requested` (--jobs), else one per usable
-    core for every TARGETS_PER_WORKER targets. 1 means none: the run stays in this process.
+    core for every TARGETS_PER_WORKER targets, each with at least _HOST_SLOTS of the per-host limit.
+    1 means none: the run stays in this process.
 
     Never more than the targets, nor than the run's total and per-host limits (each worker needs a
     request slot of each); none where forking is impossible or unsafe (a second thread)."""
     if not hasattr(os, "fork") or threading.active_count() > 1:
         return 1
-    wanted = requested if requested is not None else usable_cores()
-    if requested is None:
-        wanted = min(wanted, targets // TARGETS_PER_WORKER)
+    wanted = requested
+    if wanted is None:
+        # Each keeps a few requests in flight to a host: a sweep of one API on a machine of many
+        # cores would otherwise be many workers waiting on one request each.
+        wanted = min(usable_cores(), targets // TARGETS_PER_WORKER, options.per_host // _HOST_SLOTS)
     return max(1, min(wanted, targets, options.concurrency, options.per_host))
 
 

@@ -312,7 +312,7 @@ def run_audit(
     workers: Workers[TargetReport | Slim] | None = None
     if count > 1:
         # Where nothing writes the probes themselves, they stay in the worker (Slim).
-        slim = not keep_probes and not any(getattr(s, "wants_probes", False) for s in sinks)
+        slim = not keep_probes and not any(getattr(s, "wants_probes", True) for s in sinks)
         workers = Workers.fork(count, functools.partial(_work_share, config, count, slim))
     try:
         return run_async(
@@ -358,9 +358,10 @@ class Slim:
 
     @classmethod
     def of(cls, report: TargetReport, to_mask: Sequence[str]) -> Slim:
-        # Masked here as the parent would mask it: the compact form is written from this copy.
-        report = masked(report, to_mask, userinfo=may_hold_userinfo(report))
-        checks = checks_to_dict(report) if report.probes else None
+        # The compact form is written from a copy masked as the parent masks the report; the rest
+        # goes as it is, for the parent to judge, mask and mark as it does any report.
+        shown = masked(report, to_mask, userinfo=may_hold_userinfo(report))
+        checks = checks_to_dict(shown) if report.probes else None
         return cls(replace(report, probes=(), checks=checks), granted_origins(report))
 
     @staticmethod

@@ -5,6 +5,7 @@ an audit in worker processes writes the very report one process writes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from corscheck.config import TARGETS_PER_WORKER
-from corscheck.demo import ROUTES, serve_demo
+from corscheck.demo import ROUTES, serve_routes
 from corscheck.runner import run_async
 from corscheck.runner.workers import Share, WorkerFailed, Workers, share_of, worker_count
 from corscheck.transport.options import RunOptions
@@ -134,7 +135,8 @@ def _collect(workers: Workers[object], total: int, window: int) -> tuple[list[ob
             results.append(result)
         return results
 
-    return run_async(collect()), widest
+    # Bounded: a hang is a failure here, not a frozen suite.
+    return run_async(asyncio.wait_for(collect(), 60)), widest
 
 
 @pytest.mark.parametrize(("count", "total", "window"), [(2, 50, 8), (3, 17, 1), (2, 1, 4)])
@@ -181,6 +183,34 @@ def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
     workers: Workers[object] = Workers.fork(2, _serve(dying))  # type: ignore[arg-type]
     with pytest.raises(WorkerFailed, match="ended with"):
         _collect(workers, 20, 4)
+
+
+def test_a_worker_that_exits_without_working_is_an_error_not_a_hang() -> None:
+    workers: Workers[object] = Workers.fork(2, lambda share: None)
+    with pytest.raises(WorkerFailed):
+        _collect(workers, 20, 4)
+
+
+def test_a_result_that_cannot_travel_is_an_error_not_a_hang() -> None:
+    async def unpicklable(index: int) -> object:
+        return (lambda: index) if index == 4 else index
+
+    workers: Workers[object] = Workers.fork(2, _serve(unpicklable))  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="pickle"):
+        _collect(workers, 20, 4)
+
+
+def test_an_error_in_the_parents_hearing_of_a_result_ends_the_run() -> None:
+    workers: Workers[object] = Workers.fork(2, _serve(_squared))  # type: ignore[arg-type]
+
+    def on_done(result: object) -> None:
+        raise OSError("the progress line's stream is closed")
+
+    async def collect() -> list[object]:
+        return [result async for result in workers.results(20, 4, on_done)]
+
+    with pytest.raises(OSError, match="stream is closed"):
+        run_async(asyncio.wait_for(collect(), 60))
 
 
 def test_a_run_stopped_early_ends_its_workers() -> None:
@@ -260,13 +290,15 @@ def _audit(urls: list[str], folder: Path, jobs: int, *extra: str) -> tuple[dict[
 def test_an_audit_in_worker_processes_writes_the_report_one_process_writes(
     tmp_path: Path, extra: tuple[str, ...]
 ) -> None:
-    with serve_demo() as base:
-        # Every demo route, each under several paths and with a secret in some queries: passing
-        # and failing targets interleaved, more of them than one window.
+    # A path that refuses the front-end the others let read: notes that join targets (PathScopes).
+    routes = {**ROUTES, "/api/closed": lambda origin, preflight: (200, [])}
+    with serve_routes(routes) as base:
+        # Every route, each under several paths and with a secret in some queries: passing and
+        # failing targets interleaved, more of them than one window.
         urls = [
             f"{base}{path}?n={n}" + ("&token=s3cr3t-value" if n % 3 == 0 else "")
-            for n in range(18)
-            for path in ROUTES
+            for n in range(16)
+            for path in routes
         ]
         one, one_printed = _audit(urls, tmp_path, 1, *extra)
         two, two_printed = _audit(urls, tmp_path, 2, *extra)
@@ -274,4 +306,59 @@ def test_an_audit_in_worker_processes_writes_the_report_one_process_writes(
     assert two == one
     assert two_printed == one_printed
     text = json.dumps(two)
-    assert "hunter2-token" not in text and "s3cr3t-value" not in text
+    assert "s3cr3t-value" not in text and "token=****" in text
+    assert "hunter2-token" not in text
+    if "--allow-origin" in extra:
+        assert "CORS differs by path" in text or "of the same API" in text
+
+
+def test_workers_end_with_a_parent_killed_outright(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    # A server that accepts and never answers: the workers are busy when their parent is killed.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    connected = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        listener.settimeout(30)
+        try:
+            while len(held) < 64:
+                held.append(listener.accept()[0])
+                connected.set()
+        except OSError:
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    listing = tmp_path / "urls.txt"
+    listing.write_text("".join(f"http://127.0.0.1:{port}/t/{n}\n" for n in range(300)))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "corscheck", "audit", "-i", str(listing), "--jobs", "2", "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        process_group=0,
+    )
+    try:
+        assert connected.wait(timeout=30), "corscheck never connected"
+        child.kill()  # the parent alone, with no chance to stop its workers itself
+        child.wait(timeout=30)
+        deadline = time.monotonic() + 30  # a bound, not a timing: they are gone well before
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(child.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(child.pid, 0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        listener.close()
+        for connection in held:
+            connection.close()

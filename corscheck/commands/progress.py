@@ -31,6 +31,8 @@ class Progress:
     `clock` is injectable so that the pacing of lines is tested without waiting.
     """
 
+    wants_probes = False  # it counts targets and findings (ReportSink)
+
     def __init__(
         self,
         total: int,

@@ -224,7 +224,11 @@ class ReportSink(Protocol):
     """Receives a report as the audit builds it: the run's settings, each target in input order, and
     the finished report (whose targets may have been stripped of their probes by then). A sink that
     also has `finished(target)` hears of each target as soon as it ends, in any order, unmasked:
-    for counting (the progress line), never for showing."""
+    for counting (the progress line), never for showing.
+
+    A sink whose `wants_probes` is False (the compact JSON, the progress line) may be given targets
+    without their probes, where worker processes ran them (audit.Slim): their compact JSON form is
+    in `checks`. Without the attribute, a sink gets every probe."""
 
     def begin(self, head: Report) -> None: ...
 

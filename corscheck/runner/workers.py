@@ -59,8 +59,13 @@ def worker_count(requested: int | None, targets: int, options: RunOptions) -> in
     1 means none: the run stays in this process.
 
     Never more than the targets, nor than the run's total and per-host limits (each worker needs a
-    request slot of each); none where forking is impossible or unsafe (a second thread)."""
+    request slot of each); none where forking is impossible or unsafe (a second thread), nor for a
+    run with a rate limit."""
     if not hasattr(os, "fork") or threading.active_count() > 1:
+        return 1
+    if options.rate is not None:
+        # A rate is a spacing between requests (nginx's limit_req refuses a burst): only one
+        # process can keep it exactly.
         return 1
     wanted = requested
     if wanted is None:
@@ -83,11 +88,17 @@ def share_of(options: RunOptions, count: int) -> RunOptions:
 @dataclass
 class _Worker:
     pid: int
-    tasks: int  # the parent writes indexes here, a line each; closed: no more
+    tasks: int  # the parent writes indexes here, a line each, then END; -1 once closed
     results: int  # the worker writes its messages here
     handed: int = 0  # indexes handed out whose result has not come back
     received: bytearray = field(default_factory=bytearray)
+    outbox: bytearray = field(default_factory=bytearray)  # lines not yet taken by the pipe
+    told_end: bool = False  # END is in the outbox (or written)
     ended: bool = False
+
+
+# The last line the parent writes: EOF without it means the parent is gone, not done.
+_END = b"end\n"
 
 
 class Share:
@@ -100,7 +111,8 @@ class Share:
     async def run(self, job: Callable[[int], Awaitable[object]]) -> None:
         """Runs `job` for each index handed to this worker, concurrently, and sends each result
         back as it ends; returns once the parent has handed out everything and all have ended.
-        A job that raises sends its error instead, and the worker stops."""
+        A job that raises sends its error instead (the parent stops the run); a parent that is
+        gone ends the worker at once."""
         loop = asyncio.get_running_loop()
         indexes: asyncio.Queue[int | None] = asyncio.Queue()
         unread = b""
@@ -113,11 +125,16 @@ class Share:
                 return
             if not chunk:
                 loop.remove_reader(self._tasks)
+                if unread != _END:
+                    os._exit(1)  # the parent died: nobody reads what this worker would send
                 indexes.put_nowait(None)
                 return
             *lines, unread = (unread + chunk).split(b"\n")
             for line in lines:
-                indexes.put_nowait(int(line))
+                if line + b"\n" == _END:
+                    unread = _END
+                else:
+                    indexes.put_nowait(int(line))
 
         os.set_blocking(self._tasks, False)
         loop.add_reader(self._tasks, readable)
@@ -130,11 +147,14 @@ class Share:
 
     async def _answer(self, job: Callable[[int], Awaitable[object]], index: int) -> None:
         try:
-            result = await job(index)
-        except Exception as error:
-            self._send(("error", index, _portable(error)))
+            self._send(("result", index, await job(index)))
+        except Exception as error:  # the job's, or a result that cannot be pickled
+            self.send_error(error, index)
             raise
-        self._send(("result", index, result))
+
+    def send_error(self, error: BaseException, index: int = -1) -> None:
+        """Tells the parent of `error` (in the job for `index`; -1: in the worker itself)."""
+        self._send(("error", index, _portable(error)))
 
     def _send(self, message: object) -> None:
         # Blocking: a parent busy writing its report holds the worker back, which is the point.
@@ -165,39 +185,46 @@ class Workers(Generic[T]):
         self._next = 0
         self._failure: BaseException | None = None
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._total = 0
 
     @classmethod
     def fork(cls, count: int, serve: Callable[[Share], None]) -> Workers[T]:
         """Forks `count` workers, each calling `serve` with its Share and then exiting.
 
         Call it before any event loop runs in this process. A worker leaves everything it inherited
-        alone: it never flushes the parent's buffers or open reports (os._exit), and ignores Ctrl-C
-        (the parent stops it)."""
+        alone: it never flushes the parent's buffers or open reports (os._exit), ignores Ctrl-C
+        (the parent stops it) and ends with its parent."""
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         workers: list[_Worker] = []
-        for _ in range(count):
-            tasks_read, tasks_write = os.pipe()
-            results_read, results_write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the worker
-                code = 1
-                try:
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
-                    # The other workers' pipe ends: held open here, they would hide the parent's
-                    # end of a pipe (no EOF when it closes its side).
-                    for other in workers:
-                        os.close(other.tasks)
-                        os.close(other.results)
-                    os.close(tasks_write)
-                    os.close(results_read)
-                    serve(Share(tasks_read, results_write))
-                    code = 0
-                finally:
-                    os._exit(code)
-            os.close(tasks_read)
-            os.close(results_write)
-            workers.append(_Worker(pid, tasks_write, results_read))
+        # Ctrl-C held back until a new worker ignores it: one that came between the fork and that
+        # would run the parent's own handler in the worker.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for _ in range(count):
+                tasks_read, tasks_write = os.pipe()
+                results_read, results_write = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the worker
+                    _become_worker(parent, workers, tasks_write, results_read)
+                    share = Share(tasks_read, results_write)
+                    code = 1
+                    try:
+                        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                        serve(share)
+                        code = 0
+                    except BaseException as error:
+                        with contextlib.suppress(BaseException):
+                            share.send_error(error)
+                    finally:
+                        os._exit(code)
+                os.close(tasks_read)
+                os.close(results_write)
+                workers.append(_Worker(pid, tasks_write, results_read))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return cls(workers)
 
     async def results(
@@ -207,26 +234,19 @@ class Workers(Generic[T]):
         `window` beyond the last result yielded, to the worker with the fewest in hand; `on_done`
         hears of each result as it arrives, in any order. Raises a worker's error, or WorkerFailed
         for a worker that ended early."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        self._total = total
         wake = asyncio.Event()
         cap = -(-window // len(self._workers))  # each worker's part of the window
 
         def readable(worker: _Worker) -> None:
+            # A callback's exception would only be logged by the loop, and the run would wait
+            # for ever: whatever goes wrong here ends the run instead.
             try:
-                chunk = os.read(worker.results, 1 << 20)
-            except BlockingIOError:
-                return
-            if chunk:
-                self._receive(worker, chunk, on_done)
-            else:
-                loop.remove_reader(worker.results)
-                worker.ended = True
-                if worker.handed and self._failure is None:
-                    self._failure = WorkerFailed(
-                        f"a worker process (pid {worker.pid}) ended with "
-                        f"{worker.handed} target(s) unfinished"
-                    )
-            self._hand_out(total, window, cap)
+                self._read(worker, on_done)
+                self._hand_out(total, window, cap)
+            except BaseException as error:
+                self._failure = self._failure or error
             wake.set()
 
         for worker in self._workers:
@@ -248,31 +268,53 @@ class Workers(Generic[T]):
             for worker in self._workers:
                 if not worker.ended:
                     loop.remove_reader(worker.results)
+                if worker.tasks >= 0:
+                    loop.remove_writer(worker.tasks)
             self.close()
 
     def done_ahead(self) -> list[tuple[int, T]]:
         """The results that arrived but were not yielded (one before them had not), by index."""
         return sorted(self._arrived.items(), key=lambda item: item[0])
 
-    def _receive(self, worker: _Worker, chunk: bytes, on_done: Callable[[T], None] | None) -> None:
+    def _read(self, worker: _Worker, on_done: Callable[[T], None] | None) -> None:
+        try:
+            chunk = os.read(worker.results, 1 << 20)
+        except BlockingIOError:
+            return
+        if not chunk:
+            assert self._loop is not None
+            self._loop.remove_reader(worker.results)
+            worker.ended = True
+            if self._failure is None and (
+                worker.handed or (all(w.ended for w in self._workers) and self._next < self._total)
+            ):
+                self._failure = WorkerFailed(
+                    f"a worker process (pid {worker.pid}) ended with "
+                    f"{worker.handed} target(s) unfinished"
+                )
+            return
         received = worker.received
         received += chunk
+        messages = []
         start = 0
         while len(received) - start >= _LENGTH.size:
             (length,) = _LENGTH.unpack_from(received, start)
             end = start + _LENGTH.size + length
             if len(received) < end:
                 break
-            kind, index, payload = pickle.loads(received[start + _LENGTH.size : end])
+            messages.append(bytes(received[start + _LENGTH.size : end]))
             start = end
-            worker.handed -= 1
+        del received[:start]  # before anything below can raise: no message is read twice
+        for message in messages:
+            kind, index, payload = pickle.loads(message)
+            if index >= 0:
+                worker.handed -= 1
             if kind == "error":
                 self._failure = self._failure or payload
                 continue
             self._arrived[index] = payload
             if on_done is not None:
                 on_done(payload)
-        del received[:start]
 
     def _hand_out(self, total: int, window: int, cap: int) -> None:
         if self._closed or self._failure is not None:
@@ -282,21 +324,37 @@ class Workers(Generic[T]):
             worker = min(self._workers, key=lambda w: (w.ended, w.handed))
             if worker.ended or worker.handed >= cap:
                 break
-            try:
-                os.write(worker.tasks, b"%d\n" % self._next)
-            except OSError as error:  # a worker that died; its EOF says so too
-                self._failure = WorkerFailed(f"a worker process (pid {worker.pid}): {error}")
-                return
+            worker.outbox += b"%d\n" % self._next
             worker.handed += 1
             self._next += 1
-        if self._next >= total:
-            self._close_tasks()
-
-    def _close_tasks(self) -> None:
         for worker in self._workers:
-            if worker.tasks >= 0:
-                os.close(worker.tasks)
-                worker.tasks = -1
+            if self._next >= total and not worker.told_end:
+                worker.outbox += _END
+                worker.told_end = True
+            self._flush(worker)
+
+    def _flush(self, worker: _Worker) -> None:
+        """Writes what the worker's pipe takes now; the rest when it can take more (a worker
+        blocked sending a result must not block the parent that would read it)."""
+        if worker.tasks < 0 or not worker.outbox:
+            return
+        assert self._loop is not None
+        try:
+            written = os.write(worker.tasks, worker.outbox)
+        except BlockingIOError:
+            written = 0
+        except OSError as error:  # a worker that died; its EOF says so too
+            self._failure = self._failure or WorkerFailed(
+                f"a worker process (pid {worker.pid}): {error}"
+            )
+            return
+        del worker.outbox[:written]
+        self._loop.remove_writer(worker.tasks)
+        if worker.outbox:
+            self._loop.add_writer(worker.tasks, self._flush, worker)
+        elif worker.told_end:
+            os.close(worker.tasks)  # its END is written
+            worker.tasks = -1
 
     def close(self) -> None:
         """Ends the workers: those done exit on their own once told there is no more; any still
@@ -305,8 +363,11 @@ class Workers(Generic[T]):
             return
         self._closed = True
         unfinished = self._failure is not None or self._yielded < self._next
-        self._close_tasks()
         for worker in self._workers:
+            if worker.tasks >= 0:
+                os.close(worker.tasks)
+                worker.tasks = -1
+                unfinished = True  # its END was not written: it ends as a worker of a dead parent
             if unfinished:
                 _signal(worker.pid, signal.SIGTERM)
             os.close(worker.results)
@@ -318,6 +379,35 @@ class Workers(Generic[T]):
                     os.waitpid(worker.pid, 0)
                     break
                 time.sleep(0.005)
+
+
+def _become_worker(
+    parent: int, siblings: list[_Worker], tasks_write: int, results_read: int
+) -> None:
+    """The first steps of a new worker: Ctrl-C ignored, ended with its parent, and only its own
+    pipe ends kept (another worker's, held open here, would hide the parent closing it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+    for other in siblings:
+        if other.tasks >= 0:
+            os.close(other.tasks)
+        os.close(other.results)
+    os.close(tasks_write)
+    os.close(results_read)
+
+
+def _die_with(parent: int) -> None:
+    """SIGTERM when the parent dies (Linux), even killed outright: a worker would otherwise go on
+    sending requests for a run nobody reads."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # elsewhere, the END line tells a finished parent from one that is gone
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
 
 
 def _signal(pid: int, number: int) -> None:

@@ -369,10 +369,11 @@ class Slim:
         return sent.report if isinstance(sent, Slim) else sent
 
 
-def announcement(config: AuditConfig) -> str:
+def announcement(config: AuditConfig, *, in_process: bool = False) -> str:
     """How many targets, request chains and requests the run is about to send (-v says it first):
     a range, since a cookie-less twin goes only where the answers need it (plan.deferred_twins),
-    before any follow-up round the answers may call for."""
+    before any follow-up round the answers may call for; and the worker processes, if any
+    (`in_process`: an app's run, which has none)."""
     chain_count = fewest = most = 0
     for target in config.targets:
         try:
@@ -393,10 +394,11 @@ def announcement(config: AuditConfig) -> str:
             [c for c in chains if c not in twins], config.options.send_unsafe
         )
     requests = f"{fewest:,} requests" if fewest == most else f"{fewest:,} to {most:,} requests"
+    workers = 1 if in_process else worker_count(config.jobs, len(config.targets), config.options)
     return (
         f"corscheck: {plural(len(config.targets), 'target')} · "
         f"{plural(chain_count, 'request chain')} · {requests}, and a follow-up round where "
-        "the answers call for one"
+        "the answers call for one" + (f"; in {workers} worker processes" if workers > 1 else "")
     )
 
 

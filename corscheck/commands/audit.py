@@ -334,7 +334,7 @@ def audit(
         streaming = (fmt == "json" and streamed, json_paths, len(config.targets), detail)
         with json_streams(*streaming) as sinks:  # type: ignore[arg-type]  # checked by one_of
             if verbose and not quiet:
-                typer.echo(wrapped(announcement(config)), err=True)
+                typer.echo(wrapped(announcement(config, in_process=run.app is not None)), err=True)
             report = run_audit(
                 config,
                 [*sinks, progress],

@@ -281,13 +281,14 @@ def _strings(items: list[tuple[Any, Any]], depth: int) -> list[_Text]:
 def _choices(op: Any, value: Any, depth: int) -> list[_Text]:
     if op is sre.LITERAL:
         return [_Text(chr(value))]
-    if op is sre.NOT_LITERAL:
-        return [_Text(next(c for c in _CHARS if ord(c) != value), frozenset({"dot"}))]
     if op is sre.ANY:
         # A lone unescaped dot: the intended "." and a letter, which is the flaw.
         return [_Text("."), _Text("x", frozenset({"dot"}))]
-    if op is sre.IN or op is sre.CATEGORY:
-        items = value if op is sre.IN else [(sre.CATEGORY, value)]
+    if op is sre.IN or op is sre.CATEGORY or op is sre.NOT_LITERAL:
+        # `[^b]` parses as NOT_LITERAL: a class like any other, its first member intended.
+        items = {sre.IN: value, sre.CATEGORY: [(sre.CATEGORY, value)]}.get(
+            op, [(sre.NEGATE, None), (sre.LITERAL, value)]
+        )
         chars = _class_chars(items)
         if not chars:
             return []

@@ -106,8 +106,8 @@ MODULES: dict[str, list[str]] = {
     },
     "config": ["tests/test_config.py", "tests/test_openapi.py"],
     # The allow-list where it is written (issue 33).
-    "witness": ["tests/test_written.py"],
-    "written": ["tests/test_written.py"],
+    "witness": ["tests/test_witness.py"],
+    "written": ["tests/test_witness.py"],
     "nginxconf": ["tests/test_nginxconf.py"],
     "har": ["tests/test_har.py"],
     "evaluate.regex_findings": ["tests/test_written.py"],

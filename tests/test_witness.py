@@ -6,6 +6,7 @@ test_written.py."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -420,3 +421,317 @@ def test_twenty_nested_groups_are_read_and_twenty_one_are_too_deep() -> None:
     assert intended_origins(nested(20)) == ["https://app.example.com"]
     with pytest.raises(UnsupportedRegex, match="nests too deep"):
         intended_origins(nested(21))
+
+
+# --- the pieces, each at its boundaries ------------------------------------------------------------
+# Private helpers tested directly: each decides what a finding claims (an origin a browser sends, a
+# site that is the owner's), and a whole regex rarely reaches every edge of them.
+
+from corscheck import witness as w  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("origin", "valid"),
+    [
+        ("https://app.example.com", True),
+        ("http://app.example.com:8080", True),
+        ("ftp://app.example.com", False),
+        ("https://app.example.com/", False),  # not a serialized origin
+        ("https://[::1]:8443", True),
+        ("http://127.0.0.1", True),
+        ("http://255.255.255.255", True),
+        ("http://256.1.1.1", False),  # past a byte
+        ("http://127.0.0.01", False),  # a leading zero: the browser reads it otherwise
+        ("http://127.0.0x1", False),  # hex: the browser's 127.0.0.1
+        ("http://1.2.3", False),  # ends in a number, not a dotted quad
+        ("https://-app.example.com", False),
+        ("https://app_.example.com", False),
+        ("https://" + "a" * 63 + ".example.com", True),
+        ("https://" + "a" * 64 + ".example.com", False),
+        ("https://" + ".".join(["a" * 62] * 4) + ".io", False),  # 254: past 253
+        ("https://" + ".".join(["a" * 62] * 4) + ".i", True),  # 253
+    ],
+)
+def test_an_origin_is_valid_as_a_browser_sends_it(origin: str, valid: bool) -> None:
+    assert w._valid(origin) is valid
+
+
+@pytest.mark.parametrize(
+    ("host", "number"),
+    [("127.0.0.1", True), ("a.0x1", True), ("a.1b", False), ("example.com", False), ("", False)],
+)
+def test_a_host_ending_in_a_number_is_read_as_ipv4(host: str, number: bool) -> None:
+    assert w._ends_in_a_number(host) is number
+
+
+@pytest.mark.parametrize(
+    ("char", "category", "inside"),
+    [
+        ("1", "CATEGORY_DIGIT", True), ("a", "CATEGORY_DIGIT", False),
+        ("a", "CATEGORY_NOT_DIGIT", True), ("1", "CATEGORY_NOT_DIGIT", False),
+        ("_", "CATEGORY_WORD", True), ("a", "CATEGORY_WORD", True), ("-", "CATEGORY_WORD", False),
+        ("-", "CATEGORY_NOT_WORD", True), ("_", "CATEGORY_NOT_WORD", False),
+        ("a", "CATEGORY_NOT_WORD", False),
+        (" ", "CATEGORY_SPACE", True), ("a", "CATEGORY_SPACE", False),
+        ("a", "CATEGORY_NOT_SPACE", True), (" ", "CATEGORY_NOT_SPACE", False),
+        ("a", "CATEGORY_LINEBREAK", False),
+    ],
+)  # fmt: skip
+def test_each_category_holds_its_characters(char: str, category: str, inside: bool) -> None:
+    assert w._in_category(char, category) is inside
+
+
+def _class(pattern: str, flags: int = 0) -> list[tuple[object, object]]:
+    ((op, value),) = list(w.sre_parse.parse(pattern, flags))
+    return list(value) if op is w.sre.IN else [(op, value)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "chars", "outside"),
+    [
+        ("[b-d]", 0, ["b"], ["a", "e"]),  # no tried character: its first member
+        ("[a-z]", 0, ["a", "x", "z"], ["1", "A"]),
+        ("[^a-z]", 0, ["1", "9", "-", "."], ["a", "z"]),
+        ("[a-c]", re.IGNORECASE, ["a"], ["d"]),  # a range under IGNORECASE
+        ("[0-9.]", 0, ["1", "9", "."], ["a"]),
+        ("[\\w.]", 0, ["a", "x", "z", "1", "9", "."], ["-"]),
+        ("[q]", 0, ["q"], ["a"]),
+    ],
+)
+def test_a_class_is_tried_with_what_it_holds(
+    pattern: str, flags: int, chars: list[str], outside: list[str]
+) -> None:
+    items = _class(pattern, flags)
+    assert w._class_chars(items) == chars
+    assert all(w._in_class(c, items) for c in chars)
+    assert not any(w._in_class(c, items) for c in outside)
+
+
+def test_a_range_holds_both_its_ends() -> None:
+    items = _class("[b-d]")
+    assert w._in_class("b", items) and w._in_class("d", items)
+    assert not w._in_class("e", items) and not w._in_class("a", items)
+    folded = _class("[b-d]", re.IGNORECASE)
+    assert w._in_class("b", folded) and w._in_class("d", folded) and not w._in_class("e", folded)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "uneven"),
+    [
+        (r"^a|b$", True),
+        (r"^a|^b", False),
+        (r"a$|b$", False),
+        (r"^a$|^b$", False),
+        (r"^a$|b", True),
+        (r"a|b", False),
+        (r"^(a|b)$", False),  # not top-level
+        (r"x(a|b)", False),
+    ],
+)
+def test_uneven_anchors_are_those_of_a_top_level_alternation(pattern: str, uneven: bool) -> None:
+    assert w._uneven_anchors(list(w.sre_parse.parse(pattern))) is uneven
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        (r"^https://app\.example\.com$", True),
+        (r"https://(app|admin)\.example\.com", True),
+        (r"https://app.example.com", True),
+        (r"https://(app|[a-z]+)\.example\.com", False),  # a class in an alternative
+        (r"https://(a[0-9])\.example\.com", False),  # a class in a group
+        (r"https://\w\.example\.com", False),
+        (r"https://a+\.example\.com", False),
+    ],
+)
+def test_a_literal_regex_is_literals_dots_anchors_groups_and_alternatives(
+    pattern: str, literal: bool
+) -> None:
+    assert w._literal(pattern, False) is literal
+
+
+def test_the_owner_holds_its_sites_but_only_the_exact_loopback_and_ip_origins() -> None:
+    owner = w._Owner(["https://app.example.com", "http://localhost:3000", "not an origin"], [])
+    assert owner.holds("https://app.example.com")
+    assert owner.holds("https://other.example.com")  # the same site
+    assert not owner.holds("http://app.example.com")  # the scheme is part of the site
+    assert owner.holds("http://localhost:3000")
+    assert not owner.holds("http://localhost:3001")
+    assert not owner.holds("http://10.0.0.1")
+    assert owner.holds_https("http://app.example.com")
+    assert owner.obtainable("http://app.example.com")  # the http twin
+    assert not owner.obtainable("https://other.example.com")
+    assert owner.obtainable("https://evil.com")
+    assert owner.obtainable("http://localhost:3001")
+    assert owner.obtainable("https://app.example.com.corscheck-attacker.example")
+    assert not owner.obtainable("https://intranet.invalid")  # no listed suffix
+
+
+def test_the_owner_of_a_suffix_alternation_is_the_first_suffix_unless_given() -> None:
+    intended = ["https://app.example.com", "https://app.example.net", "https://www.other.org"]
+    guessed = w._Owner([], intended, suffix_alternation=True)
+    assert guessed.holds("https://app.example.com") and not guessed.holds("https://app.example.net")
+    assert guessed.holds("https://www.other.org")  # another name: its own site
+    given = w._Owner(["https://app.example.net"], intended, suffix_alternation=True)
+    assert given.holds("https://app.example.net") and given.holds("https://app.example.com")
+    plain = w._Owner([], intended)
+    assert plain.holds("https://app.example.net")
+
+
+def test_an_http_alternative_with_its_https_twin_is_not_the_owners() -> None:
+    owner = w._Owner([], ["http://app.example.com", "https://app.example.com"])
+    assert owner.holds("https://app.example.com") and not owner.holds("http://app.example.com")
+    alone = w._Owner([], ["http://app.example.com"])
+    assert alone.holds("http://app.example.com")
+
+
+@pytest.mark.parametrize(
+    ("origin", "tags", "uneven", "kind"),
+    [
+        ("http://app.example.com", set(), False, "http"),
+        ("https://a.example.com.x.corscheck-attacker.example", {"end"}, False, "no-end-anchor"),
+        ("https://a.example.com.x.corscheck-attacker.example", {"end"}, True, "alternation"),
+        ("https://corscheckexample.com", {"start"}, False, "no-start-anchor"),
+        ("https://corscheckexample.com", {"start"}, True, "alternation"),
+        ("https://appxexample.com", {"dot", "wild"}, False, "unescaped-dot"),
+        ("https://x.github.io", {"wild"}, False, "hosting-platform"),
+        ("https://github.io", set(), False, "foreign-domain"),  # the platform itself
+        ("http://localhost:11", {"wild"}, False, "port"),
+        ("https://corscheck.com", {"wild"}, False, "wildcard"),
+        ("https://example.net", set(), False, "foreign-domain"),
+    ],
+)
+def test_the_kind_of_flaw(origin: str, tags: set[str], uneven: bool, kind: str) -> None:
+    owner = w._Owner(["https://app.example.com"], [])
+    assert w._kind(origin, frozenset(tags), owner, uneven) == kind
+
+
+def test_framing_by_rule() -> None:
+    strings = [w._Text("https://a.example.com")]
+    assert [t.text for t in w._framed(strings, "fullmatch")] == ["https://a.example.com"]
+    assert [t.text for t in w._framed(strings, "match")] == [
+        "https://a.example.com",
+        "https://a.example.com.corscheck-attacker.example",
+    ]
+    searched = [(t.text, sorted(t.tags)) for t in w._framed(strings, "search")]
+    assert ("https://https://a.example.com", []) in searched
+    assert ("http://https://a.example.com", []) in searched
+    assert ("https://corscheckhttps://a.example.com", ["start"]) in searched
+    assert len(searched) == 8
+
+
+def test_the_readable_witness_comes_first_then_https_then_the_shortest() -> None:
+    assert w._rank("https://x.corscheck-attacker.example") < w._rank("https://a.io")
+    assert w._rank("https://bb.io") < w._rank("http://a.io")
+    assert w._rank("https://a.io") < w._rank("https://bb.io")
+    assert w._rank("https://a.io") < w._rank("https://b.io")  # then in order
+
+
+def test_a_repeat_takes_its_least_then_its_fillers_then_one_more() -> None:
+    letters = list(w.sre_parse.parse("[a-z]"))
+    texts = [t.text for t in w._repeat((1, w.sre.MAXREPEAT, letters), 0)]
+    assert texts[0] == "a" and texts[-1] == "aa"
+    assert "corscheck" in texts
+    bounded = [t.text for t in w._repeat((2, 3, letters), 0)]
+    assert bounded == ["aa", "aaa"]  # no filler fits in 2 to 3
+    groups = [t.text for t in w._repeat((0, 2, list(w.sre_parse.parse("(ab)"))), 0)]
+    assert groups == ["", "ab"]  # the least, and one more
+    many = [t.text for t in w._repeat((1, w.sre.MAXREPEAT, list(w.sre_parse.parse("(ab)"))), 0)]
+    assert many == ["ab", "abab"]
+    assert w._filled(list(w.sre_parse.parse("[bc]")), 0, 0) == [w._Text("")]
+
+
+def test_owners_granted_are_the_built_https_origins_of_the_owner_the_regex_grants() -> None:
+    pattern = r"https?://(app|admin)\.example\.com"
+    assert w._owners_granted(pattern, "fullmatch", False, ["https://app.example.com"]) == [
+        "https://app.example.com",
+        "https://admin.example.com",
+    ]
+    assert w._owners_granted(pattern, "fullmatch", False, ["https://other.org"]) == [
+        "https://app.example.com",
+        "https://admin.example.com",
+    ]  # the regex's own intended origins are the owner's too
+
+
+def test_mends_says_whether_a_regex_refuses_the_witnesses_and_keeps_the_origins() -> None:
+    flaw = [w.Witness("https://appxexample.com", "unescaped-dot")]
+    keep = ["https://app.example.com"]
+    assert w._mends(r"https://app\.example\.com", "fullmatch", flaw, keep, False)
+    assert not w._mends(r"https://app.example.com", "fullmatch", flaw, keep, False)
+    assert not w._mends(r"https://api\.example\.com", "fullmatch", flaw, keep, False)
+    assert not w._mends(r"https://(app", "fullmatch", flaw, keep, False)  # does not compile
+
+
+# --- written.py: the allow-list as data ------------------------------------------------------------
+
+from corscheck import written as wr  # noqa: E402
+
+_EXACT = Entry("exact", "https://App.example.com", "origins", "app.py:2", ignore_case=True)
+_REGEX = Entry("regex", r"https://app\.example\.(com|net)", "origins", "app.py:3", "match")
+_BROKEN = Entry("regex", r"https://(app", "allow_origin_regex", "app.py:4")
+_ANY = Entry("any", "*", "origins", "app.py:5")
+
+
+def test_grants_applies_each_entry_as_its_framework_does() -> None:
+    listed = WrittenAllowList("flask", "app:app", (_EXACT, _REGEX, _BROKEN))
+    assert listed.exact_origins == ("https://App.example.com",)
+    assert listed.regexes == (_REGEX, _BROKEN)
+    assert listed.grants("https://App.example.com") == _EXACT
+    assert listed.grants("https://app.example.com") == _EXACT  # ignoring case, as written
+    assert listed.grants("https://app.example.net.evil.com") == _REGEX  # re.match
+    assert listed.grants("https://evil.com") is None  # the broken regex grants nothing
+    strict = WrittenAllowList("starlette", "app:app", (replace(_EXACT, ignore_case=False),))
+    assert strict.grants("https://app.example.com") is None
+    assert strict.grants("https://App.example.com") is not None
+    every = WrittenAllowList("flask", "app:app", (_REGEX, _ANY))
+    assert every.grants("https://evil.com") == _ANY
+    assert every.grants("https://app.example.com") == _REGEX  # the first entry that grants
+
+
+def test_witnesses_skip_an_unreadable_regex_and_an_origin_listed_exactly() -> None:
+    listed = WrittenAllowList(
+        "flask",
+        "app:app",
+        (_BROKEN, _REGEX, Entry("exact", "https://app.example.net", "origins", "app.py:6")),
+    )
+    found = witnesses(listed, ["https://app.example.com"])
+    assert [(f.entry, f.witness.kind) for f in found] == [(_REGEX, "no-end-anchor")]
+    assert found[0].mended == r"^(?:https://app\.example\.(com|net))$"  # both are the owner's
+    assert wr.unreadable_regexes(listed) == [
+        "app.py:4: allow_origin_regex 'https://(app' does not compile: "
+        "missing ), unterminated subpattern at position 8"
+    ]
+
+
+def test_declared_policy_of_every_origin_has_no_credentials() -> None:
+    allow_list = WrittenAllowList(
+        "starlette", "app:app", (_ANY,), credentials=True, methods=("*",), headers=("*",)
+    )
+    declared = wr.declared_policy(allow_list)
+    assert declared.origins == ("*",)
+    assert not declared.credentials  # "*" with credentials is no policy a browser honours
+    assert declared.methods is None and declared.headers is None
+    listed = WrittenAllowList(
+        "starlette", "app:app", (_EXACT,), credentials=True, methods=None, headers=("X-Token",)
+    )
+    kept = wr.declared_policy(listed)
+    assert kept.origins == ("https://App.example.com",) and kept.credentials
+    assert kept.methods is None and kept.headers == ("X-Token",)
+
+
+def test_declared_policy_comments_an_unreadable_or_untried_regex() -> None:
+    allow_list = WrittenAllowList("starlette", "app:app", (_BROKEN,), untried=(_REGEX,))
+    declared = wr.declared_policy(allow_list)
+    assert declared.origins == ()
+    assert declared.comments == (
+        'allow_origin_regex r"https://(app" (app.py:4, fullmatch) is not a list of origins: list '
+        "the front-ends it is meant for; no attacker origin found",
+        'origins r"https://app\\.example\\.(com|net)" (app.py:3) could not be tried in time: list '
+        "the front-ends it is meant for",
+    )
+
+
+def test_flaw_words_name_each_kind() -> None:
+    assert wr.flaw_words("no-end-anchor") == w.FLAWS["no-end-anchor"]
+    assert wr.flaw_words("something-new") == "something-new"
+    assert wr.RULE_WORDS["match"].endswith("(re.match)")

@@ -381,8 +381,6 @@ def _in_class(char: str, items: list[tuple[Any, Any]]) -> bool:
             found = found or value[0] <= code <= value[1]
         elif op is sre.CATEGORY:
             found = found or _in_category(char, value)
-        elif op is sre.RANGE_UNI_IGNORE:
-            found = found or value[0] <= code <= value[1]
     return found != negate
 
 

@@ -372,6 +372,18 @@ TABLE: list[tuple[str, MatchRule, bool, tuple[str, ...], list[tuple[str, str]], 
     ('https://app\\.example\\.com', 'match', False, (),
       [('no-end-anchor', 'https://app.example.com.corscheck-attacker.example')],
       '^(?:https://app\\.example\\.com)$', ['https://app.example.com'], ['https://app.example.com']),
+    (r"https://.*\.example\.com", "match", False, (),
+     [("no-end-anchor", "https://a.example.com.corscheck-attacker.example")],
+     r"^(?:https://([a-z0-9-]+\.)+example\.com)$", ["https://example.com"], []),
+    (r"https://.*example\.com", "fullmatch", False, (),
+     [("wildcard", "https://corscheckexample.com")],
+     r"^(?:https://([a-z0-9-]+\.)*example\.com)$", ["https://example.com"], []),
+    (r"(http|https)://[a-z]+\.example\.com", "fullmatch", False, (),
+     [("http", "http://corscheck.example.com")],
+     r"^(?:https://[a-z]+\.example\.com)$", ["http://a.example.com", "https://a.example.com"], []),
+    (r"https://app[.-]example\.com", "fullmatch", False, (),
+     [("unescaped-dot", "https://app.example.com")],
+     None, ["https://app-example.com"], []),
     ('https://app\\.example\\.com', 'fullmatch', False, (),
       [],
       '^(?:https://app\\.example\\.com)$', ['https://app.example.com'], ['https://app.example.com']),
@@ -496,6 +508,7 @@ def _class(pattern: str, flags: int = 0) -> list[tuple[object, object]]:
         ("[0-9.]", 0, ["1", "9", "."], ["a"]),
         ("[\\w.]", 0, ["a", "x", "z", "1", "9", "."], ["-"]),
         ("[q]", 0, ["q"], ["a"]),
+        ("[qw]", 0, ["q"], ["a"]),  # no tried character, no range: its first literal
     ],
 )
 def test_a_class_is_tried_with_what_it_holds(
@@ -526,6 +539,9 @@ def test_a_range_holds_both_its_ends() -> None:
         (r"a|b", False),
         (r"^(a|b)$", False),  # not top-level
         (r"x(a|b)", False),
+        (r"a$|b", True),  # the end alone
+        (r"^a|", True),  # an empty alternative carries no anchor
+        (r"a$|", True),
     ],
 )
 def test_uneven_anchors_are_those_of_a_top_level_alternation(pattern: str, uneven: bool) -> None:
@@ -735,3 +751,72 @@ def test_flaw_words_name_each_kind() -> None:
     assert wr.flaw_words("no-end-anchor") == w.FLAWS["no-end-anchor"]
     assert wr.flaw_words("something-new") == "something-new"
     assert wr.RULE_WORDS["match"].endswith("(re.match)")
+
+
+HOSTING_PLATFORMS = [
+    "github.io", "gitlab.io", "vercel.app", "netlify.app", "herokuapp.com", "pages.dev", "web.app",
+    "firebaseapp.com", "azurewebsites.net", "appspot.com", "workers.dev", "onrender.com",
+    "glitch.me", "surge.sh", "ngrok-free.app", "s3.amazonaws.com", "blob.core.windows.net",
+    "cloudfront.net", "fly.dev", "railway.app",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("platform", HOSTING_PLATFORMS)
+def test_a_site_anyone_can_get_on_a_hosting_platform(platform: str) -> None:
+    owner = w._Owner(["https://app.example.com"], [])
+    assert w._kind(f"https://corscheck.{platform}", frozenset({"wild"}), owner, False) == (
+        "hosting-platform"
+    )
+
+
+def test_the_match_rules_are_the_re_methods_frameworks_call() -> None:
+    assert MATCH_RULES == ("fullmatch", "match", "search")
+    assert all(callable(getattr(re.compile("a"), rule)) for rule in MATCH_RULES)
+
+
+def test_case_matters_unless_the_framework_ignores_it() -> None:
+    pattern = r"https://App\.example\.com"
+    assert not accepts(pattern, "fullmatch", "https://app.example.com")
+    assert accepts(pattern, "fullmatch", "https://app.example.com", ignore_case=True)
+    assert intended_origins(pattern) == []  # "App" is no label a browser sends
+    assert intended_origins(pattern, ignore_case=True) == ["https://app.example.com"]
+    assert spelled_out(pattern) == []
+    assert spelled_out(pattern, ignore_case=True) == ["https://app.example.com"]
+    assert regex_witnesses(r"https://App.example\.com", "fullmatch") == []
+    assert [
+        x.origin
+        for x in regex_witnesses(r"https://App.example\.com", "fullmatch", ignore_case=True)
+    ] == ["https://appxexample.com"]
+
+
+@pytest.mark.parametrize(
+    "nest",
+    [
+        lambda inner: f"(?>{inner})",  # atomic groups
+        lambda inner: f"(?:x|{inner})",  # alternations
+        lambda inner: f"(?:{inner})+",  # repeats
+        lambda inner: f"({inner})",  # groups
+    ],
+)
+def test_nesting_is_bounded_whatever_nests(nest: object) -> None:
+    regex = "app"
+    for _ in range(30):
+        regex = nest(regex)  # type: ignore[operator]
+    with pytest.raises(UnsupportedRegex, match="nests too deep"):
+        regex_witnesses(f"https://{regex}\\.example\\.com", "fullmatch")
+
+
+def test_a_filler_as_long_as_the_repeat_allows_is_tried() -> None:
+    nine = list(w.sre_parse.parse("[a-z]{9}"))
+    assert "corscheck" in [t.text for t in w._repeat(nine[0][1], 0)]
+    at_least_nine = list(w.sre_parse.parse("[a-z]{9,12}"))
+    assert "corscheck" in [t.text for t in w._repeat(at_least_nine[0][1], 0)]
+    eight = list(w.sre_parse.parse("[a-z]{1,8}"))
+    assert "corscheck" not in [t.text for t in w._repeat(eight[0][1], 0)]
+
+
+def test_an_ip_owner_holds_its_exact_origin_only() -> None:
+    owner = w._Owner(["http://10.0.0.1:8080"], [])
+    assert owner.holds("http://10.0.0.1:8080") is True
+    assert owner.holds("http://10.0.0.1:9999") is False
+    assert owner.holds("http://localhost:9999") is False

@@ -110,7 +110,7 @@ MODULES: dict[str, list[str]] = {
     "written": ["tests/test_witness.py"],
     "nginxconf": ["tests/test_nginxconf.py"],
     "har": ["tests/test_har.py"],
-    "evaluate.regex_findings": ["tests/test_written.py"],
+    "evaluate.regex_findings": ["tests/test_regex_findings.py"],
 }
 
 _SWAP_COMPARE: dict[type[ast.cmpop], type[ast.cmpop]] = {

@@ -362,3 +362,28 @@ def test_workers_end_with_a_parent_killed_outright(tmp_path: Path) -> None:
         listener.close()
         for connection in held:
             connection.close()
+
+
+@pytest.mark.parametrize(
+    ("files", "at_most"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),  # no quota: the affinity
+        ({"cpu.max": "150000 100000\n"}, 2),  # one and a half CPUs: two workers can use them
+        ({"cpu.max": "100000 100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),  # v1
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu.max": "garbage"}, None),
+        ({}, None),
+    ],
+)
+def test_a_containers_cpu_quota_caps_the_cores(
+    tmp_path: Path, files: dict[str, str], at_most: int | None
+) -> None:
+    from corscheck.runner.workers import usable_cores
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    affinity = len(os.sched_getaffinity(0))
+    expected = affinity if at_most is None else min(affinity, at_most)
+    assert usable_cores(tmp_path) == expected

@@ -6,6 +6,7 @@ Each route reproduces a CORS mistake seen in real deployments; `/api/status` is 
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -179,6 +180,12 @@ class _Server(ThreadingHTTPServer):
     # kernel retries them a second later.
     request_queue_size = 128
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up mid-answer (an audit stopped, `| head`) is no news; anything
+        # else is printed as socketserver does.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 @contextmanager

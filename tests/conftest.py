@@ -18,6 +18,46 @@ def cors_server() -> Iterator[CorsServer]:
         yield server
 
 
+class SilentServer:
+    """A loopback port that accepts connections and never answers: a run against it is surely
+    under way, and holding its connections, once `connected` is set."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port: int = self._listener.getsockname()[1]
+        self.connected = threading.Event()
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self._listener.settimeout(30)
+        try:
+            while len(self._held) < 64:  # bounded, as every loop here
+                self._held.append(self._listener.accept()[0])
+                self.connected.set()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture(autouse=True)
 def every_json_report_follows_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever a test does, each JSON report corscheck renders must validate against the JSON

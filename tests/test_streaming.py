@@ -19,6 +19,7 @@ from corscheck.report.json import JsonStream
 from corscheck.report.model import LARGE_RUN, Report, TargetErrorRecord, TargetReport
 from corscheck.runner import run_async
 from corscheck.target import Target
+from tests.conftest import SilentServer
 
 runner = CliRunner()
 
@@ -190,32 +191,16 @@ def test_stream_writes_each_target_as_it_is_added() -> None:
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path, jobs: str) -> None:
+def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(
+    tmp_path: Path, jobs: str, silent_server: SilentServer
+) -> None:
     import os
     import signal
-    import socket
     import subprocess
     import sys
-    import threading
 
-    # A server that accepts and never answers: the run is surely under way when it is interrupted.
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    connected = threading.Event()
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        listener.settimeout(30)
-        try:
-            while len(held) < 64:
-                held.append(listener.accept()[0])
-                connected.set()
-        except OSError:
-            pass
-
-    threading.Thread(target=accept, daemon=True).start()
+    # A server that never answers: the run is surely under way when it is interrupted.
+    port, connected = silent_server.port, silent_server.connected
     listing = tmp_path / "urls.txt"
     listing.write_text("".join(f"http://127.0.0.1:{port}/t/{n}\n" for n in range(60)))
     out = tmp_path / "report.json"
@@ -248,9 +233,6 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_report(tmp_path: Path, jobs:
             os.killpg(child.pid, 0)
     finally:
         child.kill()
-        listener.close()
-        for connection in held:
-            connection.close()
     assert child.returncode == 130
     assert stderr.strip().splitlines() == [
         "corscheck: error: interrupted: 0 of 60 targets audited, 0 findings so far; "

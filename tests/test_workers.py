@@ -21,6 +21,7 @@ from corscheck.demo import ROUTES, serve_routes
 from corscheck.runner import run_async
 from corscheck.runner.workers import Share, WorkerFailed, Workers, share_of, worker_count
 from corscheck.transport.options import RunOptions
+from tests.conftest import SilentServer
 
 DEFAULTS = RunOptions()
 
@@ -312,29 +313,14 @@ def test_an_audit_in_worker_processes_writes_the_report_one_process_writes(
         assert "CORS differs by path" in text or "of the same API" in text
 
 
-def test_workers_end_with_a_parent_killed_outright(tmp_path: Path) -> None:
+def test_workers_end_with_a_parent_killed_outright(
+    tmp_path: Path, silent_server: SilentServer
+) -> None:
     import signal
-    import socket
     import time
 
-    # A server that accepts and never answers: the workers are busy when their parent is killed.
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    connected = threading.Event()
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        listener.settimeout(30)
-        try:
-            while len(held) < 64:
-                held.append(listener.accept()[0])
-                connected.set()
-        except OSError:
-            pass
-
-    threading.Thread(target=accept, daemon=True).start()
+    # A server that never answers: the workers are busy when their parent is killed.
+    port, connected = silent_server.port, silent_server.connected
     listing = tmp_path / "urls.txt"
     listing.write_text("".join(f"http://127.0.0.1:{port}/t/{n}\n" for n in range(300)))
     child = subprocess.Popen(
@@ -359,9 +345,6 @@ def test_workers_end_with_a_parent_killed_outright(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
-        listener.close()
-        for connection in held:
-            connection.close()
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,19 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 
+# --framework: the layers whose fixes are worded in their own settings (fixes.py).
+FRAMEWORKS = (
+    "fastapi",
+    "starlette",
+    "litestar",
+    "flask",
+    "django",
+    "express",
+    "spring",
+    "nginx",
+    "generic",
+)
+
 # --jobs by default: a worker process per core for every this many targets (runner/workers.py);
 # fewer would spend more on starting it and passing its reports back than it saves.
 TARGETS_PER_WORKER = 100

@@ -14,18 +14,6 @@ from dataclasses import dataclass
 from corscheck import rules
 from corscheck.stack import LAYER_NAMES, Stack
 
-FRAMEWORKS = (
-    "fastapi",
-    "starlette",
-    "litestar",
-    "flask",
-    "django",
-    "express",
-    "spring",
-    "nginx",
-    "generic",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Fix:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from corscheck.fixes import FIXES, FRAMEWORKS, FixValues, fix_changes, fix_for
+from corscheck.config import FRAMEWORKS
+from corscheck.fixes import FIXES, FixValues, fix_changes, fix_for
 from corscheck.rules import RULES_BY_ID
 from corscheck.stack import Stack
 

@@ -49,8 +49,7 @@ from corscheck.commands.options import (
     parse_rate,
 )
 from corscheck.commands.progress import Progress
-from corscheck.config import DEFAULTS, DEPTHS, TARGETS_PER_WORKER, Flags, PolicyFlags
-from corscheck.fixes import FRAMEWORKS
+from corscheck.config import DEFAULTS, DEPTHS, FRAMEWORKS, TARGETS_PER_WORKER, Flags, PolicyFlags
 
 PROGRESS_AFTER = 20  # targets: a shorter run is over before progress would tell anything
 

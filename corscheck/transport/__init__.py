@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from corscheck.errors import TargetError
-from corscheck.exchange import Request
 from corscheck.transport.base import Transport
 from corscheck.transport.options import RunOptions
 
@@ -59,6 +58,8 @@ async def open_transport(
 async def fetch_document(transport: Transport, url: str, limit: int) -> tuple[str, int, bytes]:
     """GET `url` through `transport`, following up to MAX_DOCUMENT_REDIRECTS redirects: the final
     URL, its status and at most `limit` bytes of its body. Raises TargetError."""
+    from corscheck.exchange import Request
+
     for _ in range(MAX_DOCUMENT_REDIRECTS + 1):
         request = Request("GET", url, (("Accept", "application/json, application/yaml, */*"),))
         response, body = await transport.read(request, limit)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from corscheck.exchange import Request, Response
+if TYPE_CHECKING:  # types only: `corscheck --help` imports this package for RunOptions
+    from corscheck.exchange import Request, Response
 
 
 class Transport(Protocol):

@@ -306,9 +306,7 @@ def run_audit(
     # nearly nothing (benchmarks/README.md); what was imported is set aside for good.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    # Many targets on the network: a worker process per core audits them (runner/workers.py). An
-    # app in-process stays in this one: its state and lifespan are this process's.
-    count = 1 if app is not None else worker_count(config.jobs, len(config.targets), config.options)
+    count = _worker_processes(config, in_process=app is not None)
     workers: Workers[TargetReport | Slim] | None = None
     if count > 1:
         # Where nothing writes the probes themselves, they stay in the worker (Slim).
@@ -328,6 +326,12 @@ def run_audit(
     finally:
         if workers is not None:
             workers.close()
+
+
+def _worker_processes(config: AuditConfig, *, in_process: bool) -> int:
+    """Many targets on the network: a worker process per core audits them (runner/workers.py). An
+    app in-process stays in this one: its state and lifespan are this process's."""
+    return 1 if in_process else worker_count(config.jobs, len(config.targets), config.options)
 
 
 def _work_share(config: AuditConfig, count: int, slim: bool, share: Share) -> None:
@@ -394,7 +398,7 @@ def announcement(config: AuditConfig, *, in_process: bool = False) -> str:
             [c for c in chains if c not in twins], config.options.send_unsafe
         )
     requests = f"{fewest:,} requests" if fewest == most else f"{fewest:,} to {most:,} requests"
-    workers = 1 if in_process else worker_count(config.jobs, len(config.targets), config.options)
+    workers = _worker_processes(config, in_process=in_process)
     return (
         f"corscheck: {plural(len(config.targets), 'target')} · "
         f"{plural(chain_count, 'request chain')} · {requests}, and a follow-up round where "

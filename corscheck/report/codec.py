@@ -152,7 +152,7 @@ def target_to_dict(target: TargetReport, detail: Detail = "full") -> dict[str, A
         "requests": target.requests_sent,
         "probes": probes,
         "exchanges": exchange_list,
-        **({"checks": _checks(target)} if detail == "compact" and _has_checks(target) else {}),
+        **({"checks": checks} if detail == "compact" and (checks := _checks(target)) else {}),
         "findings": [finding_to_dict(f) for f in target.findings],
         "errors": [{"kind": e.kind, "message": e.message} for e in target.errors],
         "source": None
@@ -171,12 +171,12 @@ def target_to_dict(target: TargetReport, detail: Detail = "full") -> dict[str, A
     }
 
 
-def _has_checks(target: TargetReport) -> bool:
-    return bool(target.probes) or target.checks is not None
-
-
-def _checks(target: TargetReport) -> dict[str, Any]:
-    return target.checks if target.checks is not None else checks_to_dict(target)
+def _checks(target: TargetReport) -> dict[str, Any] | None:
+    """The probes' compact form: as a worker process wrote it (audit.Slim), else from the probes;
+    None without probes."""
+    if target.checks is not None:
+        return target.checks
+    return checks_to_dict(target) if target.probes else None
 
 
 def checks_to_dict(target: TargetReport) -> dict[str, Any]:

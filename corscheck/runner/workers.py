@@ -207,7 +207,8 @@ class Workers(Generic[T]):
         self._failure: BaseException | None = None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._total = 0
+        self._total = 0  # the run's shape, set by `results`
+        self._window = 0
 
     @classmethod
     def fork(cls, count: int, serve: Callable[[Share], None]) -> Workers[T]:
@@ -256,16 +257,15 @@ class Workers(Generic[T]):
         hears of each result as it arrives, in any order. Raises a worker's error, or WorkerFailed
         for a worker that ended early."""
         loop = self._loop = asyncio.get_running_loop()
-        self._total = total
+        self._total, self._window = total, window
         wake = asyncio.Event()
-        cap = -(-window // len(self._workers))  # each worker's part of the window
 
         def readable(worker: _Worker) -> None:
             # A callback's exception would only be logged by the loop, and the run would wait
             # for ever: whatever goes wrong here ends the run instead.
             try:
                 self._read(worker, on_done)
-                self._hand_out(total, window, cap)
+                self._hand_out()
             except BaseException as error:
                 self._failure = self._failure or error
             wake.set()
@@ -274,7 +274,7 @@ class Workers(Generic[T]):
             os.set_blocking(worker.results, False)
             loop.add_reader(worker.results, readable, worker)
         try:
-            self._hand_out(total, window, cap)
+            self._hand_out()
             while self._yielded < total:
                 while self._yielded not in self._arrived:
                     if self._failure is not None:
@@ -283,7 +283,7 @@ class Workers(Generic[T]):
                     await wake.wait()
                 result = self._arrived.pop(self._yielded)
                 self._yielded += 1
-                self._hand_out(total, window, cap)
+                self._hand_out()
                 yield result
         finally:
             for worker in self._workers:
@@ -337,10 +337,11 @@ class Workers(Generic[T]):
             if on_done is not None:
                 on_done(payload)
 
-    def _hand_out(self, total: int, window: int, cap: int) -> None:
+    def _hand_out(self) -> None:
         if self._closed or self._failure is not None:
             return
-        limit = min(total, self._yielded + window)
+        cap = -(-self._window // len(self._workers))  # each worker's part of the window
+        limit = min(self._total, self._yielded + self._window)
         while self._next < limit:
             worker = min(self._workers, key=lambda w: (w.ended, w.handed))
             if worker.ended or worker.handed >= cap:
@@ -349,7 +350,7 @@ class Workers(Generic[T]):
             worker.handed += 1
             self._next += 1
         for worker in self._workers:
-            if self._next >= total and not worker.told_end:
+            if self._next >= self._total and not worker.told_end:
                 worker.outbox += _END
                 worker.told_end = True
             self._flush(worker)

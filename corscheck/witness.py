@@ -285,10 +285,12 @@ def _choices(op: Any, value: Any, depth: int) -> list[_Text]:
         # A lone unescaped dot: the intended "." and a letter, which is the flaw.
         return [_Text("."), _Text("x", frozenset({"dot"}))]
     if op is sre.IN or op is sre.CATEGORY or op is sre.NOT_LITERAL:
-        # `[^b]` parses as NOT_LITERAL: a class like any other, its first member intended.
-        items = {sre.IN: value, sre.CATEGORY: [(sre.CATEGORY, value)]}.get(
-            op, [(sre.NEGATE, None), (sre.LITERAL, value)]
-        )
+        if op is sre.IN:
+            items = value
+        elif op is sre.CATEGORY:
+            items = [(sre.CATEGORY, value)]
+        else:  # `[^b]` parses as NOT_LITERAL: a class like any other, its first member intended
+            items = [(sre.NEGATE, None), (sre.LITERAL, value)]
         chars = _class_chars(items)
         if not chars:
             return []

@@ -47,6 +47,7 @@ DEFAULTS: Mapping[str, Any] = {
     "per-host": _SENDING.per_host,
     "timeout": _SENDING.timeout,
     "rate": _SENDING.rate,
+    "jobs": None,  # one worker process per core for a large run (runner/workers.py)
 }
 
 
@@ -263,7 +264,7 @@ def resolve(
         visitor=visitor,
         as_is=flags.as_is or bool(settings.get("as-is", False)),
         shard=flags.shard,
-        jobs=flags.jobs,
+        jobs=_setting(flags.jobs, settings, "jobs"),
     )
 
 

@@ -36,6 +36,7 @@ SETTINGS_KEYS = {
     "fail-on",
     "headers",
     "per-host",
+    "jobs",
     "rate",
     "cookies",
     "browsers",
@@ -547,7 +548,7 @@ def _setting(
             if read is not None:
                 resolved.append((name, read[1]))
         checked[key] = tuple(resolved)
-    elif key in ("concurrency", "per-host"):
+    elif key in ("concurrency", "per-host", "jobs"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise lines.error(f"{key} must be a whole number ≥ 1", "settings", key)
         checked[key] = value

@@ -23,6 +23,7 @@ SETTINGS = [
     ("concurrency", "concurrency", "7", 64, lambda c: c.options.concurrency),
     ("per_host", "per-host", "3", 16, lambda c: c.options.per_host),
     ("rate", "rate", "5", 20.0, lambda c: c.options.rate),
+    ("jobs", "jobs", "3", 1, lambda c: c.jobs),
 ]
 IDS = [s[1] for s in SETTINGS]
 POLICY = '[policy]\norigins = ["https://app.example.com"]\ncredentials = true\n\n'

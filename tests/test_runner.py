@@ -17,7 +17,7 @@ import respx
 from corscheck.browser import Probe
 from corscheck.errors import TargetError
 from corscheck.exchange import Request
-from corscheck.runner import Runner, run_async
+from corscheck.runner import HostNews, Runner, run_async
 from corscheck.transport.httpx_adapter import httpx_transport
 from corscheck.transport.options import RunOptions
 
@@ -658,3 +658,63 @@ def test_a_slowed_host_halves_its_pace_again_only_for_requests_sent_at_the_new_p
             return runner.rate_limits("http://api.example.test/")
 
     assert run(main()) == (2, 10.0)  # 40/s → 20/s → 10/s: each retry was sent at the new pace
+
+
+# --- what worker processes tell each other of a host (runner/workers.py) --------------------------
+
+
+@respx.mock
+def test_a_runner_tells_once_that_a_host_answers_and_each_pace_it_slows_a_host_to() -> None:
+    respx.get("http://api.example.test/").mock(
+        side_effect=[httpx.Response(200), httpx.Response(429), httpx.Response(200)]
+    )
+    told: list[HostNews] = []
+
+    async def main() -> None:
+        async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
+            runner.on_news = told.append
+            for _ in range(2):
+                await runner.send(Request(GET, "http://api.example.test/", ()))
+
+    run(main())
+    assert told == [HostNews("http://api.example.test"), HostNews("http://api.example.test", 5.0)]
+
+
+@respx.mock
+def test_a_host_another_worker_saw_answer_is_known_to_answer() -> None:
+    """A plain 503 at this worker's first contact is rate limiting, as it would be in one process
+    once the host has answered there."""
+    route = respx.get("http://api.example.test/").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200)]
+    )
+
+    async def main() -> int:
+        async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
+            runner.hear(HostNews("http://api.example.test"))
+            return (await runner.send(Request(GET, "http://api.example.test/", ()))).status
+
+    assert run(main()) == 200 and route.call_count == 2
+
+
+def test_a_pace_another_worker_slowed_a_host_to_is_kept_here_never_a_faster_one() -> None:
+    async def main() -> list[float | None]:
+        async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
+            paces = []
+            for pace in (2.5, 5.0, 1.25):
+                runner.hear(HostNews("http://api.example.test", pace))
+                paces.append(runner.rate_limits("http://api.example.test/").slowed_to)
+            return paces
+
+    assert run(main()) == [2.5, 2.5, 1.25]
+
+
+@pytest.mark.parametrize(
+    "news",
+    [
+        HostNews("http://api.example.test"),
+        HostNews("https://[::1]:8443", 0.5),
+        HostNews("http://127.0.0.1:8080", 1 / 3),
+    ],
+)
+def test_host_news_travels_as_one_line(news: HostNews) -> None:
+    assert "\n" not in news.line() and HostNews.read(news.line()) == news

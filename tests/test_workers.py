@@ -163,6 +163,58 @@ def test_every_worker_gets_a_share_of_the_work() -> None:
     assert set(pids) == {w.pid for w in workers._workers}
 
 
+def _telling(share: Share) -> None:
+    """A worker's `serve` for the news tests. Index 1 tells "hello" twice and "bye" once and
+    claims key "a"; index 0, in the other worker, ends only once it has heard "bye", so the claim
+    is known before any later index is handed out. Each result: the worker, and what it heard."""
+    heard: list[str] = []
+    got_bye = asyncio.Event()
+
+    def hear(news: str) -> None:
+        heard.append(news)
+        if news == "bye":
+            got_bye.set()
+
+    async def job(index: int) -> tuple[int, list[str]]:
+        if index == 0:
+            await asyncio.wait_for(got_bye.wait(), 30)  # bounded: a hang fails here
+        if index == 1:
+            share.tell("hello")
+            share.tell("hello", claim="a")
+            share.tell("bye")
+        return os.getpid(), list(heard)
+
+    run_async(share.run(job, hear), interruptible=False)
+
+
+def test_what_a_worker_tells_the_others_hear_once_and_a_claimed_keys_work_goes_to_it() -> None:
+    workers: Workers[tuple[int, list[str]]] = Workers.fork(2, _telling)
+
+    async def collect() -> list[tuple[int, list[str]]]:
+        # Window 2: index 0 and index 1 go out at once, one to each worker.
+        keyed = workers.results(12, 2, key_of=lambda n: "b" if n == 0 else "a")
+        return [result async for result in keyed]
+
+    results = run_async(asyncio.wait_for(collect(), 60))
+    (listener, heard), (teller, told) = results[0], results[1]
+    assert listener != teller
+    assert heard == ["hello", "bye"]  # each piece once, in the order told
+    assert told == []  # a worker does not hear its own news
+    # Every later index is of key "a": the worker that claimed it got them all.
+    assert [pid for pid, _ in results[2:]] == [teller] * 10
+
+
+def test_a_claimed_key_goes_back_to_every_worker_once_its_owner_is_gone() -> None:
+    workers: Workers[object] = Workers.fork(2, _serve(_squared))  # type: ignore[arg-type]
+    owner, other = workers._workers
+    workers._key_of = lambda n: "a"
+    workers._owners["a"] = owner
+    assert workers._taker(0) is owner
+    owner.ended = True
+    assert workers._taker(0) is other
+    workers.close()
+
+
 def test_a_jobs_error_is_raised_in_the_parent_with_the_workers_traceback() -> None:
     async def failing(index: int) -> int:
         if index == 5:

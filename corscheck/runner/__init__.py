@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from functools import lru_cache
 from types import TracebackType
@@ -54,6 +54,10 @@ class Runner:
         self._limited: dict[str, int] = {}
         self._slowed: set[str] = set()
         self._pace_changes: dict[str, int] = {}
+        # A worker process (runner/workers.py) tells the others what it learns of a host's rate
+        # limiting, and hears what they learn (`hear`): the host's limits are the host's, however
+        # many processes send to it.
+        self.on_news: Callable[[HostNews], None] | None = None
 
     async def __aenter__(self) -> Runner:
         return self
@@ -121,7 +125,7 @@ class Runner:
                 f"safety gate: {request.method} without --send-unsafe"
             )  # a bug, not input
         wire = WIRE.get()
-        host = _host_key(request.url)
+        host = host_key(request.url)
         async with self._host_slot(host), self._in_flight:
             limited = 0
             for attempt in range(self.options.retries + self.options.rate_limit_tries + 1):
@@ -137,7 +141,7 @@ class Runner:
                     continue
                 wait = rate_limited(response, host in self._answered)
                 if wait is None:
-                    self._answered.add(host)
+                    self._has_answered(host)
                     return unwired(response, wire)
                 if not self.options.rate_limit_tries:
                     return unwired(response, wire)  # taken as it comes, as a page takes it
@@ -160,14 +164,14 @@ class Runner:
         """A WebSocket handshake (transport/websocket.py) within the concurrency, per-host and rate
         limits, sent once: a page's socket is not retried either. Raises TargetError."""
         wire = WIRE.get()
-        host = _host_key(request.url)
+        host = host_key(request.url)
         async with self._host_slot(host), self._in_flight:
             await self._pace(host)
             self._sent += 1
             answer: Handshake = await self._transport.handshake(  # type: ignore[attr-defined]
                 wired(request, wire), self.options
             )
-            self._answered.add(host)
+            self._has_answered(host)
             return answer
 
     async def open_socket(self, probe: Probe) -> tuple[Exchange, Verdict, bytes | None]:
@@ -194,25 +198,48 @@ class Runner:
 
     def has_answered(self, url: str) -> bool:
         """Whether the host of `url` has answered a request of this run (a rate limit aside)."""
-        return _host_key(url) in self._answered
+        return host_key(url) in self._answered
 
     def rate_limits(self, host_of: str) -> RateLimits:
         """How often the host of the URL `host_of` rate-limited the run so far, and the pace it
         was slowed to (None: never)."""
-        host = _host_key(host_of)
+        host = host_key(host_of)
         bucket = self._buckets.get(host)
         slowed = bucket[0].rate if bucket is not None and host in self._slowed else None
         return RateLimits(self._limited.get(host, 0), slowed)
 
+    def hear(self, news: HostNews) -> None:
+        """What another worker process learnt of a host: that it answers, or the slower pace it
+        was slowed to, which this process keeps too (never a faster one)."""
+        if news.slowed_to is None:
+            self._answered.add(news.host)
+            return
+        bucket = self._buckets.get(news.host)
+        if bucket is None or bucket[0].rate > news.slowed_to:
+            self._set_pace(news.host, news.slowed_to)
+
+    def _has_answered(self, host: str) -> None:
+        if host not in self._answered:
+            self._answered.add(host)
+            if self.on_news is not None:
+                self.on_news(HostNews(host))
+
     def _slow_down(self, host: str) -> None:
         """After a rate-limited answer the host gets half the pace it had (5/s when it had no
         limit), down to one request every two seconds, for the rest of the run."""
-        self._pace_changes[host] = self._pace_changes.get(host, 0) + 1
         bucket = self._buckets.get(host)
         current = bucket[0].rate if bucket is not None else _FIRST_SLOW_RATE * 2
         slower = max(current / 2, _SLOWEST_RATE)
+        self._set_pace(host, slower)
+        if self.on_news is not None:
+            self.on_news(HostNews(host, slower))
+
+    def _set_pace(self, host: str, rate: float) -> None:
+        # A new pace: requests sent at the old one that come back limited do not slow it again.
+        self._pace_changes[host] = self._pace_changes.get(host, 0) + 1
+        bucket = self._buckets.get(host)
         lock = bucket[1] if bucket is not None else asyncio.Lock()
-        self._buckets[host] = (TokenBucket(slower), lock)
+        self._buckets[host] = (TokenBucket(rate), lock)
         self._slowed.add(host)
 
     async def _pace(self, host: str) -> None:
@@ -244,6 +271,22 @@ class RateLimits(NamedTuple):
     slowed_to: float | None
 
 
+class HostNews(NamedTuple):
+    """What a runner learnt of a host: that it answers (`slowed_to` None), or that it rate-limits
+    and was slowed to `slowed_to` requests a second. `line` and `read` carry it between processes."""
+
+    host: str  # host_key's form
+    slowed_to: float | None = None
+
+    def line(self) -> str:
+        return f"{'answers' if self.slowed_to is None else repr(self.slowed_to)} {self.host}"
+
+    @classmethod
+    def read(cls, line: str) -> HostNews:
+        pace, _, host = line.partition(" ")
+        return cls(host, None if pace == "answers" else float(pace))
+
+
 def rate_limited(response: Response, answered_before: bool = False) -> float | None:
     """Seconds to wait when `response` is the server protecting itself, else None: a 429; a 503
     with a Retry-After; or a plain 503 from a host that answered otherwise before in this run (nginx's
@@ -259,7 +302,8 @@ def rate_limited(response: Response, answered_before: bool = False) -> float | N
 
 
 @lru_cache(maxsize=4096)
-def _host_key(url: str) -> str:
+def host_key(url: str) -> str:
+    """The scheme and authority of `url` (userinfo left out): what the per-host limits count."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
 

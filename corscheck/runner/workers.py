@@ -14,6 +14,10 @@ would stay held in the child.
 Why a hand-out, not a fixed split: the parent writes reports in input order, so it hands out the
 next index only within `window` of the last report written. A slow target holds back no more than
 it does in one process, memory stays bounded, and a worker that finishes early takes the next one.
+
+What one worker learns, the others hear (`Share.tell`): the parent passes each piece of news on. A
+worker may also claim a key (a host that rate-limits the run): from then on the parent hands that
+key's indexes to it alone, so the host meets one process's pace, as it would in a run of one.
 """
 
 from __future__ import annotations
@@ -120,6 +124,7 @@ class _Worker:
 
 # The last line the parent writes: EOF without it means the parent is gone, not done.
 _END = b"end\n"
+_NEWS = b"+"  # a task line that starts so is news from another worker, not an index
 
 
 class Share:
@@ -129,9 +134,12 @@ class Share:
         self._tasks = tasks
         self._results = results
 
-    async def run(self, job: Callable[[int], Awaitable[object]]) -> None:
+    async def run(
+        self, job: Callable[[int], Awaitable[object]], hear: Callable[[str], None] | None = None
+    ) -> None:
         """Runs `job` for each index handed to this worker, concurrently, and sends each result
         back as it ends; returns once the parent has handed out everything and all have ended.
+        `hear` gets the news other workers `tell`, before any index handed out after it.
         A job that raises sends its error instead (the parent stops the run); a parent that is
         gone ends the worker at once."""
         loop = asyncio.get_running_loop()
@@ -154,6 +162,9 @@ class Share:
             for line in lines:
                 if line + b"\n" == _END:
                     unread = _END
+                elif line.startswith(_NEWS):
+                    if hear is not None:
+                        hear(line[len(_NEWS) :].decode())
                 else:
                     indexes.put_nowait(int(line))
 
@@ -172,6 +183,13 @@ class Share:
         except Exception as error:  # the job's, or a result that cannot be pickled
             self.send_error(error, index)
             raise
+
+    def tell(self, news: str, *, claim: str | None = None) -> None:
+        """Passes `news` (one line) to the other workers, each piece once; with `claim`, asks for
+        every index of that key handed out from now on (the first worker to claim a key gets it)."""
+        if "\n" in news:
+            raise ValueError(f"news is one line: {news!r}")
+        self._send(("news", -1, (news, claim)))
 
     def send_error(self, error: BaseException, index: int = -1) -> None:
         """Tells the parent of `error` (in the job for `index`; -1: in the worker itself)."""
@@ -209,6 +227,9 @@ class Workers(Generic[T]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._total = 0  # the run's shape, set by `results`
         self._window = 0
+        self._key_of: Callable[[int], str] | None = None
+        self._owners: dict[str, _Worker] = {}  # keys claimed, and by whom
+        self._passed_on: set[str] = set()  # news the workers have been told
 
     @classmethod
     def fork(cls, count: int, serve: Callable[[Share], None]) -> Workers[T]:
@@ -250,14 +271,19 @@ class Workers(Generic[T]):
         return cls(workers)
 
     async def results(
-        self, total: int, window: int, on_done: Callable[[T], None] | None = None
+        self,
+        total: int,
+        window: int,
+        on_done: Callable[[T], None] | None = None,
+        key_of: Callable[[int], str] | None = None,
     ) -> AsyncIterator[T]:
         """The results of indexes 0 … total-1 in that order. Indexes are handed out at most
-        `window` beyond the last result yielded, to the worker with the fewest in hand; `on_done`
-        hears of each result as it arrives, in any order. Raises a worker's error, or WorkerFailed
-        for a worker that ended early."""
+        `window` beyond the last result yielded, to the worker that claimed the index's key
+        (`key_of`) if one did, else to the worker with the fewest in hand; `on_done` hears of each
+        result as it arrives, in any order. Raises a worker's error, or WorkerFailed for a worker
+        that ended early."""
         loop = self._loop = asyncio.get_running_loop()
-        self._total, self._window = total, window
+        self._total, self._window, self._key_of = total, window, key_of
         wake = asyncio.Event()
 
         def readable(worker: _Worker) -> None:
@@ -333,9 +359,32 @@ class Workers(Generic[T]):
             if kind == "error":
                 self._failure = self._failure or payload
                 continue
+            if kind == "news":
+                self._pass_on(worker, *payload)
+                continue
             self._arrived[index] = payload
             if on_done is not None:
                 on_done(payload)
+
+    def _pass_on(self, teller: _Worker, news: str, claim: str | None) -> None:
+        if claim is not None and claim not in self._owners:
+            self._owners[claim] = teller
+        if news in self._passed_on:
+            return
+        self._passed_on.add(news)
+        line = _NEWS + news.encode() + b"\n"
+        for worker in self._workers:
+            if worker is not teller and not worker.told_end:
+                worker.outbox += line
+                self._flush(worker)
+
+    def _taker(self, index: int) -> _Worker:
+        """The worker that gets `index`: the one that claimed its key, else the least busy."""
+        if self._owners and self._key_of is not None:
+            owner = self._owners.get(self._key_of(index))
+            if owner is not None and not owner.ended:
+                return owner
+        return min(self._workers, key=lambda w: (w.ended, w.handed))
 
     def _hand_out(self) -> None:
         if self._closed or self._failure is not None:
@@ -343,7 +392,7 @@ class Workers(Generic[T]):
         cap = -(-self._window // len(self._workers))  # each worker's part of the window
         limit = min(self._total, self._yielded + self._window)
         while self._next < limit:
-            worker = min(self._workers, key=lambda w: (w.ended, w.handed))
+            worker = self._taker(self._next)
             if worker.ended or worker.handed >= cap:
                 break
             worker.outbox += b"%d\n" % self._next

@@ -55,7 +55,7 @@ from corscheck.report.model import (
     may_hold_userinfo,
 )
 from corscheck.report.scope import PathScopes, granted_origins
-from corscheck.runner import WIRE, HostNews, Preflights, Runner, host_key, run_async
+from corscheck.runner import WIRE, HostNews, Preflights, Runner, run_async
 from corscheck.runner.order import PRIORITY
 from corscheck.runner.workers import Share, Workers, share_of, worker_count
 from corscheck.target import Target, validate_url
@@ -149,8 +149,6 @@ async def audit_targets(
                 len(targets),
                 window,
                 lambda sent: on_finished(Slim.report_of(sent)),
-                # A host that rate-limits the run is claimed by one worker (_work_share).
-                key_of=lambda n: host_key(judged_url(targets[n].url, config.as_is)),
             )
         scopes = PathScopes()
 
@@ -350,12 +348,9 @@ def _work_share(config: AuditConfig, count: int, slim: bool, share: Share) -> No
                 report = await _audit_one(runner, config.targets[index], config, None, index)
                 return Slim.of(report, to_mask) if slim else report
 
-            def tell(news: HostNews) -> None:
-                # A host that rate-limits: the others slow down too, and its targets come here.
-                claim = news.host if news.slowed_to is not None else None
-                share.tell(news.line(), claim=claim)
-
-            runner.on_news = tell
+            # What this worker learns of a host, the others hear, and it hears what they learn:
+            # a host that rate-limits the run is paced as one process would pace it.
+            runner.share_hosts(count, lambda news: share.tell(news.line()))
             await share.run(one, hear=lambda line: runner.hear(HostNews.read(line)))
 
     run_async(serve(), interruptible=False)

@@ -672,7 +672,7 @@ def test_a_runner_tells_once_that_a_host_answers_and_each_pace_it_slows_a_host_t
 
     async def main() -> None:
         async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
-            runner.on_news = told.append
+            runner.share_hosts(2, told.append)
             for _ in range(2):
                 await runner.send(Request(GET, "http://api.example.test/", ()))
 
@@ -681,9 +681,9 @@ def test_a_runner_tells_once_that_a_host_answers_and_each_pace_it_slows_a_host_t
 
 
 @respx.mock
-def test_a_host_another_worker_saw_answer_is_known_to_answer() -> None:
-    """A plain 503 at this worker's first contact is rate limiting, as it would be in one process
-    once the host has answered there."""
+def test_a_host_another_process_saw_answer_is_known_to_answer() -> None:
+    """A plain 503 at this process's first contact is rate limiting, as it would be in one
+    process once the host has answered there."""
     route = respx.get("http://api.example.test/").mock(
         side_effect=[httpx.Response(503), httpx.Response(200)]
     )
@@ -696,16 +696,25 @@ def test_a_host_another_worker_saw_answer_is_known_to_answer() -> None:
     assert run(main()) == 200 and route.call_count == 2
 
 
-def test_a_pace_another_worker_slowed_a_host_to_is_kept_here_never_a_faster_one() -> None:
-    async def main() -> list[float | None]:
+@pytest.mark.parametrize("processes", [1, 2, 3])
+def test_a_slowed_hosts_pace_is_the_hosts_each_process_keeping_its_part(processes: int) -> None:
+    """Heard or its own, a host's pace is reported as the host's; each of the processes that send
+    to it keeps its part, so together they never exceed it. Never a faster one than it had."""
+    host = "http://api.example.test"
+
+    async def main() -> list[tuple[float | None, float]]:
         async with Runner(RunOptions(), httpx_transport(httpx.AsyncClient())) as runner:
+            runner.share_hosts(processes, lambda news: None)
             paces = []
             for pace in (2.5, 5.0, 1.25):
-                runner.hear(HostNews("http://api.example.test", pace))
-                paces.append(runner.rate_limits("http://api.example.test/").slowed_to)
+                runner.hear(HostNews(host, pace))
+                paces.append((runner.rate_limits(host).slowed_to, runner._buckets[host][0].rate))
+            runner._slow_down(host)  # a limit met here: half the host's pace, not of its part
+            paces.append((runner.rate_limits(host).slowed_to, runner._buckets[host][0].rate))
             return paces
 
-    assert run(main()) == [2.5, 2.5, 1.25]
+    shares = [pace / processes for pace in (2.5, 2.5, 1.25, 0.625)]
+    assert run(main()) == list(zip([2.5, 2.5, 1.25, 0.625], shares, strict=True))
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,17 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from corscheck.config import TARGETS_PER_WORKER
+from corscheck.audit import _work_share
+from corscheck.config import TARGETS_PER_WORKER, AuditConfig
 from corscheck.demo import ROUTES, serve_routes
-from corscheck.runner import run_async
+from corscheck.report.model import TargetReport
+from corscheck.runner import HostNews, run_async
 from corscheck.runner.workers import Share, WorkerFailed, Workers, share_of, worker_count
+from corscheck.target import Target
 from corscheck.transport.options import RunOptions
 from tests.conftest import SilentServer
 
@@ -164,9 +168,8 @@ def test_every_worker_gets_a_share_of_the_work() -> None:
 
 
 def _telling(share: Share) -> None:
-    """A worker's `serve` for the news tests. Index 1 tells "hello" twice and "bye" once and
-    claims key "a"; index 0, in the other worker, ends only once it has heard "bye", so the claim
-    is known before any later index is handed out. Each result: the worker, and what it heard."""
+    """A worker's `serve` for the news test. Index 1 tells "hello" twice and "bye" once; index 0,
+    in the other worker, ends once it has heard "bye". Each result: the worker, what it heard."""
     heard: list[str] = []
     got_bye = asyncio.Event()
 
@@ -179,40 +182,27 @@ def _telling(share: Share) -> None:
         if index == 0:
             await asyncio.wait_for(got_bye.wait(), 30)  # bounded: a hang fails here
         if index == 1:
-            share.tell("hello")
-            share.tell("hello", claim="a")
-            share.tell("bye")
+            for news in ("hello", "hello", "bye"):
+                share.tell(news)
         return os.getpid(), list(heard)
 
     run_async(share.run(job, hear), interruptible=False)
 
 
-def test_what_a_worker_tells_the_others_hear_once_and_a_claimed_keys_work_goes_to_it() -> None:
+def test_what_a_worker_tells_the_others_hear_once_in_the_order_told() -> None:
     workers: Workers[tuple[int, list[str]]] = Workers.fork(2, _telling)
-
-    async def collect() -> list[tuple[int, list[str]]]:
-        # Window 2: index 0 and index 1 go out at once, one to each worker.
-        keyed = workers.results(12, 2, key_of=lambda n: "b" if n == 0 else "a")
-        return [result async for result in keyed]
-
-    results = run_async(asyncio.wait_for(collect(), 60))
-    (listener, heard), (teller, told) = results[0], results[1]
+    # Window 2: index 0 and index 1 go out at once, one to each worker.
+    results, _ = _collect(workers, 2, 2)  # type: ignore[arg-type]
+    (listener, heard), (teller, told) = results
     assert listener != teller
-    assert heard == ["hello", "bye"]  # each piece once, in the order told
+    assert heard == ["hello", "bye"]
     assert told == []  # a worker does not hear its own news
-    # Every later index is of key "a": the worker that claimed it got them all.
-    assert [pid for pid, _ in results[2:]] == [teller] * 10
 
 
-def test_a_claimed_key_goes_back_to_every_worker_once_its_owner_is_gone() -> None:
-    workers: Workers[object] = Workers.fork(2, _serve(_squared))  # type: ignore[arg-type]
-    owner, other = workers._workers
-    workers._key_of = lambda n: "a"
-    workers._owners["a"] = owner
-    assert workers._taker(0) is owner
-    owner.ended = True
-    assert workers._taker(0) is other
-    workers.close()
+def test_news_is_one_line() -> None:
+    share = Share(-1, -1)
+    with pytest.raises(ValueError, match="one line"):
+        share.tell("two\nlines")
 
 
 def test_a_jobs_error_is_raised_in_the_parent_with_the_workers_traceback() -> None:
@@ -422,3 +412,48 @@ def test_a_containers_cpu_quota_caps_the_cores(
     affinity = len(os.sched_getaffinity(0))
     expected = affinity if at_most is None else min(affinity, at_most)
     assert usable_cores(tmp_path) == expected
+
+
+# --- what the workers tell each other of a host -------------------------------------------------
+
+
+class _OneTargetShare:
+    """Stands in for a worker's Share in `_work_share`: hands out index 0 after passing on `news`,
+    and keeps what the worker tells and sends."""
+
+    def __init__(self, news: list[str]) -> None:
+        self.news = news
+        self.told: list[str] = []
+        self.results: list[object] = []
+
+    async def run(self, job: Any, hear: Any) -> None:
+        for line in self.news:
+            hear(line)
+        self.results.append(await job(0))
+
+    def tell(self, news: str) -> None:
+        self.told.append(news)
+
+
+def test_a_worker_keeps_the_pace_another_slowed_a_host_to_and_tells_its_own() -> None:
+    """_work_share wires a worker's runner to its Share: a host another worker slowed to 1000/s
+    that limits this worker too is slowed to 500/s (half the heard pace, where a runner of its own
+    would start from 10/s), and the others are told, then that the host answers."""
+    limited = threading.Event()
+
+    def limited_once(origin: str | None, preflight: bool) -> tuple[int, list[tuple[str, str]]]:
+        if not limited.is_set():
+            limited.set()
+            return 429, [("Retry-After", "0")]
+        return 200, [("Access-Control-Allow-Origin", "https://app.example.com")]
+
+    with serve_routes({"/api": limited_once}) as base:
+        config = AuditConfig(
+            (Target(base + "/api", None),), depth="quick", options=RunOptions(trust_env=False)
+        )
+        share = _OneTargetShare([HostNews(base, 1000.0).line()])
+        _work_share(config, 2, False, share)  # type: ignore[arg-type]
+    (report,) = share.results
+    assert isinstance(report, TargetReport)
+    assert any("slowed to 500 requests/s" in note for note in report.notes), report.notes
+    assert share.told == [HostNews(base, 500.0).line(), HostNews(base).line()]

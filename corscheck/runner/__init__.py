@@ -5,6 +5,7 @@ methods unsent without --send-unsafe."""
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -52,12 +53,12 @@ class Runner:
         # those slowed down for it.
         self._answered: set[str] = set()
         self._limited: dict[str, int] = {}
-        self._slowed: set[str] = set()
+        self._paces: dict[str, float] = {}  # hosts slowed down, and the pace each was slowed to
         self._pace_changes: dict[str, int] = {}
-        # A worker process (runner/workers.py) tells the others what it learns of a host's rate
-        # limiting, and hears what they learn (`hear`): the host's limits are the host's, however
-        # many processes send to it.
-        self.on_news: Callable[[HostNews], None] | None = None
+        # Worker processes (share_hosts) divide a slowed host's pace and tell each other what they
+        # learn of a host: its limits are the host's, however many processes send to it.
+        self._processes = 1
+        self._tell: Callable[[HostNews], None] | None = None
 
     async def __aenter__(self) -> Runner:
         return self
@@ -202,45 +203,50 @@ class Runner:
 
     def rate_limits(self, host_of: str) -> RateLimits:
         """How often the host of the URL `host_of` rate-limited the run so far, and the pace it
-        was slowed to (None: never)."""
+        was slowed to (None: never): the host's, however many processes share it."""
         host = host_key(host_of)
-        bucket = self._buckets.get(host)
-        slowed = bucket[0].rate if bucket is not None and host in self._slowed else None
-        return RateLimits(self._limited.get(host, 0), slowed)
+        return RateLimits(self._limited.get(host, 0), self._paces.get(host))
+
+    def share_hosts(self, processes: int, tell: Callable[[HostNews], None]) -> None:
+        """This runner is one of `processes` that send to the same hosts (runner/workers.py): it
+        keeps its part of a slowed host's pace, and `tell`s the others what it learns of a host;
+        `hear` takes what they learn."""
+        self._processes = processes
+        self._tell = tell
 
     def hear(self, news: HostNews) -> None:
-        """What another worker process learnt of a host: that it answers, or the slower pace it
-        was slowed to, which this process keeps too (never a faster one)."""
+        """What another process learnt of a host: that it answers, or the slower pace it was slowed
+        to, which this one keeps too (never a faster one)."""
         if news.slowed_to is None:
             self._answered.add(news.host)
-            return
-        bucket = self._buckets.get(news.host)
-        if bucket is None or bucket[0].rate > news.slowed_to:
+        elif news.slowed_to < self._paces.get(news.host, math.inf):
             self._set_pace(news.host, news.slowed_to)
 
     def _has_answered(self, host: str) -> None:
         if host not in self._answered:
             self._answered.add(host)
-            if self.on_news is not None:
-                self.on_news(HostNews(host))
+            if self._tell is not None:
+                self._tell(HostNews(host))
 
     def _slow_down(self, host: str) -> None:
         """After a rate-limited answer the host gets half the pace it had (5/s when it had no
         limit), down to one request every two seconds, for the rest of the run."""
         bucket = self._buckets.get(host)
-        current = bucket[0].rate if bucket is not None else _FIRST_SLOW_RATE * 2
+        current = self._paces.get(host) or (
+            bucket[0].rate * self._processes if bucket is not None else _FIRST_SLOW_RATE * 2
+        )
         slower = max(current / 2, _SLOWEST_RATE)
         self._set_pace(host, slower)
-        if self.on_news is not None:
-            self.on_news(HostNews(host, slower))
+        if self._tell is not None:
+            self._tell(HostNews(host, slower))
 
-    def _set_pace(self, host: str, rate: float) -> None:
+    def _set_pace(self, host: str, pace: float) -> None:
         # A new pace: requests sent at the old one that come back limited do not slow it again.
         self._pace_changes[host] = self._pace_changes.get(host, 0) + 1
+        self._paces[host] = pace
         bucket = self._buckets.get(host)
         lock = bucket[1] if bucket is not None else asyncio.Lock()
-        self._buckets[host] = (TokenBucket(rate), lock)
-        self._slowed.add(host)
+        self._buckets[host] = (TokenBucket(pace / self._processes), lock)
 
     async def _pace(self, host: str) -> None:
         """Waits for the host's token bucket (pacing.py) to admit one request, in arrival order."""

@@ -15,9 +15,8 @@ Why a hand-out, not a fixed split: the parent writes reports in input order, so 
 next index only within `window` of the last report written. A slow target holds back no more than
 it does in one process, memory stays bounded, and a worker that finishes early takes the next one.
 
-What one worker learns, the others hear (`Share.tell`): the parent passes each piece of news on. A
-worker may also claim a key (a host that rate-limits the run): from then on the parent hands that
-key's indexes to it alone, so the host meets one process's pace, as it would in a run of one.
+What one worker learns, the others hear (`Share.tell`): the parent passes each piece of news on
+(a host that rate-limits the run, the pace it was slowed to: the runner's HostNews).
 """
 
 from __future__ import annotations
@@ -113,7 +112,7 @@ def share_of(options: RunOptions, count: int) -> RunOptions:
 @dataclass
 class _Worker:
     pid: int
-    tasks: int  # the parent writes indexes here, a line each, then END; -1 once closed
+    tasks: int  # the parent writes indexes here, a line each, then END; news any time; -1: closed
     results: int  # the worker writes its messages here
     handed: int = 0  # indexes handed out whose result has not come back
     received: bytearray = field(default_factory=bytearray)
@@ -145,23 +144,24 @@ class Share:
         loop = asyncio.get_running_loop()
         indexes: asyncio.Queue[int | None] = asyncio.Queue()
         unread = b""
+        ended = False  # END came: no more indexes, news still may
 
         def readable() -> None:
-            nonlocal unread
+            nonlocal unread, ended
             try:
                 chunk = os.read(self._tasks, 65536)
             except BlockingIOError:
                 return
             if not chunk:
                 loop.remove_reader(self._tasks)
-                if unread != _END:
+                if not ended:
                     os._exit(1)  # the parent died: nobody reads what this worker would send
-                indexes.put_nowait(None)
                 return
             *lines, unread = (unread + chunk).split(b"\n")
             for line in lines:
                 if line + b"\n" == _END:
-                    unread = _END
+                    ended = True
+                    indexes.put_nowait(None)
                 elif line.startswith(_NEWS):
                     if hear is not None:
                         hear(line[len(_NEWS) :].decode())
@@ -176,6 +176,7 @@ class Share:
             running.add(task)
             task.add_done_callback(running.discard)
         await asyncio.gather(*running)
+        loop.remove_reader(self._tasks)
 
     async def _answer(self, job: Callable[[int], Awaitable[object]], index: int) -> None:
         try:
@@ -184,12 +185,11 @@ class Share:
             self.send_error(error, index)
             raise
 
-    def tell(self, news: str, *, claim: str | None = None) -> None:
-        """Passes `news` (one line) to the other workers, each piece once; with `claim`, asks for
-        every index of that key handed out from now on (the first worker to claim a key gets it)."""
+    def tell(self, news: str) -> None:
+        """Passes `news` (one line) to the other workers; a piece told before is not passed on."""
         if "\n" in news:
             raise ValueError(f"news is one line: {news!r}")
-        self._send(("news", -1, (news, claim)))
+        self._send(("news", -1, news))
 
     def send_error(self, error: BaseException, index: int = -1) -> None:
         """Tells the parent of `error` (in the job for `index`; -1: in the worker itself)."""
@@ -227,8 +227,6 @@ class Workers(Generic[T]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._total = 0  # the run's shape, set by `results`
         self._window = 0
-        self._key_of: Callable[[int], str] | None = None
-        self._owners: dict[str, _Worker] = {}  # keys claimed, and by whom
         self._passed_on: set[str] = set()  # news the workers have been told
 
     @classmethod
@@ -271,19 +269,14 @@ class Workers(Generic[T]):
         return cls(workers)
 
     async def results(
-        self,
-        total: int,
-        window: int,
-        on_done: Callable[[T], None] | None = None,
-        key_of: Callable[[int], str] | None = None,
+        self, total: int, window: int, on_done: Callable[[T], None] | None = None
     ) -> AsyncIterator[T]:
         """The results of indexes 0 … total-1 in that order. Indexes are handed out at most
-        `window` beyond the last result yielded, to the worker that claimed the index's key
-        (`key_of`) if one did, else to the worker with the fewest in hand; `on_done` hears of each
-        result as it arrives, in any order. Raises a worker's error, or WorkerFailed for a worker
-        that ended early."""
+        `window` beyond the last result yielded, to the worker with the fewest in hand; `on_done`
+        hears of each result as it arrives, in any order. Raises a worker's error, or WorkerFailed
+        for a worker that ended early."""
         loop = self._loop = asyncio.get_running_loop()
-        self._total, self._window, self._key_of = total, window, key_of
+        self._total, self._window = total, window
         wake = asyncio.Event()
 
         def readable(worker: _Worker) -> None:
@@ -360,31 +353,21 @@ class Workers(Generic[T]):
                 self._failure = self._failure or payload
                 continue
             if kind == "news":
-                self._pass_on(worker, *payload)
+                self._pass_on(worker, payload)
                 continue
             self._arrived[index] = payload
             if on_done is not None:
                 on_done(payload)
 
-    def _pass_on(self, teller: _Worker, news: str, claim: str | None) -> None:
-        if claim is not None and claim not in self._owners:
-            self._owners[claim] = teller
+    def _pass_on(self, teller: _Worker, news: str) -> None:
         if news in self._passed_on:
             return
         self._passed_on.add(news)
         line = _NEWS + news.encode() + b"\n"
         for worker in self._workers:
-            if worker is not teller and not worker.told_end:
+            if worker is not teller and worker.tasks >= 0:
                 worker.outbox += line
                 self._flush(worker)
-
-    def _taker(self, index: int) -> _Worker:
-        """The worker that gets `index`: the one that claimed its key, else the least busy."""
-        if self._owners and self._key_of is not None:
-            owner = self._owners.get(self._key_of(index))
-            if owner is not None and not owner.ended:
-                return owner
-        return min(self._workers, key=lambda w: (w.ended, w.handed))
 
     def _hand_out(self) -> None:
         if self._closed or self._failure is not None:
@@ -392,7 +375,7 @@ class Workers(Generic[T]):
         cap = -(-self._window // len(self._workers))  # each worker's part of the window
         limit = min(self._total, self._yielded + self._window)
         while self._next < limit:
-            worker = self._taker(self._next)
+            worker = min(self._workers, key=lambda w: (w.ended, w.handed))
             if worker.ended or worker.handed >= cap:
                 break
             worker.outbox += b"%d\n" % self._next
@@ -414,7 +397,13 @@ class Workers(Generic[T]):
             written = os.write(worker.tasks, worker.outbox)
         except BlockingIOError:
             written = 0
-        except OSError as error:  # a worker that died; its EOF says so too
+        except OSError as error:
+            if worker.told_end:
+                # A worker that was told END and is done has left: news for it is moot. One that
+                # died with work in hand is found by its results' end.
+                worker.outbox.clear()
+                self._loop.remove_writer(worker.tasks)
+                return
             self._failure = self._failure or WorkerFailed(
                 f"a worker process (pid {worker.pid}): {error}"
             )
@@ -423,9 +412,6 @@ class Workers(Generic[T]):
         self._loop.remove_writer(worker.tasks)
         if worker.outbox:
             self._loop.add_writer(worker.tasks, self._flush, worker)
-        elif worker.told_end:
-            os.close(worker.tasks)  # its END is written
-            worker.tasks = -1
 
     def close(self) -> None:
         """Ends the workers: those done exit on their own once told there is no more; any still
@@ -436,9 +422,10 @@ class Workers(Generic[T]):
         unfinished = self._failure is not None or self._yielded < self._next
         for worker in self._workers:
             if worker.tasks >= 0:
+                if not worker.told_end or worker.outbox:
+                    unfinished = True  # its END was not written: it ends as a dead parent's worker
                 os.close(worker.tasks)
                 worker.tasks = -1
-                unfinished = True  # its END was not written: it ends as a worker of a dead parent
             if unfinished:
                 _signal(worker.pid, signal.SIGTERM)
             os.close(worker.results)

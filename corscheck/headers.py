@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -91,7 +92,9 @@ HTTP_WHITESPACE = " \t"
 # The one table of default ports (the URL standard's special schemes): every module looks here.
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 # Bytes a host may not contain (WHATWG URL "forbidden host code points", plus controls and DEL).
-_FORBIDDEN_HOST = frozenset(" #%/:<>?@[\\]^|\t\r\n\x00\x7f")
+_FORBIDDEN_HOST = re.compile(r"[ #%/:<>?@\[\\\]^|\t\r\n\x00\x7f]")
+# C0 controls and DEL: no URL or origin holds one (a regex: serialize_origin runs per target URL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def has_cors_headers(lines: Iterable[HeaderLine]) -> bool:
@@ -143,7 +146,7 @@ def serialize_origin(url: str) -> str:
     from corscheck.errors import UsageError
 
     text = url.strip()
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _CONTROL.search(text):
         raise UsageError(f"not a URL or origin (control characters): {url!r}")
     try:
         parts = urlsplit(text)
@@ -168,7 +171,7 @@ def serialize_origin(url: str) -> str:
             host = _encode_host(raw_host)
         except ValueError:
             raise UsageError(f"not a URL or origin (bad host name): {url!r}") from None
-        if not host or any(c in _FORBIDDEN_HOST for c in host) or not host.isascii():
+        if not host or _FORBIDDEN_HOST.search(host) or not host.isascii():
             raise UsageError(f"not a URL or origin (bad host name): {url!r}")
     if port is None or port == DEFAULT_PORTS.get(scheme):
         return f"{scheme}://{host}"

@@ -146,9 +146,7 @@ async def audit_targets(
         else:
             source = workers
             reports = workers.results(
-                len(targets),
-                window,
-                lambda sent: on_finished(Slim.report_of(sent)),
+                len(targets), window, lambda sent: on_finished(Slim.report_of(sent))
             )
         scopes = PathScopes()
 

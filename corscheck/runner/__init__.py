@@ -126,7 +126,7 @@ class Runner:
                 f"safety gate: {request.method} without --send-unsafe"
             )  # a bug, not input
         wire = WIRE.get()
-        host = host_key(request.url)
+        host = _host_key(request.url)
         async with self._host_slot(host), self._in_flight:
             limited = 0
             for attempt in range(self.options.retries + self.options.rate_limit_tries + 1):
@@ -142,7 +142,7 @@ class Runner:
                     continue
                 wait = rate_limited(response, host in self._answered)
                 if wait is None:
-                    self._has_answered(host)
+                    self._note_answer(host)
                     return unwired(response, wire)
                 if not self.options.rate_limit_tries:
                     return unwired(response, wire)  # taken as it comes, as a page takes it
@@ -165,14 +165,14 @@ class Runner:
         """A WebSocket handshake (transport/websocket.py) within the concurrency, per-host and rate
         limits, sent once: a page's socket is not retried either. Raises TargetError."""
         wire = WIRE.get()
-        host = host_key(request.url)
+        host = _host_key(request.url)
         async with self._host_slot(host), self._in_flight:
             await self._pace(host)
             self._sent += 1
             answer: Handshake = await self._transport.handshake(  # type: ignore[attr-defined]
                 wired(request, wire), self.options
             )
-            self._has_answered(host)
+            self._note_answer(host)
             return answer
 
     async def open_socket(self, probe: Probe) -> tuple[Exchange, Verdict, bytes | None]:
@@ -199,12 +199,12 @@ class Runner:
 
     def has_answered(self, url: str) -> bool:
         """Whether the host of `url` has answered a request of this run (a rate limit aside)."""
-        return host_key(url) in self._answered
+        return _host_key(url) in self._answered
 
     def rate_limits(self, host_of: str) -> RateLimits:
         """How often the host of the URL `host_of` rate-limited the run so far, and the pace it
         was slowed to (None: never): the host's, however many processes share it."""
-        host = host_key(host_of)
+        host = _host_key(host_of)
         return RateLimits(self._limited.get(host, 0), self._paces.get(host))
 
     def share_hosts(self, processes: int, tell: Callable[[HostNews], None]) -> None:
@@ -222,7 +222,7 @@ class Runner:
         elif news.slowed_to < self._paces.get(news.host, math.inf):
             self._set_pace(news.host, news.slowed_to)
 
-    def _has_answered(self, host: str) -> None:
+    def _note_answer(self, host: str) -> None:
         if host not in self._answered:
             self._answered.add(host)
             if self._tell is not None:
@@ -281,7 +281,7 @@ class HostNews(NamedTuple):
     """What a runner learnt of a host: that it answers (`slowed_to` None), or that it rate-limits
     and was slowed to `slowed_to` requests a second. `line` and `read` carry it between processes."""
 
-    host: str  # host_key's form
+    host: str  # as _host_key writes it
     slowed_to: float | None = None
 
     def line(self) -> str:
@@ -308,7 +308,7 @@ def rate_limited(response: Response, answered_before: bool = False) -> float | N
 
 
 @lru_cache(maxsize=4096)
-def host_key(url: str) -> str:
+def _host_key(url: str) -> str:
     """The scheme and authority of `url` (userinfo left out): what the per-host limits count."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"

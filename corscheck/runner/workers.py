@@ -186,7 +186,7 @@ class Share:
             raise
 
     def tell(self, news: str) -> None:
-        """Passes `news` (one line) to the other workers; a piece told before is not passed on."""
+        """Passes `news` (one line) to the other workers; the parent passes each piece on once."""
         if "\n" in news:
             raise ValueError(f"news is one line: {news!r}")
         self._send(("news", -1, news))
@@ -422,8 +422,8 @@ class Workers(Generic[T]):
         unfinished = self._failure is not None or self._yielded < self._next
         for worker in self._workers:
             if worker.tasks >= 0:
-                if not worker.told_end or worker.outbox:
-                    unfinished = True  # its END was not written: it ends as a dead parent's worker
+                if not worker.told_end:
+                    unfinished = True  # more was to come: it ends as a dead parent's worker
                 os.close(worker.tasks)
                 worker.tasks = -1
             if unfinished:

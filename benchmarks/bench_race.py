@@ -179,11 +179,11 @@ def nginx_binary() -> str:
 class Nginx:
     """nginx on a free loopback port, stopped on the way out; counts requests in its access log."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, template: str = NGINX_CONF) -> None:
         self.root = root
         self.port = free_port()
         conf = root / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(root=root, port=self.port, allowed=ALLOWED))
+        conf.write_text(template.format(root=root, port=self.port, allowed=ALLOWED))
         self.process = subprocess.Popen(
             [nginx_binary(), "-c", str(conf), "-p", str(root), "-e", str(root / "error.log")],
             stdout=subprocess.DEVNULL,
@@ -199,8 +199,13 @@ class Nginx:
         self.stop()
         sys.exit(f"bench_race: nginx did not start (see {root / 'error.log'})")
 
-    def requests_since(self, mark: int) -> int:
-        return self._lines() - mark
+    def requests_since(self, mark: int, status: int | None = None) -> int:
+        """Requests logged since `mark` (lines then), or only those answered `status`."""
+        log = self.root / "access.log"
+        lines = log.read_bytes().splitlines()[mark:] if log.exists() else []
+        if status is None:
+            return len(lines)
+        return sum(1 for line in lines if f'" {status} '.encode() in line)
 
     def _lines(self) -> int:
         log = self.root / "access.log"

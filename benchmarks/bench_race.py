@@ -44,7 +44,9 @@ ALLOWED = "https://app.example.com"
 RUN_TIMEOUT = 900.0  # seconds: every tool is killed after this
 RAW = "aiohttp raw GET"
 
-NGINX_CONF = """
+# One nginx worker in the folder {root}, its access log counting the requests: every benchmark's
+# nginx starts so (Nginx formats it); what follows is inside its http block.
+NGINX_PRELUDE = """
 worker_processes 1;
 daemon off;
 pid {root}/nginx.pid;
@@ -54,6 +56,11 @@ http {{
   access_log {root}/access.log;
   client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
   fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+"""
+
+NGINX_CONF = (
+    NGINX_PRELUDE
+    + """
   keepalive_requests 100000;
   default_type application/json;
   map $http_origin $allowed_only {{ "{allowed}" $http_origin; default ""; }}
@@ -114,6 +121,7 @@ http {{
   }}
 }}
 """
+)
 
 # aiohttp's raw rate: the same URLs, GET with an Origin, a bounded number of requests in flight.
 RAW_CLIENT = """

@@ -25,18 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_race import RUN_TIMEOUT, Nginx
+from bench_race import NGINX_PRELUDE, RUN_TIMEOUT, Nginx
 
-LIMITED_CONF = """
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log {root}/access.log;
-  client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+LIMITED_CONF = (
+    NGINX_PRELUDE
+    + """
   limit_req_zone $binary_remote_addr zone=audit:1m rate=40r/s;
   server {{
     listen 127.0.0.1:{port};
@@ -52,6 +45,7 @@ http {{
   }}
 }}
 """
+)
 
 
 def paces(report: Path) -> dict[str, int]:
